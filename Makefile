@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# ovfkit - one GNU Makefile (git style), dependencies through pkg-config.
+#
+#   make                      library (static + shared), ovfkit.pc, ovfkit
+#   make check                unit tests, command-line tests, fuzz corpus
+#   make SANITIZE=address,undefined check
+#   make fuzz                 libFuzzer targets (clang)
+#   make install PREFIX=/usr DESTDIR=/tmp/root
+#   make WERROR=0             release build without -Werror
+
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+BINDIR   ?= $(PREFIX)/bin
+INCDIR   ?= $(PREFIX)/include
+DATADIR  ?= $(PREFIX)/share/ovfkit
+PKGDIR   ?= $(LIBDIR)/pkgconfig
+NBDKITDIR ?= $(LIBDIR)/nbdkit/plugins
+
+CC       ?= cc
+WERROR   ?= 1
+SANITIZE ?=
+VERSION  := 0.1.0
+SOVER    := 0
+
+PKGS     := json-c libxml-2.0 libarchive openssl zlib libguestfs libvirt libvhdi
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+BUILD    := build
+ifneq ($(SANITIZE),)
+BUILD    := build-san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+            -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+            -Wno-format-truncation
+ifeq ($(WERROR),1)
+WARN     += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -fPIC -D_FILE_OFFSET_BITS=64 \
+             -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
+             $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+LIB_DIRS := util vhd ovf hv snapshot convert sysprep
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
+NBDKIT_SRCS := $(wildcard nbdkit/*.c)
+NBDKIT_PLUGIN := $(if $(NBDKIT_SRCS),$(BUILD)/nbdkit-ovfkit-plugin.so)
+
+STATIC   := $(BUILD)/libovfkit.a
+SHARED   := $(BUILD)/libovfkit.so.$(SOVER)
+BIN      := $(BUILD)/ovfkit
+PC       := $(BUILD)/ovfkit.pc
+
+all: $(STATIC) $(SHARED) $(BIN) $(PC) $(NBDKIT_PLUGIN) ovfkit
+
+# A link in the top directory so README commands can say ./ovfkit.
+ovfkit: $(BIN)
+	@ln -sf $(BIN) ovfkit
+
+# V=1 shows the full commands
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(STATIC): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(SHARED): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libovfkit.so.$(SOVER) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@ln -sf libovfkit.so.$(SOVER) $(BUILD)/libovfkit.so
+
+$(BIN): $(CLI_OBJS) $(STATIC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(STATIC) $(PKG_LIBS)
+
+$(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(PKG_LIBS)
+
+$(PC): Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: ovfkit\nDescription: OVF/OVA packages, VHD disks and VM conversion\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lovfkit\nCflags: -I$${includedir}\n' \
+	    '$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(PKGS)' > $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(PKG_LIBS)
+
+$(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC) $(PKG_LIBS)
+
+# libFuzzer builds need clang; `make fuzz` then `build-fuzz/fuzz_vhd corpus`
+FUZZ_CC ?= clang
+fuzz: $(FUZZ_SRCS)
+	@mkdir -p build-fuzz
+	for f in $(FUZZ_SRCS); do \
+	    n=$$(basename $$f .c); \
+	    $(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+	        -D_FILE_OFFSET_BITS=64 -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude $(PKG_CFLAGS) \
+	        -o build-fuzz/$$n $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
+	done
+
+check: all $(UNIT_BINS) $(REPLAY_BINS)
+	@BUILD=$(BUILD) tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGDIR) \
+	    $(DESTDIR)$(INCDIR)/ovfkit $(DESTDIR)$(DATADIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/ovfkit
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libovfkit.a
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libovfkit.so.$(SOVER)
+	ln -sf libovfkit.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libovfkit.so
+	install -m 644 include/ovfkit/*.h $(DESTDIR)$(INCDIR)/ovfkit/
+	install -m 644 $(PC) $(DESTDIR)$(PKGDIR)/ovfkit.pc
+	if [ -d data ]; then cp -r data/. $(DESTDIR)$(DATADIR)/; fi
+	if [ -n "$(NBDKIT_PLUGIN)" ]; then install -d $(DESTDIR)$(NBDKITDIR); \
+	    install -m 755 $(NBDKIT_PLUGIN) $(DESTDIR)$(NBDKITDIR)/nbdkit-ovfkit-plugin.so; fi
+
+clean:
+	rm -rf build build-san build-fuzz ovfkit
+
+.PHONY: all check install clean fuzz
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

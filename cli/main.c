@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cli/main.c - the ovfkit command: global options, then one subcommand
+ * from the table below (git and qemu-img style).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ovfkit/common.h"
+
+static const struct cli_command commands[] = {
+    { "vhd", cmd_vhd, "create, inspect, check, repair, convert VHD files" },
+    { NULL, NULL, NULL },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
+            "[-q] <command> [options]\n\n"
+            "ovfkit exports and imports virtual machines as OVF/OVA "
+            "packages with VHD disks.\n\ncommands:\n");
+    for (const struct cli_command *c = commands; c->name; c++) {
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    }
+    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "store", required_argument, NULL, 's' },
+        { "connect", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    /* "+": stop at the first non-option, the command */
+    while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            g.store = optarg;
+            break;
+        case 'c':
+            g.connect = optarg;
+            break;
+        case 'j':
+            g.json = true;
+            break;
+        case 'q':
+            g.quiet = true;
+            break;
+        case 'V':
+            printf("ovfkit %s\n", OVFKIT_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (g.store && g.connect) {
+        return cli_usage("ovfkit [--store DIR | --connect URI] ...",
+                         "--store and --connect exclude each other");
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    argc -= optind;
+    argv += optind;
+    for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
+        if (strcmp(cmd->name, argv[0]) == 0) {
+            return cmd->fn(argc, argv);
+        }
+    }
+    fprintf(stderr, "ovfkit: '%s' is not an ovfkit command; see "
+            "'ovfkit --help'\n", argv[0]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ovfkit/common.h - what every ovfkit module shares: error codes, the
+ * progress callback, and the "last error" of a constructor that failed
+ * before it had a handle to keep its message on.
+ *
+ * Error convention (all modules): a function returns 0 (or a count) on
+ * success and a negative errno value on failure.  Input that is not what
+ * its format says it is returns OVFK_ECORRUPT; a valid feature we do not
+ * implement returns OVFK_EUNSUPPORTED.  The human-readable message is kept
+ * on the handle where the error was found (vhd_error(h), ...), valid until
+ * the next call on that handle.
+ */
+#ifndef OVFKIT_COMMON_H
+#define OVFKIT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OVFKIT_VERSION "0.1.0"
+
+enum {
+    OVFK_ECORRUPT = -1000,      /* input violates its format */
+    OVFK_EUNSUPPORTED = -1001,  /* valid input we do not handle */
+    OVFK_EMISMATCH = -1002,     /* a link (parent UUID, digest) disagrees */
+};
+
+/*
+ * Progress callback: called with bytes done and bytes in total (total may
+ * be 0 when unknown).  A non-zero return cancels the operation, which then
+ * fails with -ECANCELED and leaves the state documented for that function.
+ */
+typedef int (*ovfk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/*
+ * The message of the last constructor (vhd_open, vhd_create, ...) that
+ * failed on this thread without returning a handle.  The pointer stays
+ * valid until the next ovfkit call on this thread; never NULL.
+ */
+const char *ovfk_last_error(void);
+
+/* A short text for an ovfkit or errno code (never NULL, static storage). */
+const char *ovfk_strerror(int code);
+
+/*
+ * Parse a size such as "4G", "512M", "1536", "10K" (powers of 1024; an
+ * optional trailing "B" or "iB" is accepted).  Returns 0 and stores the
+ * value, or -EINVAL (empty, junk, negative) or -ERANGE (overflow).
+ */
+int ovfk_parse_size(const char *text, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

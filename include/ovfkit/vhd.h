@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ovfkit/vhd.h - Microsoft Virtual Hard Disk files (VHD Image Format
+ * Specification v1.0, 2006): fixed, dynamic and differencing disks.
+ *
+ * A vhd_t is an open VHD file and, for a differencing disk, the read-only
+ * chain of its parents.  Reads see the logical disk (falling through to the
+ * parents where the child has no data); writes go to the top file only.
+ *
+ * Errors: 0 or a negative errno / OVFK_E* code; the message is on the
+ * handle (vhd_error), or in ovfk_last_error() for functions that did not
+ * return a handle.
+ */
+#ifndef OVFKIT_VHD_H
+#define OVFKIT_VHD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ovfkit/common.h"
+#include "ovfkit/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vhd vhd_t;
+
+enum vhd_type {
+    VHD_TYPE_FIXED = 2,
+    VHD_TYPE_DYNAMIC = 3,
+    VHD_TYPE_DIFF = 4,
+};
+
+#define VHD_DEFAULT_BLOCK_SIZE (2u << 20)
+#define VHD_MAX_SIZE (2040ull << 30)     /* spec section 3.1: 2040 GiB */
+#define VHD_MAX_CHAIN 256                /* parents followed before refusing */
+
+enum {
+    VHD_OPEN_RDWR = 1 << 0,
+    VHD_OPEN_NO_PARENT = 1 << 1,    /* do not open the parent chain */
+    VHD_OPEN_NO_RECOVER = 1 << 2,   /* do not finish an interrupted merge */
+};
+
+struct vhd_create_opts {
+    enum vhd_type type;         /* VHD_TYPE_FIXED or VHD_TYPE_DYNAMIC;
+                                   DIFF when parent is set */
+    uint64_t size;              /* bytes; rounded up to 512 */
+    uint32_t block_size;        /* 0: 2 MiB; power of two, 512 KiB..256 MiB */
+    bool round_to_mib;          /* round the size up to a whole MiB (Azure) */
+    const char *parent;         /* differencing: the parent's path */
+    const uint8_t *uuid;        /* 16 bytes, or NULL for a random UUID */
+};
+
+/*
+ * Create a VHD at path (which must not exist) and return it opened
+ * read-write in *out (pass NULL to close it at once).  On failure nothing
+ * is left at path; the message is in ovfk_last_error().
+ */
+int vhd_create(const char *path, const struct vhd_create_opts *opts,
+               vhd_t **out);
+
+/*
+ * Open path (and, unless VHD_OPEN_NO_PARENT, its parent chain, read-only).
+ * A parent is found through its relative locator, then its absolute one,
+ * then its name in the child's directory; a parent whose UUID differs from
+ * the child's record, a loop, or a chain deeper than VHD_MAX_CHAIN is
+ * refused.  A differencing disk with an interrupted merge is completed or
+ * rolled back first (unless VHD_OPEN_NO_RECOVER).  On failure *out is NULL
+ * and the message is in ovfk_last_error().
+ */
+int vhd_open(const char *path, int flags, vhd_t **out);
+
+/* Close the file and its parents (no fsync: call vhd_flush first when the
+ * data must be durable).  NULL is accepted.  Returns 0. */
+int vhd_close(vhd_t *h);
+
+/* The last error's message; valid until the next call on h. */
+const char *vhd_error(const vhd_t *h);
+
+/* The logical size in bytes (per the creator-app table, see footer.c). */
+uint64_t vhd_size(const vhd_t *h);
+enum vhd_type vhd_type(const vhd_t *h);
+const char *vhd_path(const vhd_t *h);
+
+/* The parent handle (owned by h; valid while h is open), or NULL. */
+vhd_t *vhd_parent(const vhd_t *h);
+
+/* Read len bytes at off of the logical disk; off + len <= vhd_size(). */
+int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off);
+
+/*
+ * Write to the top file of the chain.  A dynamic disk allocates blocks at
+ * the end of the file and moves the footer; an all-zero write to an
+ * unallocated block of a dynamic disk allocates nothing.  On failure the
+ * file still reads as before the call or with part of the write applied,
+ * and its structure is valid (or repairable by vhd_repair).
+ */
+int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off);
+
+/* fsync the top file. */
+int vhd_flush(vhd_t *h);
+
+/*
+ * Allocation status of [off, off + len) across the chain: stores in *pnum
+ * how many bytes from off share the status, in *depth which file holds
+ * them (0 = h, 1 = its parent, ...; -1 = nowhere, reads as zeros), and
+ * returns 1 for data, 0 for zeros, negative on error.
+ */
+int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+                     int *depth);
+
+/* A source reading h (h stays owned by the caller and must outlive it). */
+int vhd_source(vhd_t *h, ovfk_source **out);
+
+#define VHD_MAX_LOCATORS 8
+
+struct vhd_locator {
+    char code[5];               /* "W2ru", "W2ku", "MacX", ... */
+    uint64_t offset;            /* platform data offset */
+    uint32_t space;             /* bytes reserved */
+    uint32_t length;            /* bytes used */
+    char path[1024];            /* decoded (UTF-8), may be truncated */
+};
+
+struct vhd_info {
+    enum vhd_type type;
+    uint64_t size;              /* logical size we use */
+    uint64_t current_size;
+    uint64_t original_size;
+    uint64_t chs_size;          /* cylinders * heads * sectors * 512 */
+    bool size_from_chs;         /* size follows CHS (creator 'vpc '...) */
+    uint16_t cylinders;
+    uint8_t heads;
+    uint8_t sectors;
+    char creator_app[5];        /* printable, NULs as "\0" removed */
+    uint32_t creator_version;
+    char creator_os[5];
+    uint32_t timestamp;         /* seconds since 2000-01-01 UTC */
+    uint8_t uuid[16];
+    uint8_t saved_state;
+    uint32_t features;
+    uint64_t file_size;
+    /* dynamic and differencing */
+    uint32_t block_size;
+    uint32_t max_table_entries;
+    uint32_t allocated_blocks;
+    uint64_t table_offset;
+    /* differencing */
+    uint8_t parent_uuid[16];
+    uint32_t parent_timestamp;
+    char parent_name[1024];     /* UTF-8 */
+    int n_locators;
+    struct vhd_locator locators[VHD_MAX_LOCATORS];
+    int chain_depth;            /* 0 for a disk without parent */
+};
+
+/* Fill *info for the top file of h. */
+int vhd_get_info(vhd_t *h, struct vhd_info *info);
+
+/* "2a7f...": 36 characters plus NUL into buf[37]. */
+void vhd_uuid_str(const uint8_t uuid[16], char buf[37]);
+
+/* Exit codes of vhd check, as qemu-img check. */
+enum vhd_check_result {
+    VHD_CHECK_OK = 0,
+    VHD_CHECK_FAILED = 1,       /* could not check */
+    VHD_CHECK_CORRUPT = 2,
+    VHD_CHECK_LEAKS = 3,
+    VHD_CHECK_UNSUPPORTED = 63,
+};
+
+/* One line per finding: severity is "error", "leak" or "warning". */
+typedef void (*vhd_report_fn)(void *opaque, const char *severity,
+                              const char *msg);
+
+/* Check path (and its parent link) without modifying it. */
+enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
+                                void *opaque);
+
+/*
+ * Repair path: finish or roll back an interrupted merge, restore a lost or
+ * damaged trailing footer from the copy at offset 0, and drop trailing
+ * garbage and leaked space after the last block.  Each action is reported.
+ * Returns 0 (also when nothing needed doing) or negative (message in
+ * ovfk_last_error()); on failure the file is as it was or repaired.
+ */
+int vhd_repair(const char *path, vhd_report_fn report, void *opaque);
+
+enum vhd_out_type {
+    VHD_OUT_RAW = 1,
+    VHD_OUT_FIXED,
+    VHD_OUT_DYNAMIC,
+};
+
+struct vhd_convert_opts {
+    enum vhd_out_type type;     /* default VHD_OUT_DYNAMIC */
+    uint32_t block_size;        /* 0: 2 MiB */
+    bool round_to_mib;          /* fixed only */
+    const char *backing;        /* -B: write only what differs from it */
+    ovfk_progress_fn progress;
+    void *opaque;
+};
+
+/*
+ * Write src into a new file at dst (which must not exist): a raw image, a
+ * fixed VHD or a dynamic VHD (zero blocks left unallocated, zero runs left
+ * as holes); with backing, a differencing child of backing holding only
+ * the sectors where src differs from it.  The data is written to a
+ * temporary file beside dst and renamed at the end: on failure or cancel
+ * nothing is left at dst.  Message in ovfk_last_error().
+ */
+int vhd_convert(ovfk_source *src, const char *dst,
+                const struct vhd_convert_opts *opts);
+
+/*
+ * Sequential writer for sinks that cannot seek (an OVA member): plan a
+ * dynamic (or fixed) VHD of src from its allocation status only, learn its
+ * exact byte size, then stream it.  Blocks src reports as data are written
+ * even when they hold zeros, so the size is known before the data is read.
+ */
+typedef struct vhd_stream vhd_stream;
+
+int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
+                   uint32_t block_size, vhd_stream **out);
+uint64_t vhd_stream_size(const vhd_stream *s);
+int vhd_stream_write(vhd_stream *s, const ovfk_sink *sink,
+                     ovfk_progress_fn progress, void *opaque);
+const char *vhd_stream_error(const vhd_stream *s);
+void vhd_stream_free(vhd_stream *s);
+
+/*
+ * Compare the logical contents of two sources.  Returns 0 when equal, 1
+ * when they differ (*diff_off holds the first differing byte; sizes that
+ * differ count as a difference at the shorter size unless the longer tail
+ * is zero), negative on error.
+ */
+int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
+                ovfk_progress_fn progress, void *opaque);
+
+/* Probe: 100 when path ends in a VHD footer, or has one at offset 0. */
+int vhd_probe(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vhd/create.c - create fixed, dynamic and differencing VHD files.
+ *
+ * Layout written (spec v1.0, "Dynamic Disk Header Format"):
+ *   fixed:    data (preallocated when the file system can) + footer
+ *   dynamic:  footer copy @0, header @512, BAT @1536 (all 0xFF), footer
+ *   diff:     as dynamic, plus W2ru and W2ku parent locators after the BAT
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/bytes.h"
+#include "vhd/internal.h"
+
+static int check_opts(const struct vhd_create_opts *o, uint64_t *size,
+                      uint32_t *bs, ovfk_err *err)
+{
+    *bs = o->block_size ? o->block_size : VHD_DEFAULT_BLOCK_SIZE;
+    if (!is_pow2_u64(*bs) || *bs < VHD_MIN_CREATE_BLOCK ||
+        *bs > VHD_MAX_BLOCK_SIZE) {
+        return ovfk_err_set(err, -EINVAL, "block size %u is not a power of "
+                            "two between 512 KiB and 256 MiB", *bs);
+    }
+    if (o->parent) {
+        return 0;   /* the size comes from the parent */
+    }
+    if (o->size == 0) {
+        return ovfk_err_set(err, -EINVAL, "disk size must be positive");
+    }
+    if (o->size > VHD_MAX_SIZE) {
+        return ovfk_err_set(err, -EFBIG, "size %llu bytes exceeds the VHD "
+                            "maximum of 2040 GiB (use VHDX or split the disk)",
+                            (unsigned long long)o->size);
+    }
+    *size = align_up_u64(o->size, o->round_to_mib ? 1u << 20 : VHD_SECTOR);
+    if (*size > VHD_MAX_SIZE) {
+        return ovfk_err_set(err, -EFBIG, "size exceeds the VHD maximum of "
+                            "2040 GiB after rounding");
+    }
+    return 0;
+}
+
+static int create_fixed(vhd_t *h, uint64_t size)
+{
+    int fd = ovfk_io_fd(h->io);
+    int r;
+
+    /* Fixed disks are preallocated: that is why users choose them. */
+    r = posix_fallocate(fd, 0, (off_t)size);
+    if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
+        return ovfk_err_set(&h->err, -r, "cannot allocate %llu bytes for "
+                            "'%s': %s", (unsigned long long)size, h->path,
+                            ovfk_errtext(-r));
+    }
+    return vhd_write_footer_at(h, size);
+}
+
+static int write_bat_and_footers(vhd_t *h, uint64_t footer_off)
+{
+    size_t bat_bytes = (size_t)align_up_u64((uint64_t)h->dh.max_entries * 4,
+                                            VHD_SECTOR);
+    uint8_t *bat = malloc(bat_bytes);
+    uint8_t ft[VHD_FOOTER_SIZE];
+    int r;
+
+    if (!bat) {
+        return ovfk_err_set(&h->err, -ENOMEM, "out of memory");
+    }
+    memset(bat, 0xff, bat_bytes);
+    r = ovfk_io_pwrite(h->io, bat, bat_bytes, h->dh.table_offset);
+    free(bat);
+    if (r < 0) {
+        return ovfk_err_set(&h->err, r, "cannot write '%s': %s", h->path,
+                            ovfk_errtext(r));
+    }
+    r = vhd_write_header(h);
+    if (r < 0) {
+        return r;
+    }
+    vhd_footer_encode(&h->ft, ft);
+    r = ovfk_io_pwrite(h->io, ft, sizeof(ft), 0);
+    if (r < 0) {
+        return ovfk_err_set(&h->err, r, "cannot write '%s': %s", h->path,
+                            ovfk_errtext(r));
+    }
+    return vhd_write_footer_at(h, footer_off);
+}
+
+static int create_sparse(vhd_t *h, uint32_t bs, vhd_t *parent,
+                         const char *parent_path)
+{
+    uint64_t entries = (h->ft.current_size + bs - 1) / bs;
+    uint64_t next;
+    int r;
+
+    memset(&h->dh, 0, sizeof(h->dh));
+    h->dh.data_offset = VHD_DATA_OFFSET_FIXED;
+    h->dh.table_offset = VHD_FOOTER_SIZE + VHD_DYNHDR_SIZE;
+    h->dh.version = VHD_VERSION;
+    h->dh.max_entries = (uint32_t)entries;
+    h->dh.block_size = bs;
+    next = h->dh.table_offset + align_up_u64(entries * 4, VHD_SECTOR);
+    if (parent) {
+        r = vhd_set_parent_fields(h, parent, parent_path, 0, &next);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return write_bat_and_footers(h, next);
+}
+
+int vhd_create(const char *path, const struct vhd_create_opts *o,
+               vhd_t **out)
+{
+    ovfk_err err = { 0 };
+    vhd_t *parent = NULL;
+    vhd_t h = { 0 };
+    enum vhd_type type = o->parent ? VHD_TYPE_DIFF : o->type;
+    uint64_t size = 0;
+    uint32_t bs;
+    int r;
+
+    if (out) {
+        *out = NULL;
+    }
+    r = check_opts(o, &size, &bs, &err);
+    if (r < 0) {
+        return ovfk_err_publish(&err);
+    }
+    if (type != VHD_TYPE_FIXED && type != VHD_TYPE_DYNAMIC &&
+        type != VHD_TYPE_DIFF) {
+        return ovfk_err_last(-EINVAL, "unknown VHD type %d", (int)type);
+    }
+    if (o->parent) {
+        r = vhd_open(o->parent, 0, &parent);
+        if (r < 0) {
+            return ovfk_err_last(r, "cannot use '%s' as parent: %s",
+                                 o->parent, ovfk_last_error());
+        }
+        size = parent->size;
+        if (parent->ft.type != VHD_TYPE_FIXED && !o->block_size) {
+            bs = parent->dh.block_size;
+        }
+    }
+    h.path = (char *)path;
+    r = ovfk_io_open_file(path, OVFK_IO_RDWR | OVFK_IO_CREATE, &h.io);
+    if (r < 0) {
+        vhd_close(parent);
+        return r;
+    }
+    vhd_footer_init(&h.ft, type, size);
+    if (o->uuid) {
+        memcpy(h.ft.uuid, o->uuid, 16);
+    }
+    if (type == VHD_TYPE_FIXED) {
+        r = create_fixed(&h, size);
+    } else {
+        h.ft.data_offset = VHD_FOOTER_SIZE;
+        r = create_sparse(&h, bs, parent, o->parent);
+    }
+    if (r == 0) {
+        r = ovfk_io_close(h.io);
+        h.io = NULL;
+    }
+    vhd_close(parent);
+    if (r < 0) {
+        ovfk_io_close(h.io);
+        unlink(path);
+        return ovfk_err_last(r, "cannot create '%s': %s", path,
+                             h.err.msg[0] ? h.err.msg : ovfk_errtext(r));
+    }
+    if (!out) {
+        return 0;
+    }
+    r = vhd_open(path, VHD_OPEN_RDWR, out);
+    if (r < 0) {
+        unlink(path);
+    }
+    return r;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vhd/internal.h - on-disk layout constants, decoded host structures and
+ * the handle, shared by the files of vhd/ only.
+ *
+ * Layout (VHD spec v1.0):
+ *   fixed:          [data: current_size bytes][footer: 512]
+ *   dynamic/diff:   [footer copy: 512][dynamic header: 1024][BAT]
+ *                   [parent locator data][block: bitmap + data]...[footer]
+ */
+#ifndef OVFK_VHD_INTERNAL_H
+#define OVFK_VHD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ovfkit/vhd.h"
+#include "util/err.h"
+#include "util/io.h"
+
+#define VHD_SECTOR 512u
+#define VHD_FOOTER_SIZE 512u
+#define VHD_DYNHDR_SIZE 1024u
+#define VHD_BAT_FREE 0xFFFFFFFFu
+#define VHD_DATA_OFFSET_FIXED 0xFFFFFFFFFFFFFFFFull
+#define VHD_VERSION 0x00010000u
+#define VHD_FEATURES_RESERVED 0x00000002u   /* spec: always set */
+#define VHD_EPOCH 946684800                 /* 2000-01-01T00:00:00Z */
+
+/* Sanity limits on fields read from files (libarchive style). */
+#define VHD_MIN_BLOCK_SIZE 512u
+#define VHD_MAX_BLOCK_SIZE (256u << 20)
+#define VHD_MIN_CREATE_BLOCK (512u << 10)
+#define VHD_MAX_BAT_ENTRIES (64u << 20)     /* 256 MiB of BAT */
+#define VHD_MAX_LOCATOR_BYTES (64u << 10)   /* a path, in UTF-16 */
+
+/*
+ * Differencing disks are written in units of 8 sectors (4 KiB), one whole
+ * bitmap byte, as Hyper-V does.  libvhdi up to at least 20220 (Debian 12's
+ * 20210425) computes `byte >> (7 - bit)` without masking, so it misreads
+ * every sector after the first set bit of a partially set bitmap byte.
+ */
+#define VHD_DIFF_GRAIN 4096u
+
+/* Data of new blocks starts on this boundary (file systems, O_DIRECT). */
+#define VHD_DATA_ALIGN 4096u
+
+/* Footer field offsets (spec "Hard Disk Footer Format"). */
+enum {
+    FT_COOKIE = 0,
+    FT_FEATURES = 8,
+    FT_VERSION = 12,
+    FT_DATA_OFFSET = 16,
+    FT_TIMESTAMP = 24,
+    FT_CREATOR_APP = 28,
+    FT_CREATOR_VER = 32,
+    FT_CREATOR_OS = 36,
+    FT_ORIG_SIZE = 40,
+    FT_CUR_SIZE = 48,
+    FT_CYLS = 56,
+    FT_HEADS = 58,
+    FT_SECTORS = 59,
+    FT_TYPE = 60,
+    FT_CHECKSUM = 64,
+    FT_UUID = 68,
+    FT_SAVED = 84,
+};
+
+/* Dynamic header field offsets (spec "Dynamic Disk Header Format"). */
+enum {
+    DH_COOKIE = 0,
+    DH_DATA_OFFSET = 8,
+    DH_TABLE_OFFSET = 16,
+    DH_VERSION = 24,
+    DH_MAX_ENTRIES = 28,
+    DH_BLOCK_SIZE = 32,
+    DH_CHECKSUM = 36,
+    DH_PARENT_UUID = 40,
+    DH_PARENT_TS = 56,
+    DH_PARENT_NAME = 64,
+    DH_PARENT_NAME_LEN = 512,
+    DH_LOCATORS = 576,
+    DH_LOCATOR_SIZE = 24,
+};
+
+typedef struct vhd_footer {
+    uint32_t features;
+    uint32_t version;
+    uint64_t data_offset;
+    uint32_t timestamp;
+    uint8_t creator_app[4];
+    uint32_t creator_version;
+    uint8_t creator_os[4];
+    uint64_t original_size;
+    uint64_t current_size;
+    uint16_t cylinders;
+    uint8_t heads;
+    uint8_t sectors;
+    uint32_t type;
+    uint32_t checksum;
+    uint8_t uuid[16];
+    uint8_t saved_state;
+} vhd_footer;
+
+typedef struct vhd_loc_raw {
+    uint8_t code[4];
+    uint32_t space;             /* as stored (sectors, or bytes: quirk) */
+    uint32_t length;
+    uint64_t offset;
+} vhd_loc_raw;
+
+typedef struct vhd_dynhdr {
+    uint64_t data_offset;
+    uint64_t table_offset;
+    uint32_t version;
+    uint32_t max_entries;
+    uint32_t block_size;
+    uint32_t checksum;
+    uint8_t parent_uuid[16];
+    uint32_t parent_ts;
+    uint8_t parent_name[DH_PARENT_NAME_LEN];   /* UTF-16BE, as stored */
+    vhd_loc_raw loc[VHD_MAX_LOCATORS];
+} vhd_dynhdr;
+
+struct vhd {
+    ovfk_io *io;
+    char *path;
+    int flags;
+    vhd_footer ft;
+    vhd_dynhdr dh;
+    uint64_t size;              /* logical size */
+    bool size_from_chs;
+    uint64_t file_size;
+    uint64_t footer_off;        /* trailing footer; new blocks go here */
+    uint32_t *bat;              /* host order, dh.max_entries entries */
+    uint32_t bitmap_size;       /* bytes before each block's data */
+    vhd_t *parent;
+    int depth;                  /* 0 for the top file */
+    /* one-block bitmap cache (differencing reads and writes) */
+    uint32_t bm_block;
+    bool bm_valid;
+    uint8_t *bm;
+    ovfk_err err;
+};
+
+/* footer.c */
+uint32_t vhd_checksum(const uint8_t *buf, size_t len, size_t skip_off);
+void vhd_footer_decode(const uint8_t *buf, vhd_footer *ft);
+void vhd_footer_encode(const vhd_footer *ft, uint8_t *buf);
+bool vhd_footer_cookie_ok(const uint8_t *buf);
+bool vhd_footer_checksum_ok(const uint8_t *buf);
+void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads,
+                  uint8_t *spt);
+uint64_t vhd_footer_size(const vhd_footer *ft, bool *from_chs);
+uint32_t vhd_now(void);
+void vhd_uuid_generate(uint8_t uuid[16]);
+void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size);
+
+/* dynhdr.c */
+void vhd_dynhdr_decode(const uint8_t *buf, vhd_dynhdr *dh);
+void vhd_dynhdr_encode(const vhd_dynhdr *dh, uint8_t *buf);
+bool vhd_dynhdr_checksum_ok(const uint8_t *buf);
+uint32_t vhd_locator_bytes(const vhd_loc_raw *l);
+int vhd_locator_read(vhd_t *h, int i, char *out, size_t outlen);
+int vhd_parent_name(const vhd_dynhdr *dh, char *out, size_t outlen);
+int vhd_set_parent_fields(vhd_t *child, vhd_t *parent,
+                          const char *parent_path, uint64_t loc_off,
+                          uint64_t *loc_end);
+int vhd_write_header(vhd_t *h);
+
+/* bat.c */
+int vhd_bat_load(vhd_t *h);
+int vhd_bat_set(vhd_t *h, uint32_t block, uint32_t sector);
+int vhd_bitmap_load(vhd_t *h, uint32_t block);
+int vhd_bitmap_store(vhd_t *h, uint32_t block);
+uint64_t vhd_block_offset(const vhd_t *h, uint32_t block);
+uint32_t vhd_block_count(const vhd_t *h);
+uint64_t vhd_metadata_end(const vhd_t *h);
+uint64_t vhd_used_end(const vhd_t *h);
+uint64_t vhd_next_block_pos(uint64_t end, uint32_t bitmap_size);
+int vhd_write_footer_at(vhd_t *h, uint64_t off);
+
+static inline bool bm_test(const uint8_t *bm, uint32_t bit)
+{
+    return (bm[bit >> 3] >> (7 - (bit & 7))) & 1;
+}
+
+static inline void bm_set(uint8_t *bm, uint32_t bit)
+{
+    bm[bit >> 3] |= (uint8_t)(0x80 >> (bit & 7));
+}
+
+/* open.c */
+int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);
+int vhd_load_structure(vhd_t *h, ovfk_err *err);
+void vhd_free_one(vhd_t *h);
+
+/* rw.c */
+int vhd_alloc_block(vhd_t *h, uint32_t block, const uint8_t *data,
+                    uint32_t in_off, uint32_t len);
+
+/* util */
+int vhd_utf16_to_utf8(const uint8_t *in, size_t inlen, bool big_endian,
+                      char *out, size_t outlen);
+int vhd_utf8_to_utf16(const char *in, bool big_endian, uint8_t *out,
+                      size_t outlen, size_t *written);
+
+#endif

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vhd/open.c - open a VHD file, validate every structure against the file
+ * size before trusting it, and open its parent chain.
+ *
+ * Spec sections: "Hard Disk Footer Format", "Dynamic Disk Header Format",
+ * "Block Allocation Table", "Splitting Hard Disk Images" (parent locators).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/bytes.h"
+#include "vhd/internal.h"
+
+static int corrupt(ovfk_err *err, const char *path, const char *what)
+{
+    return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid VHD: %s",
+                        path, what);
+}
+
+static int read_footer(vhd_t *h, ovfk_err *err)
+{
+    uint8_t buf[VHD_FOOTER_SIZE];
+    uint8_t copy[VHD_FOOTER_SIZE];
+    int r;
+
+    if (h->file_size < VHD_FOOTER_SIZE) {
+        return corrupt(err, h->path, "file too small for a footer");
+    }
+    h->footer_off = h->file_size - VHD_FOOTER_SIZE;
+    r = ovfk_io_pread(h->io, buf, sizeof(buf), h->footer_off);
+    if (r < 0) {
+        return ovfk_err_set(err, r, "cannot read '%s': %s", h->path,
+                            ovfk_errtext(r));
+    }
+    if (vhd_footer_cookie_ok(buf) && vhd_footer_checksum_ok(buf)) {
+        vhd_footer_decode(buf, &h->ft);
+        return 0;
+    }
+    /* A dynamic disk keeps a copy of the footer at offset 0. */
+    if (ovfk_io_pread(h->io, copy, sizeof(copy), 0) == 0 &&
+        vhd_footer_cookie_ok(copy) && vhd_footer_checksum_ok(copy)) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "'%s': the trailing VHD "
+                            "footer is %s but the copy at offset 0 is "
+                            "intact; run 'ovfkit vhd repair %s'", h->path,
+                            vhd_footer_cookie_ok(buf) ? "damaged" : "missing",
+                            h->path);
+    }
+    if (vhd_footer_cookie_ok(buf)) {
+        return corrupt(err, h->path, "footer checksum mismatch");
+    }
+    return corrupt(err, h->path, "no 'conectix' footer");
+}
+
+static int check_fixed(vhd_t *h, ovfk_err *err)
+{
+    if (h->ft.current_size > h->footer_off) {
+        return corrupt(err, h->path, "fixed disk is shorter than its size "
+                       "(truncated?)");
+    }
+    return 0;
+}
+
+static int check_header(vhd_t *h, ovfk_err *err)
+{
+    uint8_t buf[VHD_DYNHDR_SIZE];
+    uint64_t need, bat_end;
+    uint32_t bs;
+    int r;
+
+    if (h->ft.data_offset < VHD_FOOTER_SIZE ||
+        h->ft.data_offset > h->footer_off ||
+        h->footer_off - h->ft.data_offset < VHD_DYNHDR_SIZE) {
+        return corrupt(err, h->path, "header offset outside the file");
+    }
+    r = ovfk_io_pread(h->io, buf, sizeof(buf), h->ft.data_offset);
+    if (r < 0) {
+        return ovfk_err_set(err, r, "cannot read '%s': %s", h->path,
+                            ovfk_errtext(r));
+    }
+    if (memcmp(buf, "cxsparse", 8) != 0) {
+        return corrupt(err, h->path, "no 'cxsparse' dynamic header");
+    }
+    if (!vhd_dynhdr_checksum_ok(buf)) {
+        return corrupt(err, h->path, "dynamic header checksum mismatch");
+    }
+    vhd_dynhdr_decode(buf, &h->dh);
+    bs = h->dh.block_size;
+    if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE || !is_pow2_u64(bs)) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid VHD: "
+                            "block size %u is not a power of two between "
+                            "512 bytes and 256 MiB", h->path, bs);
+    }
+    /* Bound the BAT by the file before allocating it (by division). */
+    if (h->dh.table_offset < VHD_FOOTER_SIZE ||
+        h->dh.table_offset > h->footer_off ||
+        h->dh.max_entries > (h->footer_off - h->dh.table_offset) / 4 ||
+        h->dh.max_entries > VHD_MAX_BAT_ENTRIES) {
+        return corrupt(err, h->path, "block allocation table does not fit "
+                       "in the file (max table entries or table offset)");
+    }
+    bat_end = h->dh.table_offset + (uint64_t)h->dh.max_entries * 4;
+    if (h->dh.table_offset < h->ft.data_offset + VHD_DYNHDR_SIZE &&
+        bat_end > h->ft.data_offset) {
+        return corrupt(err, h->path, "block allocation table overlaps the "
+                       "dynamic header");
+    }
+    if (mul_overflow_u64(h->dh.max_entries, bs, &need) ||
+        need < h->ft.current_size) {
+        return corrupt(err, h->path, "max table entries do not cover the "
+                       "disk size");
+    }
+    h->bitmap_size = (uint32_t)align_up_u64(bs / VHD_SECTOR / 8 ?
+                                            bs / VHD_SECTOR / 8 : 1,
+                                            VHD_SECTOR);
+    return 0;
+}
+
+/* Every allocated block must lie after the metadata and before the footer. */
+static int check_bat(vhd_t *h, ovfk_err *err)
+{
+    uint64_t meta = h->dh.table_offset + (uint64_t)h->dh.max_entries * 4;
+    uint64_t hdr_end = h->ft.data_offset + VHD_DYNHDR_SIZE;
+    uint64_t span = (uint64_t)h->bitmap_size + h->dh.block_size;
+
+    if (hdr_end > meta) {
+        meta = hdr_end;
+    }
+    for (uint32_t i = 0; i < h->dh.max_entries; i++) {
+        uint64_t off;
+        if (h->bat[i] == VHD_BAT_FREE) {
+            continue;
+        }
+        off = vhd_block_offset(h, i);
+        if (off < meta) {
+            return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid "
+                                "VHD: BAT entry %u points into the header "
+                                "or BAT (offset %llu)", h->path, i,
+                                (unsigned long long)off);
+        }
+        if (off > h->footer_off || h->footer_off - off < span) {
+            return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid "
+                                "VHD: BAT entry %u points past the end of "
+                                "the file (offset %llu)", h->path, i,
+                                (unsigned long long)off);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Validate and load what the footer in h->ft describes (header, BAT),
+ * bounded by h->footer_off; then compute the logical size.
+ */
+int vhd_load_structure(vhd_t *h, ovfk_err *err)
+{
+    int r;
+
+    switch (h->ft.type) {
+    case VHD_TYPE_FIXED:
+        r = check_fixed(h, err);
+        break;
+    case VHD_TYPE_DYNAMIC:
+    case VHD_TYPE_DIFF:
+        r = check_header(h, err);
+        if (r == 0) {
+            r = vhd_bat_load(h);
+            if (r < 0) {
+                ovfk_err_set(err, r, "%s", h->err.msg);
+            }
+        }
+        if (r == 0) {
+            r = check_bat(h, err);
+        }
+        if (r == 0 && !h->bm && !(h->bm = malloc(h->bitmap_size))) {
+            r = ovfk_err_set(err, -ENOMEM, "out of memory");
+        }
+        break;
+    default:
+        r = ovfk_err_set(err, OVFK_EUNSUPPORTED, "'%s': unsupported VHD "
+                         "disk type %u", h->path, h->ft.type);
+        break;
+    }
+    if (r < 0) {
+        return r;
+    }
+    h->size = vhd_footer_size(&h->ft, &h->size_from_chs);
+    if (h->ft.type != VHD_TYPE_FIXED &&
+        h->size > (uint64_t)h->dh.max_entries * h->dh.block_size) {
+        return corrupt(err, h->path, "disk size exceeds the blocks of the "
+                       "BAT");
+    }
+    return 0;
+}
+
+/* Open one file of a chain, without its parent. */
+int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err)
+{
+    vhd_t *h = calloc(1, sizeof(*h));
+    int r;
+
+    *out = NULL;
+    if (!h || !(h->path = strdup(path))) {
+        free(h);
+        return ovfk_err_set(err, -ENOMEM, "out of memory");
+    }
+    h->flags = flags;
+    r = ovfk_io_open_file(path, (flags & VHD_OPEN_RDWR) ? OVFK_IO_RDWR
+                                                         : OVFK_IO_RDONLY,
+                          &h->io);
+    if (r < 0) {
+        ovfk_err_set(err, r, "%s", ovfk_last_error());
+        goto fail;
+    }
+    r = ovfk_io_size(h->io, &h->file_size);
+    if (r < 0) {
+        ovfk_err_set(err, r, "cannot stat '%s': %s", path, ovfk_errtext(r));
+        goto fail;
+    }
+    r = read_footer(h, err);
+    if (r == 0) {
+        r = vhd_load_structure(h, err);
+    }
+    if (r < 0) {
+        goto fail;
+    }
+    *out = h;
+    return 0;
+fail:
+    vhd_free_one(h);
+    return r;
+}
+
+void vhd_free_one(vhd_t *h)
+{
+    if (!h) {
+        return;
+    }
+    ovfk_io_close(h->io);
+    free(h->bat);
+    free(h->bm);
+    free(h->path);
+    free(h);
+}
+
+static bool try_candidate(const char *path, char *found, size_t len)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        snprintf(found, len, "%s", path);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Candidate paths for h's parent, in the order we try them: relative
+ * locators (W2ru), absolute ones (W2ku), vhd-util's MacX URLs, then the
+ * parent's file name in the child's directory.
+ */
+static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
+{
+    static const char *const order[] = { "W2ru", "W2ku", "MacX" };
+    char dir[PATH_MAX], tmp[PATH_MAX], loc[PATH_MAX];
+    int n = 0;
+
+    snprintf(tmp, sizeof(tmp), "%s", h->path);
+    snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+    for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
+        for (int i = 0; i < VHD_MAX_LOCATORS && n < max; i++) {
+            if (memcmp(h->dh.loc[i].code, order[o], 4) != 0 ||
+                vhd_locator_read(h, i, loc, sizeof(loc)) < 0 || !loc[0]) {
+                continue;
+            }
+            if (loc[0] == '/') {
+                snprintf(cands[n++], PATH_MAX, "%s", loc);
+            } else if (o == 0) {
+                snprintf(cands[n++], PATH_MAX, "%s/%s", dir, loc);
+            }
+        }
+    }
+    if (n < max && vhd_parent_name(&h->dh, loc, sizeof(loc)) == 0 && loc[0]) {
+        for (char *p = loc; *p; p++) {
+            if (*p == '\\') {
+                *p = '/';
+            }
+        }
+        snprintf(tmp, sizeof(tmp), "%s", loc);
+        snprintf(cands[n++], PATH_MAX, "%s/%s", dir, basename(tmp));
+    }
+    return n;
+}
+
+static int open_parent(vhd_t *h, vhd_t **out, ovfk_err *err)
+{
+    char cands[VHD_MAX_LOCATORS + 1][PATH_MAX];
+    char found[PATH_MAX], want[37], got[37];
+    int n = parent_candidates(h, cands, VHD_MAX_LOCATORS + 1);
+    int mismatch = -1;
+    vhd_t *p;
+
+    vhd_uuid_str(h->dh.parent_uuid, want);
+    for (int i = 0; i < n; i++) {
+        if (!try_candidate(cands[i], found, sizeof(found))) {
+            continue;
+        }
+        if (vhd_open_one(found, h->flags & ~VHD_OPEN_RDWR, &p, err) < 0) {
+            return ovfk_err_prefix(err, "cannot open the parent of '%s'",
+                                   h->path);
+        }
+        if (memcmp(p->ft.uuid, h->dh.parent_uuid, 16) == 0) {
+            *out = p;
+            return 0;
+        }
+        vhd_uuid_str(p->ft.uuid, got);
+        vhd_free_one(p);
+        if (mismatch < 0) {
+            mismatch = i;
+            ovfk_err_set(err, OVFK_EMISMATCH, "parent '%s' of '%s' has UUID "
+                         "%s, but the child expects %s", found, h->path,
+                         got, want);
+        }
+    }
+    if (mismatch >= 0) {
+        return err->code;
+    }
+    return ovfk_err_set(err, -ENOENT, "parent of '%s' not found (UUID %s, "
+                        "first place tried: '%s')", h->path, want,
+                        n > 0 ? cands[0] : "no locator");
+}
+
+int vhd_open(const char *path, int flags, vhd_t **out)
+{
+    struct { dev_t dev; ino_t ino; } seen[VHD_MAX_CHAIN];
+    ovfk_err err = { 0 };
+    vhd_t *top = NULL, *cur;
+    struct stat st;
+    int depth = 0;
+    int r;
+
+    *out = NULL;
+    r = vhd_open_one(path, flags, &top, &err);
+    if (r < 0) {
+        return ovfk_err_publish(&err);
+    }
+    cur = top;
+    while (cur->ft.type == VHD_TYPE_DIFF && !(flags & VHD_OPEN_NO_PARENT)) {
+        vhd_t *parent;
+        if (fstat(ovfk_io_fd(cur->io), &st) == 0) {
+            for (int i = 0; i < depth; i++) {
+                if (seen[i].dev == st.st_dev && seen[i].ino == st.st_ino) {
+                    r = ovfk_err_set(&err, OVFK_ECORRUPT, "parent chain of "
+                                     "'%s' loops back to '%s'", path,
+                                     cur->path);
+                    goto fail;
+                }
+            }
+            seen[depth].dev = st.st_dev;
+            seen[depth].ino = st.st_ino;
+        }
+        if (++depth >= VHD_MAX_CHAIN) {
+            r = ovfk_err_set(&err, OVFK_ECORRUPT, "parent chain of '%s' is "
+                             "deeper than %d files", path, VHD_MAX_CHAIN);
+            goto fail;
+        }
+        r = open_parent(cur, &parent, &err);
+        if (r < 0) {
+            goto fail;
+        }
+        parent->depth = depth;
+        cur->parent = parent;
+        cur = parent;
+    }
+    *out = top;
+    return 0;
+fail:
+    vhd_close(top);
+    return ovfk_err_publish(&err);
+}
+
+int vhd_close(vhd_t *h)
+{
+    while (h) {
+        vhd_t *p = h->parent;
+        vhd_free_one(h);
+        h = p;
+    }
+    return 0;
+}
+
+const char *vhd_error(const vhd_t *h)
+{
+    return h->err.msg;
+}
+
+uint64_t vhd_size(const vhd_t *h)
+{
+    return h->size;
+}
+
+enum vhd_type vhd_type(const vhd_t *h)
+{
+    return (enum vhd_type)h->ft.type;
+}
+
+const char *vhd_path(const vhd_t *h)
+{
+    return h->path;
+}
+
+vhd_t *vhd_parent(const vhd_t *h)
+{
+    return h->parent;
+}
+
+int vhd_flush(vhd_t *h)
+{
+    int r = ovfk_io_sync(h->io);
+
+    if (r < 0) {
+        return ovfk_err_set(&h->err, r, "cannot sync '%s': %s", h->path,
+                            ovfk_errtext(r));
+    }
+    return 0;
+}

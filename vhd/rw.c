@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vhd/rw.c - read and write the logical disk of a VHD chain.
+ *
+ * NOTES (block allocation mutates the file; spec "Block Allocation Table
+ * and Data Blocks"):
+ *
+ * States of a block: free (BAT entry 0xFFFFFFFF) or allocated (the entry
+ * holds the sector of its bitmap; the data follows the bitmap).
+ *
+ * Invariants:
+ *   1. The trailing footer is always the last 512 bytes of the file.
+ *   2. A BAT entry only ever points at a bitmap and data that are fully
+ *      written (the entry is written last).
+ *   3. Space between the last referenced block and the footer is
+ *      unreferenced (a "leak" for vhd check, dropped by vhd repair).
+ *
+ * Write order for a new block at the old footer position P:
+ *   footer at the new end  ->  bitmap + data at P  ->  BAT entry.
+ * A crash after step 1 or 2 leaves a valid file with leaked space; a crash
+ * during step 1 leaves the old footer intact at P... or, if the new footer
+ * write was torn, a damaged trailing footer that vhd repair restores from
+ * the copy at offset 0.  No fsync is issued per block: callers that need
+ * durability (merge, convert) call vhd_flush at their commit points.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/bytes.h"
+#include "vhd/internal.h"
+
+#define ZERO_PIECE (64u << 10)   /* granularity of holes in new blocks */
+
+static int check_range(vhd_t *h, size_t len, uint64_t off)
+{
+    if (off > h->size || len > h->size - off) {
+        return ovfk_err_set(&h->err, -EINVAL, "access to %zu bytes at offset "
+                            "%llu is beyond the end of '%s' (%llu bytes)",
+                            len, (unsigned long long)off, h->path,
+                            (unsigned long long)h->size);
+    }
+    return 0;
+}
+
+static int io_error(vhd_t *h, int r, const char *what)
+{
+    return ovfk_err_set(&h->err, r, "cannot %s '%s': %s", what, h->path,
+                        ovfk_errtext(r));
+}
+
+/* Read where h has no data: the parent's bytes, or zeros. */
+static int read_below(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
+{
+    vhd_t *p = h->parent;
+    size_t n;
+    int r;
+
+    if (h->ft.type != VHD_TYPE_DIFF) {
+        memset(buf, 0, len);
+        return 0;
+    }
+    if (!p) {
+        return ovfk_err_set(&h->err, -ENOENT, "'%s' was opened without its "
+                            "parent and cannot read unallocated data",
+                            h->path);
+    }
+    /* a parent smaller than the child reads as zeros past its end */
+    n = off >= p->size ? 0 : (p->size - off < len ? p->size - off : len);
+    if (n > 0) {
+        r = vhd_pread(p, buf, n, off);
+        if (r < 0) {
+            return ovfk_err_set(&h->err, r, "%s", p->err.msg);
+        }
+    }
+    memset(buf + n, 0, len - n);
+    return 0;
+}
+
+/* Read n bytes at in_off inside allocated block blk of a diff disk. */
+static int read_diff_block(vhd_t *h, uint32_t blk, uint8_t *buf, uint32_t in,
+                           uint32_t n)
+{
+    uint64_t base = (uint64_t)blk * h->dh.block_size;
+    uint64_t data = vhd_block_offset(h, blk) + h->bitmap_size;
+    uint32_t pos = in, end = in + n;
+    int r;
+
+    r = vhd_bitmap_load(h, blk);
+    if (r < 0) {
+        return r;
+    }
+    while (pos < end) {
+        uint32_t s = pos / VHD_SECTOR;
+        bool set = bm_test(h->bm, s);
+        uint32_t run_end = (s + 1) * VHD_SECTOR;
+        while (run_end < end && bm_test(h->bm, run_end / VHD_SECTOR) == set) {
+            run_end += VHD_SECTOR;
+        }
+        if (run_end > end) {
+            run_end = end;
+        }
+        if (set) {
+            r = ovfk_io_pread(h->io, buf + (pos - in), run_end - pos,
+                              data + pos);
+            if (r < 0) {
+                return io_error(h, r, "read");
+            }
+        } else {
+            r = read_below(h, buf + (pos - in), run_end - pos, base + pos);
+            if (r < 0) {
+                return r;
+            }
+        }
+        pos = run_end;
+    }
+    return 0;
+}
+
+int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+    uint32_t bs = h->dh.block_size;
+    int r = check_range(h, len, off);
+
+    if (r < 0) {
+        return r;
+    }
+    if (h->ft.type == VHD_TYPE_FIXED) {
+        r = ovfk_io_pread(h->io, buf, len, off);
+        return r < 0 ? io_error(h, r, "read") : 0;
+    }
+    while (len > 0) {
+        uint32_t blk = (uint32_t)(off / bs);
+        uint32_t in = (uint32_t)(off % bs);
+        uint32_t n = len < bs - in ? (uint32_t)len : bs - in;
+        if (h->bat[blk] == VHD_BAT_FREE) {
+            r = read_below(h, p, n, off);
+        } else if (h->ft.type == VHD_TYPE_DYNAMIC) {
+            /* Dynamic disks: an allocated block is read whole; its bitmap
+             * is not consulted (as QEMU and libvhdi do). */
+            r = ovfk_io_pread(h->io, p, n,
+                              vhd_block_offset(h, blk) + h->bitmap_size + in);
+            if (r < 0) {
+                r = io_error(h, r, "read");
+            }
+        } else {
+            r = read_diff_block(h, blk, p, in, n);
+        }
+        if (r < 0) {
+            return r;
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Write the non-zero ZERO_PIECE-aligned pieces of data (a new block's data
+ * area is a hole that reads as zeros). */
+static int write_sparse(vhd_t *h, const uint8_t *data, uint32_t len,
+                        uint64_t file_off, uint32_t in)
+{
+    uint32_t pos = 0;
+    int r;
+
+    while (pos < len) {
+        uint32_t piece_end = (in + pos) / ZERO_PIECE * ZERO_PIECE +
+                             ZERO_PIECE - in;
+        uint32_t n = piece_end < len ? piece_end - pos : len - pos;
+        if (!ovfk_is_zero(data + pos, n)) {
+            r = ovfk_io_pwrite(h->io, data + pos, n, file_off + pos);
+            if (r < 0) {
+                return io_error(h, r, "write");
+            }
+        }
+        pos += n;
+    }
+    return 0;
+}
+
+/*
+ * Allocate block blk at the end of the file holding len bytes of data at
+ * in (sector-aligned for differencing disks).  See NOTES for the order.
+ */
+int vhd_alloc_block(vhd_t *h, uint32_t blk, const uint8_t *data, uint32_t in,
+                    uint32_t len)
+{
+    uint64_t pos = vhd_next_block_pos(h->footer_off, h->bitmap_size);
+    uint64_t new_footer = pos + h->bitmap_size + h->dh.block_size;
+    uint64_t old_footer = h->footer_off;
+    int r;
+
+    if (pos / VHD_SECTOR >= VHD_BAT_FREE) {
+        return ovfk_err_set(&h->err, -EFBIG, "'%s' is full: a BAT entry "
+                            "cannot address offset %llu", h->path,
+                            (unsigned long long)pos);
+    }
+    r = vhd_write_footer_at(h, new_footer);
+    if (r < 0) {
+        return r;
+    }
+    if (h->ft.type == VHD_TYPE_DYNAMIC) {
+        memset(h->bm, 0xff, h->bitmap_size);
+    } else {
+        memset(h->bm, 0, h->bitmap_size);
+        for (uint32_t s = in / VHD_SECTOR; s < (in + len) / VHD_SECTOR; s++) {
+            bm_set(h->bm, s);
+        }
+    }
+    h->bm_valid = false;
+    r = ovfk_io_pwrite(h->io, h->bm, h->bitmap_size, pos);
+    if (r == 0) {
+        r = write_sparse(h, data, len, pos + h->bitmap_size + in, in);
+    } else {
+        r = io_error(h, r, "write");
+    }
+    if (r == 0) {
+        r = vhd_bat_set(h, blk, (uint32_t)(pos / VHD_SECTOR));
+    }
+    if (r < 0) {
+        /* the block is unreferenced: give the space back if we can */
+        if (vhd_write_footer_at(h, old_footer) == 0) {
+            ovfk_io_truncate(h->io, old_footer + VHD_FOOTER_SIZE);
+            h->file_size = old_footer + VHD_FOOTER_SIZE;
+        }
+        return r < 0 ? r : -EIO;
+    }
+    h->bm_block = blk;
+    h->bm_valid = true;
+    return 0;
+}
+
+/* Write within one block (for diff disks, in and n are sector-aligned). */
+static int write_block(vhd_t *h, uint32_t blk, const uint8_t *data,
+                       uint32_t in, uint32_t n)
+{
+    uint64_t boff;
+    bool changed = false;
+    int r;
+
+    if (h->bat[blk] == VHD_BAT_FREE) {
+        if (h->ft.type == VHD_TYPE_DYNAMIC && ovfk_is_zero(data, n)) {
+            return 0;   /* zeros in a free block: nothing to allocate */
+        }
+        return vhd_alloc_block(h, blk, data, in, n);
+    }
+    boff = vhd_block_offset(h, blk);
+    r = ovfk_io_pwrite(h->io, data, n, boff + h->bitmap_size + in);
+    if (r < 0) {
+        return io_error(h, r, "write");
+    }
+    if (h->ft.type != VHD_TYPE_DIFF) {
+        return 0;
+    }
+    r = vhd_bitmap_load(h, blk);
+    if (r < 0) {
+        return r;
+    }
+    for (uint32_t s = in / VHD_SECTOR; s < (in + n) / VHD_SECTOR; s++) {
+        if (!bm_test(h->bm, s)) {
+            bm_set(h->bm, s);
+            changed = true;
+        }
+    }
+    return changed ? vhd_bitmap_store(h, blk) : 0;
+}
+
+static int write_aligned(vhd_t *h, const uint8_t *p, size_t len, uint64_t off)
+{
+    uint32_t bs = h->dh.block_size;
+    int r;
+
+    while (len > 0) {
+        uint32_t blk = (uint32_t)(off / bs);
+        uint32_t in = (uint32_t)(off % bs);
+        uint32_t n = len < bs - in ? (uint32_t)len : bs - in;
+        r = write_block(h, blk, p, in, n);
+        if (r < 0) {
+            return r;
+        }
+        p += n;
+        off += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/*
+ * Write part of a grain of a diff disk: read the grain through the chain,
+ * patch it, write it whole, so its bitmap byte is all set (see
+ * VHD_DIFF_GRAIN).  The grain is clipped to the disk size.
+ */
+static int write_partial_grain(vhd_t *h, const uint8_t *p, size_t len,
+                               uint64_t off)
+{
+    uint8_t grain[VHD_DIFF_GRAIN];
+    uint64_t start = off / VHD_DIFF_GRAIN * VHD_DIFF_GRAIN;
+    size_t n = h->size - start < VHD_DIFF_GRAIN ? (size_t)(h->size - start)
+                                                : VHD_DIFF_GRAIN;
+    int r;
+
+    r = vhd_pread(h, grain, n, start);
+    if (r < 0) {
+        return r;
+    }
+    memcpy(grain + (off - start), p, len);
+    return write_aligned(h, grain, n, start);
+}
+
+int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    int r;
+
+    if (!(h->flags & VHD_OPEN_RDWR)) {
+        return ovfk_err_set(&h->err, -EROFS, "'%s' is open read-only",
+                            h->path);
+    }
+    r = check_range(h, len, off);
+    if (r < 0) {
+        return r;
+    }
+    if (h->ft.type == VHD_TYPE_FIXED) {
+        r = ovfk_io_pwrite(h->io, buf, len, off);
+        return r < 0 ? io_error(h, r, "write") : 0;
+    }
+    if (h->ft.type == VHD_TYPE_DIFF) {
+        uint64_t head = off % VHD_DIFF_GRAIN;
+        uint64_t end = off + len;
+        if (head && len > 0) {
+            size_t n = VHD_DIFF_GRAIN - head < len ? VHD_DIFF_GRAIN - head
+                                                   : len;
+            r = write_partial_grain(h, p, n, off);
+            if (r < 0) {
+                return r;
+            }
+            p += n;
+            off += n;
+            len -= n;
+        }
+        if (len % VHD_DIFF_GRAIN && end != h->size) {
+            size_t tail = len % VHD_DIFF_GRAIN;
+            r = write_partial_grain(h, p + len - tail, tail,
+                                    off + len - tail);
+            if (r < 0) {
+                return r;
+            }
+            len -= tail;
+        }
+    }
+    return write_aligned(h, p, len, off);
+}
+
+/*
+ * Status of a range h itself does not hold: the parent's, one level
+ * deeper.  Without a parent (or past its end) the range reads as zeros;
+ * for a differencing disk opened with VHD_OPEN_NO_PARENT, depth -1 then
+ * means "not in this file".
+ */
+static int status_below(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+                        int *depth)
+{
+    int r;
+
+    if (h->ft.type == VHD_TYPE_DIFF && h->parent && off < h->parent->size) {
+        if (len > h->parent->size - off) {
+            len = h->parent->size - off;
+        }
+        r = vhd_block_status(h->parent, off, len, pnum, depth);
+        if (r >= 0 && *depth >= 0) {
+            (*depth)++;
+        }
+        return r;
+    }
+    *pnum = len;
+    *depth = -1;
+    return 0;
+}
+
+/* Status inside one block; see vhd_block_status. */
+static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+                        int *depth)
+{
+    uint32_t bs = h->dh.block_size;
+    uint32_t blk = (uint32_t)(off / bs);
+    uint32_t in = (uint32_t)(off % bs);
+    uint64_t n = len < bs - in ? len : bs - in;
+    uint32_t pos, end;
+    bool set;
+    int r;
+
+    if (h->bat[blk] == VHD_BAT_FREE) {
+        return status_below(h, off, n, pnum, depth);
+    }
+    if (h->ft.type == VHD_TYPE_DYNAMIC) {
+        *pnum = n;
+        *depth = 0;
+        return 1;
+    }
+    r = vhd_bitmap_load(h, blk);
+    if (r < 0) {
+        return r;
+    }
+    pos = in;
+    end = in + (uint32_t)n;
+    set = bm_test(h->bm, pos / VHD_SECTOR);
+    pos = (pos / VHD_SECTOR + 1) * VHD_SECTOR;
+    while (pos < end && bm_test(h->bm, pos / VHD_SECTOR) == set) {
+        pos += VHD_SECTOR;
+    }
+    if (pos > end) {
+        pos = end;
+    }
+    if (set) {
+        *pnum = pos - in;
+        *depth = 0;
+        return 1;
+    }
+    return status_below(h, off, pos - in, pnum, depth);
+}
+
+int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+                     int *depth)
+{
+    uint64_t done = 0, n;
+    int r, d, first_r = 0, first_d = 0;
+
+    if (off >= h->size || len == 0) {
+        return ovfk_err_set(&h->err, -EINVAL, "status beyond the end of "
+                            "'%s'", h->path);
+    }
+    if (len > h->size - off) {
+        len = h->size - off;
+    }
+    if (h->ft.type == VHD_TYPE_FIXED) {
+        *pnum = len;
+        *depth = 0;
+        return 1;
+    }
+    /* extend over following blocks while the status stays the same */
+    while (done < len) {
+        r = block_status(h, off + done, len - done, &n, &d);
+        if (r < 0) {
+            return r;
+        }
+        if (done == 0) {
+            first_r = r;
+            first_d = d;
+        } else if (r != first_r || d != first_d) {
+            break;
+        }
+        done += n;
+    }
+    *pnum = done;
+    *depth = first_d;
+    return first_r;
+}
