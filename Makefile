@@ -40,7 +40,7 @@ WARN     += -Werror
 endif
 
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -fPIC -D_FILE_OFFSET_BITS=64 \
+ALL_CFLAGS = -std=gnu11 -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)

@@ -2,7 +2,6 @@
 /*
  * util/io.c - file and memory back ends of the positional I/O interface.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -2,7 +2,6 @@
 /*
  * util/tmpfile.c - temporary files renamed into place (see tmpfile.h).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -7,7 +7,6 @@
  *   dynamic:  footer copy @0, header @512, BAT @1536 (all 0xFF), footer
  *   diff:     as dynamic, plus W2ru and W2ku parent locators after the BAT
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

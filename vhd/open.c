@@ -6,7 +6,6 @@
  * Spec sections: "Hard Disk Footer Format", "Dynamic Disk Header Format",
  * "Block Allocation Table", "Splitting Hard Disk Images" (parent locators).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
