@@ -113,7 +113,7 @@ fuzz: $(FUZZ_SRCS)
 	@mkdir -p build-fuzz
 	for f in $(FUZZ_SRCS); do \
 	    n=$$(basename $$f .c); \
-	    $(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 \
+	    $(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
 	        -D_FILE_OFFSET_BITS=64 -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude $(PKG_CFLAGS) \
 	        -o build-fuzz/$$n $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
 	done

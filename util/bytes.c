@@ -29,3 +29,37 @@ bool ovfk_is_zero(const void *buf, size_t len)
     }
     return memcmp(p, p + 16, len - 16) == 0;
 }
+
+/* Length of the piece starting at pos (clipped to the piece grid). */
+static size_t piece_len(size_t len, uint64_t base, size_t piece, size_t pos)
+{
+    size_t to_edge = piece - (size_t)((base + pos) % piece);
+
+    return len - pos < to_edge ? len - pos : to_edge;
+}
+
+bool ovfk_next_data_run(const uint8_t *buf, size_t len, uint64_t base,
+                        size_t piece, size_t *pos, size_t *start,
+                        size_t *end)
+{
+    size_t p = *pos, n;
+
+    while (p < len && ovfk_is_zero(buf + p, piece_len(len, base, piece, p))) {
+        p += piece_len(len, base, piece, p);
+    }
+    if (p >= len) {
+        *pos = len;
+        return false;
+    }
+    *start = p;
+    while (p < len) {
+        n = piece_len(len, base, piece, p);
+        if (ovfk_is_zero(buf + p, n)) {
+            break;
+        }
+        p += n;
+    }
+    *end = p;
+    *pos = p;
+    return true;
+}

@@ -96,3 +96,15 @@ static inline bool is_pow2_u64(uint64_t v)
 bool ovfk_is_zero(const void *buf, size_t len);
 
 #endif
+
+/*
+ * The next run of non-zero pieces in buf at or after *pos: pieces are
+ * `piece` bytes long and aligned to `base + k * piece` in the caller's
+ * coordinates (base is buf's own offset there).  Stores the run in
+ * [*start, *end) and advances *pos past it; returns false when only zero
+ * pieces remain.  Writers use it to write runs of data in one call and
+ * leave zero pieces as file holes.
+ */
+bool ovfk_next_data_run(const uint8_t *buf, size_t len, uint64_t base,
+                        size_t piece, size_t *pos, size_t *start,
+                        size_t *end);

@@ -85,6 +85,9 @@ static void check_layout(struct ctx *c, vhd_t *h)
     uint64_t span = (uint64_t)h->bitmap_size + h->dh.block_size;
     uint64_t pos;
 
+    /* A gap smaller than a block is alignment padding (Hyper-V reserves
+     * 4 KiB for the BAT and aligns block data, as we do); a crashed
+     * allocation always leaves at least a whole block. */
     if (!rg) {
         say(c, "error", "out of memory");
         return;
@@ -124,15 +127,14 @@ static void check_layout(struct ctx *c, vhd_t *h)
                 rg[i].what, rg[i].index, (unsigned long long)rg[i].start,
                 rg[i - 1].what, rg[i - 1].index);
         }
-        /* gaps larger than our alignment padding are leaked space */
-        if (rg[i].start > pos && rg[i].start - pos >= VHD_DATA_ALIGN) {
+        if (rg[i].start > pos && rg[i].start - pos >= span) {
             c->leaked_bytes += rg[i].start - pos;
         }
         if (rg[i].end > pos) {
             pos = rg[i].end;
         }
     }
-    if (h->footer_off > pos && h->footer_off - pos >= VHD_DATA_ALIGN) {
+    if (h->footer_off > pos && h->footer_off - pos >= span) {
         c->leaked_bytes += h->footer_off - pos;
     }
     if (c->leaked_bytes) {

@@ -44,19 +44,18 @@ static int src_error(struct job *j, int r, const char *what)
                                       : ovfk_errtext(r));
 }
 
-/* Write the non-zero 64 KiB pieces of buf to a raw file at off. */
+/* Write the runs of non-zero 64 KiB pieces of buf to a raw file at off;
+ * zero pieces stay holes. */
 static int raw_write(ovfk_io *io, const uint8_t *buf, size_t len,
                      uint64_t off)
 {
-    const size_t piece = 64u << 10;
+    size_t pos = 0, start, end;
 
-    for (size_t pos = 0; pos < len; pos += piece) {
-        size_t n = len - pos < piece ? len - pos : piece;
-        if (!ovfk_is_zero(buf + pos, n)) {
-            int r = ovfk_io_pwrite(io, buf + pos, n, off + pos);
-            if (r < 0) {
-                return r;
-            }
+    while (ovfk_next_data_run(buf, len, off, 64u << 10, &pos, &start,
+                              &end)) {
+        int r = ovfk_io_pwrite(io, buf + start, end - start, off + start);
+        if (r < 0) {
+            return r;
         }
     }
     return 0;

@@ -157,25 +157,21 @@ int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-/* Write the non-zero ZERO_PIECE-aligned pieces of data (a new block's data
- * area is a hole that reads as zeros). */
+/* Write the runs of non-zero ZERO_PIECE pieces of data (a new block's
+ * data area is a hole that reads as zeros). */
 static int write_sparse(vhd_t *h, const uint8_t *data, uint32_t len,
                         uint64_t file_off, uint32_t in)
 {
-    uint32_t pos = 0;
+    size_t pos = 0, start, end;
     int r;
 
-    while (pos < len) {
-        uint32_t piece_end = (in + pos) / ZERO_PIECE * ZERO_PIECE +
-                             ZERO_PIECE - in;
-        uint32_t n = piece_end < len ? piece_end - pos : len - pos;
-        if (!ovfk_is_zero(data + pos, n)) {
-            r = ovfk_io_pwrite(h->io, data + pos, n, file_off + pos);
-            if (r < 0) {
-                return io_error(h, r, "write");
-            }
+    while (ovfk_next_data_run(data, len, in, ZERO_PIECE, &pos, &start,
+                              &end)) {
+        r = ovfk_io_pwrite(h->io, data + start, end - start,
+                           file_off + start);
+        if (r < 0) {
+            return io_error(h, r, "write");
         }
-        pos += n;
     }
     return 0;
 }

@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# scripts/deps.sh - install the Debian 12 packages ovfkit builds and tests
+# with, when any is missing (apt-get update runs only then).  Idempotent.
+set -eu
+PKGS="build-essential pkg-config clang
+libjson-c-dev libxml2-dev libxml2-utils libarchive-dev libssl-dev zlib1g-dev
+libguestfs-dev libvirt-dev libvhdi-dev python3 python3-libvhdi
+qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev
+linux-image-amd64 libguestfs-tools python3-guestfs libhivex-bin ntfs-3g
+libvirt-daemon-system libvirt-clients busybox-static cpio
+tar coreutils openssl gzip"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+fi
