@@ -94,7 +94,7 @@ $(BIN): $(CLI_OBJS) $(STATIC)
 $(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(PKG_LIBS)
 
-$(PC): Makefile
+$(PC): FORCE
 	@mkdir -p $(BUILD)
 	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: ovfkit\nDescription: OVF/OVA packages, VHD disks and VM conversion\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lovfkit\nCflags: -I$${includedir}\n' \
 	    '$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(PKGS)' > $@
@@ -137,5 +137,6 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz ovfkit
 
-.PHONY: all check install clean fuzz
+.PHONY: all check install clean fuzz FORCE
+FORCE:
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

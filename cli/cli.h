@@ -62,5 +62,7 @@ int cli_parse_size(const char *what, const char *text, uint64_t *out);
 
 /* Subcommand groups. */
 int cmd_vhd(int argc, char **argv);
+int cmd_ovf(int argc, char **argv);
+int cmd_ova(int argc, char **argv);
 
 #endif

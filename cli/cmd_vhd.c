@@ -59,7 +59,7 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
     memset(o, 0, sizeof(*o));
     optind = 0;
-    while ((c = getopt_long(argc, argv, "+t:b:p:B:f:rjh", common_opts,
+    while ((c = getopt_long(argc, argv, "t:b:p:B:f:rjh", common_opts,
                             NULL)) != -1) {
         switch (c) {
         case 't':

@@ -13,6 +13,8 @@
 
 static const struct cli_command commands[] = {
     { "vhd", cmd_vhd, "create, inspect, check, repair, convert VHD files" },
+    { "ovf", cmd_ovf, "describe, validate, convert OVF descriptors" },
+    { "ova", cmd_ova, "pack, unpack, list, verify, sign OVA packages" },
     { NULL, NULL, NULL },
 };
 

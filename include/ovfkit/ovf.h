@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ovfkit/ovf.h - the OVF descriptor (DMTF DSP0243 1.x and 2.x): a model,
+ * a lenient parser (libxml2), a deterministic emitter, and validation
+ * (DMTF schema through libxml2, plus semantic checks).
+ *
+ * The model is plain structs the caller may read; build and change it only
+ * through the functions below (they own every string).  What the model
+ * does not describe (vendor sections and attributes: vmw:, vbox:, xenovf:,
+ * vcloud:, ...) is kept as XML and written back where it came from.
+ *
+ * Errors: 0 or negative; constructors leave the message in
+ * ovfk_last_error().
+ */
+#ifndef OVFKIT_OVF_H
+#define OVFKIT_OVF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ovfkit/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OVF_MAX_DESCRIPTOR (16u << 20)   /* larger descriptors are refused */
+
+/* CIM ResourceType values used by OVF (DSP1041) */
+enum ovf_resource_type {
+    OVF_RT_OTHER = 1,
+    OVF_RT_PROCESSOR = 3,
+    OVF_RT_MEMORY = 4,
+    OVF_RT_IDE = 5,
+    OVF_RT_SCSI = 6,
+    OVF_RT_FC = 7,
+    OVF_RT_ETHERNET = 10,
+    OVF_RT_FLOPPY = 14,
+    OVF_RT_CDROM = 15,
+    OVF_RT_DVD = 16,
+    OVF_RT_DISK = 17,
+    OVF_RT_SATA = 20,
+    OVF_RT_USB = 23,
+    OVF_RT_VIDEO = 24,
+    OVF_RT_SOUND = 35,
+};
+
+/* Opaque XML kept for round trips (owned by the document). */
+typedef struct ovf_extra ovf_extra;
+
+/* A name/value child of an Item or System, in document order. */
+struct ovf_prop {
+    char *name;     /* local name, e.g. "ResourceType" */
+    char *value;
+};
+
+struct ovf_file {
+    char *id;
+    char *href;
+    uint64_t size;
+    bool has_size;
+    char *compression;      /* "gzip" or NULL */
+    uint64_t chunk_size;    /* 0: not chunked */
+    ovf_extra *extra;
+};
+
+struct ovf_disk {
+    char *id;
+    char *file_ref;         /* NULL for a blank disk */
+    char *format;           /* URI */
+    char *parent_ref;
+    char *capacity_text;    /* as written: "10", "${disk_size}" */
+    char *capacity_units;   /* as written, or NULL for bytes */
+    uint64_t capacity;      /* bytes; 0 when unknown */
+    bool capacity_known;
+    uint64_t populated_size;
+    bool has_populated;
+    ovf_extra *extra;
+};
+
+struct ovf_network {
+    char *name;
+    char *description;
+    ovf_extra *extra;
+};
+
+struct ovf_item {
+    char *element;          /* "Item", "StorageItem", "EthernetPortItem" */
+    struct ovf_prop *props; /* RASD children (Address, Connection, ...) */
+    size_t n_props;
+    char *configuration;    /* ovf:configuration, or NULL */
+    char *bound;            /* ovf:bound, or NULL */
+    bool required;          /* ovf:required (default true) */
+    ovf_extra *extra;
+};
+
+struct ovf_property {
+    bool is_category;       /* a Category line (label in value) */
+    char *key;
+    char *type;
+    char *value;            /* default (ovf:value) or the category text */
+    char *qualifiers;
+    char *label;
+    char *description;
+    bool user_configurable;
+    bool password;
+    ovf_extra *extra;
+};
+
+struct ovf_product {
+    char *class_;
+    char *instance;
+    char *info;
+    char *product, *vendor, *version, *full_version;
+    char *product_url, *vendor_url, *app_url;
+    struct ovf_property *props;
+    size_t n_props;
+    ovf_extra *extra;
+};
+
+struct ovf_deploy_option {
+    char *id;
+    char *label;
+    char *description;
+    bool is_default;
+};
+
+struct ovf_system {
+    bool collection;        /* VirtualSystemCollection */
+    char *id;
+    char *info;
+    char *name;
+    /* OperatingSystemSection */
+    bool has_os;
+    int os_id;              /* CIM OS type */
+    char *os_description;   /* kept exactly */
+    char *os_version;
+    char *os_info;
+    ovf_extra *os_extra;    /* e.g. vmw:osType */
+    /* VirtualHardwareSection (the first; others stay opaque) */
+    bool has_hardware;
+    char *hw_info;
+    char *hw_transport;
+    struct ovf_prop *vssd;  /* System: ElementName, InstanceID, ... */
+    size_t n_vssd;
+    struct ovf_item *items;
+    size_t n_items;
+    ovf_extra *hw_extra;
+    struct ovf_product *products;
+    size_t n_products;
+    char *annotation;
+    char **eulas;           /* license texts */
+    size_t n_eulas;
+    struct ovf_system *children;
+    size_t n_children;
+    ovf_extra *extra;       /* unmodeled sections and attributes */
+};
+
+typedef struct ovf_doc {
+    int version;            /* 10 for 1.x, 20 for 2.x, 9 for 0.9 */
+    char *version_text;     /* ovf:version as written, or NULL */
+    char *lang;             /* xml:lang */
+    struct ovf_file *files;
+    size_t n_files;
+    char *disk_info;
+    struct ovf_disk *disks;
+    size_t n_disks;
+    ovf_extra *disk_extra;
+    char *net_info;
+    struct ovf_network *networks;
+    size_t n_networks;
+    ovf_extra *net_extra;
+    char *options_info;
+    struct ovf_deploy_option *options;
+    size_t n_options;
+    struct ovf_system top;  /* the Content element */
+    bool has_top;
+    char **warnings;
+    size_t n_warnings;
+    void *priv;             /* XML kept for round trips */
+    ovf_extra *extra;       /* envelope-level unmodeled sections */
+} ovf_doc;
+
+/*
+ * Parse a descriptor.  name is used in messages (file name).  Lenient
+ * reading: each tolerated quirk adds a warning to doc->warnings.  Refused:
+ * not XML, not an OVF envelope, DTDs or entities (XXE, entity bombs),
+ * descriptors over OVF_MAX_DESCRIPTOR, values that overflow.
+ */
+int ovf_parse_memory(const char *buf, size_t len, const char *name,
+                     ovf_doc **out);
+int ovf_parse_file(const char *path, ovf_doc **out);
+
+/* A new empty document of the given version (10 or 20). */
+int ovf_new(int version, ovf_doc **out);
+void ovf_free(ovf_doc *doc);
+
+/*
+ * Emit as OVF 1.0 (version 10) or 2.0 (version 20): deterministic bytes in
+ * *out (malloc'ed, caller frees), NUL-terminated, length in *len.
+ */
+int ovf_emit(const ovf_doc *doc, int version, char **out, size_t *len);
+
+/* Canonical text of the model (for tests and round-trip comparison);
+ * malloc'ed, caller frees. */
+char *ovf_dump(const ovf_doc *doc);
+
+/* Builders: each copies its strings; return NULL/negative on ENOMEM. */
+struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
+                              uint64_t size);
+struct ovf_disk *ovf_add_disk(ovf_doc *d, const char *id,
+                              const char *file_ref, uint64_t capacity,
+                              const char *format);
+struct ovf_network *ovf_add_network(ovf_doc *d, const char *name,
+                                    const char *description);
+struct ovf_item *ovf_add_item(struct ovf_system *s, int type,
+                              const char *instance_id,
+                              const char *element_name);
+int ovf_item_set(struct ovf_item *it, const char *name, const char *value);
+int ovf_item_add(struct ovf_item *it, const char *name, const char *value);
+int ovf_set_str(char **field, const char *value);
+int ovf_prop_set(struct ovf_prop **props, size_t *n, const char *name,
+                 const char *value);
+int ovf_warn(ovf_doc *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Lookups. */
+const char *ovf_item_get(const struct ovf_item *it, const char *name);
+int ovf_item_type(const struct ovf_item *it);
+const char *ovf_prop_get(const struct ovf_prop *props, size_t n,
+                         const char *name);
+struct ovf_file *ovf_find_file(const ovf_doc *d, const char *id);
+struct ovf_disk *ovf_find_disk(const ovf_doc *d, const char *id);
+/* The disk id an Item's HostResource names ("ovf:/disk/ID", ...). */
+const char *ovf_host_resource_disk(const char *host_resource);
+
+/* The default deployment option id, or NULL when there are none. */
+const char *ovf_default_config(const ovf_doc *d);
+/* Does an item apply in configuration cfg (NULL: the default)? */
+bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
+                        const char *cfg);
+
+/* Systems in depth-first order (the top one, then its descendants). */
+size_t ovf_system_count(const ovf_doc *d);
+const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i);
+
+/* Hardware summary of one system for a configuration (NULL: default). */
+struct ovf_hw_summary {
+    uint64_t cpus;
+    uint64_t memory_mib;
+};
+int ovf_summary(const ovf_doc *d, const struct ovf_system *s,
+                const char *cfg, struct ovf_hw_summary *out);
+
+/*
+ * Convert a value with CIM programmatic units ("byte * 2^20", "MegaBytes",
+ * "KB", "byte") to bytes.  Returns 0, -EINVAL (unknown units) or -ERANGE.
+ */
+int ovf_units_to_bytes(const char *value, const char *units, uint64_t *out);
+
+/* Where the DMTF schemas are (OVFKIT_SCHEMA_DIR, the install, the tree). */
+const char *ovf_schema_dir(void);
+
+/*
+ * Validate against the DMTF schema of the descriptor's version, in process.
+ * Each problem goes to report (one line); returns the number of problems,
+ * or negative when the schema cannot be loaded.
+ */
+typedef void (*ovf_report_fn)(void *opaque, const char *msg);
+int ovf_schema_check(const char *buf, size_t len, int version,
+                     ovf_report_fn report, void *opaque);
+
+/* Semantic checks (ids unique, references resolve, ...); returns the
+ * number of problems. */
+int ovf_semantic_check(const ovf_doc *d, ovf_report_fn report, void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
