@@ -548,34 +548,43 @@ const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i)
     return d->has_top ? nth_system(&d->top, &i) : NULL;
 }
 
+/*
+ * CPUs and memory of a system in a configuration.  Items without
+ * ovf:configuration apply to all; an item for the configuration overrides
+ * them (the second pass), as ovftool reads them.
+ */
 int ovf_summary(const ovf_doc *d, const struct ovf_system *s,
                 const char *cfg, struct ovf_hw_summary *out)
 {
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < s->n_items; i++) {
-        const struct ovf_item *it = &s->items[i];
-        const char *q = ovf_item_get(it, "VirtualQuantity");
-        uint64_t v;
-        if (!q || !ovf_item_in_config(d, it, cfg) ||
-            (it->bound && strcmp(it->bound, "normal") != 0)) {
-            continue;
-        }
-        switch (ovf_item_type(it)) {
-        case OVF_RT_PROCESSOR:
-            if (ovf_units_to_bytes(q, NULL, &v) == 0) {
-                out->cpus = v;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < s->n_items; i++) {
+            const struct ovf_item *it = &s->items[i];
+            const char *q = ovf_item_get(it, "VirtualQuantity");
+            const char *units = ovf_item_get(it, "AllocationUnits");
+            bool specific = it->configuration && *it->configuration;
+            uint64_t v;
+            if (!q || specific != (pass == 1) ||
+                !ovf_item_in_config(d, it, cfg) ||
+                (it->bound && strcmp(it->bound, "normal") != 0)) {
+                continue;
             }
-            break;
-        case OVF_RT_MEMORY:
-            /* memory without units is in MiB (OVF 0.9 and 1.0 practice) */
-            if (ovf_units_to_bytes(q, ovf_item_get(it, "AllocationUnits") ?
-                                   ovf_item_get(it, "AllocationUnits") :
-                                   "byte * 2^20", &v) == 0) {
-                out->memory_mib = v >> 20;
+            switch (ovf_item_type(it)) {
+            case OVF_RT_PROCESSOR:
+                if (ovf_units_to_bytes(q, NULL, &v) == 0) {
+                    out->cpus = v;
+                }
+                break;
+            case OVF_RT_MEMORY:
+                /* memory without units is in MiB (0.9 and 1.0 practice) */
+                if (ovf_units_to_bytes(q, units ? units : "byte * 2^20",
+                                       &v) == 0) {
+                    out->memory_mib = v >> 20;
+                }
+                break;
+            default:
+                break;
             }
-            break;
-        default:
-            break;
         }
     }
     return 0;

@@ -436,6 +436,37 @@ static int parse_options(struct pctx *c, xmlNodePtr sec)
     return 0;
 }
 
+/*
+ * Is ns one of the CIM setting classes an Item or System is?  VirtualBox
+ * 6/7 OVF 2.0 exports write the sasd: and epasd: URIs with ".xsd" on the
+ * end (a quirk we accept).
+ */
+static bool setting_ns(struct pctx *c, const xmlNs *ns)
+{
+    static const char *const known[] = { NS_RASD, NS_VSSD, NS_SASD, NS_EPASD };
+    const char *h;
+    size_t n;
+
+    if (!ns) {
+        return true;
+    }
+    h = (const char *)ns->href;
+    n = strlen(h);
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        size_t k = strlen(known[i]);
+        if (strcmp(h, known[i]) == 0) {
+            return true;
+        }
+        if (n == k + 4 && strncmp(h, known[i], k) == 0 &&
+            strcmp(h + k, ".xsd") == 0) {
+            ovf_warn(c->d, "%s: CIM namespace '%s' read without its "
+                     "'.xsd' suffix", c->name, h);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Name/value children of an Item or System; InstanceId is 0.9's spelling. */
 static int parse_props(struct pctx *c, xmlNodePtr n, struct ovf_prop **props,
                        size_t *np, ovf_extra **x)
@@ -446,10 +477,10 @@ static int parse_props(struct pctx *c, xmlNodePtr n, struct ovf_prop **props,
         if (ch->type != XML_ELEMENT_NODE) {
             continue;
         }
-        /* properties are CIM class members (rasd:, vssd:, sasd:,
-         * epasd:; none in 0.9 practice): anything else stays XML */
-        if (!text_only(ch) || (ch->ns && strncmp((const char *)ch->ns->href,
-                                                 NS_CIM, strlen(NS_CIM)))) {
+        /* properties are members of the classes an Item or System is
+         * (rasd:, vssd:, sasd:, epasd:; none in 0.9 practice); members of
+         * other classes (pasd:, ...) and vendor elements stay XML */
+        if (!text_only(ch) || !setting_ns(c, ch->ns)) {
             if (need_extra(c, x) < 0 || keep_node(c, *x, ch, false) < 0) {
                 return c->err.code;
             }

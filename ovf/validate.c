@@ -31,7 +31,7 @@ static bool is_dir(const char *p)
 const char *ovf_schema_dir(void)
 {
     static char dir[PATH_MAX];
-    char exe[PATH_MAX];
+    char exe[PATH_MAX], bin[PATH_MAX];
     const char *env = getenv("OVFKIT_SCHEMA_DIR");
     ssize_t n;
 
@@ -41,17 +41,21 @@ const char *ovf_schema_dir(void)
     if (dir[0]) {
         return dir;
     }
-    /* in the source tree: build/ovfkit -> data/schema */
+    /* in the source tree (build/ovfkit, build/tests/unit/x -> data/schema)
+     * or an install tree (bin/ovfkit -> share/ovfkit/schema) */
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
+        static const char *const rel[] = {
+            "/../data/schema", "/../../data/schema", "/../../../data/schema",
+            "/../share/ovfkit/schema",
+        };
         exe[n] = '\0';
-        snprintf(dir, sizeof(dir), "%s/../data/schema", dirname(exe));
-        if (is_dir(dir)) {
-            return dir;
-        }
-        snprintf(dir, sizeof(dir), "%s/../share/ovfkit/schema", dirname(exe));
-        if (is_dir(dir)) {
-            return dir;
+        snprintf(bin, sizeof(bin), "%s", dirname(exe));
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+            snprintf(dir, sizeof(dir), "%s%s", bin, rel[i]);
+            if (is_dir(dir)) {
+                return dir;
+            }
         }
     }
     snprintf(dir, sizeof(dir), "%s/schema", OVFK_DATADIR);
@@ -204,14 +208,19 @@ static bool mac_ok(const char *m)
     return digits == 12 && (!sep || strlen(m) == 17);
 }
 
-/* Do two items' configuration sets overlap (no attribute = all)? */
+/*
+ * Do two items with one InstanceID clash?  Both without ovf:configuration,
+ * or both naming a common configuration, clash.  One without and one with
+ * is how producers (ovftool, Cisco) override a default per configuration.
+ */
 static bool configs_overlap(const char *a, const char *b)
 {
     char ta[512];
     char *save = NULL, *tok;
+    bool na = !a || !*a, nb = !b || !*b;
 
-    if (!a || !*a || !b || !*b) {
-        return true;
+    if (na || nb) {
+        return na && nb;
     }
     snprintf(ta, sizeof(ta), "%s", a);
     for (tok = strtok_r(ta, " ", &save); tok; tok = strtok_r(NULL, " ",
