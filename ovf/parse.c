@@ -945,8 +945,9 @@ static const char *encoding_override(struct pctx *c, const char *buf,
     if (len < 5 || buf[0] != '<' || buf[1] != '?' || !end) {
         return NULL;
     }
-    enc = strstr(buf, "encoding=");
-    if (!enc || enc > end) {
+    /* the buffer need not be NUL-terminated: look only inside <?xml ?> */
+    enc = memmem(buf, (size_t)(end - buf), "encoding=", 9);
+    if (!enc || end - enc < 16) {
         return NULL;
     }
     enc += 10;

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * tests/fuzz/fuzz_ovf.c - libFuzzer target: parse a descriptor, emit it as
+ * OVF 1.0 and 2.0, parse that again, and run the semantic checks.
+ */
+#include <stdlib.h>
+
+#include "ovfkit/ovf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ovf_doc *d, *again;
+    char *xml, *dump;
+    size_t len;
+
+    if (ovf_parse_memory((const char *)data, size, "fuzz.ovf", &d) < 0) {
+        return 0;
+    }
+    ovf_semantic_check(d, NULL, NULL);
+    for (size_t i = 0; i < ovf_system_count(d); i++) {
+        struct ovf_hw_summary hw;
+        ovf_summary(d, ovf_system_at(d, i), NULL, &hw);
+    }
+    dump = ovf_dump(d);
+    free(dump);
+    for (int v = 10; v <= 20; v += 10) {
+        if (ovf_emit(d, v, &xml, &len) == 0) {
+            if (ovf_parse_memory(xml, len, "again.ovf", &again) == 0) {
+                ovf_free(again);
+            }
+            free(xml);
+        }
+    }
+    ovf_free(d);
+    return 0;
+}
