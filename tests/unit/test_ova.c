@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests: manifest parsing (every spelling producers use), member name
+ * checks, gzip decompression bounded against bombs, and the package
+ * writer's refusal to produce a package that lies about sizes.
+ */
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "ovf/pkg.h"
+#include "ovfkit/ova.h"
+#include "tests/unit/harness.h"
+
+static void manifest_spellings(void)
+{
+    static const char text[] =
+        "SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n"
+        "SHA256(b c.vhd)=0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
+        "SHA-256(x)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA2-256(y)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA512(z)= 00000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000000000000000000\n"
+        "\n"
+        "MD5(old)= 0123456789abcdef0123456789abcdef\n"
+        "SHA1(short)= 0123\n";
+    struct ova_manifest m;
+    int bad = ova_manifest_parse(text, sizeof(text) - 1, &m, NULL, NULL);
+
+    CHECK_EQ(bad, 2);      /* MD5 and the short digest */
+    CHECK_EQ(m.n, 5);
+    CHECK(!strcmp(m.entries[1].name, "b c.vhd"));
+    CHECK_EQ(m.entries[1].digest, OVA_DIGEST_SHA256);
+    CHECK(!strcmp(m.entries[1].hex, "0123456789abcdef0123456789abcdef"
+                  "0123456789abcdef0123456789abcdef"));
+    CHECK_EQ(m.entries[2].digest, OVA_DIGEST_SHA256);
+    CHECK_EQ(m.entries[3].digest, OVA_DIGEST_SHA256);
+    CHECK_EQ(m.entries[4].digest, OVA_DIGEST_SHA512);
+    ova_manifest_free(&m);
+}
+
+static void member_names(void)
+{
+    char n[512];
+
+    CHECK(tar_name_problem("disk.vhd", n, sizeof(n)) == NULL);
+    CHECK(tar_name_problem("./disk.vhd", n, sizeof(n)) == NULL &&
+          !strcmp(n, "disk.vhd"));
+    CHECK(tar_name_problem("../x", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("..", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("/etc/passwd", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("a/../../x", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("sub/x", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("a\\b", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("a\nb", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem("", n, sizeof(n)) != NULL);
+    CHECK(tar_name_problem(NULL, n, sizeof(n)) != NULL);
+}
+
+/* A gzip file of `len` zero bytes (a bomb: 1000x smaller than its data). */
+static int write_gz_zeros(const char *path, size_t len)
+{
+    gzFile g = gzopen(path, "wb9");
+    static char zeros[1 << 16];
+    size_t done = 0;
+
+    if (!g) {
+        return -1;
+    }
+    while (done < len) {
+        size_t n = len - done < sizeof(zeros) ? len - done : sizeof(zeros);
+        if (gzwrite(g, zeros, (unsigned)n) != (int)n) {
+            gzclose(g);
+            return -1;
+        }
+        done += n;
+    }
+    return gzclose(g) == Z_OK ? 0 : -1;
+}
+
+static void gzip_bomb_is_bounded(void)
+{
+    ovfk_err err = { 0 };
+    struct stat st;
+
+    CHECK(write_gz_zeros("bomb.gz", 64u << 20) == 0);
+    CHECK(stat("bomb.gz", &st) == 0 && st.st_size < (1 << 20));
+    CHECK_ERR(gz_decompress_file("bomb.gz", "bomb.out", 1u << 20, &err),
+              OVFK_ECORRUPT, err.msg, "decompression bomb");
+    CHECK(access("bomb.out", F_OK) != 0);
+    ovfk_err_clear(&err);
+    CHECK_OK(gz_decompress_file("bomb.gz", "ok.out", 64u << 20, &err),
+             err.msg);
+    CHECK(stat("ok.out", &st) == 0 && st.st_size == (64 << 20));
+}
+
+static void gzip_truncated_is_refused(void)
+{
+    ovfk_err err = { 0 };
+
+    CHECK(write_gz_zeros("t.gz", 1u << 20) == 0);
+    CHECK(truncate("t.gz", 100) == 0);
+    CHECK_ERR(gz_decompress_file("t.gz", "t.out", 2u << 20, &err),
+              OVFK_ECORRUPT, err.msg, "truncated");
+    CHECK(access("t.out", F_OK) != 0);
+}
+
+static void writer_refuses_wrong_sizes(void)
+{
+    struct ova_pack_opts o = { 0 };
+    ova_writer *w;
+    ovfk_sink sink;
+
+    CHECK_OK(ova_writer_new("p.ova", false, &o, &w), ovfk_last_error());
+    CHECK_OK(ova_writer_plan(w, "a.bin", 10), ova_writer_error(w));
+    CHECK_OK(ova_writer_descriptor(w, "p.ovf", "<x/>", 4),
+             ova_writer_error(w));
+    CHECK_OK(ova_writer_next(w, "a.bin", &sink), ova_writer_error(w));
+    CHECK_OK(sink.write(sink.opaque, "12345", 5), ova_writer_error(w));
+    CHECK_ERR(ova_writer_finish(w), -EIO, ova_writer_error(w), "not the 10");
+    ova_writer_free(w);
+    CHECK(access("p.ova", F_OK) != 0);
+    CHECK(system("ls -A | grep -q part") != 0);
+    CHECK_OK(ova_writer_new("q.ova", false, &o, &w), ovfk_last_error());
+    CHECK_ERR(ova_writer_plan(w, "../evil", 1), -EINVAL, ova_writer_error(w),
+              "cannot be a package file name");
+    ova_writer_free(w);
+}
+
+TEST_MAIN(T(manifest_spellings), T(member_names), T(gzip_bomb_is_bounded),
+          T(gzip_truncated_is_refused), T(writer_refuses_wrong_sizes))
