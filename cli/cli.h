@@ -60,9 +60,18 @@ void cli_json_event(const char *name, json_object *fields);
 /* Parse a size with K/M/G/T suffixes; prints the error itself. */
 int cli_parse_size(const char *what, const char *text, uint64_t *out);
 
+/* Connect to the inventory --store/--connect name (prints errors). */
+struct hv_conn;
+int cli_connect(struct hv_conn **c);
+
 /* Subcommand groups. */
 int cmd_vhd(int argc, char **argv);
 int cmd_ovf(int argc, char **argv);
 int cmd_ova(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
+int cmd_net(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 #endif

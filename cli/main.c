@@ -15,6 +15,11 @@ static const struct cli_command commands[] = {
     { "vhd", cmd_vhd, "create, inspect, check, repair, convert VHD files" },
     { "ovf", cmd_ovf, "describe, validate, convert OVF descriptors" },
     { "ova", cmd_ova, "pack, unpack, list, verify, sign OVA packages" },
+    { "vm", cmd_vm, "create, list, show, remove, start, stop VMs" },
+    { "net", cmd_net, "add and list networks" },
+    { "export", cmd_export, "export a VM as OVF + VHD or OVA" },
+    { "import", cmd_import, "import a package as a new VM (new identity)" },
+    { "restore", cmd_restore, "restore a package as the same VM" },
     { NULL, NULL, NULL },
 };
 

@@ -137,6 +137,16 @@ const char *ova_writer_error(const ova_writer *w);
 void ova_writer_free(ova_writer *w);
 
 /*
+ * A gzip compressor in front of a sink (for ovf:compression="gzip"): what
+ * is written to *up arrives compressed at down.  finish flushes the gzip
+ * trailer.
+ */
+typedef struct ova_gzip ova_gzip;
+int ova_gzip_new(const ovfk_sink *down, ova_gzip **out, ovfk_sink *up);
+int ova_gzip_finish(ova_gzip *g);
+void ova_gzip_free(ova_gzip *g);
+
+/*
  * Files of a package opened for reading (import): the descriptor, parsed,
  * and each referenced file extracted to a directory (an OVA is read in one
  * pass; files listed in its manifest are verified as they pass), with

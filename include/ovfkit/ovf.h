@@ -225,6 +225,21 @@ int ovf_prop_set(struct ovf_prop **props, size_t *n, const char *name,
 int ovf_warn(ovf_doc *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Vendor settings kept in a VirtualHardwareSection as
+ * <prefix:Config prefix:key="K" prefix:value="V"/> (VMware's vmw:Config
+ * pattern: schema-valid through the section's ##other extension point).
+ * get returns a malloc'ed value or NULL.
+ */
+int ovf_hw_set_config(ovf_doc *d, struct ovf_system *s, const char *ns_href,
+                      const char *prefix, const char *key, const char *value);
+char *ovf_hw_get_config(const struct ovf_system *s, const char *ns_href,
+                        const char *key);
+/* An attribute of the first unmodeled element (in ns_href, named local)
+ * of a system, e.g. vbox:Machine's uuid; malloc'ed or NULL. */
+char *ovf_system_vendor_attr(const struct ovf_system *s, const char *ns_href,
+                             const char *local, const char *attr);
+
 /* Lookups. */
 const char *ovf_item_get(const struct ovf_item *it, const char *name);
 int ovf_item_type(const struct ovf_item *it);

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cli/cmd_export.c - the main job: `ovfkit export`, `ovfkit import`,
+ * `ovfkit restore`.
+ *
+ * Exit codes: 0 done (or planned, with --dry-run), 1 failed (nothing was
+ * changed), 64 usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "ovfkit/hv.h"
+
+#define SYN_EXPORT "ovfkit [--store DIR | --connect URI|xen:DIR] export VM " \
+    "--to DIR|FILE.ova [--ovf 1.0|2.0] [--digest sha256|sha1|sha512] " \
+    "[--compress] [--config-only] [--key KEY.pem --cert CERT.pem]"
+#define SYN_IMPORT "ovfkit [...] import|restore PKG [--name N] [--cpus N] " \
+    "[--memory MIB] [--network OLD=NEW]... [--storage DIR] " \
+    "[--skip-disk ID]... [--empty-disk ID]... [--system ID] [--dry-run] " \
+    "[--force] [--keep-guest-config] [--no-verify] [--max-cpus N]"
+
+
+static int do_export(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "to", required_argument, NULL, 't' },
+        { "ovf", required_argument, NULL, 'v' },
+        { "digest", required_argument, NULL, 'd' },
+        { "compress", no_argument, NULL, 'z' },
+        { "config-only", no_argument, NULL, 'C' },
+        { "key", required_argument, NULL, 'k' },
+        { "cert", required_argument, NULL, 'c' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
+    hv_conn *c;
+    int ch, r;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            o.to = optarg;
+            break;
+        case 'v':
+            if (!strcmp(optarg, "1.0") || !strcmp(optarg, "1")) {
+                o.ovf_version = 10;
+            } else if (!strcmp(optarg, "2.0") || !strcmp(optarg, "2")) {
+                o.ovf_version = 20;
+            } else {
+                return cli_usage(SYN_EXPORT, "--ovf takes 1.0 or 2.0");
+            }
+            break;
+        case 'd':
+            if (ova_digest_parse(optarg, &o.digest) < 0) {
+                return cli_usage(SYN_EXPORT, "unknown digest '%s'", optarg);
+            }
+            break;
+        case 'z':
+            o.compress = true;
+            break;
+        case 'C':
+            o.config_only = true;
+            break;
+        case 'k':
+            o.key = optarg;
+            break;
+        case 'c':
+            o.cert = optarg;
+            break;
+        case 'j':
+            g.json = true;
+            break;
+        case 'h':
+            printf("usage: %s\n", SYN_EXPORT);
+            return 0;
+        default:
+            return cli_usage(SYN_EXPORT, "invalid option");
+        }
+    }
+    if (argc - optind != 1 || !o.to) {
+        return cli_usage(SYN_EXPORT, "expected VM and --to");
+    }
+    if (!o.key != !o.cert) {
+        return cli_usage(SYN_EXPORT, "--key and --cert go together");
+    }
+    if (cli_connect(&c)) {
+        return 1;
+    }
+    r = hv_export(c, argv[optind], &o);
+    cli_progress_done();
+    if (r < 0) {
+        r = cli_error("%s", hv_error(c));
+    } else if (g.json) {
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
+        json_object_object_add(e, "package", json_object_new_string(o.to));
+        cli_json_event("exported", e);
+    } else if (!g.quiet) {
+        printf("exported '%s' to '%s'\n", argv[optind], o.to);
+    }
+    hv_disconnect(c);
+    return r;
+}
+
+static void warn_line(void *opaque, const char *msg)
+{
+    (void)opaque;
+    cli_warn("%s", msg);
+}
+
+/* A restore over an existing VM asks first on a terminal. */
+static bool ask(void *opaque, const char *question)
+{
+    char answer[16];
+
+    (void)opaque;
+    if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+        return false;
+    }
+    fprintf(stderr, "%s [y/N] ", question);
+    if (!fgets(answer, sizeof(answer), stdin)) {
+        return false;
+    }
+    return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static void print_plan(const struct hv_plan *p, bool dry)
+{
+    const struct hv_vm *vm = p->vm;
+    char u[37];
+
+    hv_uuid_str(vm->uuid, u);
+    printf("%s VM '%s' (%s)%s\n", dry ? "would define" : "defined", vm->name,
+           u, p->replaces ? ", replacing the existing one" : "");
+    printf("  cpus:    %u\n  memory:  %llu MiB\n  os:      %s (%d)\n",
+           vm->cpus, (unsigned long long)vm->memory_mib,
+           vm->os_type ? vm->os_type : "(unknown)", vm->os_id);
+    for (size_t i = 0; i < p->n_disks; i++) {
+        const struct hv_plan_disk *d = &p->disks[i];
+        printf("  disk:    %s %s (%llu bytes)%s%s%s%s\n", d->id, d->action,
+               (unsigned long long)d->capacity, d->source ? " from " : "",
+               d->source ? d->source : "", d->target ? " -> " : "",
+               d->target ? d->target : "");
+    }
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        printf("  nic:     %s on %s (%s)\n", vm->nics[i].mac,
+               vm->nics[i].network, vm->nics[i].model ? vm->nics[i].model
+                                                     : "default");
+    }
+}
+
+static int do_import_restore(int argc, char **argv, enum hv_identity mode)
+{
+    static const struct option opts[] = {
+        { "name", required_argument, NULL, 'n' },
+        { "cpus", required_argument, NULL, 'c' },
+        { "memory", required_argument, NULL, 'm' },
+        { "network", required_argument, NULL, 'N' },
+        { "storage", required_argument, NULL, 's' },
+        { "skip-disk", required_argument, NULL, 'S' },
+        { "empty-disk", required_argument, NULL, 'E' },
+        { "system", required_argument, NULL, 'y' },
+        { "dry-run", no_argument, NULL, 'D' },
+        { "force", no_argument, NULL, 'f' },
+        { "keep-guest-config", no_argument, NULL, 'K' },
+        { "no-verify", no_argument, NULL, 'V' },
+        { "max-cpus", required_argument, NULL, 'M' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct hv_import_opts o = { .mode = mode, .verify = true, .confirm = ask,
+                                .warn = warn_line, .progress = cli_progress,
+                                .opaque = NULL };
+    struct hv_map maps[32];
+    const char *skip[32], *empty[32];
+    struct hv_plan *plan = NULL;
+    hv_conn *c;
+    int ch, r;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *eq;
+        switch (ch) {
+        case 'n':
+            o.name = optarg;
+            break;
+        case 'c':
+            o.cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'm':
+            o.memory_mib = strtoull(optarg, NULL, 10);
+            break;
+        case 'M':
+            o.max_cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'N':
+            eq = strchr(optarg, '=');
+            if (!eq || o.n_networks >= 32) {
+                return cli_usage(SYN_IMPORT, "--network takes OLD=NEW");
+            }
+            *eq = '\0';
+            maps[o.n_networks].from = optarg;
+            maps[o.n_networks++].to = eq + 1;
+            break;
+        case 's':
+            o.storage = optarg;
+            break;
+        case 'S':
+            if (o.n_skip < 32) {
+                skip[o.n_skip++] = optarg;
+            }
+            break;
+        case 'E':
+            if (o.n_empty < 32) {
+                empty[o.n_empty++] = optarg;
+            }
+            break;
+        case 'y':
+            o.system = optarg;
+            break;
+        case 'D':
+            o.dry_run = true;
+            break;
+        case 'f':
+            o.force = true;
+            break;
+        case 'K':
+            o.keep_guest_config = true;
+            break;
+        case 'V':
+            o.verify = false;
+            break;
+        case 'j':
+            g.json = true;
+            break;
+        case 'h':
+            printf("usage: %s\n", SYN_IMPORT);
+            return 0;
+        default:
+            return cli_usage(SYN_IMPORT, "invalid option");
+        }
+    }
+    if (argc - optind != 1) {
+        return cli_usage(SYN_IMPORT, "expected one PKG");
+    }
+    o.networks = maps;
+    o.skip_disks = skip;
+    o.empty_disks = empty;
+    if (cli_connect(&c)) {
+        return 1;
+    }
+    o.opaque = mode == HV_IMPORT ? "import" : "restore";
+    r = hv_import(c, argv[optind], &o, &plan);
+    cli_progress_done();
+    if (r < 0) {
+        r = cli_error("%s", hv_error(c));
+    } else if (g.json) {
+        char *text = hv_plan_to_json(plan);
+        json_object *j = text ? json_tokener_parse(text) : NULL;
+        free(text);
+        if (j) {
+            json_object_object_add(j, "dry_run",
+                                   json_object_new_boolean(o.dry_run));
+            cli_json_print(j);
+        }
+    } else if (!g.quiet || o.dry_run) {
+        print_plan(plan, o.dry_run);
+    }
+    hv_plan_free(plan);
+    hv_disconnect(c);
+    return r;
+}
+
+static int do_import(int argc, char **argv)
+{
+    return do_import_restore(argc, argv, HV_IMPORT);
+}
+
+static int do_restore(int argc, char **argv)
+{
+    return do_import_restore(argc, argv, HV_RESTORE);
+}
+
+int cmd_export(int argc, char **argv)
+{
+    return do_export(argc, argv);
+}
+
+int cmd_import(int argc, char **argv)
+{
+    return do_import(argc, argv);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    return do_restore(argc, argv);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv/internal.h - the driver interface every inventory implements, and
+ * what the files of hv/ share.
+ */
+#ifndef OVFK_HV_INTERNAL_H
+#define OVFK_HV_INTERNAL_H
+
+#include "ovfkit/hv.h"
+#include "util/err.h"
+
+struct hv_driver {
+    const char *name;
+    int (*open)(hv_conn *c, const char *where);
+    void (*close)(hv_conn *c);
+    int (*list)(hv_conn *c, struct hv_vm ***vms, size_t *n);
+    /* define a new VM / replace the VM with the same UUID */
+    int (*define)(hv_conn *c, const struct hv_vm *vm);
+    int (*replace)(hv_conn *c, const struct hv_vm *old,
+                   const struct hv_vm *vm);
+    int (*remove)(hv_conn *c, const struct hv_vm *vm, bool keep_disks);
+    int (*networks)(hv_conn *c, char ***names, size_t *n);
+    int (*net_add)(hv_conn *c, const char *name, const char *bridge);
+    /* the directory for a new VM's disks */
+    int (*disk_dir)(hv_conn *c, const struct hv_vm *vm, char *buf,
+                    size_t len);
+    int (*is_running)(hv_conn *c, const struct hv_vm *vm);
+    int (*start)(hv_conn *c, const struct hv_vm *vm, bool console);
+    int (*stop)(hv_conn *c, const struct hv_vm *vm);
+    /* exclusive use of one VM (by UUID) / of the whole inventory; the
+     * returned token is given back to unlock */
+    int (*lock)(hv_conn *c, const uint8_t *uuid, int *token);
+    void (*unlock)(hv_conn *c, int token);
+    /* forget what was made for a VM that was never defined (optional) */
+    void (*discard)(hv_conn *c, const struct hv_vm *vm);
+    /* where this driver keeps per-VM data (snapshots), or -ENOTSUP */
+    int (*vm_dir)(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len);
+};
+
+struct hv_conn {
+    const struct hv_driver *drv;
+    void *priv;
+    uint32_t max_cpus;
+    ovfk_err err;
+};
+
+extern const struct hv_driver hv_dir_driver;
+extern const struct hv_driver hv_libvirt_driver;
+extern const struct hv_driver hv_xen_driver;
+
+/* vm.c */
+int hv_mac_next(hv_conn *c, struct hv_vm **vms, size_t n,
+                const char *const *taken, size_t ntaken, char out[18]);
+bool hv_name_ok(const char *name, const char **why);
+char *hv_strdup(const char *s);
+int hv_strv_add(char ***v, size_t *n, const char *s);
+/* Does any VM but `except` use this MAC? */
+const struct hv_vm *hv_mac_owner(struct hv_vm **vms, size_t n,
+                                 const char *mac, const uint8_t *except);
+
+/* ovfmap.c: VM <-> OVF */
+#include "ovfkit/ovf.h"
+int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
+                 const uint64_t *sizes, int version, ovf_doc **out);
+int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
+                   struct hv_vm **out, char ***warnings, size_t *nwarn);
+const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
+                                        ovfk_err *err);
+#define HV_VHD_FORMAT_URI \
+    "http://www.microsoft.com/technet/virtualserver/downloads/vhdspec.mspx"
+#define OVFKIT_NS "urn:ovfkit:ovf:1"
+
+/* locks.c: flock-based per-path locks */
+int hv_flock(const char *path, bool wait, int *fd, ovfk_err *err);
+void hv_funlock(int fd);
+
+#endif

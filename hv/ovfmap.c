@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv/ovfmap.c - a VM as an OVF VirtualSystem and back.
+ *
+ * Written: CPU, memory, one controller per disk bus, disks, NICs (Address
+ * = MAC, Connection = network), the guest OS (CIM id and its description
+ * kept exactly), the UUID in vssd:VirtualSystemIdentifier, and what OVF
+ * has no place for (firmware, direct kernel boot) as <ovfkit:Config>
+ * entries in the hardware section, where VMware puts its vmw:Config.
+ *
+ * Read: the same, plus what other producers write: the UUID from
+ * vbox:Machine or vmw:Config uuid.bios, EFI from vmw:Config firmware,
+ * disk buses from controller types, NIC models from ResourceSubType.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hv/internal.h"
+
+#define NS_VMW "http://www.vmware.com/schema/ovf"
+#define NS_VBOX "http://www.virtualbox.org/ovf/machine"
+
+static const struct {
+    const char *bus;
+    int type;
+    const char *subtype;
+} buses[] = {
+    { "virtio", OVF_RT_SCSI, "virtio" },
+    { "xen", OVF_RT_SCSI, "xen-pv" },
+    { "scsi", OVF_RT_SCSI, "lsilogic" },
+    { "ide", OVF_RT_IDE, "PIIX4" },
+    { "sata", OVF_RT_SATA, "AHCI" },
+};
+
+static const struct {
+    const char *model;
+    const char *subtype;
+} nic_models[] = {
+    { "virtio", "VirtIO" }, { "e1000e", "E1000e" }, { "e1000", "E1000" },
+    { "rtl8139", "RTL8139" }, { "vmxnet3", "VmxNet3" }, { "pcnet", "PCNet32" },
+};
+
+static int set_num(struct ovf_item *it, const char *name, uint64_t v)
+{
+    char num[32];
+
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+    return ovf_item_set(it, name, num);
+}
+
+int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
+                 const uint64_t *sizes, int version, ovf_doc **out)
+{
+    struct ovf_system *s;
+    struct ovf_item *it;
+    char id[64], text[128], uuid[37];
+    int ctrl[sizeof(buses) / sizeof(buses[0])] = { 0 };
+    int used[sizeof(buses) / sizeof(buses[0])] = { 0 };
+    int inst = 1, r;
+    ovf_doc *d;
+
+    r = ovf_new(version, &d);
+    if (r < 0) {
+        return r;
+    }
+    d->has_top = true;
+    s = &d->top;
+    ovf_set_str(&s->id, vm->name);
+    ovf_set_str(&s->name, vm->name);
+    ovf_set_str(&s->annotation, vm->description);
+    s->has_os = true;
+    s->os_id = vm->os_type || vm->os_id ? vm->os_id : 1;   /* 1: Other */
+    ovf_set_str(&s->os_description, vm->os_type);
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        const struct hv_disk *k = &vm->disks[i];
+        snprintf(id, sizeof(id), "file%zu", i + 1);
+        if (hrefs && hrefs[i] && !ovf_add_file(d, id, hrefs[i], sizes[i])) {
+            goto oom;
+        }
+        if (!ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
+                          k->capacity, HV_VHD_FORMAT_URI)) {
+            goto oom;
+        }
+    }
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < d->n_networks; j++) {
+            seen |= !strcmp(d->networks[j].name, vm->nics[i].network);
+        }
+        snprintf(text, sizeof(text), "The %s network", vm->nics[i].network);
+        if (!seen && !ovf_add_network(d, vm->nics[i].network, text)) {
+            goto oom;
+        }
+    }
+    hv_uuid_str(vm->uuid, uuid);
+    s->has_hardware = true;
+    if (ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName", "Virtual Hardware "
+                     "Family") < 0 ||
+        ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
+        ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
+                     uuid) < 0 ||
+        ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
+                     "ovfkit-1") < 0) {
+        goto oom;
+    }
+    snprintf(text, sizeof(text), "%u virtual CPU(s)", vm->cpus);
+    snprintf(id, sizeof(id), "%d", inst++);
+    it = ovf_add_item(s, OVF_RT_PROCESSOR, id, text);
+    if (!it || set_num(it, "VirtualQuantity", vm->cpus) < 0 ||
+        ovf_item_set(it, "AllocationUnits", "hertz * 10^6") < 0) {
+        goto oom;
+    }
+    snprintf(text, sizeof(text), "%llu MB of memory",
+             (unsigned long long)vm->memory_mib);
+    snprintf(id, sizeof(id), "%d", inst++);
+    it = ovf_add_item(s, OVF_RT_MEMORY, id, text);
+    if (!it || set_num(it, "VirtualQuantity", vm->memory_mib) < 0 ||
+        ovf_item_set(it, "AllocationUnits", "byte * 2^20") < 0) {
+        goto oom;
+    }
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        const char *bus = vm->disks[i].bus ? vm->disks[i].bus : "virtio";
+        size_t b = 0;
+        while (b + 1 < sizeof(buses) / sizeof(buses[0]) &&
+               strcmp(buses[b].bus, bus)) {
+            b++;
+        }
+        if (strcmp(buses[b].bus, bus)) {
+            b = 0;
+        }
+        if (!ctrl[b]) {
+            ctrl[b] = inst++;
+            snprintf(id, sizeof(id), "%d", ctrl[b]);
+            snprintf(text, sizeof(text), "%s controller", buses[b].bus);
+            it = ovf_add_item(s, buses[b].type, id, text);
+            if (!it || ovf_item_set(it, "ResourceSubType",
+                                    buses[b].subtype) < 0) {
+                goto oom;
+            }
+        }
+        snprintf(id, sizeof(id), "%d", inst++);
+        snprintf(text, sizeof(text), "disk %zu", i + 1);
+        it = ovf_add_item(s, OVF_RT_DISK, id, text);
+        snprintf(text, sizeof(text), "ovf:/disk/%s", vm->disks[i].id);
+        if (!it || ovf_item_set(it, "HostResource", text) < 0 ||
+            set_num(it, "Parent", (uint64_t)ctrl[b]) < 0 ||
+            set_num(it, "AddressOnParent", (uint64_t)used[b]++) < 0) {
+            goto oom;
+        }
+    }
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        const char *sub = "VirtIO";
+        for (size_t m = 0; m < sizeof(nic_models) / sizeof(nic_models[0]);
+             m++) {
+            if (vm->nics[i].model && !strcmp(vm->nics[i].model,
+                                             nic_models[m].model)) {
+                sub = nic_models[m].subtype;
+            }
+        }
+        snprintf(id, sizeof(id), "%d", inst++);
+        snprintf(text, sizeof(text), "Ethernet adapter on %s",
+                 vm->nics[i].network);
+        it = ovf_add_item(s, OVF_RT_ETHERNET, id, text);
+        if (!it || ovf_item_set(it, "Address", vm->nics[i].mac) < 0 ||
+            ovf_item_set(it, "Connection", vm->nics[i].network) < 0 ||
+            ovf_item_set(it, "ResourceSubType", sub) < 0 ||
+            ovf_item_set(it, "AutomaticAllocation", "true") < 0) {
+            goto oom;
+        }
+    }
+    if ((vm->firmware && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                           "firmware", vm->firmware) < 0) ||
+        (vm->kernel && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "kernel",
+                                         vm->kernel) < 0) ||
+        (vm->initrd && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "initrd",
+                                         vm->initrd) < 0) ||
+        (vm->cmdline && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                          "cmdline", vm->cmdline) < 0) ||
+        ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "uuid", uuid) < 0) {
+        goto oom;
+    }
+    *out = d;
+    return 0;
+oom:
+    ovf_free(d);
+    return ovfk_err_last(-ENOMEM, "out of memory");
+}
+
+const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
+                                        ovfk_err *err)
+{
+    const struct ovf_system *pick = NULL;
+    char ids[512] = "";
+    size_t count = 0;
+
+    for (size_t i = 0; i < ovf_system_count(d); i++) {
+        const struct ovf_system *s = ovf_system_at(d, i);
+        if (s->collection) {
+            continue;
+        }
+        if (id && s->id && !strcmp(s->id, id)) {
+            return s;
+        }
+        count++;
+        pick = pick ? pick : s;
+        if (strlen(ids) + (s->id ? strlen(s->id) : 1) + 3 < sizeof(ids)) {
+            strcat(ids, ids[0] ? ", " : "");
+            strcat(ids, s->id ? s->id : "?");
+        }
+    }
+    if (id) {
+        ovfk_err_set(err, -ENOENT, "the package has no virtual system '%s' "
+                     "(it has: %s)", id, ids[0] ? ids : "none");
+        return NULL;
+    }
+    if (count == 0) {
+        ovfk_err_set(err, OVFK_ECORRUPT, "the package describes no virtual "
+                     "system");
+        return NULL;
+    }
+    if (count > 1) {
+        ovfk_err_set(err, -EINVAL, "the package holds %zu virtual systems "
+                     "(%s); choose one with --system ID", count, ids);
+        return NULL;
+    }
+    return pick;
+}
+
+static const struct ovf_item *find_item(const struct ovf_system *s,
+                                        const char *instance)
+{
+    for (size_t i = 0; instance && i < s->n_items; i++) {
+        const char *id = ovf_item_get(&s->items[i], "InstanceID");
+        if (id && !strcmp(id, instance)) {
+            return &s->items[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *bus_of(const struct ovf_system *s,
+                          const struct ovf_item *disk)
+{
+    const struct ovf_item *c = find_item(s, ovf_item_get(disk, "Parent"));
+    const char *sub = c ? ovf_item_get(c, "ResourceSubType") : NULL;
+
+    if (!c) {
+        return "virtio";
+    }
+    for (size_t b = 0; sub && b < sizeof(buses) / sizeof(buses[0]); b++) {
+        if (!strcasecmp(sub, buses[b].subtype)) {
+            return buses[b].bus;
+        }
+    }
+    switch (ovf_item_type(c)) {
+    case OVF_RT_IDE:
+        return "ide";
+    case OVF_RT_SATA:
+        return "sata";
+    case OVF_RT_SCSI:
+        return "scsi";
+    default:
+        return "ide";
+    }
+}
+
+static char *nic_model(const char *sub)
+{
+    char low[64];
+    size_t i;
+
+    for (i = 0; sub && sub[i] && i < sizeof(low) - 1; i++) {
+        low[i] = (char)tolower((unsigned char)sub[i]);
+    }
+    low[i] = '\0';
+    if (strstr(low, "virtio") || strstr(low, "netfront") ||
+        strstr(low, "vif")) {
+        return strdup("virtio");
+    }
+    if (strstr(low, "e1000e")) {
+        return strdup("e1000e");
+    }
+    if (strstr(low, "vmxnet")) {
+        return strdup("vmxnet3");
+    }
+    if (strstr(low, "8139")) {
+        return strdup("rtl8139");
+    }
+    if (strstr(low, "pcnet")) {
+        return strdup("pcnet");
+    }
+    return strdup("e1000");
+}
+
+static int warnf(char ***w, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int warnf(char ***w, size_t *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return hv_strv_add(w, n, msg);
+}
+
+/* The VM's UUID, wherever its producer wrote it. */
+static void find_uuid(const struct ovf_system *s, uint8_t uuid[16])
+{
+    char *v = ovf_hw_get_config(s, OVFKIT_NS, "uuid");
+
+    if (!v || hv_uuid_parse(v, uuid) < 0) {
+        free(v);
+        v = hv_strdup(ovf_prop_get(s->vssd, s->n_vssd,
+                                   "VirtualSystemIdentifier"));
+    }
+    if (!v || hv_uuid_parse(v, uuid) < 0) {
+        free(v);
+        v = ovf_system_vendor_attr(s, NS_VBOX, "Machine", "uuid");
+    }
+    if (!v || hv_uuid_parse(v, uuid) < 0) {
+        free(v);
+        v = ovf_hw_get_config(s, NS_VMW, "uuid.bios");
+    }
+    if (!v || hv_uuid_parse(v, uuid) < 0) {
+        memset(uuid, 0, 16);
+    }
+    free(v);
+}
+
+int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
+                   struct hv_vm **out, char ***warn, size_t *nwarn)
+{
+    struct hv_vm *vm = hv_vm_new();
+    struct ovf_hw_summary hw;
+    char *v;
+    int boot = 1;
+
+    *out = NULL;
+    if (!vm) {
+        return -ENOMEM;
+    }
+    ovf_summary(d, s, NULL, &hw);
+    vm->name = hv_strdup(s->name ? s->name : ovf_prop_get(s->vssd, s->n_vssd,
+                                                          "ElementName"));
+    if (!vm->name || !*vm->name) {
+        free(vm->name);
+        vm->name = hv_strdup(s->id);
+    }
+    find_uuid(s, vm->uuid);
+    vm->description = hv_strdup(s->annotation);
+    vm->os_type = hv_strdup(s->os_description);
+    vm->os_id = s->os_id;
+    vm->cpus = hw.cpus ? (uint32_t)hw.cpus : 1;
+    vm->memory_mib = hw.memory_mib;
+    v = ovf_hw_get_config(s, OVFKIT_NS, "firmware");
+    if (!v) {
+        v = ovf_hw_get_config(s, NS_VMW, "firmware");
+    }
+    vm->firmware = v ? v : strdup("bios");
+    vm->kernel = ovf_hw_get_config(s, OVFKIT_NS, "kernel");
+    vm->initrd = ovf_hw_get_config(s, OVFKIT_NS, "initrd");
+    vm->cmdline = ovf_hw_get_config(s, OVFKIT_NS, "cmdline");
+    for (size_t i = 0; i < s->n_items; i++) {
+        const struct ovf_item *it = &s->items[i];
+        int t = ovf_item_type(it);
+        if (!ovf_item_in_config(d, it, NULL) ||
+            (it->bound && strcmp(it->bound, "normal"))) {
+            continue;
+        }
+        if (t == OVF_RT_DISK) {
+            const char *did = ovf_host_resource_disk(
+                ovf_item_get(it, "HostResource"));
+            const struct ovf_disk *k = ovf_find_disk(d, did);
+            struct hv_disk *hd;
+            if (!k) {
+                warnf(warn, nwarn, "disk drive '%s' names no disk; skipped",
+                      ovf_item_get(it, "ElementName") ?
+                      ovf_item_get(it, "ElementName") : "?");
+                continue;
+            }
+            hd = hv_vm_add_disk(vm);
+            if (!hd) {
+                hv_vm_free(vm);
+                return -ENOMEM;
+            }
+            hd->id = hv_strdup(k->id);
+            hd->capacity = k->capacity;
+            hd->bus = hv_strdup(bus_of(s, it));
+            hd->boot_order = boot++ == 1 ? 1 : 0;
+            hd->format = strdup("vhd");
+        } else if (t == OVF_RT_ETHERNET) {
+            struct hv_nic *n = hv_vm_add_nic(vm);
+            const char *mac = ovf_item_get(it, "Address");
+            const char *net = ovf_item_get(it, "Connection");
+            if (!n) {
+                hv_vm_free(vm);
+                return -ENOMEM;
+            }
+            if (mac && *mac && hv_mac_normalize(mac, n->mac) < 0) {
+                warnf(warn, nwarn, "NIC MAC '%s' is malformed; ignored", mac);
+            }
+            n->network = strdup(net && *net ? net : "default");
+            n->model = nic_model(ovf_item_get(it, "ResourceSubType"));
+        } else if (t == OVF_RT_CDROM || t == OVF_RT_DVD ||
+                   t == OVF_RT_FLOPPY) {
+            warnf(warn, nwarn, "%s drive '%s' is not imported",
+                  t == OVF_RT_FLOPPY ? "floppy" : "CD/DVD",
+                  ovf_item_get(it, "ElementName") ?
+                  ovf_item_get(it, "ElementName") : "?");
+        }
+    }
+    *out = vm;
+    return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv/run.h - running the dir store's VMs under qemu.
+ */
+#ifndef OVFK_HV_RUN_H
+#define OVFK_HV_RUN_H
+
+#include "hv/internal.h"
+
+int run_is_running(const char *vmdir);
+int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
+              bool console);
+int run_stop(hv_conn *c, const char *vmdir);
+/* The pid of the VM's qemu, or 0. */
+int run_pid(const char *vmdir);
+char *dir_net_bridge(hv_conn *c, const char *name);
+
+#endif

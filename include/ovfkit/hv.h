@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ovfkit/hv.h - the hypervisor core: one VM model, inventory drivers that
+ * store and load VMs (the embedded `dir` store, libvirt, Xen configuration
+ * files), and the main job: export a VM as an OVF/OVA package, and bring a
+ * package in as a new VM (import: new UUID and MACs) or as the same VM
+ * (restore: UUID and MACs kept).  Import and restore share one code path
+ * and differ only in identity policy.
+ *
+ * Errors: 0 or negative; message in hv_error(conn) or ovfk_last_error().
+ */
+#ifndef OVFKIT_HV_H
+#define OVFKIT_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ovfkit/common.h"
+#include "ovfkit/ova.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HV_MAC_POOL_START "02:17:42:2F:00:00"
+#define HV_MAC_POOL_END "02:17:42:2F:FF:FF"
+#define HV_NAME_MAX 50
+#define HV_MIN_MEMORY_MIB 256
+#define HV_MIN_MEMORY_64_MIB 600
+#define HV_DEFAULT_MAX_CPUS 8
+
+struct hv_disk {
+    char *id;               /* OVF disk id ("vmdisk1"), stable across runs */
+    char *path;             /* the image (for the dir store: absolute) */
+    char *format;           /* "vhd", "raw", "qcow2", ... */
+    uint64_t capacity;      /* bytes */
+    char *bus;              /* "virtio", "ide", "scsi", "sata", "xen" */
+    int boot_order;         /* 1 = first; 0 = not bootable */
+};
+
+struct hv_nic {
+    char mac[18];           /* "02:17:42:2F:00:01", upper-case hex */
+    char *network;
+    char *model;            /* "virtio", "e1000", "rtl8139", ... */
+};
+
+struct hv_vm {
+    char *name;
+    uint8_t uuid[16];       /* the hardware UUID */
+    char *description;
+    char *os_type;          /* the guest OS, kept exactly as given */
+    int os_id;              /* CIM OS type (DSP0243 / CIM_OperatingSystem) */
+    uint32_t cpus;
+    uint64_t memory_mib;
+    char *firmware;         /* "bios" or "efi" */
+    char *kernel;           /* direct kernel boot (optional) */
+    char *initrd;
+    char *cmdline;
+    struct hv_disk *disks;
+    size_t n_disks;
+    struct hv_nic *nics;
+    size_t n_nics;
+};
+
+/* Model helpers (vm.c).  hv_vm_free accepts NULL. */
+struct hv_vm *hv_vm_new(void);
+void hv_vm_free(struct hv_vm *vm);
+struct hv_vm *hv_vm_copy(const struct hv_vm *vm);
+struct hv_disk *hv_vm_add_disk(struct hv_vm *vm);
+struct hv_nic *hv_vm_add_nic(struct hv_vm *vm);
+void hv_uuid_str(const uint8_t uuid[16], char out[37]);
+int hv_uuid_parse(const char *text, uint8_t uuid[16]);
+void hv_uuid_generate(uint8_t uuid[16]);
+/* Normalise "2:17:42:2f:0:1" or "02-17-..." to "02:17:42:2F:00:01". */
+int hv_mac_normalize(const char *in, char out[18]);
+bool hv_os_is_64bit(const struct hv_vm *vm);
+
+/*
+ * Check a VM against the limits users know (DESIGN.md 2): name rules
+ * (letters, digits, '_', at most 50, not all digits, not "auto" or
+ * "scripts", not starting "xmexample"), memory (256 MiB; 600 MiB for a
+ * 64-bit guest), vCPUs (max_cpus).  Each problem is reported with how to
+ * fix it; returns the number of problems.  Warnings (more than 3 disks
+ * without paravirtual drivers) go to warn and are not counted.
+ */
+typedef void (*hv_report_fn)(void *opaque, const char *msg);
+int hv_vm_check_limits(const struct hv_vm *vm, uint32_t max_cpus,
+                       hv_report_fn error, hv_report_fn warn, void *opaque);
+
+/* JSON form (json-c text): what `vm show --json` prints and the dir
+ * store keeps.  hv_vm_to_json returns malloc'ed text. */
+char *hv_vm_to_json(const struct hv_vm *vm, bool pretty);
+int hv_vm_from_json(const char *text, struct hv_vm **out);
+
+typedef struct hv_conn hv_conn;
+
+/*
+ * Connect to an inventory: uri NULL or "dir:PATH" or a plain store path
+ * for the dir store (NULL: $XDG_DATA_HOME/ovfkit or ~/.local/share/
+ * ovfkit), "xen:DIR" for Xen configuration files, anything else is a
+ * libvirt URI ("qemu:///system", "test:///default", ...).
+ */
+int hv_connect(const char *store, const char *uri, hv_conn **out);
+void hv_disconnect(hv_conn *c);
+const char *hv_error(const hv_conn *c);
+const char *hv_driver_name(const hv_conn *c);
+
+/* The inventory.  Lists and VMs returned are the caller's to free. */
+int hv_list(hv_conn *c, struct hv_vm ***vms, size_t *n);
+void hv_list_free(struct hv_vm **vms, size_t n);
+/* Find by name or UUID; -ENOENT with a clear message when absent. */
+int hv_load(hv_conn *c, const char *name_or_uuid, struct hv_vm **out);
+/* Networks the target knows (store names, libvirt networks, bridges). */
+int hv_networks(hv_conn *c, char ***names, size_t *n);
+void hv_strv_free(char **v, size_t n);
+int hv_net_add(hv_conn *c, const char *name, const char *bridge);
+/* Is the VM running?  1 yes, 0 no, negative on error. */
+int hv_is_running(hv_conn *c, const struct hv_vm *vm);
+
+struct hv_create_opts {
+    const char *name;
+    uint32_t cpus;
+    uint64_t memory_mib;
+    const char *os_type;
+    const char *const *disks;   /* "SIZE" (new) or an image path */
+    size_t n_disks;
+    const char *const *nics;    /* "NETWORK[,mac=MAC][,model=M]" */
+    size_t n_nics;
+    const char *kernel, *initrd, *cmdline;
+    uint32_t max_cpus;
+};
+
+/* Create a VM (new blank VHDs, or existing images converted into the
+ * store).  On failure the inventory is as it was. */
+int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
+                 struct hv_vm **out);
+int hv_vm_remove(hv_conn *c, const char *name_or_uuid, bool keep_disks);
+int hv_vm_start(hv_conn *c, const char *name_or_uuid, bool console);
+int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
+
+struct hv_export_opts {
+    const char *to;             /* DIR or FILE.ova */
+    int ovf_version;            /* 10 (default) or 20 */
+    enum ova_digest digest;     /* default SHA256 */
+    bool compress;
+    bool config_only;
+    const char *key, *cert;     /* sign */
+    bool allow_running;         /* snapshot exports (next layer) */
+    ovfk_progress_fn progress;
+    void *opaque;
+};
+
+/* Export a VM (stopped) as OVF + one VHD per disk, or one OVA. */
+int hv_export(hv_conn *c, const char *name_or_uuid,
+              const struct hv_export_opts *o);
+/* The same for a VM model whose disks are given (snapshot exports). */
+int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
+                 const struct hv_export_opts *o);
+
+enum hv_identity {
+    HV_IMPORT,      /* new UUID, new MACs */
+    HV_RESTORE,     /* UUID and MACs from the package */
+};
+
+struct hv_map {
+    const char *from, *to;
+};
+
+struct hv_import_opts {
+    enum hv_identity mode;
+    const char *name;
+    uint32_t cpus;
+    uint64_t memory_mib;
+    const struct hv_map *networks;
+    size_t n_networks;
+    const char *storage;            /* where new disks go */
+    const char *const *skip_disks;  /* OVF disk ids */
+    size_t n_skip;
+    const char *const *empty_disks;
+    size_t n_empty;
+    const char *system;             /* VirtualSystem id in a collection */
+    bool dry_run;
+    bool force;                     /* replace without asking */
+    bool keep_guest_config;         /* no net-mac-pins fix on import */
+    bool verify;                    /* check the manifest (default) */
+    uint32_t max_cpus;
+    /* asked before a restore replaces an existing VM; NULL: refuse
+     * unless force */
+    bool (*confirm)(void *opaque, const char *question);
+    hv_report_fn warn;
+    ovfk_progress_fn progress;
+    void *opaque;
+};
+
+/* The plan an import would carry out (what --dry-run prints). */
+struct hv_plan_disk {
+    char *id;
+    char *source;           /* href in the package, or NULL */
+    char *target;           /* path the disk will have */
+    uint64_t capacity;
+    const char *action;     /* "restore", "empty", "skip" */
+};
+
+struct hv_plan {
+    struct hv_vm *vm;       /* the VM as it will be defined */
+    bool replaces;          /* restore over an existing VM */
+    struct hv_plan_disk *disks;
+    size_t n_disks;
+    char **warnings;
+    size_t n_warnings;
+};
+
+/*
+ * Import or restore a package.  The plan is computed and every limit,
+ * network and identity rule checked before anything is written; *plan
+ * (optional) receives it (free with hv_plan_free).  With dry_run nothing
+ * else happens.  On failure the inventory is as it was: no half-defined
+ * VM, no stray disks.
+ */
+int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
+              struct hv_plan **plan);
+void hv_plan_free(struct hv_plan *p);
+char *hv_plan_to_json(const struct hv_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

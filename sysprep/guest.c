@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sysprep/guest.c - the libguestfs side of sysprep: launching the
+ * appliance (falling back to TCG when KVM fails), inspecting the guest,
+ * mounting its file systems inside the appliance, and the change log.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sysprep/internal.h"
+#include "ovfkit/vhd.h"
+#include "util/kvm.h"
+
+static void quiet(guestfs_h *g, void *opaque, const char *msg)
+{
+    (void)g;
+    (void)opaque;
+    (void)msg;      /* errors are read back with guestfs_last_error */
+}
+
+int sp_guest_error(sysprep_t *s, const char *what)
+{
+    const char *e = s->g ? guestfs_last_error(s->g) : NULL;
+
+    return ovfk_err_set(&s->err, -EIO, "%s: %s", what,
+                        e ? e : "libguestfs error");
+}
+
+/* qemu's name for an image format, from what the file is. */
+static const char *format_of(const char *disk)
+{
+    char head[8] = { 0 };
+    FILE *f;
+
+    if (vhd_probe(disk)) {
+        return "vpc";
+    }
+    f = fopen(disk, "rb");
+    if (f) {
+        if (fread(head, 1, sizeof(head), f) != sizeof(head)) {
+            head[0] = '\0';
+        }
+        fclose(f);
+    }
+    if (!memcmp(head, "QFI\xfb", 4)) {
+        return "qcow2";
+    }
+    if (!memcmp(head, "KDMV", 4)) {
+        return "vmdk";
+    }
+    if (!memcmp(head, "vhdxfile", 8)) {
+        return "vhdx";
+    }
+    return "raw";
+}
+
+/*
+ * Launch, with TCG when KVM is absent or does not work (util/kvm.c: some
+ * hosts expose /dev/kvm yet guests hang or qemu aborts on an MSR write);
+ * a failed KVM launch is retried once under TCG.  A user's
+ * LIBGUESTFS_BACKEND_SETTINGS wins.
+ */
+static int launch(sysprep_t *s, const char *const *disks, size_t n)
+{
+    static int kvm_broken = -1;     /* learned once per process */
+    const char *user = getenv("LIBGUESTFS_BACKEND_SETTINGS");
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool tcg = (user && strstr(user, "force_tcg")) || kvm_broken == 1 ||
+                   !ovfk_kvm_works() || attempt == 1;
+        s->g = guestfs_create();
+        if (!s->g) {
+            return ovfk_err_set(&s->err, -ENOMEM, "cannot create a "
+                                "libguestfs handle");
+        }
+        guestfs_set_error_handler(s->g, quiet, NULL);
+        if (tcg && !user) {
+            char *settings[] = { (char *)"force_tcg", NULL };
+            guestfs_set_backend_settings(s->g, settings);
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (guestfs_add_drive_opts(s->g, disks[i],
+                                       GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                       format_of(disks[i]),
+                                       GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                       s->readonly ? 1 : 0, -1) < 0) {
+                int r = sp_guest_error(s, disks[i]);
+                guestfs_close(s->g);
+                s->g = NULL;
+                return r;
+            }
+        }
+        if (guestfs_launch(s->g) == 0) {
+            if (!tcg) {
+                kvm_broken = 0;
+            }
+            return 0;
+        }
+        if (tcg || user) {
+            return sp_guest_error(s, "cannot start the libguestfs "
+                                  "appliance");
+        }
+        kvm_broken = 1;
+        guestfs_close(s->g);
+        s->g = NULL;
+    }
+    return ovfk_err_set(&s->err, -EIO, "cannot start the libguestfs "
+                        "appliance");
+}
+
+static int inspect(sysprep_t *s)
+{
+    char **roots = guestfs_inspect_os(s->g);
+
+    if (!roots) {
+        return sp_guest_error(s, "inspection failed");
+    }
+    for (size_t i = 0; roots[i]; i++) {
+        struct sysprep_os *o = realloc(s->os, (s->n_os + 1) * sizeof(*o));
+        if (!o) {
+            break;
+        }
+        s->os = o;
+        o = &s->os[s->n_os++];
+        memset(o, 0, sizeof(*o));
+        o->root = roots[i];
+        o->type = guestfs_inspect_get_type(s->g, roots[i]);
+        o->distro = guestfs_inspect_get_distro(s->g, roots[i]);
+        o->product = guestfs_inspect_get_product_name(s->g, roots[i]);
+        o->major = guestfs_inspect_get_major_version(s->g, roots[i]);
+        o->minor = guestfs_inspect_get_minor_version(s->g, roots[i]);
+        o->hostname = guestfs_inspect_get_hostname(s->g, roots[i]);
+        o->arch = guestfs_inspect_get_arch(s->g, roots[i]);
+    }
+    free(roots);
+    return 0;
+}
+
+int sysprep_open(const char *const *disks, size_t n, bool readonly,
+                 sysprep_t **out)
+{
+    sysprep_t *s = calloc(1, sizeof(*s));
+    int r;
+
+    *out = NULL;
+    if (!s) {
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    s->readonly = readonly;
+    s->mounted = -1;
+    r = launch(s, disks, n);
+    if (r == 0) {
+        r = inspect(s);
+    }
+    if (r < 0) {
+        ovfk_err_publish(&s->err);
+        sysprep_close(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+void sp_umount(sysprep_t *s)
+{
+    if (s->mounted >= 0) {
+        guestfs_umount_all(s->g);
+        s->mounted = -1;
+    }
+}
+
+static int cmp_len(const void *a, const void *b)
+{
+    /* mount "/" before "/boot": shorter mount points first */
+    return (int)strlen(*(char *const *)a) - (int)strlen(*(char *const *)b);
+}
+
+int sp_mount(sysprep_t *s, size_t os)
+{
+    char **mp;
+    size_t n = 0;
+
+    if (s->mounted == (int)os) {
+        return 0;
+    }
+    sp_umount(s);
+    mp = guestfs_inspect_get_mountpoints(s->g, s->os[os].root);
+    if (!mp) {
+        return sp_guest_error(s, "cannot list mount points");
+    }
+    while (mp[n]) {
+        n += 2;
+    }
+    /* pairs (mountpoint, device): sort by mount point length */
+    {
+        char **pts = calloc(n / 2 + 1, sizeof(*pts));
+        for (size_t i = 0; pts && i < n; i += 2) {
+            pts[i / 2] = mp[i];
+        }
+        if (pts) {
+            qsort(pts, n / 2, sizeof(*pts), cmp_len);
+            for (size_t k = 0; k < n / 2; k++) {
+                for (size_t i = 0; i < n; i += 2) {
+                    if (mp[i] == pts[k] &&
+                        guestfs_mount_options(s->g, s->readonly ? "ro" : "",
+                                              mp[i + 1], mp[i]) < 0) {
+                        /* a file system that will not mount is skipped */
+                    }
+                }
+            }
+        }
+        free(pts);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(mp[i]);
+    }
+    free(mp);
+    s->mounted = (int)os;
+    return 0;
+}
+
+int sp_record(sysprep_t *s, const char *kind, const char *path,
+              const char *old_value, const char *new_value)
+{
+    struct sysprep_change *c = realloc(s->changes, (s->n_changes + 1) *
+                                                    sizeof(*c));
+
+    if (!c) {
+        return ovfk_err_set(&s->err, -ENOMEM, "out of memory");
+    }
+    s->changes = c;
+    c = &c[s->n_changes++];
+    c->kind = strdup(kind);
+    c->path = strdup(path);
+    c->old_value = old_value ? strdup(old_value) : NULL;
+    c->new_value = new_value ? strdup(new_value) : NULL;
+    return 0;
+}
+
+char *sp_read_file(sysprep_t *s, const char *path, size_t *len)
+{
+    char *buf;
+    size_t n = 0;
+
+    if (guestfs_is_file(s->g, path) <= 0) {
+        return NULL;
+    }
+    buf = guestfs_read_file(s->g, path, &n);
+    if (buf && len) {
+        *len = n;
+    }
+    return buf;
+}
+
+int sp_write_file(sysprep_t *s, const char *path, const char *content,
+                  size_t len, const char *old, bool dry_run)
+{
+    if (sp_record(s, content ? "file" : "file-removed", path, old,
+                  content) < 0) {
+        return s->err.code;
+    }
+    if (dry_run) {
+        return 0;
+    }
+    if (!content) {
+        return guestfs_rm(s->g, path) < 0 ? sp_guest_error(s, path) : 0;
+    }
+    return guestfs_write(s->g, path, content, len) < 0 ?
+           sp_guest_error(s, path) : 0;
+}
+
+size_t sysprep_os_count(const sysprep_t *s)
+{
+    return s->n_os;
+}
+
+const struct sysprep_os *sysprep_os_at(const sysprep_t *s, size_t i)
+{
+    return i < s->n_os ? &s->os[i] : NULL;
+}
+
+size_t sysprep_change_count(const sysprep_t *s)
+{
+    return s->n_changes;
+}
+
+const struct sysprep_change *sysprep_change_at(const sysprep_t *s, size_t i)
+{
+    return i < s->n_changes ? &s->changes[i] : NULL;
+}
+
+const char *sysprep_error(const sysprep_t *s)
+{
+    return s->err.msg;
+}
+
+void sysprep_close(sysprep_t *s)
+{
+    if (!s) {
+        return;
+    }
+    if (s->g) {
+        sp_umount(s);
+        if (!s->readonly) {
+            guestfs_shutdown(s->g);     /* flush the guest's disks */
+        }
+        guestfs_close(s->g);
+    }
+    for (size_t i = 0; i < s->n_os; i++) {
+        free(s->os[i].root);
+        free(s->os[i].type);
+        free(s->os[i].distro);
+        free(s->os[i].product);
+        free(s->os[i].hostname);
+        free(s->os[i].arch);
+    }
+    free(s->os);
+    for (size_t i = 0; i < s->n_changes; i++) {
+        free(s->changes[i].kind);
+        free(s->changes[i].path);
+        free(s->changes[i].old_value);
+        free(s->changes[i].new_value);
+    }
+    free(s->changes);
+    free(s);
+}
