@@ -379,6 +379,7 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
 {
     const struct ovf_disk *k = ovf_find_disk(j->doc, p->id);
     const char *src;
+    bool movable = false;
     vhd_t *h;
     int r;
 
@@ -392,13 +393,16 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         d->capacity = p->capacity;
         return 0;
     }
-    src = ova_pkg_file(pkg, k ? k->file_ref : NULL);
+    src = ova_pkg_file(pkg, k ? k->file_ref : NULL, &movable);
     if (!src) {
         return fail(j, -ENOENT, "the package lacks the file of disk '%s'",
                     p->id);
     }
-    /* a standalone VHD moves into place; anything else is converted */
-    if (vhd_probe(src) && vhd_open(src, VHD_OPEN_NO_PARENT, &h) == 0) {
+    /* A standalone VHD we extracted moves into place; anything else (a
+     * file of the user's package directory, a chain, another format) is
+     * copied as a new VHD, which also checks it can be read. */
+    if (movable && vhd_probe(src) &&
+        vhd_open(src, VHD_OPEN_NO_PARENT, &h) == 0) {
         bool standalone = vhd_type(h) != VHD_TYPE_DIFF;
         d->capacity = vhd_size(h);
         vhd_close(h);

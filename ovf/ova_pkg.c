@@ -53,10 +53,16 @@ const char *ova_pkg_descriptor(ova_pkg *p, size_t *len)
     return p->desc;
 }
 
-const char *ova_pkg_file(ova_pkg *p, const char *id)
+const char *ova_pkg_file(ova_pkg *p, const char *id, bool *movable)
 {
+    size_t w = strlen(p->work);
+
     for (size_t i = 0; id && i < p->n; i++) {
         if (!strcmp(p->files[i].id, id)) {
+            if (movable) {
+                *movable = w && !strncmp(p->files[i].path, p->work, w) &&
+                           p->files[i].path[w] == '/';
+            }
             return p->files[i].path;
         }
     }

@@ -167,8 +167,10 @@ int ova_pkg_open(const char *path, const struct ova_open_opts *o,
 ovf_doc *ova_pkg_doc(ova_pkg *p);
 const char *ova_pkg_descriptor(ova_pkg *p, size_t *len);
 /* The local path holding file id's content (decompressed, joined), or
- * NULL when the package does not contain it. */
-const char *ova_pkg_file(ova_pkg *p, const char *file_id);
+ * NULL when the package does not contain it.  *movable says whether the
+ * file is ovfkit's own copy (extracted or unpacked) that the caller may
+ * rename away; a file of a package directory belongs to the user. */
+const char *ova_pkg_file(ova_pkg *p, const char *file_id, bool *movable);
 void ova_pkg_free(ova_pkg *p);
 
 #ifdef __cplusplus
