@@ -60,7 +60,9 @@ static json_object *system_json(const ovf_doc *d, const struct ovf_system *s)
         const struct ovf_item *it = &s->items[i];
         int t = ovf_item_type(it);
         json_object *e;
-        if (t == OVF_RT_DISK) {
+        if (t == OVF_RT_DISK || (t == OVF_RT_STORAGE_EXTENT &&
+                                 ovf_host_resource_disk(ovf_item_get(
+                                     it, "HostResource")))) {
             const char *hr = ovf_item_get(it, "HostResource");
             const char *id = ovf_host_resource_disk(hr);
             const struct ovf_disk *k = ovf_find_disk(d, id);

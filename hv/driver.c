@@ -166,12 +166,15 @@ static bool in_list(char **v, size_t n, const char *s)
     return false;
 }
 
+/* Every limit problem is named, not just the first. */
 static void limit_error(void *opaque, const char *msg)
 {
     hv_conn *c = opaque;
 
     if (!c->err.code) {
         ovfk_err_set(&c->err, -EINVAL, "%s", msg);
+    } else {
+        ovfk_err_prefix(&c->err, "%s", msg);
     }
 }
 

@@ -200,12 +200,15 @@ static int networks(struct job *j)
     return r;
 }
 
+/* Every limit problem is named, not just the first. */
 static void limit_error(void *opaque, const char *msg)
 {
     struct job *j = opaque;
 
     if (!j->c->err.code) {
         fail(j, -EINVAL, "%s", msg);
+    } else {
+        ovfk_err_prefix(&j->c->err, "%s", msg);
     }
 }
 

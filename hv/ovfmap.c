@@ -374,7 +374,10 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
             (it->bound && strcmp(it->bound, "normal"))) {
             continue;
         }
-        if (t == OVF_RT_DISK) {
+        /* XenServer writes its disk images as storage extents (19) */
+        if (t == OVF_RT_DISK || (t == OVF_RT_STORAGE_EXTENT &&
+                                 ovf_host_resource_disk(ovf_item_get(
+                                     it, "HostResource")))) {
             const char *did = ovf_host_resource_disk(
                 ovf_item_get(it, "HostResource"));
             const struct ovf_disk *k = ovf_find_disk(d, did);

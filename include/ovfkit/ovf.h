@@ -40,6 +40,7 @@ enum ovf_resource_type {
     OVF_RT_CDROM = 15,
     OVF_RT_DVD = 16,
     OVF_RT_DISK = 17,
+    OVF_RT_STORAGE_EXTENT = 19,     /* XenServer's disk images */
     OVF_RT_SATA = 20,
     OVF_RT_USB = 23,
     OVF_RT_VIDEO = 24,
