@@ -30,6 +30,10 @@
 #define SYN_COMPARE "ovfkit vhd compare A B\n" \
     "exit: 0 same contents, 1 different, 2 error"
 #define SYN_WRITE "ovfkit vhd write FILE OFFSET [LENGTH]   (data on stdin)"
+#define SYN_MERGE "ovfkit vhd merge [--dry-run] [--json] [--force] CHILD\n" \
+    "merges CHILD into its parent; CHILD's children beside it are " \
+    "re-pointed at the parent"
+#define SYN_CHAIN "ovfkit vhd chain [--json] FILE"
 
 static const struct option common_opts[] = {
     { "type", required_argument, NULL, 't' },
@@ -38,6 +42,8 @@ static const struct option common_opts[] = {
     { "round-mib", no_argument, NULL, 'r' },
     { "json", no_argument, NULL, 'j' },
     { "format", required_argument, NULL, 'f' },
+    { "dry-run", no_argument, NULL, 'D' },
+    { "force", no_argument, NULL, 'F' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -49,6 +55,8 @@ struct vopts {
     const char *format;
     uint64_t block_size;
     bool round_mib;
+    bool dry_run;
+    bool force;
 };
 
 /* Parse the options shared by the vhd subcommands; returns the index of
@@ -81,6 +89,12 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             break;
         case 'r':
             o->round_mib = true;
+            break;
+        case 'D':
+            o->dry_run = true;
+            break;
+        case 'F':
+            o->force = true;
             break;
         case 'j':
             g.json = true;
@@ -579,6 +593,150 @@ static int do_write(int argc, char **argv)
     return r;
 }
 
+static void dir_of(const char *path, char *out, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash) {
+        snprintf(out, len, ".");
+    } else {
+        snprintf(out, len, "%.*s", (int)(slash - path ? slash - path : 1),
+                 path);
+    }
+}
+
+static int do_merge(int argc, char **argv)
+{
+    struct vhd_merge_plan plan;
+    char dir[4096], **kids = NULL, **sibs = NULL;
+    size_t nk = 0, ns = 0;
+    struct vopts o;
+    int r, i = parse(argc, argv, SYN_MERGE, &o);
+
+    if (i < 0) {
+        return EXIT_USAGE;
+    }
+    if (argc - i != 1) {
+        return cli_usage(SYN_MERGE, "expected one CHILD");
+    }
+    if (vhd_merge_plan(argv[i], &plan) < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    dir_of(argv[i], dir, sizeof(dir));
+    r = vhd_find_children(argv[i], dir, &kids, &nk);
+    if (r == 0) {
+        char pdir[4096];
+        dir_of(plan.parent, pdir, sizeof(pdir));
+        r = vhd_find_children(plan.parent, pdir, &sibs, &ns);
+    }
+    if (r < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        json_object *out = json_object_new_object();
+        json_object *steps = json_object_new_array();
+        json_object *step = json_object_new_object();
+        json_object *k = json_object_new_array();
+        json_object_object_add(step, "child", json_object_new_string(argv[i]));
+        json_object_object_add(step, "parent",
+                               json_object_new_string(plan.parent));
+        json_object_object_add(step, "bytes_needed",
+                               json_object_new_uint64(plan.bytes_needed));
+        json_object_object_add(step, "child_bytes",
+                               json_object_new_uint64(plan.child_bytes));
+        json_object_object_add(step, "blocks",
+                               json_object_new_int64(plan.child_blocks));
+        for (size_t n = 0; n < nk; n++) {
+            json_object_array_add(k, json_object_new_string(kids[n]));
+        }
+        json_object_object_add(step, "repoint", k);
+        json_object_array_add(steps, step);
+        json_object_object_add(out, "steps", steps);
+        json_object_object_add(out, "total_bytes",
+                               json_object_new_uint64(plan.bytes_needed));
+        json_object_object_add(out, "dry_run",
+                               json_object_new_boolean(o.dry_run));
+        cli_json_print(out);
+    } else if (o.dry_run || !g.quiet) {
+        printf("merge %s into %s: %u blocks, needs %llu bytes free "
+               "(the child holds %llu)\n", argv[i], plan.parent,
+               plan.child_blocks, (unsigned long long)plan.bytes_needed,
+               (unsigned long long)plan.child_bytes);
+        for (size_t n = 0; n < nk; n++) {
+            printf("  re-point %s\n", kids[n]);
+        }
+    }
+    if (ns > 1 && !o.force) {
+        r = cli_error("'%s' has %zu children: merging '%s' into it would "
+                      "change what the others read; pass --force if they "
+                      "are no longer needed", plan.parent, ns, argv[i]);
+    } else if (!o.dry_run) {
+        r = vhd_merge(argv[i], (const char *const *)kids, nk, cli_progress,
+                      "merge");
+        cli_progress_done();
+        if (r < 0) {
+            r = cli_error("%s", ovfk_last_error());
+        }
+    }
+    for (size_t n = 0; n < nk; n++) {
+        free(kids[n]);
+    }
+    free(kids);
+    for (size_t n = 0; n < ns; n++) {
+        free(sibs[n]);
+    }
+    free(sibs);
+    return r;
+}
+
+static int do_chain(int argc, char **argv)
+{
+    json_object *arr = NULL;
+    struct vopts o;
+    vhd_t *h;
+    int i = parse(argc, argv, SYN_CHAIN, &o);
+
+    if (i < 0) {
+        return EXIT_USAGE;
+    }
+    if (argc - i != 1) {
+        return cli_usage(SYN_CHAIN, "expected one FILE");
+    }
+    if (vhd_open(argv[i], 0, &h) < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        arr = json_object_new_array();
+    }
+    for (vhd_t *f = h; f; f = vhd_parent(f)) {
+        struct vhd_info in;
+        char u[37];
+        vhd_get_info(f, &in);
+        vhd_uuid_str(in.uuid, u);
+        if (arr) {
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "path", json_object_new_string(
+                                       vhd_path(f)));
+            json_object_object_add(e, "type", json_object_new_string(
+                                       type_name(in.type)));
+            json_object_object_add(e, "uuid", json_object_new_string(u));
+            json_object_object_add(e, "file_size",
+                                   json_object_new_uint64(in.file_size));
+            json_object_object_add(e, "allocated_blocks",
+                                   json_object_new_int64(in.allocated_blocks));
+            json_object_array_add(arr, e);
+        } else {
+            printf("%-12s %s  %s (%u blocks)\n", type_name(in.type), u,
+                   vhd_path(f), in.allocated_blocks);
+        }
+    }
+    if (arr) {
+        cli_json_print(arr);
+    }
+    vhd_close(h);
+    return 0;
+}
+
 static const struct cli_command vhd_commands[] = {
     { "create", do_create, "create a fixed, dynamic or differencing VHD" },
     { "snapshot", do_snapshot, "start a differencing child on a parent" },
@@ -589,6 +747,8 @@ static const struct cli_command vhd_commands[] = {
     { "convert", do_convert, "convert between raw, fixed and dynamic" },
     { "compare", do_compare, "compare the logical contents of two images" },
     { "write", do_write, "write standard input into a VHD at an offset" },
+    { "merge", do_merge, "merge a differencing VHD into its parent" },
+    { "chain", do_chain, "list a VHD and its parents" },
     { NULL, NULL, NULL },
 };
 

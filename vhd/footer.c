@@ -6,6 +6,8 @@
  * Implements "Hard Disk Footer Format" and "CHS Calculation" of the
  * Virtual Hard Disk Image Format Specification v1.0 (October 2006).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -226,4 +228,23 @@ void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size)
     vhd_geometry(size, &ft->cylinders, &ft->heads, &ft->sectors);
     ft->type = (uint32_t)type;
     vhd_uuid_generate(ft->uuid);
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> 16 bytes; -EINVAL otherwise. */
+int vhd_uuid_parse(const char *text, uint8_t uuid[16])
+{
+    int n = 0;
+
+    for (const char *p = text; p && *p && n < 16; p++) {
+        unsigned v;
+        if (*p == '-') {
+            continue;
+        }
+        if (sscanf(p, "%2x", &v) != 1 || !p[1]) {
+            return -EINVAL;
+        }
+        uuid[n++] = (uint8_t)v;
+        p++;
+    }
+    return n == 16 ? 0 : -EINVAL;
 }

@@ -154,6 +154,7 @@ void vhd_geometry(uint64_t size, uint16_t *cyl, uint8_t *heads,
 uint64_t vhd_footer_size(const vhd_footer *ft, bool *from_chs);
 uint32_t vhd_now(void);
 void vhd_uuid_generate(uint8_t uuid[16]);
+int vhd_uuid_parse(const char *text, uint8_t uuid[16]);
 void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size);
 
 /* dynhdr.c */

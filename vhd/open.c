@@ -259,6 +259,19 @@ static bool try_candidate(const char *path, char *found, size_t len)
     return false;
 }
 
+/* dir + "/" + rel, without the "./" that relative locators start with. */
+static void join(char out[PATH_MAX], const char *dir, const char *rel)
+{
+    while (rel[0] == '.' && rel[1] == '/') {
+        rel += 2;
+    }
+    if (!strcmp(dir, ".")) {
+        snprintf(out, PATH_MAX, "%s", rel);
+    } else {
+        snprintf(out, PATH_MAX, "%s/%s", dir, rel);
+    }
+}
+
 /*
  * Candidate paths for h's parent, in the order we try them: relative
  * locators (W2ru), absolute ones (W2ku), vhd-util's MacX URLs, then the
@@ -281,7 +294,7 @@ static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
             if (loc[0] == '/') {
                 snprintf(cands[n++], PATH_MAX, "%s", loc);
             } else if (o == 0) {
-                snprintf(cands[n++], PATH_MAX, "%s/%s", dir, loc);
+                join(cands[n++], dir, loc);
             }
         }
     }
@@ -292,7 +305,7 @@ static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
             }
         }
         snprintf(tmp, sizeof(tmp), "%s", loc);
-        snprintf(cands[n++], PATH_MAX, "%s/%s", dir, basename(tmp));
+        join(cands[n++], dir, basename(tmp));
     }
     return n;
 }
@@ -345,6 +358,13 @@ int vhd_open(const char *path, int flags, vhd_t **out)
     int r;
 
     *out = NULL;
+    if (!(flags & VHD_OPEN_NO_RECOVER)) {
+        /* an interrupted merge involving this file completes first */
+        r = vhd_merge_recover(path);
+        if (r < 0) {
+            return r;
+        }
+    }
     r = vhd_open_one(path, flags, &top, &err);
     if (r < 0) {
         return ovfk_err_publish(&err);

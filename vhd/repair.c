@@ -152,6 +152,13 @@ int vhd_repair(const char *path, vhd_report_fn report, void *opaque)
     uint64_t at;
     int r;
 
+    r = vhd_merge_recover(path);
+    if (r < 0) {
+        return r;
+    }
+    if (r > 0) {
+        say(report, opaque, "completed an interrupted merge");
+    }
     r = repair_open(path, &h, &err);
     if (r < 0) {
         return ovfk_err_publish(&err);

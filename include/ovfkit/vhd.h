@@ -238,6 +238,49 @@ void vhd_stream_free(vhd_stream *s);
 int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
                 ovfk_progress_fn progress, void *opaque);
 
+/*
+ * Merging a differencing disk into its parent (deleting a snapshot).
+ *
+ * The plan says how many bytes the parent's file system must have free for
+ * our in-place merge: parent blocks the child's data lands in that the
+ * parent has not allocated (for a fixed parent, holes of its file), plus
+ * the journal.  It is computed from metadata only.
+ */
+struct vhd_merge_plan {
+    uint64_t bytes_needed;      /* extra space the merge uses at most */
+    uint64_t child_bytes;       /* the child's allocated data (VMware's
+                                   rule: deleting it needs this much) */
+    uint32_t child_blocks;      /* blocks to copy */
+    uint64_t parent_capacity;
+    char parent[4096];          /* the parent's path */
+};
+
+int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan);
+
+/*
+ * Merge child into its parent, re-point the child's own children (paths in
+ * children[]) at the parent, and delete the child.  Crash-safe: a journal
+ * beside the child records the step; every state on the way reads the
+ * same logical data for the child and everything above it, and the next
+ * vhd_open (or vhd_repair) of any file involved completes the merge.  The
+ * parent's old contents (the deleted snapshot's state) are given up from
+ * the first write: a merge only goes forward.  See merge.c's NOTES.
+ */
+int vhd_merge(const char *child, const char *const *children, size_t n,
+              ovfk_progress_fn progress, void *opaque);
+
+/*
+ * The differencing disks in dir whose parent is file (by UUID): its
+ * children, which a merge must re-point.  *paths is malloc'ed (free each
+ * and the array).
+ */
+int vhd_find_children(const char *file, const char *dir, char ***paths,
+                      size_t *n);
+
+/* Complete an interrupted merge that involves path, if there is one.
+ * Returns 1 when one was completed, 0 when there was none. */
+int vhd_merge_recover(const char *path);
+
 /* Probe: 100 when path ends in a VHD footer, or has one at offset 0. */
 int vhd_probe(const char *path);
 
