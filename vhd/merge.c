@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "util/bytes.h"
@@ -470,6 +471,31 @@ static int read_old_headers(struct journal *j, const char *const *kids,
     return 0;
 }
 
+/* Refuse, before writing anything, a merge the file system cannot hold. */
+static int check_space(struct journal *j)
+{
+    struct vhd_merge_plan plan;
+    struct statvfs fs;
+    uint64_t avail;
+    int r = vhd_merge_plan(j->child, &plan);
+
+    if (r < 0) {
+        return r;
+    }
+    /* OVFKIT_NO_SPACE_CHECK=1 lets tests run out of space mid-merge */
+    if (statvfs(j->parent, &fs) < 0 || getenv("OVFKIT_NO_SPACE_CHECK")) {
+        return 0;   /* cannot tell: let the writes decide */
+    }
+    avail = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if (avail < plan.bytes_needed) {
+        return ovfk_err_last(-ENOSPC, "merging '%s' into '%s' needs %llu "
+                             "bytes free; %llu are available", j->child,
+                             j->parent, (unsigned long long)plan.bytes_needed,
+                             (unsigned long long)avail);
+    }
+    return 0;
+}
+
 int vhd_merge(const char *child, const char *const *kids, size_t n,
               ovfk_progress_fn progress, void *opaque)
 {
@@ -503,6 +529,10 @@ int vhd_merge(const char *child, const char *const *kids, size_t n,
     memcpy(j.child_uuid, c->ft.uuid, 16);
     memcpy(j.parent_uuid, c->dh.parent_uuid, 16);
     vhd_close(chain);
+    r = check_space(&j);
+    if (r < 0) {
+        return r;
+    }
     journal_name(j.child, j.path, sizeof(j.path));
     r = read_old_headers(&j, kids, n, &err);
     if (r == 0) {
@@ -541,8 +571,8 @@ int vhd_merge_recover(const char *path)
     if (!realpath(path, abs)) {
         return 0;   /* nothing there: vhd_open reports it */
     }
-    snprintf(dir, sizeof(dir), "%s", abs);
-    snprintf(dir, sizeof(dir), "%s", dirname(dir));
+    snprintf(jp, sizeof(jp), "%s", abs);
+    snprintf(dir, sizeof(dir), "%s", dirname(jp));
     d = opendir(dir);
     if (!d) {
         return 0;
