@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
+#include "hv/run.h"
 #include "ovfkit/convert.h"
 #include "ovfkit/vhd.h"
 
@@ -380,4 +381,37 @@ int hv_vm_stop(hv_conn *c, const char *key)
     }
     hv_vm_free(vm);
     return r;
+}
+
+int hv_vm_update(hv_conn *c, const struct hv_vm *vm)
+{
+    return c->drv->replace(c, vm, vm);
+}
+
+int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+                   size_t len)
+{
+    return c->drv->vm_dir(c, vm, buf, len);
+}
+
+int hv_vm_lock(hv_conn *c, const uint8_t uuid[16], int *token)
+{
+    return c->drv->lock(c, uuid, token);
+}
+
+void hv_vm_unlock(hv_conn *c, int token)
+{
+    c->drv->unlock(c, token);
+}
+
+int hv_vm_disk_request(hv_conn *c, const struct hv_vm *vm, size_t disk,
+                       const char *verb, const char *path)
+{
+    char dir[PATH_MAX];
+
+    if (c->drv != &hv_dir_driver || hv_is_running(c, vm) <= 0) {
+        return 0;
+    }
+    c->drv->vm_dir(c, vm, dir, sizeof(dir));
+    return run_disk_request(c, dir, disk, verb, path);
 }

@@ -21,8 +21,149 @@
 
 #include "hv/run.h"
 #include "util/kvm.h"
+#include "util/tmpfile.h"
 
 #define MAX_ARGS 128
+#define NBD_TIMEOUT_MS 30000
+
+/* Where our nbdkit plugin is: OVFKIT_NBDKIT_PLUGIN, beside the ovfkit
+ * binary (the build tree), the install tree, or nbdkit's plugin dir. */
+static void plugin_path(char *out, size_t len)
+{
+    const char *env = getenv("OVFKIT_NBDKIT_PLUGIN");
+    char exe[4096], dir[4096];
+    ssize_t n;
+
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        snprintf(dir, sizeof(dir), "%s", exe);
+        *strrchr(dir, '/') = '\0';
+        snprintf(out, len, "%s/nbdkit-ovfkit-plugin.so", dir);
+        if (access(out, R_OK) == 0) {
+            return;
+        }
+        snprintf(out, len, "%s/../lib/nbdkit/plugins/nbdkit-ovfkit-plugin.so",
+                 dir);
+        if (access(out, R_OK) == 0) {
+            return;
+        }
+    }
+    snprintf(out, len, "ovfkit");
+}
+
+static int read_pidfile(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+
+    if (f) {
+        if (fscanf(f, "%d", &pid) != 1) {
+            pid = 0;
+        }
+        fclose(f);
+    }
+    return pid;
+}
+
+/* Stop the nbdkit servers of a VM (left over, or at stop). */
+static void stop_servers(const char *vmdir)
+{
+    char path[4096];
+
+    for (int i = 0; i < 64; i++) {
+        int pid;
+        snprintf(path, sizeof(path), "%s/run/nbdkit-%d.pid", vmdir, i);
+        pid = read_pidfile(path);
+        if (pid > 0 && kill(pid, SIGTERM) == 0) {
+            for (int k = 0; k < 100 && kill(pid, 0) == 0; k++) {
+                struct timespec ts = { 0, 20 * 1000000L };
+                nanosleep(&ts, NULL);
+            }
+        }
+        unlink(path);
+    }
+}
+
+/* Serve disk i of vm over NBD on run/disk-i.sock; 0 or negative. */
+static int serve_disk(hv_conn *c, const char *vmdir, size_t i,
+                      const struct hv_disk *d)
+{
+    char sock[4096], pid[4096], ctl[4096], plugin[4096], file[4200];
+    char ctlarg[4200];
+    int status;
+    pid_t p;
+
+    snprintf(sock, sizeof(sock), "%s/run/disk-%zu.sock", vmdir, i);
+    snprintf(pid, sizeof(pid), "%s/run/nbdkit-%zu.pid", vmdir, i);
+    snprintf(ctl, sizeof(ctl), "%s/run/disk-%zu.ctl", vmdir, i);
+    snprintf(file, sizeof(file), "file=%s", d->path);
+    snprintf(ctlarg, sizeof(ctlarg), "control=%s", ctl);
+    unlink(sock);
+    plugin_path(plugin, sizeof(plugin));
+    p = fork();
+    if (p == 0) {
+        int fd = open("/dev/null", O_RDWR);
+        if (fd >= 0) {
+            dup2(fd, STDIN_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            close(fd);
+        }
+        /* nbdkit forks into the background once the socket is bound */
+        execlp("nbdkit", "nbdkit", "--unix", sock, "--pidfile", pid,
+               plugin, file, ctlarg, (char *)NULL);
+        _exit(127);
+    }
+    if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        return ovfk_err_set(&c->err, -EIO, "cannot serve disk '%s' with "
+                            "nbdkit (%s)%s", d->path, plugin,
+                            WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+                            ": nbdkit is not installed" : "");
+    }
+    return 0;
+}
+
+int run_disk_request(hv_conn *c, const char *vmdir, size_t i,
+                     const char *verb, const char *path)
+{
+    char ctl[4096], ackp[4200], text[4400], gen[32], got[1200] = "";
+    static unsigned seq;
+    int waited = 0;
+    FILE *f;
+
+    snprintf(ctl, sizeof(ctl), "%s/run/disk-%zu.ctl", vmdir, i);
+    snprintf(ackp, sizeof(ackp), "%s.ack", ctl);
+    snprintf(gen, sizeof(gen), "%d-%u-%ld", (int)getpid(), ++seq,
+             (long)time(NULL));
+    snprintf(text, sizeof(text), "%s %s %s\n", gen, verb, path ? path : "");
+    if (ovfk_write_file_atomic(ctl, text, strlen(text)) < 0) {
+        return ovfk_err_set(&c->err, -EIO, "cannot ask the disk server of "
+                            "'%s' to %s", vmdir, verb);
+    }
+    for (; waited < NBD_TIMEOUT_MS; waited += 20) {
+        struct timespec ts = { 0, 20 * 1000000L };
+        f = fopen(ackp, "r");
+        if (f) {
+            bool mine = fgets(got, sizeof(got), f) &&
+                        !strncmp(got, gen, strlen(gen));
+            fclose(f);
+            if (mine) {
+                got[strcspn(got, "\n")] = '\0';
+                return strstr(got, " ok") ? 0 :
+                       ovfk_err_set(&c->err, -EIO, "the disk server could "
+                                    "not %s: %s", verb, got + strlen(gen));
+            }
+        }
+        nanosleep(&ts, NULL);
+    }
+    return ovfk_err_set(&c->err, -ETIMEDOUT, "the disk server of disk %zu "
+                        "did not answer a %s request", i, verb);
+}
 
 int run_pid(const char *vmdir)
 {
@@ -140,11 +281,15 @@ static void build(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
         const struct hv_disk *d = &vm->disks[i];
-        const char *fmt = !d->format || !strcmp(d->format, "vhd") ? "vpc"
-                                                                  : d->format;
         add(a, "-drive");
-        add(a, "file=%s,format=%s,if=%s,index=%zu,cache=writeback", d->path,
-            fmt, disk_if(d->bus), i);
+        if (!d->format || !strcmp(d->format, "vhd")) {
+            /* VHD chains are served by our nbdkit plugin (serve_disk) */
+            add(a, "file=nbd:unix:%s/run/disk-%zu.sock,format=raw,if=%s,"
+                "index=%zu,cache=writeback", vmdir, i, disk_if(d->bus), i);
+        } else {
+            add(a, "file=%s,format=%s,if=%s,index=%zu,cache=writeback",
+                d->path, d->format, disk_if(d->bus), i);
+        }
     }
     for (size_t i = 0; i < vm->n_nics; i++) {
         char *br = dir_net_bridge(c, vm->nics[i].network);
@@ -253,6 +398,15 @@ int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
         return ovfk_err_set(&c->err, -errno, "cannot create '%s'", path);
     }
+    stop_servers(vmdir);    /* left over from a guest that powered off */
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        const struct hv_disk *d = &vm->disks[i];
+        if ((!d->format || !strcmp(d->format, "vhd")) &&
+            serve_disk(c, vmdir, i, d) < 0) {
+            stop_servers(vmdir);
+            return c->err.code;
+        }
+    }
     for (int i = 0; i < n; i++) {
         struct argv a = { { 0 }, 0 };
         pid_t pid;
@@ -273,10 +427,12 @@ int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
         waitpid(pid, &status, 0);
         snprintf(path, sizeof(path), "%s/run/qemu.pid", vmdir);
         unlink(path);
+        stop_servers(vmdir);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 :
                ovfk_err_set(&c->err, -EIO, "qemu exited with status %d",
                             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
+    stop_servers(vmdir);
     snprintf(path, sizeof(path), "%s/run/qemu.log", vmdir);
     return ovfk_err_set(&c->err, -EIO, "qemu could not start VM '%s' (exit "
                         "%d); see '%s'", vm->name,
@@ -302,5 +458,6 @@ int run_stop(hv_conn *c, const char *vmdir)
     }
     snprintf(path, sizeof(path), "%s/run/qemu.pid", vmdir);
     unlink(path);
+    stop_servers(vmdir);
     return 0;
 }

@@ -603,6 +603,12 @@ int vhd_merge_recover(const char *path)
 
 int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan)
 {
+    return vhd_merge_plan_into(child, NULL, plan);
+}
+
+int vhd_merge_plan_into(const char *child, const char *target,
+                        struct vhd_merge_plan *plan)
+{
     ovfk_err err = { 0 };
     vhd_t *c = NULL, *chain = NULL, *p = NULL;
     uint8_t *need = NULL;
@@ -620,7 +626,7 @@ int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan)
     }
     c = chain;
     snprintf(plan->parent, sizeof(plan->parent), "%s",
-             vhd_path(vhd_parent(chain)));
+             target ? target : vhd_path(vhd_parent(chain)));
     r = vhd_open_one(plan->parent, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
                      &p, &err);
     if (r < 0) {

@@ -139,6 +139,19 @@ int hv_vm_remove(hv_conn *c, const char *name_or_uuid, bool keep_disks);
 int hv_vm_start(hv_conn *c, const char *name_or_uuid, bool console);
 int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
 
+/* For the snapshot layer: replace a VM's definition (same UUID); the
+ * directory where the inventory keeps the VM's own files (dir store only,
+ * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
+ * the dir store, ask the server of disk i to "switch" its writes to a new
+ * delta (path) or to "reopen" its chain (0 at once when not running). */
+int hv_vm_update(hv_conn *c, const struct hv_vm *vm);
+int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+                   size_t len);
+int hv_vm_lock(hv_conn *c, const uint8_t uuid[16], int *token);
+void hv_vm_unlock(hv_conn *c, int token);
+int hv_vm_disk_request(hv_conn *c, const struct hv_vm *vm, size_t disk,
+                       const char *verb, const char *path);
+
 struct hv_export_opts {
     const char *to;             /* DIR or FILE.ova */
     int ovf_version;            /* 10 (default) or 20 */

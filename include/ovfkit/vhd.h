@@ -256,6 +256,10 @@ struct vhd_merge_plan {
 };
 
 int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan);
+/* The same for merging child's data into target, a file further down its
+ * chain (deleting several snapshots merges every delta into the base). */
+int vhd_merge_plan_into(const char *child, const char *target,
+                        struct vhd_merge_plan *plan);
 
 /*
  * Merge child into its parent, re-point the child's own children (paths in

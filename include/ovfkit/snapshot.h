@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ovfkit/snapshot.h - VM snapshots over VHD delta chains (dir store).
+ *
+ * Taking a snapshot freezes each disk's current file and starts a
+ * differencing VHD on top of it; the VM writes only to its newest delta.
+ * A snapshot's state is the set of frozen files it names.  Deleting a
+ * snapshot merges the delta above its files into them (vhd_merge), so the
+ * chain gets shorter; reverting discards the current state and starts a
+ * new delta on the snapshot's files (a branch).
+ */
+#ifndef OVFKIT_SNAPSHOT_H
+#define OVFKIT_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ovfkit/hv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct snap_disk {
+    char *id;               /* the VM's disk id */
+    char *file;             /* the frozen file holding this state */
+};
+
+struct snap {
+    char *id;               /* "1", "2", ... */
+    char *name;
+    char *description;
+    char *created;          /* ISO 8601, UTC */
+    char *parent;           /* id of the snapshot it was taken after */
+    struct hv_vm *vm;       /* settings at that time (disks: frozen files) */
+    struct snap_disk *disks;
+    size_t n_disks;
+};
+
+struct snap_list {
+    struct snap *snaps;
+    size_t n;
+    char *current;          /* the snapshot the current state descends from */
+};
+
+void snap_list_free(struct snap_list *l);
+
+/* Load the snapshots of a VM (an empty list when it has none). */
+int snap_load(hv_conn *c, const struct hv_vm *vm, struct snap_list *out);
+
+/* Find by id or name. */
+const struct snap *snap_find(const struct snap_list *l, const char *key);
+
+/*
+ * Take a snapshot of VM (also while it runs: its disk servers switch to
+ * the new deltas between two requests).  On failure nothing changed.
+ */
+int snap_create(hv_conn *c, const char *vm, const char *name,
+                const char *description, struct snap_list *after);
+
+/* Discard the current state and continue from snapshot key (the VM must
+ * be stopped). */
+int snap_revert(hv_conn *c, const char *vm, const char *key);
+
+/* Export the VM as it was at snapshot key (the VM may keep running). */
+int snap_export(hv_conn *c, const char *vm, const char *key,
+                const struct hv_export_opts *o);
+
+/* One merge of a deletion plan. */
+struct snap_step {
+    char *snapshot;         /* the snapshot deleted */
+    char *child;            /* merged ... */
+    char *parent;           /* ... into this file */
+    uint64_t bytes_needed;  /* free space this step uses at most */
+    uint64_t child_bytes;   /* the merged delta's data (VMware's rule for
+                               one merge asks for this much free) */
+    uint64_t frees;         /* bytes freed when the child is removed */
+    bool merge;             /* false: kept (a branch point): record only */
+};
+
+struct snap_plan {
+    struct snap_step *steps;
+    size_t n;
+    uint64_t total_bytes;   /* sum of bytes_needed */
+    uint64_t peak_bytes;    /* most needed at once (frees counted) */
+    uint64_t available;     /* free space where the disks are */
+};
+
+void snap_plan_free(struct snap_plan *p);
+
+/*
+ * Delete snapshot key (or every snapshot with all): plan first (every
+ * merge and the space it needs, checked against free space before
+ * anything is written), then carry it out unless dry_run.
+ */
+int snap_delete(hv_conn *c, const char *vm, const char *key, bool all,
+                bool dry_run, struct snap_plan *plan,
+                ovfk_progress_fn progress, void *opaque);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

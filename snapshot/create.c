@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * snapshot/create.c - take a snapshot: for every disk, freeze its current
+ * file and start a differencing VHD on it.
+ *
+ * Order (a crash anywhere leaves a usable VM and no snapshot that lies):
+ *   1. create the new deltas D (children of the current files F)
+ *   2. write the VM's definition with D as its disks
+ *   3. running VM: each disk server switches its writes to D, between two
+ *      requests (the moment the snapshot is taken)
+ *   4. write the snapshot record naming F
+ * Until step 4 no record names F, so writes that reach F before the switch
+ * corrupt no snapshot; after a crash before step 2 the unused D are left
+ * over (only a layer, holding nothing).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ovfkit/vhd.h"
+#include "snapshot/internal.h"
+
+static char *next_id(const struct snap_list *l)
+{
+    char buf[32];
+    long max = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        long v = strtol(l->snaps[i].id, NULL, 10);
+        max = v > max ? v : max;
+    }
+    snprintf(buf, sizeof(buf), "%ld", max + 1);
+    return strdup(buf);
+}
+
+/* A free name for disk id's delta of snapshot sid. */
+static int delta_name(const char *dir, const char *disk, const char *sid,
+                      char *out, size_t len)
+{
+    for (int k = 0; k < 1000; k++) {
+        snprintf(out, len, k ? "%s/disks/%s-s%s-%d.vhd" : "%s/disks/%s-s%s.vhd",
+                 dir, disk, sid, k);
+        if (access(out, F_OK) != 0) {
+            return 0;
+        }
+    }
+    return -EEXIST;
+}
+
+int snap_create(hv_conn *c, const char *vmkey, const char *name,
+                const char *description, struct snap_list *after)
+{
+    struct snap_ctx x;
+    struct hv_vm *now = NULL;
+    char **made = NULL;
+    struct snap *s, *grown;
+    char path[PATH_MAX];
+    size_t nmade = 0;
+    int r;
+
+    r = snap_begin(c, vmkey, &x);
+    if (r < 0) {
+        return r;
+    }
+    grown = realloc(x.list.snaps, (x.list.n + 1) * sizeof(*grown));
+    if (!grown) {
+        snap_end(&x);
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    x.list.snaps = grown;
+    s = &grown[x.list.n];
+    memset(s, 0, sizeof(*s));
+    s->id = next_id(&x.list);
+    if (name && snap_find(&x.list, name)) {
+        r = ovfk_err_last(-EEXIST, "VM '%s' already has a snapshot named "
+                          "'%s'", x.vm->name, name);
+    }
+    now = hv_vm_copy(x.vm);
+    s->disks = calloc(x.vm->n_disks + 1, sizeof(*s->disks));
+    made = calloc(x.vm->n_disks + 1, sizeof(*made));
+    if (r == 0 && (!now || !s->disks || !made)) {
+        r = ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; r == 0 && i < x.vm->n_disks; i++) {
+        struct hv_disk *d = &x.vm->disks[i];
+        struct vhd_create_opts co = { .parent = d->path };
+        if (d->format && strcmp(d->format, "vhd")) {
+            r = ovfk_err_last(-ENOTSUP, "disk '%s' is %s; snapshots need VHD "
+                              "disks", d->id, d->format);
+            break;
+        }
+        r = delta_name(x.dir, d->id, s->id, path, sizeof(path));
+        if (r == 0) {
+            r = vhd_create(path, &co, NULL);
+        }
+        if (r < 0) {
+            break;
+        }
+        made[nmade++] = strdup(path);
+        s->disks[s->n_disks].id = strdup(d->id);
+        s->disks[s->n_disks++].file = strdup(d->path);
+        free(now->disks[i].path);
+        now->disks[i].path = strdup(path);
+    }
+    if (r == 0) {
+        r = hv_vm_update(c, now);
+        if (r < 0) {
+            ovfk_err_last(r, "%s", hv_error(c));
+        }
+    }
+    if (r < 0) {
+        for (size_t i = 0; i < nmade; i++) {
+            unlink(made[i]);
+        }
+    }
+    for (size_t i = 0; r == 0 && i < now->n_disks; i++) {
+        r = hv_vm_disk_request(c, x.vm, i, "switch", now->disks[i].path);
+        if (r < 0) {
+            ovfk_err_last(r, "%s; the VM keeps running on the new deltas, "
+                          "without a snapshot record", hv_error(c));
+        }
+    }
+    if (r == 0) {
+        s->name = name ? strdup(name) : NULL;
+        if (!s->name) {
+            char dflt[48];
+            snprintf(dflt, sizeof(dflt), "snapshot-%s", s->id);
+            s->name = strdup(dflt);
+        }
+        s->description = description ? strdup(description) : NULL;
+        s->created = snap_now();
+        s->parent = x.list.current ? strdup(x.list.current) : NULL;
+        s->vm = hv_vm_copy(x.vm);       /* settings and frozen files */
+        x.list.n++;
+        free(x.list.current);
+        x.list.current = strdup(s->id);
+        r = snap_save(c, now, &x.list);
+    } else {
+        free(s->id);
+        for (size_t k = 0; k < s->n_disks; k++) {
+            free(s->disks[k].id);
+            free(s->disks[k].file);
+        }
+        free(s->disks);
+    }
+    for (size_t i = 0; i < nmade; i++) {
+        free(made[i]);
+    }
+    free(made);
+    hv_vm_free(now);
+    if (r == 0 && after) {
+        *after = x.list;
+        memset(&x.list, 0, sizeof(x.list));
+    }
+    snap_end(&x);
+    return r;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * snapshot/internal.h - what the files of snapshot/ share: the snapshot
+ * list's file (snapshots.json in the VM's directory of the dir store).
+ */
+#ifndef OVFK_SNAPSHOT_INTERNAL_H
+#define OVFK_SNAPSHOT_INTERNAL_H
+
+#include "ovfkit/snapshot.h"
+#include "util/err.h"
+
+/* store.c */
+int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l);
+int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len);
+/* Is path the frozen file of any snapshot? */
+bool snap_references(const struct snap_list *l, const char *path);
+/* Load, lock and check: the VM, its snapshots, its directory. */
+struct snap_ctx {
+    hv_conn *c;
+    struct hv_vm *vm;
+    struct snap_list list;
+    char dir[4096];
+    int lock;
+};
+int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x);
+void snap_end(struct snap_ctx *x);
+char *snap_now(void);
+
+#endif

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * snapshot/store.c - the snapshot list of a VM: snapshots.json in its
+ * directory of the dir store, written atomically (temporary + rename), and
+ * read back into struct snap_list.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "snapshot/internal.h"
+#include "util/tmpfile.h"
+
+void snap_list_free(struct snap_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        struct snap *s = &l->snaps[i];
+        free(s->id);
+        free(s->name);
+        free(s->description);
+        free(s->created);
+        free(s->parent);
+        hv_vm_free(s->vm);
+        for (size_t k = 0; k < s->n_disks; k++) {
+            free(s->disks[k].id);
+            free(s->disks[k].file);
+        }
+        free(s->disks);
+    }
+    free(l->snaps);
+    free(l->current);
+    memset(l, 0, sizeof(*l));
+}
+
+int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len)
+{
+    int r = hv_vm_data_dir(c, vm, buf, len);
+
+    if (r < 0) {
+        return ovfk_err_last(r, "%s", hv_error(c));
+    }
+    return 0;
+}
+
+static char *dup_str(json_object *o, const char *k)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v,
+                                                                   json_type_null)) {
+        return NULL;
+    }
+    return strdup(json_object_get_string(v));
+}
+
+int snap_load(hv_conn *c, const struct hv_vm *vm, struct snap_list *out)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    json_object *o, *arr;
+    int r;
+
+    memset(out, 0, sizeof(*out));
+    r = snap_dir(c, vm, dir, sizeof(dir));
+    if (r < 0) {
+        return r;
+    }
+    snprintf(path, sizeof(path), "%s/snapshots.json", dir);
+    o = json_object_from_file(path);
+    if (!o) {
+        return 0;   /* no snapshots */
+    }
+    out->current = dup_str(o, "current");
+    if (json_object_object_get_ex(o, "snapshots", &arr)) {
+        size_t n = json_object_array_length(arr);
+        out->snaps = calloc(n + 1, sizeof(*out->snaps));
+        for (size_t i = 0; out->snaps && i < n; i++) {
+            json_object *e = json_object_array_get_idx(arr, i), *v, *disks;
+            struct snap *s = &out->snaps[out->n++];
+            s->id = dup_str(e, "id");
+            s->name = dup_str(e, "name");
+            s->description = dup_str(e, "description");
+            s->created = dup_str(e, "created");
+            s->parent = dup_str(e, "parent");
+            if (json_object_object_get_ex(e, "vm", &v)) {
+                hv_vm_from_json(json_object_to_json_string(v), &s->vm);
+            }
+            if (json_object_object_get_ex(e, "disks", &disks)) {
+                size_t nd = json_object_array_length(disks);
+                s->disks = calloc(nd + 1, sizeof(*s->disks));
+                for (size_t k = 0; s->disks && k < nd; k++) {
+                    json_object *d = json_object_array_get_idx(disks, k);
+                    s->disks[k].id = dup_str(d, "id");
+                    s->disks[k].file = dup_str(d, "file");
+                    s->n_disks++;
+                }
+            }
+        }
+    }
+    json_object_put(o);
+    return 0;
+}
+
+static void put(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
+{
+    json_object *o = json_object_new_object(), *arr = json_object_new_array();
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    const char *text;
+    int r = snap_dir(c, vm, dir, sizeof(dir));
+
+    for (size_t i = 0; r == 0 && i < l->n; i++) {
+        const struct snap *s = &l->snaps[i];
+        json_object *e = json_object_new_object(), *disks;
+        char *vmj = s->vm ? hv_vm_to_json(s->vm, false) : NULL;
+        put(e, "id", s->id);
+        put(e, "name", s->name);
+        put(e, "description", s->description);
+        put(e, "created", s->created);
+        put(e, "parent", s->parent);
+        json_object_object_add(e, "vm", vmj ? json_tokener_parse(vmj) : NULL);
+        free(vmj);
+        disks = json_object_new_array();
+        for (size_t k = 0; k < s->n_disks; k++) {
+            json_object *d = json_object_new_object();
+            put(d, "id", s->disks[k].id);
+            put(d, "file", s->disks[k].file);
+            json_object_array_add(disks, d);
+        }
+        json_object_object_add(e, "disks", disks);
+        json_object_array_add(arr, e);
+    }
+    put(o, "current", l->current);
+    json_object_object_add(o, "snapshots", arr);
+    if (r == 0) {
+        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+        snprintf(path, sizeof(path), "%s/snapshots.json", dir);
+        r = ovfk_write_file_atomic(path, text, strlen(text));
+        if (r < 0) {
+            r = ovfk_err_last(r, "cannot write '%s': %s", path,
+                              ovfk_errtext(r));
+        }
+    }
+    json_object_put(o);
+    return r;
+}
+
+const struct snap *snap_find(const struct snap_list *l, const char *key)
+{
+    for (size_t i = 0; key && i < l->n; i++) {
+        if (!strcmp(l->snaps[i].id, key)) {
+            return &l->snaps[i];
+        }
+    }
+    for (size_t i = 0; key && i < l->n; i++) {
+        if (l->snaps[i].name && !strcmp(l->snaps[i].name, key)) {
+            return &l->snaps[i];
+        }
+    }
+    return NULL;
+}
+
+bool snap_references(const struct snap_list *l, const char *path)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        for (size_t k = 0; k < l->snaps[i].n_disks; k++) {
+            if (!strcmp(l->snaps[i].disks[k].file, path)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+char *snap_now(void)
+{
+    char buf[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strdup(buf);
+}
+
+int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x)
+{
+    int r;
+
+    memset(x, 0, sizeof(*x));
+    x->c = c;
+    x->lock = -1;
+    r = hv_load(c, vm, &x->vm);
+    if (r < 0) {
+        return ovfk_err_last(r, "%s", hv_error(c));
+    }
+    r = hv_vm_lock(c, x->vm->uuid, &x->lock);
+    if (r < 0) {
+        ovfk_err_last(r, "%s", hv_error(c));
+    }
+    if (r == 0) {
+        r = snap_dir(c, x->vm, x->dir, sizeof(x->dir));
+    }
+    if (r == 0) {
+        r = snap_load(c, x->vm, &x->list);
+    }
+    if (r < 0) {
+        snap_end(x);
+    }
+    return r;
+}
+
+void snap_end(struct snap_ctx *x)
+{
+    if (x->lock >= 0) {
+        hv_vm_unlock(x->c, x->lock);
+        x->lock = -1;
+    }
+    hv_vm_free(x->vm);
+    x->vm = NULL;
+    snap_list_free(&x->list);
+}
