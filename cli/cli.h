@@ -73,5 +73,6 @@ int cmd_net(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 #endif

@@ -671,7 +671,7 @@ static int do_merge(int argc, char **argv)
                       "change what the others read; pass --force if they "
                       "are no longer needed", plan.parent, ns, argv[i]);
     } else if (!o.dry_run) {
-        r = vhd_merge(argv[i], (const char *const *)kids, nk, cli_progress,
+        r = vhd_merge(argv[i], (const char *const *)kids, nk, 0, cli_progress,
                       "merge");
         cli_progress_done();
         if (r < 0) {

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
     { "export", cmd_export, "export a VM as OVF + VHD or OVA" },
     { "import", cmd_import, "import a package as a new VM (new identity)" },
     { "restore", cmd_restore, "restore a package as the same VM" },
+    { "snapshot", cmd_snapshot, "create, list, revert, export, delete snapshots" },
     { NULL, NULL, NULL },
 };
 

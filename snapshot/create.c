@@ -139,12 +139,7 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         x.list.current = strdup(s->id);
         r = snap_save(c, now, &x.list);
     } else {
-        free(s->id);
-        for (size_t k = 0; k < s->n_disks; k++) {
-            free(s->disks[k].id);
-            free(s->disks[k].file);
-        }
-        free(s->disks);
+        snap_clear(s);
     }
     for (size_t i = 0; i < nmade; i++) {
         free(made[i]);

@@ -2,22 +2,42 @@
 /*
  * snapshot/delete.c - delete snapshots by merging, DESIGN.md section 3:
  *
- *   base <- d1 <- d2 <- d3 (current)   snapshots 1..3 freeze base, d1, d2
- *   delete 3 (newest): d3 merges into d2, which becomes the current file
- *   delete 1 (oldest): d1 merges into base; d2 is re-pointed at base
+ *   base <- d1 <- d2 <- d3 (current)   snapshots A, B, C freeze base, d1, d2
+ *   delete C (newest): d3 merges into d2, which becomes the current file
+ *   delete A (oldest): d1 merges into base; d2 is re-pointed at base
  *   delete all:        d1, d2, d3 merge into base, oldest first
  *
- * Deleting snapshot S merges the one delta C above S's frozen file F into
- * F (vhd_merge: in place, crash-safe, re-pointing C's children), and every
- * reference to C (a snapshot's frozen file, the VM's current disk) becomes
- * F.  A frozen file with several children (a branch point after a revert)
- * cannot absorb one of them: S's record goes, its file stays.
+ * One rule gives all three: once the records are gone, a file that no
+ * record and no current disk names is collapsed, nearest the base first -
+ * with one child, the child merges into it (vhd_merge: in place,
+ * crash-safe, the child's children re-pointed) and takes its place; with
+ * none, it is removed; with several (a branch point after a revert), it
+ * stays until all but one branch is gone.  The plan is this collapse run on
+ * a model of the files, with the space each merge needs; it is checked
+ * against free space before anything is written.
  *
- * The plan (each merge, the space it needs for our in-place merge, the
- * peak with freed deltas counted) is computed and checked against free
- * space before anything is written.  A running VM keeps running: when C
- * is the delta it writes to, its disk server first switches to a new
- * delta H on C, C is merged, H is pointed at F, and the server reopens.
+ * NOTES (crash safety; the chain's own steps are in vhd/merge.c)
+ *
+ * Invariant: every record and the VM's definition name a file that reads
+ * exactly the state they stand for, at every moment.
+ * Write order:
+ *   1. save the records without the deleted snapshots (their files are
+ *      now unnamed; nothing else changed)                 crash point 11
+ *   2. for each step of the plan:
+ *      merge C into F, keeping C (C over F still reads the same)
+ *                                                         crash point 12
+ *      save the records with C's references moved to F, C listed as
+ *      garbage; then the VM's definition (the VM may write to F only once
+ *      no record names C, whose view F's new writes would change)
+ *                                                         crash point 13
+ *      remove C
+ * A deletion cut off anywhere leaves unnamed files that the next
+ * deletion's collapse finishes, and garbage that the next snapshot
+ * command removes.
+ *
+ * A running VM keeps running: when C is the delta it writes to, its disk
+ * server first switches to a new delta H on C; the merge re-points H at F;
+ * at the end every server reopens its chain (dropping removed files).
  */
 #include <errno.h>
 #include <limits.h>
@@ -30,13 +50,14 @@
 
 #include "ovfkit/vhd.h"
 #include "snapshot/internal.h"
+#include "util/io.h"
 
 void snap_plan_free(struct snap_plan *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         free(p->steps[i].snapshot);
         free(p->steps[i].child);
-        free(p->steps[i].parent);
+        free(p->steps[i].file);
     }
     free(p->steps);
     memset(p, 0, sizeof(*p));
@@ -69,163 +90,286 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
-static uint64_t file_bytes(const char *path)
+/* Is path the file st describes? */
+static bool same_file(const char *path, const struct stat *st)
 {
-    struct stat st;
+    struct stat o;
 
-    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    return path && stat(path, &o) == 0 && o.st_dev == st->st_dev &&
+           o.st_ino == st->st_ino;
 }
 
-static int add_step(struct snap_plan *p, const char *snap, const char *child,
-                    const char *parent, const struct vhd_merge_plan *mp)
+/* Does a record or the VM's definition name the file st describes? */
+static bool named(const struct snap_ctx *x, const struct hv_vm *vm,
+                  const struct stat *st)
 {
-    struct snap_step *s = realloc(p->steps, (p->n + 1) * sizeof(*s));
-
-    if (!s) {
-        return -ENOMEM;
+    for (size_t i = 0; i < x->list.n; i++) {
+        for (size_t k = 0; k < x->list.snaps[i].n_disks; k++) {
+            if (same_file(x->list.snaps[i].disks[k].file, st)) {
+                return true;
+            }
+        }
     }
-    p->steps = s;
-    s = &s[p->n++];
-    memset(s, 0, sizeof(*s));
-    s->snapshot = strdup(snap);
-    s->child = child ? strdup(child) : NULL;
-    s->parent = strdup(parent);
-    s->merge = child != NULL;
-    if (mp) {
-        s->bytes_needed = mp->bytes_needed;
-        s->child_bytes = mp->child_bytes;
-        s->frees = file_bytes(child);
+    for (size_t k = 0; k < vm->n_disks; k++) {
+        if (same_file(vm->disks[k].path, st)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The model of the files: every file a record or the VM names, and their
+ * parents down to the bases. */
+struct fnode {
+    char *path;             /* resolved */
+    int parent;             /* index; -1 for a base */
+    int refs;               /* records kept and current disks naming it */
+    const char *owner;      /* the deleted snapshot whose state it holds */
+    bool ours;              /* in the VM's directory: ours to remove */
+    bool gone;
+};
+
+struct model {
+    struct fnode *v;
+    size_t n;
+};
+
+static void model_free(struct model *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].path);
+    }
+    free(m->v);
+}
+
+static int model_add(const struct snap_ctx *x, struct model *m,
+                     const char *path, int *idx)
+{
+    char abs[PATH_MAX], parent[PATH_MAX];
+    struct fnode *v;
+    size_t i, dl = strlen(x->dir);
+    int r;
+
+    if (!realpath(path, abs)) {
+        return ovfk_err_last(-errno, "cannot find '%s', a file of VM '%s': "
+                             "%s", path, x->vm->name, ovfk_errtext(-errno));
+    }
+    for (i = 0; i < m->n; i++) {
+        if (!strcmp(m->v[i].path, abs)) {
+            *idx = (int)i;
+            return 0;
+        }
+    }
+    v = realloc(m->v, (m->n + 1) * sizeof(*v));
+    if (!v) {
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    m->v = v;
+    i = m->n++;
+    memset(&v[i], 0, sizeof(v[i]));
+    v[i].path = strdup(abs);
+    v[i].parent = -1;
+    v[i].ours = !strncmp(abs, x->dir, dl) && abs[dl] == '/';
+    *idx = (int)i;
+    r = vhd_parent_path(abs, parent, sizeof(parent));
+    if (r < 0) {
+        return ovfk_err_last(r, "%s", ovfk_last_error());
+    }
+    if (r == 1) {
+        int p;
+        r = model_add(x, m, parent, &p);    /* vhd_open refuses loops */
+        if (r < 0) {
+            return r;
+        }
+        m->v[i].parent = p;
     }
     return 0;
 }
 
+static bool deleting(const char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(ids[i], id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int model_build(const struct snap_ctx *x, const char **ids, size_t n,
+                       struct model *m)
+{
+    int r = 0, i;
+
+    for (size_t s = 0; r == 0 && s < x->list.n; s++) {
+        const struct snap *sn = &x->list.snaps[s];
+        bool del = deleting(ids, n, sn->id);
+        for (size_t k = 0; r == 0 && k < sn->n_disks; k++) {
+            r = model_add(x, m, sn->disks[k].file, &i);
+            if (r == 0 && del) {
+                m->v[i].owner = sn->id;
+            } else if (r == 0) {
+                m->v[i].refs++;
+            }
+        }
+    }
+    for (size_t k = 0; r == 0 && k < x->vm->n_disks; k++) {
+        const struct hv_disk *d = &x->vm->disks[k];
+        if (d->format && strcmp(d->format, "vhd")) {
+            continue;
+        }
+        r = model_add(x, m, d->path, &i);
+        if (r == 0) {
+            m->v[i].refs++;
+        }
+    }
+    return r;
+}
+
+static int live_children(const struct model *m, int f, int *only)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        if (!m->v[i].gone && m->v[i].parent == f) {
+            *only = (int)i;
+            n++;
+        }
+    }
+    return n;
+}
+
+static int depth(const struct model *m, int i)
+{
+    int d = 0;
+
+    for (; m->v[i].parent >= 0 && d < (int)m->n; i = m->v[i].parent) {
+        d++;
+    }
+    return d;
+}
+
+static uint64_t file_bytes(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+static struct snap_step *add_step(struct snap_plan *p, enum snap_action a,
+                                  const char *snap, const char *child,
+                                  const char *file)
+{
+    struct snap_step *s = realloc(p->steps, (p->n + 1) * sizeof(*s));
+
+    if (!s) {
+        return NULL;
+    }
+    p->steps = s;
+    s = &s[p->n++];
+    memset(s, 0, sizeof(*s));
+    s->action = a;
+    s->snapshot = strdup(snap ? snap : "");
+    s->child = child ? strdup(child) : NULL;
+    s->file = strdup(file);
+    return s;
+}
+
 /*
- * Snapshots in the order `delete --all` takes them: roots first (one with
- * no parent, or whose parent is gone), so every delta lands in the base.
+ * The collapse (see the top of this file) on the model: a step for each
+ * unnamed file, nearest the base first, until none can go.
  */
-static int order_all(const struct snap_list *l, const char ***out)
+static int collapse(struct model *m, struct snap_plan *p)
 {
-    const char **ids = calloc(l->n + 1, sizeof(*ids));
-    size_t n = 0;
+    uint64_t used = 0;
 
-    if (!ids) {
-        return -ENOMEM;
-    }
-    while (n < l->n) {
-        size_t before = n;
-        for (size_t i = 0; i < l->n; i++) {
-            const struct snap *s = &l->snaps[i];
-            bool done = false, parent_done = !s->parent;
-            for (size_t k = 0; k < n; k++) {
-                done |= !strcmp(ids[k], s->id);
-                parent_done |= s->parent && !strcmp(ids[k], s->parent);
+    for (;;) {
+        int best = -1, best_depth = 0, kid = -1, nk = 0;
+        struct snap_step *s;
+        for (size_t i = 0; i < m->n; i++) {
+            int only = -1, n, d;
+            if (m->v[i].gone || m->v[i].refs) {
+                continue;
             }
-            if (!parent_done && s->parent && !snap_find(l, s->parent)) {
-                parent_done = true;
+            n = live_children(m, (int)i, &only);
+            if (n > 1 || (n == 0 && !m->v[i].ours)) {
+                continue;
             }
-            if (!done && parent_done) {
-                ids[n++] = s->id;
+            d = depth(m, (int)i);
+            if (best < 0 || d < best_depth) {
+                best = (int)i, best_depth = d, kid = only, nk = n;
             }
         }
-        if (n == before) {
-            break;  /* a cycle in the records: take the rest as listed */
+        if (best < 0) {
+            return 0;
         }
-    }
-    for (size_t i = 0; n < l->n && i < l->n; i++) {
-        bool done = false;
-        for (size_t k = 0; k < n; k++) {
-            done |= !strcmp(ids[k], l->snaps[i].id);
+        if (nk == 0) {
+            struct fnode *f = &m->v[best];
+            s = add_step(p, SNAP_REMOVE, f->owner, NULL, f->path);
+            if (!s) {
+                return ovfk_err_last(-ENOMEM, "out of memory");
+            }
+            s->frees = file_bytes(f->path);
+            f->gone = true;
+        } else {
+            struct fnode *f = &m->v[best], *c = &m->v[kid];
+            struct vhd_merge_plan mp;
+            int r = vhd_merge_plan_into(c->path, f->path, &mp);
+            if (r < 0) {
+                return r;
+            }
+            s = add_step(p, SNAP_MERGE, f->owner, c->path, f->path);
+            if (!s) {
+                return ovfk_err_last(-ENOMEM, "out of memory");
+            }
+            s->bytes_needed = mp.bytes_needed;
+            s->child_bytes = mp.child_bytes;
+            s->frees = file_bytes(c->path);
+            /* f now holds c's state and takes its place */
+            f->refs += c->refs;
+            f->owner = c->owner;
+            c->gone = true;
+            for (size_t i = 0; i < m->n; i++) {
+                if (m->v[i].parent == kid) {
+                    m->v[i].parent = best;
+                }
+            }
         }
-        if (!done) {
-            ids[n++] = l->snaps[i].id;
+        used += s->bytes_needed;
+        p->total_bytes += s->bytes_needed;
+        if (used > p->peak_bytes) {
+            p->peak_bytes = used;
         }
-    }
-    *out = ids;
-    return (int)n;
-}
-
-/* The file a snapshot's disk state sits on, after earlier steps merged. */
-struct mapping {
-    char **from, **to;
-    size_t n;
-};
-
-static const char *mapped(const struct mapping *m, const char *f)
-{
-    for (size_t i = m->n; i-- > 0;) {
-        if (!strcmp(m->from[i], f)) {
-            return mapped(m, m->to[i]);
-        }
-    }
-    return f;
-}
-
-static void map_add(struct mapping *m, const char *from, const char *to)
-{
-    char **a = realloc(m->from, (m->n + 1) * sizeof(*a));
-    char **b = a ? realloc(m->to, (m->n + 1) * sizeof(*b)) : NULL;
-
-    if (a) {
-        m->from = a;
-    }
-    if (b) {
-        m->to = b;
-        m->from[m->n] = strdup(from);
-        m->to[m->n] = strdup(to);
-        m->n++;
+        used -= s->frees < used ? s->frees : used;
     }
 }
 
-static void map_free(struct mapping *m)
-{
-    free_strv(m->from, m->n);
-    free_strv(m->to, m->n);
-}
-
-/*
- * Plan the deletion of snapshots ids[] in order.  The child of a frozen
- * file is found on disk; when an earlier step merged a file into its
- * parent, later steps target that parent (mapping), so a --all plan of
- * d1, d2, d3 into a preallocated base asks for nothing.
- */
-static int make_plan(struct snap_ctx *x, const char **ids, size_t n,
+static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
                      struct snap_plan *p)
 {
-    struct mapping m = { 0 };
-    uint64_t used = 0;
+    struct model m = { 0 };
     char dir[PATH_MAX];
     struct statvfs fs;
-    int r = 0;
+    int r = model_build(x, ids, n, &m);
 
+    if (r == 0) {
+        r = collapse(&m, p);
+    }
+    /* a deleted snapshot with no step: its file is a branch point */
     for (size_t i = 0; r == 0 && i < n; i++) {
-        const struct snap *s = snap_find(&x->list, ids[i]);
-        for (size_t k = 0; r == 0 && s && k < s->n_disks; k++) {
-            const char *f = mapped(&m, s->disks[k].file);
-            char **kids = NULL;
-            size_t nk = 0;
-            struct vhd_merge_plan mp;
-            r = children_of(x, s->disks[k].file, &kids, &nk);
-            if (r == 0 && nk == 1) {
-                const char *c = kids[0];
-                r = vhd_merge_plan_into(c, f, &mp);
-                if (r == 0) {
-                    r = add_step(p, s->id, c, f, &mp);
-                    map_add(&m, c, f);
-                    used += mp.bytes_needed;
-                    if (used > p->peak_bytes) {
-                        p->peak_bytes = used;
-                    }
-                    p->total_bytes += mp.bytes_needed;
-                    used -= p->steps[p->n - 1].frees < used ?
-                            p->steps[p->n - 1].frees : used;
-                }
-            } else if (r == 0) {
-                r = add_step(p, s->id, NULL, f, NULL);
+        bool seen = false;
+        for (size_t k = 0; k < p->n; k++) {
+            seen |= !strcmp(p->steps[k].snapshot, ids[i]);
+        }
+        for (size_t k = 0; !seen && k < m.n; k++) {
+            if (m.v[k].owner && !strcmp(m.v[k].owner, ids[i]) &&
+                !m.v[k].gone &&
+                !add_step(p, SNAP_KEEP, ids[i], NULL, m.v[k].path)) {
+                r = ovfk_err_last(-ENOMEM, "out of memory");
             }
-            free_strv(kids, nk);
         }
     }
-    map_free(&m);
+    model_free(&m);
     disks_dir(x, dir, sizeof(dir));
     if (statvfs(dir, &fs) == 0) {
         p->available = (uint64_t)fs.f_bavail * fs.f_frsize;
@@ -233,27 +377,32 @@ static int make_plan(struct snap_ctx *x, const char **ids, size_t n,
     return r;
 }
 
-/* Replace references to `from` with `to` in the records and the VM. */
+/* Replace references to from with to in the records and the VM. */
 static void rename_refs(struct snap_ctx *x, struct hv_vm *vm,
                         const char *from, const char *to)
 {
+    struct stat st;
+
+    if (stat(from, &st) < 0) {
+        return;
+    }
     for (size_t i = 0; i < x->list.n; i++) {
         struct snap *s = &x->list.snaps[i];
         for (size_t k = 0; k < s->n_disks; k++) {
-            if (!strcmp(s->disks[k].file, from)) {
+            if (same_file(s->disks[k].file, &st)) {
                 free(s->disks[k].file);
                 s->disks[k].file = strdup(to);
             }
         }
         for (size_t k = 0; s->vm && k < s->vm->n_disks; k++) {
-            if (!strcmp(s->vm->disks[k].path, from)) {
+            if (same_file(s->vm->disks[k].path, &st)) {
                 free(s->vm->disks[k].path);
                 s->vm->disks[k].path = strdup(to);
             }
         }
     }
     for (size_t k = 0; k < vm->n_disks; k++) {
-        if (!strcmp(vm->disks[k].path, from)) {
+        if (same_file(vm->disks[k].path, &st)) {
             free(vm->disks[k].path);
             vm->disks[k].path = strdup(to);
         }
@@ -281,15 +430,10 @@ static void drop_record(struct snap_list *l, const char *id)
         free(l->current);
         l->current = parent ? strdup(parent) : NULL;
     }
-    {
-        struct snap_list one = { &l->snaps[i], 1, NULL };
-        struct snap keep = l->snaps[i];
-        one.snaps = &keep;
-        memmove(&l->snaps[i], &l->snaps[i + 1],
-                (l->n - i - 1) * sizeof(*l->snaps));
-        l->n--;
-        snap_list_free(&one);
-    }
+    snap_clear(&l->snaps[i]);
+    memmove(&l->snaps[i], &l->snaps[i + 1],
+            (l->n - i - 1) * sizeof(*l->snaps));
+    l->n--;
     free(parent);
 }
 
@@ -321,58 +465,108 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
     return r < 0 ? ovfk_err_last(r, "%s", hv_error(x->c)) : 0;
 }
 
+/* Save the records, then the VM's definition (see NOTES). */
+static int save(struct snap_ctx *x, struct hv_vm *vm)
+{
+    int r = snap_save(x->c, vm, &x->list);
+
+    if (r == 0) {
+        r = hv_vm_update(x->c, vm);
+        if (r < 0) {
+            ovfk_err_last(r, "%s", hv_error(x->c));
+        }
+    }
+    return r;
+}
+
+static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
+                      const struct snap_step *s, ovfk_progress_fn progress,
+                      void *opaque)
+{
+    char **kids = NULL, **g;
+    size_t nk = 0;
+    struct stat st;
+    int r = 0;
+
+    if (stat(s->child, &st) < 0) {
+        return ovfk_err_last(-errno, "'%s' is gone", s->child);
+    }
+    for (size_t d = 0; running && d < vm->n_disks; d++) {
+        if (same_file(vm->disks[d].path, &st)) {
+            r = step_aside(x, vm, d, s->child);
+        }
+    }
+    if (r == 0) {
+        r = children_of(x, s->child, &kids, &nk);
+    }
+    if (r == 0) {
+        r = vhd_merge(s->child, (const char *const *)kids, nk,
+                      VHD_MERGE_KEEP_CHILD, progress, opaque);
+    }
+    free_strv(kids, nk);
+    if (r < 0) {
+        return r;
+    }
+    ovfk_crash_point(12);
+    rename_refs(x, vm, s->child, s->file);
+    g = realloc(x->list.garbage, (x->list.n_garbage + 1) * sizeof(*g));
+    if (!g) {
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    x->list.garbage = g;
+    g[x->list.n_garbage++] = strdup(s->child);
+    r = save(x, vm);
+    if (r == 0) {
+        ovfk_crash_point(13);
+        unlink(s->child);
+    }
+    return r;
+}
+
+static int remove_step(struct snap_ctx *x, struct hv_vm *vm,
+                       const struct snap_step *s)
+{
+    char **kids = NULL;
+    size_t nk = 0;
+    struct stat st;
+    int r;
+
+    if (stat(s->file, &st) < 0) {
+        return 0;
+    }
+    r = children_of(x, s->file, &kids, &nk);
+    free_strv(kids, nk);
+    if (r == 0 && nk == 0 && !named(x, vm, &st)) {
+        unlink(s->file);
+    }
+    return r;
+}
+
 static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
-                    ovfk_progress_fn progress, void *opaque)
+                    const struct snap_plan *p, ovfk_progress_fn progress,
+                    void *opaque)
 {
     struct hv_vm *vm = hv_vm_copy(x->vm);
     bool running = hv_is_running(x->c, x->vm) > 0;
-    int r = vm ? 0 : -ENOMEM;
+    int r = vm ? 0 : ovfk_err_last(-ENOMEM, "out of memory");
 
     for (size_t i = 0; r == 0 && i < n; i++) {
-        const struct snap *s = snap_find(&x->list, ids[i]);
-        char sid[64];
-        if (!s) {
-            continue;
+        drop_record(&x->list, ids[i]);
+    }
+    if (r == 0) {
+        r = snap_save(x->c, vm, &x->list);
+    }
+    ovfk_crash_point(11);
+    for (size_t i = 0; r == 0 && i < p->n; i++) {
+        const struct snap_step *s = &p->steps[i];
+        if (s->action == SNAP_MERGE) {
+            r = merge_step(x, vm, running, s, progress, opaque);
+        } else if (s->action == SNAP_REMOVE) {
+            r = remove_step(x, vm, s);
         }
-        snprintf(sid, sizeof(sid), "%s", s->id);
-        for (size_t k = 0; r == 0 && k < s->n_disks; k++) {
-            char f[PATH_MAX], **kids = NULL, **gkids = NULL;
-            size_t nk = 0, ng = 0;
-            snprintf(f, sizeof(f), "%s", s->disks[k].file);
-            r = children_of(x, f, &kids, &nk);
-            if (r == 0 && nk == 1) {
-                char c[PATH_MAX];
-                snprintf(c, sizeof(c), "%s", kids[0]);
-                for (size_t d = 0; r == 0 && running && d < vm->n_disks;
-                     d++) {
-                    if (!strcmp(vm->disks[d].path, c)) {
-                        r = step_aside(x, vm, d, c);
-                    }
-                }
-                if (r == 0) {
-                    r = children_of(x, c, &gkids, &ng);
-                }
-                if (r == 0) {
-                    r = vhd_merge(c, (const char *const *)gkids, ng,
-                                  progress, opaque);
-                }
-                if (r == 0) {
-                    rename_refs(x, vm, c, f);
-                }
-                free_strv(gkids, ng);
-            }
-            free_strv(kids, nk);
-        }
-        if (r == 0) {
-            drop_record(&x->list, sid);
-            r = hv_vm_update(x->c, vm);
-            if (r < 0) {
-                ovfk_err_last(r, "%s", hv_error(x->c));
-            }
-        }
-        if (r == 0) {
-            r = snap_save(x->c, vm, &x->list);
-        }
+    }
+    if (r == 0) {
+        r = snap_take_out_garbage(x);
     }
     /* a running VM's disk servers drop their handles on removed files */
     for (size_t d = 0; running && vm && d < vm->n_disks; d++) {
@@ -393,30 +587,32 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
     struct snap_plan *p = plan ? plan : &local;
     const char **ids = NULL;
     struct snap_ctx x;
-    int n = 0, r;
+    size_t n = 0;
+    int r;
 
     memset(p, 0, sizeof(*p));
     r = snap_begin(c, vmkey, &x);
     if (r < 0) {
         return r;
     }
-    if (all) {
-        n = order_all(&x.list, &ids);
-        r = n < 0 ? ovfk_err_last(n, "out of memory") : 0;
+    ids = calloc(x.list.n + 1, sizeof(*ids));
+    if (!ids) {
+        r = ovfk_err_last(-ENOMEM, "out of memory");
+    } else if (all) {
+        for (size_t i = 0; i < x.list.n; i++) {
+            ids[n++] = x.list.snaps[i].id;
+        }
     } else {
         const struct snap *s = snap_find(&x.list, key);
-        ids = calloc(2, sizeof(*ids));
         if (!s) {
             r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
                               x.vm->name, key);
-        } else if (!ids) {
-            r = ovfk_err_last(-ENOMEM, "out of memory");
         } else {
             ids[n++] = s->id;
         }
     }
     if (r == 0) {
-        r = make_plan(&x, ids, (size_t)n, p);
+        r = make_plan(&x, ids, n, p);
     }
     if (r == 0 && p->available && p->peak_bytes > p->available) {
         r = ovfk_err_last(-ENOSPC, "deleting needs %llu bytes free where "
@@ -425,7 +621,14 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
                           (unsigned long long)p->available);
     }
     if (r == 0 && !dry_run) {
-        r = run_plan(&x, ids, (size_t)n, progress, opaque);
+        /* ids point into the records, which the run drops: copy them */
+        char **own = calloc(n + 1, sizeof(*own));
+        for (size_t i = 0; own && i < n; i++) {
+            own[i] = strdup(ids[i]);
+        }
+        r = own ? run_plan(&x, (const char **)own, n, p, progress, opaque)
+                : ovfk_err_last(-ENOMEM, "out of memory");
+        free_strv(own, own ? n : 0);
     }
     free(ids);
     snap_end(&x);

@@ -10,6 +10,8 @@
 #include "util/err.h"
 
 /* store.c */
+/* Release what one record holds. */
+void snap_clear(struct snap *s);
 int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l);
 int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len);
 /* Is path the frozen file of any snapshot? */
@@ -24,6 +26,8 @@ struct snap_ctx {
 };
 int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x);
 void snap_end(struct snap_ctx *x);
+/* Remove the files of list.garbage no record or disk names; save. */
+int snap_take_out_garbage(struct snap_ctx *x);
 char *snap_now(void);
 
 #endif

@@ -11,28 +11,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "snapshot/internal.h"
 #include "util/tmpfile.h"
 
+void snap_clear(struct snap *s)
+{
+    free(s->id);
+    free(s->name);
+    free(s->description);
+    free(s->created);
+    free(s->parent);
+    hv_vm_free(s->vm);
+    for (size_t k = 0; k < s->n_disks; k++) {
+        free(s->disks[k].id);
+        free(s->disks[k].file);
+    }
+    free(s->disks);
+    memset(s, 0, sizeof(*s));
+}
+
 void snap_list_free(struct snap_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        struct snap *s = &l->snaps[i];
-        free(s->id);
-        free(s->name);
-        free(s->description);
-        free(s->created);
-        free(s->parent);
-        hv_vm_free(s->vm);
-        for (size_t k = 0; k < s->n_disks; k++) {
-            free(s->disks[k].id);
-            free(s->disks[k].file);
-        }
-        free(s->disks);
+        snap_clear(&l->snaps[i]);
     }
     free(l->snaps);
     free(l->current);
+    for (size_t i = 0; i < l->n_garbage; i++) {
+        free(l->garbage[i]);
+    }
+    free(l->garbage);
     memset(l, 0, sizeof(*l));
 }
 
@@ -100,6 +110,17 @@ int snap_load(hv_conn *c, const struct hv_vm *vm, struct snap_list *out)
             }
         }
     }
+    if (json_object_object_get_ex(o, "garbage", &arr)) {
+        size_t n = json_object_array_length(arr);
+        out->garbage = calloc(n + 1, sizeof(*out->garbage));
+        for (size_t i = 0; out->garbage && i < n; i++) {
+            const char *g = json_object_get_string(
+                json_object_array_get_idx(arr, i));
+            if (g) {
+                out->garbage[out->n_garbage++] = strdup(g);
+            }
+        }
+    }
     json_object_put(o);
     return 0;
 }
@@ -139,6 +160,13 @@ int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
     }
     put(o, "current", l->current);
     json_object_object_add(o, "snapshots", arr);
+    if (l->n_garbage) {
+        json_object *g = json_object_new_array();
+        for (size_t i = 0; i < l->n_garbage; i++) {
+            json_object_array_add(g, json_object_new_string(l->garbage[i]));
+        }
+        json_object_object_add(o, "garbage", g);
+    }
     if (r == 0) {
         text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                               JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -212,10 +240,44 @@ int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x)
     if (r == 0) {
         r = snap_load(c, x->vm, &x->list);
     }
+    if (r == 0 && x->list.n_garbage) {
+        r = snap_take_out_garbage(x);
+    }
     if (r < 0) {
         snap_end(x);
     }
     return r;
+}
+
+/* Is path one of the VM's current disk files? */
+static bool vm_names(const struct hv_vm *vm, const char *path)
+{
+    for (size_t i = 0; vm && i < vm->n_disks; i++) {
+        if (vm->disks[i].path && !strcmp(vm->disks[i].path, path)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A deletion cut off between switching its records to a merge's parent
+ * and removing the merged child left the child behind (still a valid
+ * file reading the same data): remove it now, unless something names it.
+ */
+int snap_take_out_garbage(struct snap_ctx *x)
+{
+    for (size_t i = 0; i < x->list.n_garbage; i++) {
+        const char *g = x->list.garbage[i];
+        if (!snap_references(&x->list, g) && !vm_names(x->vm, g)) {
+            unlink(g);
+        }
+        free(x->list.garbage[i]);
+    }
+    free(x->list.garbage);
+    x->list.garbage = NULL;
+    x->list.n_garbage = 0;
+    return snap_save(x->c, x->vm, &x->list);
 }
 
 void snap_end(struct snap_ctx *x)

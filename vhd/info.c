@@ -2,6 +2,7 @@
 /*
  * vhd/info.c - describe an open VHD for `ovfkit vhd info`.
  */
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -80,4 +81,21 @@ int vhd_get_info(vhd_t *h, struct vhd_info *info)
         info->n_locators++;
     }
     return 0;
+}
+
+int vhd_parent_path(const char *path, char *buf, size_t len)
+{
+    vhd_t *h;
+    int r = vhd_open(path, 0, &h);
+
+    if (r < 0) {
+        return r;
+    }
+    r = 0;
+    if (h->parent) {
+        snprintf(buf, len, "%s", h->parent->path);
+        r = 1;
+    }
+    vhd_close(h);
+    return r;
 }

@@ -37,7 +37,7 @@
  *     BAT, see rw.c)
  *   fsync P -> journal(repointing, old headers of the G) -> fsync
  *   for each G: locator data -> header -> footer -> fsync G
- *   unlink C -> unlink journal -> fsync directory
+ *   unlink C (unless the caller keeps it) -> unlink journal -> fsync dir
  *
  * Crash points (OVFKIT_CRASH_AT=N kills the process there, for tests):
  *   1 journal written, nothing copied    5 journal says repointing
@@ -78,6 +78,7 @@ struct journal {
     uint8_t child_uuid[16], parent_uuid[16];
     struct child_hdr *kids;
     size_t n_kids;
+    bool keep_child;            /* VHD_MERGE_KEEP_CHILD: the caller removes C */
 };
 
 static void journal_free(struct journal *j)
@@ -111,6 +112,8 @@ static int journal_write(struct journal *j, const char *state, ovfk_err *err)
     json_object_object_add(o, "state", json_object_new_string(state));
     json_object_object_add(o, "child", json_object_new_string(j->child));
     json_object_object_add(o, "parent", json_object_new_string(j->parent));
+    json_object_object_add(o, "keep_child",
+                           json_object_new_boolean(j->keep_child));
     vhd_uuid_str(j->child_uuid, u);
     json_object_object_add(o, "child_uuid", json_object_new_string(u));
     vhd_uuid_str(j->parent_uuid, u);
@@ -181,6 +184,8 @@ static int journal_read(const char *path, struct journal *j, ovfk_err *err)
     snprintf(j->child, sizeof(j->child), "%s", (s = jstr(o, "child")) ? s : "");
     snprintf(j->parent, sizeof(j->parent), "%s",
              (s = jstr(o, "parent")) ? s : "");
+    j->keep_child = json_object_object_get_ex(o, "keep_child", &kids) &&
+                    json_object_get_boolean(kids);
     if (!j->child[0] || !j->parent[0] ||
         vhd_uuid_parse(jstr(o, "child_uuid"), j->child_uuid) < 0 ||
         vhd_uuid_parse(jstr(o, "parent_uuid"), j->parent_uuid) < 0) {
@@ -384,7 +389,7 @@ static int finish(struct journal *j, vhd_t *p, ovfk_err *err)
         return r;
     }
     ovfk_crash_point(7);
-    if (unlink(j->child) < 0 && errno != ENOENT) {
+    if (!j->keep_child && unlink(j->child) < 0 && errno != ENOENT) {
         return ovfk_err_set(err, -errno, "cannot remove '%s': %s", j->child,
                             ovfk_errtext(-errno));
     }
@@ -497,7 +502,7 @@ static int check_space(struct journal *j)
 }
 
 int vhd_merge(const char *child, const char *const *kids, size_t n,
-              ovfk_progress_fn progress, void *opaque)
+              unsigned flags, ovfk_progress_fn progress, void *opaque)
 {
     struct journal j;
     ovfk_err err = { 0 };
@@ -526,6 +531,7 @@ int vhd_merge(const char *child, const char *const *kids, size_t n,
         return ovfk_err_last(-errno, "cannot resolve the chain of '%s'",
                              child);
     }
+    j.keep_child = flags & VHD_MERGE_KEEP_CHILD;
     memcpy(j.child_uuid, c->ft.uuid, 16);
     memcpy(j.parent_uuid, c->dh.parent_uuid, 16);
     vhd_close(chain);

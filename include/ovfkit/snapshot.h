@@ -41,6 +41,9 @@ struct snap_list {
     struct snap *snaps;
     size_t n;
     char *current;          /* the snapshot the current state descends from */
+    char **garbage;         /* files merged away, removed once no record
+                               names them (a deletion cut off in between) */
+    size_t n_garbage;
 };
 
 void snap_list_free(struct snap_list *l);
@@ -66,16 +69,23 @@ int snap_revert(hv_conn *c, const char *vm, const char *key);
 int snap_export(hv_conn *c, const char *vm, const char *key,
                 const struct hv_export_opts *o);
 
-/* One merge of a deletion plan. */
+/* One step of a deletion plan. */
+enum snap_action {
+    SNAP_MERGE,             /* child merges into file, then is removed */
+    SNAP_REMOVE,            /* file is removed: nothing builds on it */
+    SNAP_KEEP,              /* file stays: a branch point (record only) */
+};
+
 struct snap_step {
-    char *snapshot;         /* the snapshot deleted */
-    char *child;            /* merged ... */
-    char *parent;           /* ... into this file */
+    enum snap_action action;
+    char *snapshot;         /* the deleted snapshot whose state goes ("" for
+                               a file an interrupted deletion left) */
+    char *child;            /* SNAP_MERGE: the delta merged */
+    char *file;
     uint64_t bytes_needed;  /* free space this step uses at most */
     uint64_t child_bytes;   /* the merged delta's data (VMware's rule for
                                one merge asks for this much free) */
-    uint64_t frees;         /* bytes freed when the child is removed */
-    bool merge;             /* false: kept (a branch point): record only */
+    uint64_t frees;         /* bytes freed when the step is done */
 };
 
 struct snap_plan {

@@ -269,9 +269,17 @@ int vhd_merge_plan_into(const char *child, const char *target,
  * vhd_open (or vhd_repair) of any file involved completes the merge.  The
  * parent's old contents (the deleted snapshot's state) are given up from
  * the first write: a merge only goes forward.  See merge.c's NOTES.
+ *
+ * VHD_MERGE_KEEP_CHILD leaves the child in place, still a valid child of
+ * the parent reading the same data (it then duplicates what the parent
+ * holds): a caller that names the child in its own records switches them
+ * to the parent first, then removes the child itself.
  */
+enum {
+    VHD_MERGE_KEEP_CHILD = 1 << 0,
+};
 int vhd_merge(const char *child, const char *const *children, size_t n,
-              ovfk_progress_fn progress, void *opaque);
+              unsigned flags, ovfk_progress_fn progress, void *opaque);
 
 /*
  * The differencing disks in dir whose parent is file (by UUID): its
@@ -280,6 +288,9 @@ int vhd_merge(const char *child, const char *const *children, size_t n,
  */
 int vhd_find_children(const char *file, const char *dir, char ***paths,
                       size_t *n);
+
+/* The resolved path of path's parent in buf: 1, or 0 when it has none. */
+int vhd_parent_path(const char *path, char *buf, size_t len);
 
 /* Complete an interrupted merge that involves path, if there is one.
  * Returns 1 when one was completed, 0 when there was none. */

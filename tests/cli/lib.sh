@@ -46,3 +46,28 @@ expect_err() {
 PY=/usr/bin/python3
 
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# vhdi_raw FILE OUT: libvhdi alone (our code not involved) reads FILE's
+# chain into OUT: each parent is found from the child's own parent name,
+# next to it, and its identifier must match what the child records.
+vhdi_raw() {
+    "$PY" - "$1" "$2" <<'PYEOF'
+import os, sys, pyvhdi
+def open_chain(path, keep):
+    f = pyvhdi.file(); f.open(path); keep.append(f)
+    if f.get_disk_type() == 4:      # differencing
+        name = f.get_parent_filename().replace("\\", "/")
+        p = open_chain(os.path.join(os.path.dirname(path), os.path.basename(name)), keep)
+        if p.get_identifier() != f.get_parent_identifier():
+            sys.exit("%s: parent identifier mismatch" % path)
+        f.set_parent(p)
+    return f
+keep = []
+f = open_chain(sys.argv[1], keep)
+with open(sys.argv[2], "wb") as out:
+    size, off = f.get_media_size(), 0
+    while off < size:
+        n = min(1 << 20, size - off)
+        out.write(f.read_buffer_at_offset(n, off)); off += n
+PYEOF
+}
