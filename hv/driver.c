@@ -200,6 +200,16 @@ static int make_disk(hv_conn *c, const char *spec, const char *dir, int idx,
     } else {
         struct vhd_convert_opts o = { .type = VHD_OUT_DYNAMIC };
         ovfk_source *src;
+        vhd_t *h;
+        /* a fixed VHD stays fixed: its owner chose preallocation (and a
+         * merge into a preallocated base needs no space) */
+        if (vhd_probe(spec) > 0 && vhd_open(spec, 0, &h) == 0) {
+            struct vhd_info info;
+            if (vhd_get_info(h, &info) == 0 && info.type == VHD_TYPE_FIXED) {
+                o.type = VHD_OUT_FIXED;
+            }
+            vhd_close(h);
+        }
         r = ovfk_open_source(spec, NULL, &src);
         if (r == 0) {
             r = vhd_convert(src, d->path, &o);

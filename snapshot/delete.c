@@ -24,10 +24,12 @@
  *   1. save the records without the deleted snapshots (their files are
  *      now unnamed; nothing else changed)                 crash point 11
  *   2. for each step of the plan:
+ *      list C as garbage in the records (removed once nothing names it
+ *      and nothing builds on it: see snap_take_out_garbage)
  *      merge C into F, keeping C (C over F still reads the same)
  *                                                         crash point 12
- *      save the records with C's references moved to F, C listed as
- *      garbage; then the VM's definition (the VM may write to F only once
+ *      save the records with C's references moved to F; then the VM's
+ *      definition (the VM may write to F only once
  *      no record names C, whose view F's new writes would change)
  *                                                         crash point 13
  *      remove C
@@ -496,6 +498,17 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
             r = step_aside(x, vm, d, s->child);
         }
     }
+    /* listed first: whoever completes the merge, C is removed after */
+    g = r == 0 ? realloc(x->list.garbage,
+                         (x->list.n_garbage + 1) * sizeof(*g)) : NULL;
+    if (r == 0 && !g) {
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
+    if (r == 0) {
+        x->list.garbage = g;
+        g[x->list.n_garbage++] = strdup(s->child);
+        r = snap_save(x->c, vm, &x->list);
+    }
     if (r == 0) {
         r = children_of(x, s->child, &kids, &nk);
     }
@@ -509,12 +522,6 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
     }
     ovfk_crash_point(12);
     rename_refs(x, vm, s->child, s->file);
-    g = realloc(x->list.garbage, (x->list.n_garbage + 1) * sizeof(*g));
-    if (!g) {
-        return ovfk_err_last(-ENOMEM, "out of memory");
-    }
-    x->list.garbage = g;
-    g[x->list.n_garbage++] = strdup(s->child);
     r = save(x, vm);
     if (r == 0) {
         ovfk_crash_point(13);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ovfkit/vhd.h"
 #include "snapshot/internal.h"
 #include "util/tmpfile.h"
 
@@ -261,17 +262,31 @@ static bool vm_names(const struct hv_vm *vm, const char *path)
 }
 
 /*
- * A deletion cut off between switching its records to a merge's parent
- * and removing the merged child left the child behind (still a valid
- * file reading the same data): remove it now, unless something names it.
+ * A deletion lists each delta it merges as garbage before the merge, and
+ * removes it after switching every reference to the merge's parent.  Cut
+ * off in between, the delta is left: remove it now, once its merge is
+ * complete (a journal is finished first) and nothing names it or builds
+ * on it.  One that still has children was never merged: it stays in the
+ * chain, and the next deletion's collapse takes it.
  */
 int snap_take_out_garbage(struct snap_ctx *x)
 {
+    char disks[PATH_MAX + 8];
+
+    snprintf(disks, sizeof(disks), "%s/disks", x->dir);
     for (size_t i = 0; i < x->list.n_garbage; i++) {
         const char *g = x->list.garbage[i];
-        if (!snap_references(&x->list, g) && !vm_names(x->vm, g)) {
+        char **kids = NULL;
+        size_t nk = 0;
+        if (!snap_references(&x->list, g) && !vm_names(x->vm, g) &&
+            vhd_merge_recover(g) >= 0 &&
+            vhd_find_children(g, disks, &kids, &nk) == 0 && nk == 0) {
             unlink(g);
         }
+        for (size_t k = 0; k < nk; k++) {
+            free(kids[k]);
+        }
+        free(kids);
         free(x->list.garbage[i]);
     }
     free(x->list.garbage);

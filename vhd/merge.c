@@ -64,7 +64,28 @@
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
 
-#define JOURNAL_SLACK (64u << 10)
+/*
+ * The journal's space: the file and, while a new state replaces it, its
+ * temporary (a fixed part and each child's saved header as hex), in file
+ * system blocks of 4 KiB.
+ */
+static uint64_t journal_bytes(const char *child)
+{
+    char dir[PATH_MAX], **kids = NULL;
+    size_t n = 0;
+    uint64_t one;
+
+    snprintf(dir, sizeof(dir), "%s", child);
+    if (vhd_find_children(child, dirname(dir), &kids, &n) < 0) {
+        n = 16;     /* cannot tell: assume many */
+    }
+    for (size_t i = 0; i < n && kids; i++) {
+        free(kids[i]);
+    }
+    free(kids);
+    one = 2048 + n * (2 * VHD_DYNHDR_SIZE + PATH_MAX / 4);
+    return 2 * align_up_u64(one, 4096);
+}
 
 struct child_hdr {
     char *path;
@@ -672,14 +693,19 @@ int vhd_merge_plan_into(const char *child, const char *target,
             }
         }
     }
-    for (uint32_t pb = 0; need && pb < p->dh.max_entries; pb++) {
-        if (need[pb]) {
-            /* bitmap + data + at most the alignment padding */
-            plan->bytes_needed += p->bitmap_size + p->dh.block_size +
-                                  VHD_DATA_ALIGN;
+    if (need) {
+        /* exactly how far the parent grows: blocks go where rw.c puts
+         * them, each at the end (bitmap first, data aligned) */
+        uint64_t end = p->footer_off, pos = end;
+        for (uint32_t pb = 0; pb < p->dh.max_entries; pb++) {
+            if (need[pb]) {
+                pos = vhd_next_block_pos(pos, p->bitmap_size) +
+                      p->bitmap_size + p->dh.block_size;
+            }
         }
+        plan->bytes_needed += pos - end;
     }
-    plan->bytes_needed += JOURNAL_SLACK;
+    plan->bytes_needed += journal_bytes(child);
     free(need);
     vhd_free_one(p);
     vhd_close(chain);
