@@ -5,31 +5,10 @@
 # shows the new MAC after import, the original after restore, and the
 # marker every time.
 . "$OVFK_SRCDIR/tests/cli/lib.sh"
-need qemu-system-x86_64 qemu-system-x86
-need busybox busybox-static
-need cpio cpio
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort | tail -1)
-[ -n "$kernel" ] || skip "needs a kernel in /boot (linux-image-amd64)"
-kv=${kernel#/boot/vmlinuz-}
-[ -d "/lib/modules/$kv" ] || skip "needs the modules of $kv"
-file -L "$(command -v busybox)" 2>/dev/null | grep -q static || skip "needs a static busybox (busybox-static)"
+. "$OVFK_SRCDIR/tests/cli/guest.sh"
 
-# the initramfs: busybox, the virtio modules, an init that reports
-mkdir -p root/bin root/mods
-cp "$(command -v busybox)" root/bin/busybox
-i=0
-for m in $(for mod in virtio_pci virtio_blk virtio_net; do
-               modprobe -S "$kv" --show-depends "$mod"; done |
-           awk '$1 == "insmod" {print $2}' | awk '!seen[$0]++'); do
-    i=$((i + 1))
-    b=$(printf '%02d-%s' "$i" "$(basename "$m")")
-    case $m in
-    *.xz) xz -dc "$m" > "root/mods/${b%.xz}" ;;
-    *.zst) zstd -dc "$m" > "root/mods/${b%.zst}" ;;
-    *) cp "$m" "root/mods/$b" ;;
-    esac
-done
-cat > root/init <<'EOX'
+# the init reports its MAC and the marker on its disk
+guest_initrd initrd.gz <<'EOX'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
 mkdir -p /proc /sys /dev
@@ -45,8 +24,6 @@ echo "OVFKIT-MAC=$(cat /sys/class/net/eth0/address)"
 echo "OVFKIT-MARKER=$(head -c 32 /dev/vda | tr -d '\000')"
 poweroff -f
 EOX
-chmod +x root/init
-(cd root && find . | cpio -o -H newc 2>/dev/null | gzip -1) > initrd.gz
 
 S=$T/store
 o() { ovfkit --store "$S" "$@"; }
