@@ -12,6 +12,8 @@
 /* Every input format, in one explicit table; raw bids lowest. */
 static const struct input_driver *const drivers[] = {
     &input_vhd,
+    &input_vhdx,
+    &input_vmdk,
     &input_raw,
 };
 

@@ -17,5 +17,7 @@ struct input_driver {
 
 extern const struct input_driver input_raw;
 extern const struct input_driver input_vhd;
+extern const struct input_driver input_vhdx;
+extern const struct input_driver input_vmdk;
 
 #endif

@@ -343,3 +343,19 @@ int ovfk_io_close(ovfk_io *io)
     free(io);
     return r;
 }
+
+int ovfk_read_head(const char *path, void *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    n = pread(fd, buf, len, 0);
+    close(fd);
+    if (n < 0) {
+        return -errno;
+    }
+    return (size_t)n == len ? 0 : -ENODATA;
+}

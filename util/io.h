@@ -60,6 +60,10 @@ int ovfk_io_fd(ovfk_io *io);
 /* Close (NULL is accepted).  Returns the first deferred error, if any. */
 int ovfk_io_close(ovfk_io *io);
 
+/* Read the first len bytes of path (format probes): 0, or negative errno
+ * (-ENODATA when the file is shorter). */
+int ovfk_read_head(const char *path, void *buf, size_t len);
+
 /* Check the OVFKIT_FAULT schedule; returns a negative errno to inject. */
 int ovfk_fault_check(const char *op);
 

@@ -1,0 +1,79 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bench/merge.sh - deleting a snapshot: merge a delta holding the writes
+# of `mkdisk --mutate --percent 5` into its base, on a 4 GiB and a 16 GiB
+# disk (SIZES="4G 16G"), in the same run as the peers:
+#   ovfkit vhd merge DELTA.vhd        (in place, crash-safe, fsync'ed)
+#   cp --sparse=always DELTA.vhd      (copying the delta's bytes; + sync)
+#   qemu-img commit DELTA.qcow2       (the same writes on a qcow2 chain)
+# Prints times (median of $RUNS; page cache dropped before each run when
+# we may), ratios, and the 16G/4G ratio of the merge (cost should follow
+# the delta, not the disk).  Data is checked after every merge.
+. "$(dirname "$0")/lib.sh"
+SIZES=${SIZES:-4G 16G}
+PERCENT=${PERCENT:-5}
+need_tool() { command -v "$1" > /dev/null || { echo "needs $1"; exit 1; }; }
+need_tool qemu-img
+cd "$WORK"
+echo "work dir: $WORK"
+
+# cold caches for every tool alike, when allowed
+DROP="sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi"
+
+printf '%-34s %10s %10s %8s\n' "merge ($PERCENT% of pieces rewritten)" time peer ratio
+for size in $SIZES; do
+    d=$WORK/$size
+    mkdir -p "$d" && cd "$d"
+    # pristine copies live in orig/: every run starts from them
+    if [ ! -e orig/delta.qcow2 ]; then
+        rm -rf orig pieces && mkdir -p orig pieces
+        "$MKDISK" base.raw "$size" > /dev/null
+        "$MKDISK" --mutate base.raw --percent "$PERCENT" --list > offsets.txt
+        cp --sparse=always base.raw mut.raw
+        "$MKDISK" --mutate mut.raw --percent "$PERCENT" > /dev/null
+        "$OVFKIT" -q vhd convert base.raw orig/base.vhd
+        # our delta: what differs from the base (convert with a parent)
+        "$OVFKIT" -q vhd convert -B orig/base.vhd mut.raw orig/delta.vhd
+        # qemu-img's: the same 64 KiB pieces replayed with qemu-io
+        qemu-img convert -f raw -O qcow2 base.raw orig/base.qcow2
+        qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 orig/delta.qcow2
+        python3 - mut.raw offsets.txt "$d/pieces" > cmds.txt <<'PYEOF'
+import sys
+img = open(sys.argv[1], "rb")
+for n, line in enumerate(open(sys.argv[2])):
+    off = int(line.split()[0], 0)
+    img.seek(off)
+    path = "%s/%d" % (sys.argv[3], n)
+    open(path, "wb").write(img.read(65536))
+    print("write -q -s %s %d 65536" % (path, off))
+PYEOF
+        (cd orig && qemu-io -f qcow2 delta.qcow2 < ../cmds.txt > /dev/null)
+        rm -rf pieces cmds.txt base.raw
+    fi
+    reset_vhd="cp --sparse=always orig/base.vhd orig/delta.vhd . && $DROP"
+    reset_qcow="cp --sparse=always orig/base.qcow2 orig/delta.qcow2 . && $DROP"
+    reset_cp="rm -f copy.vhd; cp --sparse=always orig/delta.vhd . && $DROP"
+
+    t_merge=$(median_time "$reset_vhd" -- "$OVFKIT" -q vhd merge delta.vhd)
+    # the merged base must read as the mutated image
+    "$OVFKIT" -q vhd compare mut.raw base.vhd > /dev/null ||
+        { echo "$size: the merged base differs from the mutated image"; exit 1; }
+    t_cp=$(median_time "$reset_cp" -- cp --sparse=always delta.vhd copy.vhd)
+    t_cp_sync=$(median_time "$reset_cp" -- sh -c "cp --sparse=always delta.vhd copy.vhd && sync copy.vhd")
+    t_commit=$(median_time "$reset_qcow" -- qemu-img commit -q delta.qcow2)
+    qemu-img compare -q -f raw -F qcow2 mut.raw base.qcow2 ||
+        { echo "$size: qemu-img's committed base differs"; exit 1; }
+
+    delta_mib=$(du -m orig/delta.vhd | cut -f1)
+    qdelta_mib=$(du -m orig/delta.qcow2 | cut -f1)
+    echo "$size disk, delta $delta_mib MiB allocated (qcow2 delta $qdelta_mib MiB):"
+    printf '  %-32s %9ss %9ss %8s\n' "vs cp --sparse=always" "$t_merge" "$t_cp" "$(ratio "$t_merge" "$t_cp")"
+    printf '  %-32s %9ss %9ss %8s\n' "vs cp --sparse=always + sync" "$t_merge" "$t_cp_sync" "$(ratio "$t_merge" "$t_cp_sync")"
+    printf '  %-32s %9ss %9ss %8s\n' "vs qemu-img commit (qcow2)" "$t_merge" "$t_commit" "$(ratio "$t_merge" "$t_commit")"
+    eval "t_merge_$size=$t_merge"
+    cd "$WORK"
+done
+if [ -n "${t_merge_4G:-}" ] && [ -n "${t_merge_16G:-}" ]; then
+    printf '%-34s %10s\n' "merge 16G / merge 4G" "$(ratio "$t_merge_16G" "$t_merge_4G")"
+fi
+[ -n "${BENCH_DIR:-}" ] || rm -rf "$WORK"
