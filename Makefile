@@ -22,7 +22,7 @@ SANITIZE ?=
 VERSION  := 0.1.0
 SOVER    := 0
 
-PKGS     := json-c libxml-2.0 libarchive openssl zlib libguestfs libvirt libvhdi
+PKGS     := json-c libxml-2.0 libarchive openssl zlib libguestfs libvirt libvhdi libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -14,6 +14,7 @@ static const struct input_driver *const drivers[] = {
     &input_vhd,
     &input_vhdx,
     &input_vmdk,
+    &input_qcow2,
     &input_raw,
 };
 

@@ -19,5 +19,6 @@ extern const struct input_driver input_raw;
 extern const struct input_driver input_vhd;
 extern const struct input_driver input_vhdx;
 extern const struct input_driver input_vmdk;
+extern const struct input_driver input_qcow2;
 
 #endif
