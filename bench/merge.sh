@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/merge.sh - deleting a snapshot: merge a delta holding the writes
-# of `mkdisk --mutate --percent 5` into its base, on a 4 GiB and a 16 GiB
-# disk (SIZES="4G 16G"), in the same run as the peers:
+# of `mkdisk --mutate --percent 5` into its base, on a 4 GiB disk, then on
+# a 16 GiB disk with the same writes (1.25%: the same delta, so the merge
+# should cost the same - it follows the delta, not the disk) and with 5%
+# of it, in the same run as the peers:
 #   ovfkit vhd merge DELTA.vhd        (in place, crash-safe, fsync'ed)
 #   cp --sparse=always DELTA.vhd      (copying the delta's bytes; + sync)
 #   qemu-img commit DELTA.qcow2       (the same writes on a qcow2 chain)
@@ -10,8 +12,8 @@
 # we may), ratios, and the 16G/4G ratio of the merge (cost should follow
 # the delta, not the disk).  Data is checked after every merge.
 . "$(dirname "$0")/lib.sh"
-SIZES=${SIZES:-4G 16G}
-PERCENT=${PERCENT:-5}
+# size:percent of the 64 KiB pieces rewritten
+CASES=${CASES:-4G:5 16G:1.25 16G:5}
 need_tool() { command -v "$1" > /dev/null || { echo "needs $1"; exit 1; }; }
 need_tool qemu-img
 cd "$WORK"
@@ -20,9 +22,10 @@ echo "work dir: $WORK"
 # cold caches for every tool alike, when allowed
 DROP="sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi"
 
-printf '%-34s %10s %10s %8s\n' "merge ($PERCENT% of pieces rewritten)" time peer ratio
-for size in $SIZES; do
-    d=$WORK/$size
+printf '%-34s %10s %10s %8s\n' "merge into a dynamic VHD" ovfkit peer ratio
+for case in $CASES; do
+    size=${case%:*} PERCENT=${case#*:}
+    d=$WORK/$size-$PERCENT
     mkdir -p "$d" && cd "$d"
     # pristine copies live in orig/: every run starts from them
     if [ ! -e orig/delta.qcow2 ]; then
@@ -66,14 +69,14 @@ PYEOF
 
     delta_mib=$(du -m orig/delta.vhd | cut -f1)
     qdelta_mib=$(du -m orig/delta.qcow2 | cut -f1)
-    echo "$size disk, delta $delta_mib MiB allocated (qcow2 delta $qdelta_mib MiB):"
+    echo "$size disk, $PERCENT% rewritten: delta $delta_mib MiB allocated (qcow2 delta $qdelta_mib MiB):"
     printf '  %-32s %9ss %9ss %8s\n' "vs cp --sparse=always" "$t_merge" "$t_cp" "$(ratio "$t_merge" "$t_cp")"
     printf '  %-32s %9ss %9ss %8s\n' "vs cp --sparse=always + sync" "$t_merge" "$t_cp_sync" "$(ratio "$t_merge" "$t_cp_sync")"
     printf '  %-32s %9ss %9ss %8s\n' "vs qemu-img commit (qcow2)" "$t_merge" "$t_commit" "$(ratio "$t_merge" "$t_commit")"
-    eval "t_merge_$size=$t_merge"
+    eval "t_merge_$(echo "${size}_$PERCENT" | tr . _)=$t_merge"
     cd "$WORK"
 done
-if [ -n "${t_merge_4G:-}" ] && [ -n "${t_merge_16G:-}" ]; then
-    printf '%-34s %10s\n' "merge 16G / merge 4G" "$(ratio "$t_merge_16G" "$t_merge_4G")"
+if [ -n "${t_merge_4G_5:-}" ] && [ -n "${t_merge_16G_1_25:-}" ]; then
+    printf '%-34s %10s\n' "merge 16G / 4G, same delta" "$(ratio "$t_merge_16G_1_25" "$t_merge_4G_5")"
 fi
 [ -n "${BENCH_DIR:-}" ] || rm -rf "$WORK"

@@ -64,6 +64,33 @@
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
 
+/* How many of the child's blocks are read ahead of the copy (2 MiB each). */
+#define READ_AHEAD_BLOCKS 16u
+
+/*
+ * Ask the kernel to start reading [off, off + len) of v's file, its data
+ * extents only: advice over the holes would fill the page cache with
+ * zeros.
+ */
+static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
+{
+    int fd = ovfk_io_fd(v->io);
+    off_t at = (off_t)off, end = (off_t)(off + len);
+
+    while (at < end) {
+        off_t d = lseek(fd, at, SEEK_DATA), h;
+        if (d < 0 || d >= end) {
+            return;
+        }
+        h = lseek(fd, d, SEEK_HOLE);
+        if (h < 0 || h > end) {
+            h = end;
+        }
+        posix_fadvise(fd, d, h - d, POSIX_FADV_WILLNEED);
+        at = h;
+    }
+}
+
 /*
  * The journal's space: the file and, while a new state replaces it, its
  * temporary (a fixed part and each child's saved header as hex), in file
@@ -275,11 +302,22 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
     for (uint32_t b = 0; b < c->dh.max_entries; b++) {
         total += c->bat[b] != VHD_BAT_FREE;
     }
-    for (uint32_t b = 0; r == 0 && b < c->dh.max_entries; b++) {
+    for (uint32_t b = 0, ahead = 0; r == 0 && b < c->dh.max_entries; b++) {
         uint64_t base = (uint64_t)b * bs, data;
         uint32_t s = 0;
         if (c->bat[b] == VHD_BAT_FREE) {
             continue;
+        }
+        /* keep the next blocks' reads in flight while this one is copied:
+         * the child's data is scattered in small runs the kernel's own
+         * read-ahead does not join (holes lie between them) */
+        for (ahead = ahead > b ? ahead : b + 1;
+             ahead < c->dh.max_entries && ahead < b + READ_AHEAD_BLOCKS;
+             ahead++) {
+            if (c->bat[ahead] != VHD_BAT_FREE) {
+                read_ahead(c, vhd_block_offset(c, ahead),
+                           c->bitmap_size + bs);
+            }
         }
         r = vhd_bitmap_load(c, b);
         if (r < 0) {
@@ -675,6 +713,19 @@ int vhd_merge_plan_into(const char *child, const char *target,
         }
         plan->child_blocks++;
         plan->child_bytes += c->bitmap_size + c->dh.block_size;
+        if (need) {
+            /* a block the parent lacks is needed whole: no need to read
+             * which sectors the child holds (an allocated block with an
+             * empty bitmap is rare, and counting it is safe) */
+            for (uint64_t o = base; o < base + c->dh.block_size &&
+                 o < p->size; o += p->dh.block_size) {
+                uint32_t pb = (uint32_t)(o / p->dh.block_size);
+                if (p->bat[pb] == VHD_BAT_FREE) {
+                    need[pb] = 1;
+                }
+            }
+            continue;
+        }
         r = vhd_bitmap_load(c, b);
         for (uint32_t s = 0; r == 0 && s < spb; s++) {
             uint64_t off = base + (uint64_t)s * VHD_SECTOR, st, en;
