@@ -74,5 +74,8 @@ int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_sysprep(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

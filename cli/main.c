@@ -21,6 +21,9 @@ static const struct cli_command commands[] = {
     { "import", cmd_import, "import a package as a new VM (new identity)" },
     { "restore", cmd_restore, "restore a package as the same VM" },
     { "snapshot", cmd_snapshot, "create, list, revert, export, delete snapshots" },
+    { "convert", cmd_convert, "convert disks or foreign VMs (P2V, V2V) to a package" },
+    { "sysprep", cmd_sysprep, "disable services, reset identity in a guest (offline)" },
+    { "inspect", cmd_inspect, "what operating system a disk holds" },
     { NULL, NULL, NULL },
 };
 

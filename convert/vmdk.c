@@ -497,7 +497,10 @@ static int vmdk_open_depth(const char *path, int depth, struct vmdk **out)
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     snprintf(dir, sizeof(dir), "%s", path);
-    snprintf(dir, sizeof(dir), "%s", dirname(dir));
+    {
+        char *part_ = dirname(dir);
+        memmove(dir, part_, strlen(part_) + 1);  /* overlaps */
+    }
     r = read_descriptor(v, path, &text);
     memset(&d, 0, sizeof(d));
     if (r >= 0) {

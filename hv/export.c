@@ -253,3 +253,14 @@ int hv_export(hv_conn *c, const char *key, const struct hv_export_opts *o)
     hv_vm_free(vm);
     return r;
 }
+
+int hv_export_model(const struct hv_vm *vm, const struct hv_export_opts *o)
+{
+    hv_conn c = { 0 };
+    int r = hv_export_vm(&c, vm, o);
+
+    if (r < 0) {
+        ovfk_err_publish(&c.err);
+    }
+    return r;
+}

@@ -347,11 +347,22 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
         return -ENOMEM;
     }
     ovf_summary(d, s, NULL, &hw);
-    vm->name = hv_strdup(s->name ? s->name : ovf_prop_get(s->vssd, s->n_vssd,
-                                                          "ElementName"));
-    if (!vm->name || !*vm->name) {
-        free(vm->name);
-        vm->name = hv_strdup(s->id);
+    {
+        /* the VM's name: <Name>; else the settings' ElementName, unless it
+         * is the "Virtual Hardware Family" VirtualBox and VMware put
+         * there; else VirtualSystemIdentifier, unless a UUID; else the id */
+        const char *en = ovf_prop_get(s->vssd, s->n_vssd, "ElementName");
+        const char *vi = ovf_prop_get(s->vssd, s->n_vssd,
+                                      "VirtualSystemIdentifier");
+        uint8_t u[16];
+        if (en && strcasestr(en, "Virtual Hardware Family")) {
+            en = NULL;
+        }
+        if (vi && hv_uuid_parse(vi, u) == 0) {
+            vi = NULL;
+        }
+        vm->name = hv_strdup(s->name && *s->name ? s->name :
+                             en && *en ? en : vi && *vi ? vi : s->id);
     }
     find_uuid(s, vm->uuid);
     vm->description = hv_strdup(s->annotation);
@@ -420,5 +431,42 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
         }
     }
     *out = vm;
+    return 0;
+}
+
+int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out)
+{
+    ovf_doc *doc = ova_pkg_doc(pkg);
+    ovfk_err err = { 0 };
+    const struct ovf_system *s = hv_pick_system(doc, system, &err);
+    char **warn = NULL;
+    size_t nwarn = 0;
+    int r;
+
+    *out = NULL;
+    if (!s) {
+        return ovfk_err_publish(&err);
+    }
+    r = hv_vm_from_ovf(doc, s, out, &warn, &nwarn);
+    for (size_t i = 0; i < nwarn; i++) {
+        free(warn[i]);
+    }
+    free(warn);
+    if (r < 0) {
+        return ovfk_err_last(r, "cannot read the virtual system");
+    }
+    for (size_t i = 0; i < (*out)->n_disks; i++) {
+        struct hv_disk *d = &(*out)->disks[i];
+        const struct ovf_disk *k = ovf_find_disk(doc, d->id);
+        const char *file = ova_pkg_file(pkg, k ? k->file_ref : NULL, NULL);
+        if (!file) {
+            hv_vm_free(*out);
+            *out = NULL;
+            return ovfk_err_last(-ENOENT, "the package lacks the file of "
+                                 "disk '%s'", d->id);
+        }
+        free(d->path);
+        d->path = strdup(file);
+    }
     return 0;
 }

@@ -19,46 +19,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/datadir.h"
 #include "ovf/internal.h"
-
-static bool is_dir(const char *p)
-{
-    struct stat st;
-
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 const char *ovf_schema_dir(void)
 {
     static char dir[PATH_MAX];
-    char exe[PATH_MAX], bin[PATH_MAX];
     const char *env = getenv("OVFKIT_SCHEMA_DIR");
-    ssize_t n;
 
     if (env && *env) {
         return env;
     }
-    if (dir[0]) {
-        return dir;
+    if (!dir[0]) {
+        ovfk_data_path("schema", dir, sizeof(dir));
     }
-    /* in the source tree (build/ovfkit, build/tests/unit/x -> data/schema)
-     * or an install tree (bin/ovfkit -> share/ovfkit/schema) */
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        static const char *const rel[] = {
-            "/../data/schema", "/../../data/schema", "/../../../data/schema",
-            "/../share/ovfkit/schema",
-        };
-        exe[n] = '\0';
-        snprintf(bin, sizeof(bin), "%s", dirname(exe));
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-            snprintf(dir, sizeof(dir), "%s%s", bin, rel[i]);
-            if (is_dir(dir)) {
-                return dir;
-            }
-        }
-    }
-    snprintf(dir, sizeof(dir), "%s/schema", OVFK_DATADIR);
     return dir;
 }
 

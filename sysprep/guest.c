@@ -225,6 +225,12 @@ int sp_mount(sysprep_t *s, size_t os)
 int sp_record(sysprep_t *s, const char *kind, const char *path,
               const char *old_value, const char *new_value)
 {
+    return sp_record_mode(s, kind, path, old_value, new_value, -1);
+}
+
+int sp_record_mode(sysprep_t *s, const char *kind, const char *path,
+                   const char *old_value, const char *new_value, int mode)
+{
     struct sysprep_change *c = realloc(s->changes, (s->n_changes + 1) *
                                                     sizeof(*c));
 
@@ -234,6 +240,8 @@ int sp_record(sysprep_t *s, const char *kind, const char *path,
     s->changes = c;
     c = &c[s->n_changes++];
     c->kind = strdup(kind);
+    c->root = s->mounted >= 0 ? strdup(s->os[s->mounted].root) : NULL;
+    c->mode = mode;
     c->path = strdup(path);
     c->old_value = old_value ? strdup(old_value) : NULL;
     c->new_value = new_value ? strdup(new_value) : NULL;
@@ -270,6 +278,45 @@ int sp_write_file(sysprep_t *s, const char *path, const char *content,
     }
     return guestfs_write(s->g, path, content, len) < 0 ?
            sp_guest_error(s, path) : 0;
+}
+
+int sp_remove_file(sysprep_t *s, const char *path, bool dry_run)
+{
+    struct guestfs_statns *st;
+    size_t len = 0;
+    char *old = sp_read_file(s, path, &len);
+    int r = 0, mode = -1;
+
+    if (!old) {
+        return 0;
+    }
+    if (memchr(old, '\0', len)) {
+        free(old);
+        return 0;   /* not text: left as it is */
+    }
+    st = guestfs_statns(s->g, path);
+    if (st) {
+        mode = (int)(st->st_mode & 07777);
+        guestfs_free_statns(st);
+    }
+    if (sp_record_mode(s, "file-removed", path, old, NULL, mode) < 0) {
+        r = s->err.code;
+    } else if (!dry_run && guestfs_rm(s->g, path) < 0) {
+        r = sp_guest_error(s, path);
+    }
+    free(old);
+    return r;
+}
+
+int sp_mount_root(sysprep_t *s, const char *root)
+{
+    for (size_t i = 0; root && i < s->n_os; i++) {
+        if (!strcmp(s->os[i].root, root)) {
+            return sp_mount(s, i);
+        }
+    }
+    return ovfk_err_set(&s->err, -ENOENT, "the guest has no operating "
+                        "system on '%s'", root ? root : "(none)");
 }
 
 size_t sysprep_os_count(const sysprep_t *s)
@@ -320,6 +367,7 @@ void sysprep_close(sysprep_t *s)
     free(s->os);
     for (size_t i = 0; i < s->n_changes; i++) {
         free(s->changes[i].kind);
+        free(s->changes[i].root);
         free(s->changes[i].path);
         free(s->changes[i].old_value);
         free(s->changes[i].new_value);

@@ -28,10 +28,23 @@ void sp_umount(sysprep_t *s);
 int sp_guest_error(sysprep_t *s, const char *what);
 int sp_record(sysprep_t *s, const char *kind, const char *path,
               const char *old_value, const char *new_value);
+int sp_record_mode(sysprep_t *s, const char *kind, const char *path,
+                   const char *old_value, const char *new_value, int mode);
+/* Remove a guest file, recording its text and mode (binary files are
+ * left alone: the report holds text). */
+int sp_remove_file(sysprep_t *s, const char *path, bool dry_run);
+/* Mount the OS whose inspection root is root; -ENOENT if none. */
+int sp_mount_root(sysprep_t *s, const char *root);
 /* Read a whole guest file (NULL if absent); caller frees. */
 char *sp_read_file(sysprep_t *s, const char *path, size_t *len);
 /* Replace a guest file's contents, recording the change. */
 int sp_write_file(sysprep_t *s, const char *path, const char *content,
                   size_t len, const char *old, bool dry_run);
+
+/* services.c: the SYSTEM hive's guest path (NULL when none), and a DWORD
+ * written through libguestfs's hivex calls */
+char *sp_system_hive(sysprep_t *s, const char *root);
+int sp_hive_set_dword(guestfs_h *g, int64_t node, const char *key,
+                      uint32_t value);
 
 #endif

@@ -8,7 +8,9 @@
 #define OVFKIT_CONVERT_H
 
 #include "ovfkit/common.h"
+#include "ovfkit/hv.h"
 #include "ovfkit/image.h"
+#include "ovfkit/ova.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +27,38 @@ int ovfk_open_source(const char *path, const char *format,
 
 /* The name of the format path probes as ("raw" when nothing else bids). */
 const char *ovfk_probe_format(const char *path);
+
+enum ovfk_convert_mode {
+    OVFK_CONVERT_PLAIN,     /* the disks as they are */
+    OVFK_CONVERT_P2V,       /* disable the catalog's "p2v" services */
+    OVFK_CONVERT_V2V,       /* disable the catalog's "v2v" services */
+};
+
+struct ovfk_convert_opts {
+    const char *to;                 /* DIR or FILE.ova (must not exist) */
+    const char *name;               /* overrides: 0/NULL keep the source's */
+    const char *os_type;
+    uint32_t cpus;
+    uint64_t memory_mib;
+    const char *const *nics;        /* network names: replace the NICs */
+    size_t n_nics;
+    enum ovfk_convert_mode mode;
+    const char *catalog;            /* an extra service catalog */
+    const char *report;             /* sysprep report (default TO.sysprep.json) */
+    enum ova_digest digest;
+    size_t *changes;                /* out: guest changes made (or NULL) */
+    ovfk_progress_fn progress;
+    void *opaque;
+};
+
+/*
+ * Convert a physical or virtual machine into an OVF package of VHDs.
+ * srcs: disk images or block devices (one VHD each), or one .ova/.ovf,
+ * .vmx or libvirt domain XML describing the whole VM.  The sources are
+ * only read.  *model (may be NULL) gets the VM as packaged.
+ */
+int ovfk_convert_vm(const char *const *srcs, size_t n,
+                    const struct ovfk_convert_opts *o, struct hv_vm **model);
 
 #ifdef __cplusplus
 }

@@ -48,11 +48,14 @@ const struct sysprep_os *sysprep_os_at(const sysprep_t *s, size_t i);
 
 /* One recorded change. */
 struct sysprep_change {
-    char *kind;             /* "file", "file-removed", "registry",
+    char *kind;             /* "file", "file-removed", "registry-dword",
                                "systemd-link", "sysv-link" */
-    char *path;             /* guest path, or hive path key\value */
+    char *root;             /* the OS it was made in (inspection root) */
+    char *path;             /* guest path; for the registry the hive's
+                               guest path, then "|Key\Path|Value" */
     char *old_value;        /* NULL: did not exist */
     char *new_value;        /* NULL: removed */
+    int mode;               /* a removed file's permissions, or -1 */
 };
 
 size_t sysprep_change_count(const sysprep_t *s);
@@ -64,6 +67,57 @@ const struct sysprep_change *sysprep_change_at(const sysprep_t *s, size_t i);
  * (With dry_run, changes are only recorded.)
  */
 int sysprep_op_net_mac_pins(sysprep_t *s, bool dry_run);
+
+/*
+ * Services to disable, by name: a catalog section ("p2v", "v2v"), a
+ * catalog entry ("vmware-tools"), or a service's own name (Windows service
+ * key and Linux unit alike).  The catalog is data/sysprep-catalog.json,
+ * extended by /etc/ovfkit/sysprep.d/ *.json, ~/.config/ovfkit/sysprep.d/
+ * *.json and extra_catalog (may be NULL).
+ */
+struct sysprep_services {
+    char **win;             /* Windows service keys */
+    size_t n_win;
+    char **lin;             /* Linux: a systemd unit (a bare name: also
+                               NAME.service and the SysV script NAME) */
+    size_t n_lin;
+};
+
+int sysprep_services_resolve(const char *const *names, size_t n,
+                             const char *extra_catalog,
+                             struct sysprep_services *out);
+void sysprep_services_free(struct sysprep_services *set);
+
+/* Disable services: Windows, Start=4 in every ControlSet that Select
+ * names; Linux, systemd .wants/.requires links removed and SysV start
+ * links renamed to stop links. */
+int sysprep_op_disable_services(sysprep_t *s,
+                                const struct sysprep_services *set,
+                                bool dry_run);
+
+/* Identity: an empty /etc/machine-id (systemd makes a new one at boot),
+ * no SSH host keys, the given hostname, no DHCP leases. */
+int sysprep_op_machine_id(sysprep_t *s, bool dry_run);
+int sysprep_op_ssh_hostkeys(sysprep_t *s, bool dry_run);
+int sysprep_op_hostname(sysprep_t *s, const char *hostname, bool dry_run);
+int sysprep_op_dhcp_leases(sysprep_t *s, bool dry_run);
+
+/* Run one operation by name ("machine-id", "ssh-hostkeys", "hostname",
+ * "net-mac-pins", "dhcp-leases"); hostname for "hostname". */
+int sysprep_op_run(sysprep_t *s, const char *op, const char *hostname,
+                   bool dry_run);
+/* The operation names, NULL-terminated. */
+const char *const *sysprep_op_names(void);
+
+/* Write the report (JSON): the disks, what inspection found, every
+ * change with its old and new value. */
+int sysprep_report_write(const sysprep_t *s, const char *const *disks,
+                         size_t n, bool dry_run, const char *path);
+
+/* Put back what a report changed, newest change first; *restored counts
+ * the changes undone. */
+int sysprep_undo(const char *report, const char *const *disks, size_t n,
+                 size_t *restored);
 
 /* Convenience for imports that gave a VM new MACs: open, clean the MAC
  * pins of any Linux guest found, close.  0 also when no guest was found. */

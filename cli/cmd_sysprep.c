@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cli/cmd_sysprep.c - `ovfkit sysprep` (disable services, reset identity,
+ * with a report that --undo puts back) and `ovfkit inspect`, offline,
+ * through libguestfs.
+ *
+ * Exit codes: 0 done, 1 failed (or, for --undo, some changes were left
+ * alone because they changed since), 64 usage error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ovfkit/sysprep.h"
+
+#define SYN_SYSPREP "ovfkit sysprep DISK... [--disable-services " \
+    "p2v|v2v|NAME,...] [--operations OP,...] [--hostname NAME] " \
+    "[--catalog FILE.json] [--report FILE.json] [--dry-run]\n" \
+    "       ovfkit sysprep --undo REPORT.json DISK..."
+#define SYN_INSPECT "ovfkit inspect DISK... [--json]"
+
+/* Split "a,b,c" into v (pointers into s, which is modified). */
+static size_t split(char *s, const char **v, size_t max)
+{
+    size_t n = 0;
+
+    for (char *t = strtok(s, ","); t && n < max; t = strtok(NULL, ",")) {
+        if (*t) {
+            v[n++] = t;
+        }
+    }
+    return n;
+}
+
+static void print_os(sysprep_t *s)
+{
+    size_t n = sysprep_os_count(s);
+
+    if (n == 0) {
+        printf("no operating system found\n");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sysprep_os *o = sysprep_os_at(s, i);
+        printf("%s: %s %s %d.%d (%s), %s, hostname %s\n", o->root, o->type,
+               o->distro ? o->distro : "?", o->major, o->minor,
+               o->product ? o->product : "?", o->arch ? o->arch : "?",
+               o->hostname && o->hostname[0] ? o->hostname : "(none)");
+    }
+}
+
+static json_object *os_json(sysprep_t *s)
+{
+    json_object *a = json_object_new_array();
+
+    for (size_t i = 0; i < sysprep_os_count(s); i++) {
+        const struct sysprep_os *o = sysprep_os_at(s, i);
+        json_object *e = json_object_new_object();
+#define STR(k, v) json_object_object_add(e, k, (v) ? json_object_new_string(v) : NULL)
+        STR("root", o->root);
+        STR("type", o->type);
+        STR("distro", o->distro);
+        STR("product", o->product);
+        json_object_object_add(e, "major", json_object_new_int(o->major));
+        json_object_object_add(e, "minor", json_object_new_int(o->minor));
+        STR("hostname", o->hostname);
+        STR("arch", o->arch);
+#undef STR
+        json_object_array_add(a, e);
+    }
+    return a;
+}
+
+static int do_undo(const char *report, int argc, char **argv)
+{
+    size_t restored = 0;
+    int r;
+
+    if (argc < 1) {
+        return cli_usage(SYN_SYSPREP, "--undo needs the disks");
+    }
+    r = sysprep_undo(report, (const char *const *)argv, (size_t)argc,
+                     &restored);
+    if (!g.quiet) {
+        printf("%zu change%s put back\n", restored, restored == 1 ? "" : "s");
+    }
+    return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
+}
+
+int cmd_sysprep(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "disable-services", required_argument, NULL, 's' },
+        { "operations", required_argument, NULL, 'o' },
+        { "hostname", required_argument, NULL, 'H' },
+        { "catalog", required_argument, NULL, 'c' },
+        { "report", required_argument, NULL, 'r' },
+        { "dry-run", no_argument, NULL, 'n' },
+        { "undo", required_argument, NULL, 'u' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *services[64], *ops[16], *catalog = NULL, *report = NULL;
+    const char *hostname = NULL, *undo = NULL;
+    char *sbuf = NULL, *obuf = NULL;
+    size_t ns = 0, no = 0;
+    bool dry = false;
+    struct sysprep_services set = { 0 };
+    sysprep_t *s = NULL;
+    int ch, r = 0;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            free(sbuf);
+            sbuf = strdup(optarg);
+            ns = split(sbuf, services, 64);
+            break;
+        case 'o':
+            free(obuf);
+            obuf = strdup(optarg);
+            no = split(obuf, ops, 16);
+            break;
+        case 'H':
+            hostname = optarg;
+            break;
+        case 'c':
+            catalog = optarg;
+            break;
+        case 'r':
+            report = optarg;
+            break;
+        case 'n':
+            dry = true;
+            break;
+        case 'u':
+            undo = optarg;
+            break;
+        case 'j':
+            g.json = true;
+            break;
+        case 'h':
+            printf("usage: %s\n\noperations:", SYN_SYSPREP);
+            for (const char *const *n = sysprep_op_names(); *n; n++) {
+                printf(" %s", *n);
+            }
+            printf("\n");
+            return 0;
+        default:
+            return cli_usage(SYN_SYSPREP, "invalid option");
+        }
+    }
+    if (undo) {
+        r = (ns || no || dry) ? cli_usage(SYN_SYSPREP, "--undo takes only "
+                                          "the disks")
+                              : do_undo(undo, argc - optind, argv + optind);
+        goto out;
+    }
+    if (argc - optind < 1 || (ns == 0 && no == 0)) {
+        r = cli_usage(SYN_SYSPREP, "expected disks and --disable-services "
+                      "or --operations");
+        goto out;
+    }
+    for (size_t i = 0; i < no; i++) {
+        bool known = false;
+        for (const char *const *n = sysprep_op_names(); *n; n++) {
+            known |= !strcmp(*n, ops[i]);
+        }
+        if (!known) {
+            r = cli_usage(SYN_SYSPREP, "unknown operation '%s'", ops[i]);
+            goto out;
+        }
+    }
+    if (ns && sysprep_services_resolve(services, ns, catalog, &set) < 0) {
+        r = cli_error("%s", ovfk_last_error());
+        goto out;
+    }
+    if (sysprep_open((const char *const *)argv + optind,
+                     (size_t)(argc - optind), dry, &s) < 0) {
+        r = cli_error("%s", ovfk_last_error());
+        goto out;
+    }
+    if (!g.quiet && !g.json) {
+        print_os(s);
+    }
+    if (ns) {
+        r = sysprep_op_disable_services(s, &set, dry);
+    }
+    for (size_t i = 0; r == 0 && i < no; i++) {
+        r = sysprep_op_run(s, ops[i], hostname, dry);
+    }
+    if (r < 0) {
+        r = cli_error("%s", sysprep_error(s));
+    }
+    /* the report is written even after a failure: it holds what changed */
+    if (report && sysprep_report_write(s, (const char *const *)argv + optind,
+                                       (size_t)(argc - optind), dry,
+                                       report) < 0) {
+        r = cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+        json_object_object_add(o, "os", os_json(s));
+        for (size_t i = 0; i < sysprep_change_count(s); i++) {
+            const struct sysprep_change *c = sysprep_change_at(s, i);
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "kind", json_object_new_string(c->kind));
+            json_object_object_add(e, "path", json_object_new_string(c->path));
+            json_object_array_add(a, e);
+        }
+        json_object_object_add(o, "changes", a);
+        json_object_object_add(o, "dry_run", json_object_new_boolean(dry));
+        cli_json_print(o);
+    } else if (!g.quiet) {
+        for (size_t i = 0; i < sysprep_change_count(s); i++) {
+            const struct sysprep_change *c = sysprep_change_at(s, i);
+            printf("%s%s %s\n", dry ? "would change: " : "", c->kind, c->path);
+        }
+        printf("%zu change%s%s\n", sysprep_change_count(s),
+               sysprep_change_count(s) == 1 ? "" : "s",
+               dry ? " (dry run: nothing written)" : "");
+    }
+    sysprep_close(s);
+out:
+    sysprep_services_free(&set);
+    free(sbuf);
+    free(obuf);
+    return r;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    sysprep_t *s;
+    int ch;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (ch == 'j') {
+            g.json = true;
+        } else if (ch == 'h') {
+            printf("usage: %s\n", SYN_INSPECT);
+            return 0;
+        } else {
+            return cli_usage(SYN_INSPECT, "invalid option");
+        }
+    }
+    if (argc - optind < 1) {
+        return cli_usage(SYN_INSPECT, "expected disks");
+    }
+    if (sysprep_open((const char *const *)argv + optind,
+                     (size_t)(argc - optind), true, &s) < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "os", os_json(s));
+        cli_json_print(o);
+    } else {
+        print_os(s);
+    }
+    sysprep_close(s);
+    return 0;
+}
