@@ -53,7 +53,7 @@ PYEOF
         (cd orig && qemu-io -f qcow2 delta.qcow2 < ../cmds.txt > /dev/null)
         rm -rf pieces cmds.txt base.raw
     fi
-    reset_vhd="cp --sparse=always orig/base.vhd orig/delta.vhd . && $DROP"
+    reset_vhd="rm -f copy.vhd; cp --sparse=always orig/base.vhd orig/delta.vhd . && $DROP"
     reset_qcow="cp --sparse=always orig/base.qcow2 orig/delta.qcow2 . && $DROP"
     reset_cp="rm -f copy.vhd; cp --sparse=always orig/delta.vhd . && $DROP"
 

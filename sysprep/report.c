@@ -198,7 +198,7 @@ static int undo_file(struct undo *u, const char *path, const char *old,
 
     if (!same_text(s, path, new_value)) {
         if (same_text(s, path, old)) {
-            return 0;   /* already as it was */
+            return 1;   /* already as it was */
         }
         conflict(u, path);
         return 0;
@@ -254,10 +254,13 @@ static int undo_registry(struct undo *u, const char *spec, const char *old,
         size_t len = 0;
         char *b = v > 0 ? guestfs_hivex_value_value(s->g, v, &len) : NULL;
         unsigned long want_new = strtoul(new_value, NULL, 10);
-        if (!b || len != 4 ||
-            (uint32_t)((uint8_t)b[0] | (uint8_t)b[1] << 8 |
-                       (uint8_t)b[2] << 16 | (uint32_t)(uint8_t)b[3] << 24) !=
-            want_new) {
+        uint32_t now = b && len == 4 ?
+                       (uint32_t)((uint8_t)b[0] | (uint8_t)b[1] << 8 |
+                                  (uint8_t)b[2] << 16 |
+                                  (uint32_t)(uint8_t)b[3] << 24) : 0;
+        if (b && len == 4 && now == strtoul(old, NULL, 10)) {
+            r = 1;      /* already as it was */
+        } else if (!b || len != 4 || now != want_new) {
             conflict(u, spec);
         } else if (sp_hive_set_dword(s->g, node, val,
                                      (uint32_t)strtoul(old, NULL, 10)) < 0 ||
@@ -295,13 +298,21 @@ static int undo_one(struct undo *u, json_object *c)
     } else if (!strcmp(kind, "registry-dword")) {
         r = undo_registry(u, path, old, nv);
     } else if (!strcmp(kind, "systemd-link")) {
-        if (guestfs_exists(s->g, path) > 0) {
+        char *now = guestfs_is_symlink(s->g, path) > 0 ?
+                    guestfs_readlink(s->g, path) : NULL;
+        if (now && old && !strcmp(now, old)) {
+            r = 1;      /* already as it was */
+        } else if (guestfs_exists(s->g, path) > 0) {
             conflict(u, path);
         } else if (!old || guestfs_ln_s(s->g, old, path) < 0) {
             r = sp_guest_error(s, path);
         }
+        free(now);
     } else if (!strcmp(kind, "sysv-link")) {
-        if (!nv || guestfs_exists(s->g, path) > 0 ||
+        if (nv && guestfs_exists(s->g, path) > 0 &&
+            guestfs_exists(s->g, nv) == 0) {
+            r = 1;      /* already as it was */
+        } else if (!nv || guestfs_exists(s->g, path) > 0 ||
             guestfs_exists(s->g, nv) <= 0) {
             conflict(u, path);
         } else if (guestfs_mv(s->g, nv, path) < 0) {
@@ -347,6 +358,7 @@ int sysprep_undo(const char *report, const char *const *disks, size_t n,
         if (r == 0 && u.n_conflicts == before) {
             (*restored)++;
         }
+        r = r > 0 ? 0 : r;     /* 1: nothing to put back */
     }
     if (r < 0 && u.s) {
         ovfk_err_publish(&u.s->err);

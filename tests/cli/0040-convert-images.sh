@@ -106,3 +106,13 @@ expect_err "" ovfkit vhd convert evil/cut.vmdk evil/o.vhd
 qemu-img convert -O qcow2 src.raw evil/big.qcow2
 printf '\377\377\377\377' | dd of=evil/big.qcow2 bs=1 seek=36 conv=notrunc status=none
 expect_err "L1 table" ovfkit vhd convert evil/big.qcow2 evil/o.vhd
+
+# a block device (P2V of a physical disk): a loop device over the image
+if [ "$(id -u)" = 0 ] && command -v losetup > /dev/null &&
+   dev=$(losetup -f --show -r src.raw 2> /dev/null); then
+    trap 'losetup -d "$dev" 2>/dev/null; cd /; rm -rf "$T"' EXIT
+    rm -f out.vhd
+    ovfkit vhd convert "$dev" out.vhd
+    ovfkit vhd compare src.raw out.vhd > /dev/null || fail "the block device reads differently"
+    echo "block device $dev: ok"
+fi
