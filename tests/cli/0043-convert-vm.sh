@@ -38,9 +38,12 @@ ovfkit --json ovf info vbox-out/ubuntu.ovf > info.json
 [ "$(sys "['os']['id']" < info.json)" = 94 ] || fail "guest OS id not kept"
 [ "$(sys "['memory_mib']" < info.json)" = 512 ] && [ "$(sys "['cpus']" < info.json)" = 1 ] ||
     fail "hardware not kept: $(cat info.json)"
-ovfkit --store "$S" import vbox-out/ubuntu.ovf --keep-guest-config --network NAT=lan > /dev/null
+# 512 MiB is below DESIGN.md's 600 MiB floor for a 64-bit guest: the
+# import says so, and takes the package once the user raises it
+expect_err "600 MiB" ovfkit --store "$S" import vbox-out/ubuntu.ovf --keep-guest-config --network NAT=lan
+ovfkit --store "$S" import vbox-out/ubuntu.ovf --keep-guest-config --network NAT=lan --memory 1024 > /dev/null
 ovfkit --store "$S" --json vm show ubuntu > vm.json
-[ "$(json 'd["memory_mib"]' < vm.json)" = 512 ] || fail "imported memory: $(cat vm.json)"
+[ "$(json 'd["memory_mib"]' < vm.json)" = 1024 ] || fail "imported memory: $(cat vm.json)"
 disk=$(json 'd["disks"][0]["path"]' < vm.json)
 qemu-img compare -q -f vmdk -F vpc vb/ubuntu.2.0-disk1.vmdk "$disk" || fail "the imported disk differs"
 echo "VirtualBox OVA: converted and imported"

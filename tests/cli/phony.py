@@ -123,7 +123,8 @@ def manifest_of(g):
         if not g.is_dir(top):
             continue
         for name in g.find(top):
-            p = top + "/" + name
+            # libguestfs's find can hand back names with a leading "/"
+            p = os.path.normpath(top + "/" + name)
             st = g.lstatns(p)
             e = {"mode": st["st_mode"] & 0o7777}
             if g.is_symlink(p):
