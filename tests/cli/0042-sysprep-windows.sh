@@ -21,6 +21,8 @@ hivexregedit --merge hv/SYSTEM --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' "$H/windows-
 S='HKEY_LOCAL_MACHINE\SYSTEM'
 {
     for cs in 1 2 3; do
+        # hivexregedit creates a key only under one that exists
+        printf '[%s\\ControlSet00%s]\n\n[%s\\ControlSet00%s\\Services]\n\n' "$S" "$cs" "$S" "$cs"
         for svc in VMTools:2 vmicheartbeat:3 vmictimesync:3 dcstor64:2 Spooler:2 Tcpip:1; do
             printf '[%s\\ControlSet00%s\\Services\\%s]\n"Start"=dword:0000000%s\n\n' \
                 "$S" "$cs" "${svc%:*}" "${svc#*:}"
