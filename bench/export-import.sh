@@ -18,7 +18,9 @@ echo "work dir: $WORK"
 S=$WORK/store
 rm -rf "$S" imp
 "$OVFKIT" -q --store "$S" vm create bench --memory 1024 --disk disk.raw --nic lan
-VHD=$("$OVFKIT" --store "$S" --json vm show bench | sed -n 's/.*"path": "\(.*\)".*/\1/p')
+disk_of() { "$OVFKIT" --store "$S" --json vm show "$1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["disks"][0]["path"])'; }
+VHD=$(disk_of bench)
 
 t_exp=$(median_time "rm -f vm.ova" -- "$OVFKIT" -q --store "$S" export bench --to vm.ova)
 t_exp_peer=$(median_time "rm -rf peer; mkdir peer" -- sh -c \
@@ -34,7 +36,7 @@ m_exp=$(peak_rss_kib "$OVFKIT" -q --store "$S" export bench --to mem.ova); rm -f
 "$OVFKIT" -q --store "$S" vm remove imp 2>/dev/null || true
 m_imp=$(peak_rss_kib "$OVFKIT" -q --store "$S" import vm.ova --name imp --keep-guest-config)
 qemu-img compare -q -f raw -F vpc disk.raw "$VHD" || { echo "store disk differs from the image"; exit 1; }
-IMPVHD=$("$OVFKIT" --store "$S" --json vm show imp | sed -n 's/.*"path": "\(.*\)".*/\1/p')
+IMPVHD=$(disk_of imp)
 qemu-img compare -q -f raw -F vpc disk.raw "$IMPVHD" || { echo "imported disk differs"; exit 1; }
 t_fix=$( { /usr/bin/time -f %e "$OVFKIT" -q --store "$S" import vm.ova --name imp2 > /dev/null; } 2>&1 | tail -1)
 

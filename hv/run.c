@@ -21,54 +21,11 @@
 
 #include "hv/run.h"
 #include "util/kvm.h"
+#include "util/nbdkit.h"
 #include "util/tmpfile.h"
 
 #define MAX_ARGS 128
 #define NBD_TIMEOUT_MS 30000
-
-/* Where our nbdkit plugin is: OVFKIT_NBDKIT_PLUGIN, beside the ovfkit
- * binary (the build tree), the install tree, or nbdkit's plugin dir. */
-static void plugin_path(char *out, size_t len)
-{
-    const char *env = getenv("OVFKIT_NBDKIT_PLUGIN");
-    char exe[4096], dir[4096];
-    ssize_t n;
-
-    if (env && *env) {
-        snprintf(out, len, "%s", env);
-        return;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        snprintf(dir, sizeof(dir), "%s", exe);
-        *strrchr(dir, '/') = '\0';
-        snprintf(out, len, "%s/nbdkit-ovfkit-plugin.so", dir);
-        if (access(out, R_OK) == 0) {
-            return;
-        }
-        snprintf(out, len, "%s/../lib/nbdkit/plugins/nbdkit-ovfkit-plugin.so",
-                 dir);
-        if (access(out, R_OK) == 0) {
-            return;
-        }
-    }
-    snprintf(out, len, "ovfkit");
-}
-
-static int read_pidfile(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    int pid = 0;
-
-    if (f) {
-        if (fscanf(f, "%d", &pid) != 1) {
-            pid = 0;
-        }
-        fclose(f);
-    }
-    return pid;
-}
 
 /* Stop the nbdkit servers of a VM (left over, or at stop). */
 static void stop_servers(const char *vmdir)
@@ -76,16 +33,8 @@ static void stop_servers(const char *vmdir)
     char path[4096];
 
     for (int i = 0; i < 64; i++) {
-        int pid;
         snprintf(path, sizeof(path), "%s/run/nbdkit-%d.pid", vmdir, i);
-        pid = read_pidfile(path);
-        if (pid > 0 && kill(pid, SIGTERM) == 0) {
-            for (int k = 0; k < 100 && kill(pid, 0) == 0; k++) {
-                struct timespec ts = { 0, 20 * 1000000L };
-                nanosleep(&ts, NULL);
-            }
-        }
-        unlink(path);
+        ovfk_nbdkit_stop(path);
     }
 }
 
@@ -93,37 +42,18 @@ static void stop_servers(const char *vmdir)
 static int serve_disk(hv_conn *c, const char *vmdir, size_t i,
                       const struct hv_disk *d)
 {
-    char sock[4096], pid[4096], ctl[4096], plugin[4096], file[4200];
-    char ctlarg[4200];
-    int status;
-    pid_t p;
+    char sock[4096], pid[4096], ctl[4096], plugin[4096];
+    int r;
 
     snprintf(sock, sizeof(sock), "%s/run/disk-%zu.sock", vmdir, i);
     snprintf(pid, sizeof(pid), "%s/run/nbdkit-%zu.pid", vmdir, i);
     snprintf(ctl, sizeof(ctl), "%s/run/disk-%zu.ctl", vmdir, i);
-    snprintf(file, sizeof(file), "file=%s", d->path);
-    snprintf(ctlarg, sizeof(ctlarg), "control=%s", ctl);
-    unlink(sock);
-    plugin_path(plugin, sizeof(plugin));
-    p = fork();
-    if (p == 0) {
-        int fd = open("/dev/null", O_RDWR);
-        if (fd >= 0) {
-            dup2(fd, STDIN_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            close(fd);
-        }
-        /* nbdkit forks into the background once the socket is bound */
-        execlp("nbdkit", "nbdkit", "--unix", sock, "--pidfile", pid,
-               plugin, file, ctlarg, (char *)NULL);
-        _exit(127);
-    }
-    if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    r = ovfk_nbdkit_serve(d->path, sock, pid, ctl, false);
+    if (r < 0) {
+        ovfk_nbdkit_plugin(plugin, sizeof(plugin));
         return ovfk_err_set(&c->err, -EIO, "cannot serve disk '%s' with "
                             "nbdkit (%s)%s", d->path, plugin,
-                            WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-                            ": nbdkit is not installed" : "");
+                            r == -ENOENT ? ": nbdkit is not installed" : "");
     }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "sysprep/internal.h"
 #include "ovfkit/vhd.h"
 #include "util/kvm.h"
+#include "util/nbdkit.h"
 
 static void quiet(guestfs_h *g, void *opaque, const char *msg)
 {
@@ -57,6 +58,84 @@ static const char *format_of(const char *disk)
     return "raw";
 }
 
+/* A differencing VHD: qemu's vpc driver would open it without its parent
+ * (reading zeros where the parent has data, and shadowing the parent's
+ * data with zeros in every block it writes), so it goes to the appliance
+ * through our nbdkit plugin, which reads and writes the whole chain. */
+static bool is_chain(const char *disk)
+{
+    vhd_t *h;
+    bool diff = false;
+
+    if (vhd_probe(disk) > 0 &&
+        vhd_open(disk, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER, &h) == 0) {
+        diff = vhd_type(h) == VHD_TYPE_DIFF;
+        vhd_close(h);
+    }
+    return diff;
+}
+
+static void stop_nbd(sysprep_t *s)
+{
+    char path[128];
+
+    for (size_t i = 0; i < s->n_nbd; i++) {
+        snprintf(path, sizeof(path), "%s/%zu.pid", s->nbd_dir, i);
+        ovfk_nbdkit_stop(path);
+        snprintf(path, sizeof(path), "%s/%zu.sock", s->nbd_dir, i);
+        unlink(path);
+    }
+    s->n_nbd = 0;
+    if (s->nbd_dir[0]) {
+        rmdir(s->nbd_dir);
+        s->nbd_dir[0] = '\0';
+    }
+}
+
+/* Add disk to the handle: directly, or a chain over NBD. */
+static int add_disk(sysprep_t *s, const char *disk)
+{
+    char sock[128], pid[128], server[140];
+    int r;
+
+    if (!is_chain(disk)) {
+        return guestfs_add_drive_opts(s->g, disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
+                                      format_of(disk),
+                                      GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                      s->readonly ? 1 : 0, -1) < 0 ?
+               sp_guest_error(s, disk) : 0;
+    }
+    if (!s->nbd_dir[0]) {
+        snprintf(s->nbd_dir, sizeof(s->nbd_dir), "/tmp/ovfkit-nbd-XXXXXX");
+        if (!mkdtemp(s->nbd_dir)) {
+            s->nbd_dir[0] = '\0';
+            return ovfk_err_set(&s->err, -errno, "cannot make a directory "
+                                "for nbdkit's socket: %s", strerror(errno));
+        }
+    }
+    snprintf(sock, sizeof(sock), "%s/%zu.sock", s->nbd_dir, s->n_nbd);
+    snprintf(pid, sizeof(pid), "%s/%zu.pid", s->nbd_dir, s->n_nbd);
+    r = ovfk_nbdkit_serve(disk, sock, pid, NULL, s->readonly);
+    if (r < 0) {
+        return ovfk_err_set(&s->err, r, "'%s' is a differencing VHD, which "
+                            "libguestfs reads only through nbdkit: %s", disk,
+                            r == -ENOENT ? "nbdkit is not installed "
+                            "(Debian package nbdkit)" : "nbdkit failed to "
+                            "start our plugin");
+    }
+    s->n_nbd++;
+    snprintf(server, sizeof(server), "unix:%s", sock);
+    char *servers[] = { server, NULL };
+    if (guestfs_add_drive_opts(s->g, "", GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                               GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                               GUESTFS_ADD_DRIVE_OPTS_SERVER, servers,
+                               GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                               s->readonly ? 1 : 0, -1) < 0) {
+        return sp_guest_error(s, disk);
+    }
+    return 0;
+}
+
 /*
  * Launch, with TCG when KVM is absent or does not work (util/kvm.c: some
  * hosts expose /dev/kvm yet guests hang or qemu aborts on an MSR write);
@@ -82,14 +161,11 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
             guestfs_set_backend_settings(s->g, settings);
         }
         for (size_t i = 0; i < n; i++) {
-            if (guestfs_add_drive_opts(s->g, disks[i],
-                                       GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                                       format_of(disks[i]),
-                                       GUESTFS_ADD_DRIVE_OPTS_READONLY,
-                                       s->readonly ? 1 : 0, -1) < 0) {
-                int r = sp_guest_error(s, disks[i]);
+            int r = add_disk(s, disks[i]);
+            if (r < 0) {
                 guestfs_close(s->g);
                 s->g = NULL;
+                stop_nbd(s);
                 return r;
             }
         }
@@ -106,6 +182,7 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
         kvm_broken = 1;
         guestfs_close(s->g);
         s->g = NULL;
+        stop_nbd(s);
     }
     return ovfk_err_set(&s->err, -EIO, "cannot start the libguestfs "
                         "appliance");
@@ -356,6 +433,7 @@ void sysprep_close(sysprep_t *s)
         }
         guestfs_close(s->g);
     }
+    stop_nbd(s);            /* after the appliance let go of the disks */
     for (size_t i = 0; i < s->n_os; i++) {
         free(s->os[i].root);
         free(s->os[i].type);

@@ -19,6 +19,8 @@ struct sysprep {
     struct sysprep_change *changes;
     size_t n_changes;
     int mounted;            /* index of the OS whose file systems are up */
+    char nbd_dir[64];       /* sockets of the nbdkit serving VHD chains */
+    size_t n_nbd;           /* how many of them run */
     ovfk_err err;
 };
 

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * util/nbdkit.h - serve a VHD chain over NBD with our nbdkit plugin.
+ * qemu's own VHD driver (and so libguestfs, which runs qemu) opens a
+ * differencing VHD as if it were a dynamic disk and never reads the
+ * parent: both `vm start` and the guest fixups give such disks to qemu
+ * through the plugin instead.
+ */
+#ifndef OVFK_UTIL_NBDKIT_H
+#define OVFK_UTIL_NBDKIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Where the plugin is: OVFKIT_NBDKIT_PLUGIN, beside the ovfkit binary
+ * (the build tree), the install tree, or "ovfkit" (nbdkit's plugin dir). */
+void ovfk_nbdkit_plugin(char *out, size_t len);
+
+/*
+ * Start nbdkit in the background serving file on the Unix socket sock,
+ * its pid in pidfile; control (may be NULL) is the plugin's control file
+ * for switching the write target; readonly serves with -r.  Returns once
+ * the socket is bound: 0, -ENOENT when nbdkit is not installed, -EIO when
+ * it failed to start.
+ */
+int ovfk_nbdkit_serve(const char *file, const char *sock, const char *pidfile,
+                      const char *control, bool readonly);
+
+/* Stop the nbdkit whose pid is in pidfile (waiting up to 2 s) and remove
+ * the pid file; nothing when there is none. */
+void ovfk_nbdkit_stop(const char *pidfile);
+
+#endif
