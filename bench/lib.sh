@@ -5,6 +5,8 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 OVFKIT=${OVFKIT:-$top/build/ovfkit}
+# a copied binary finds the schemas and the sysprep catalog here
+export OVFKIT_DATADIR=${OVFKIT_DATADIR:-$top/data}
 MKDISK=${MKDISK:-$top/../shared/bench/mkdisk}
 RUNS=${RUNS:-3}
 WORK=${BENCH_DIR:-$(mktemp -d /var/tmp/ovfkit-bench-XXXXXX)}

@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,8 +18,14 @@ const char *ovfk_data_path(const char *name, char *buf, size_t len)
     };
     char exe[PATH_MAX], bin[PATH_MAX];
     struct stat st;
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    const char *env = getenv("OVFKIT_DATADIR");
+    ssize_t n;
 
+    if (env && *env) {
+        snprintf(buf, len, "%s/%s", env, name);
+        return buf;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n > 0) {
         exe[n] = '\0';
         snprintf(bin, sizeof(bin), "%s", dirname(exe));

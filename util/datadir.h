@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * util/datadir.h - where ovfkit's shipped data (schemas, the sysprep
- * catalog) is: beside the binary in the source tree (build/ovfkit ->
+ * catalog) is: $OVFKIT_DATADIR when set (a binary copied elsewhere, as the
+ * benchmarks do), beside the binary in the source tree (build/ovfkit ->
  * data/), in an install tree (bin/ovfkit -> share/ovfkit/), else the
  * configured OVFK_DATADIR.
  */
