@@ -29,7 +29,9 @@ export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 
 # --- the guest: a Debian 12 root, a 3 GiB disk with one ext4 partition ---
 if [ ! -e root/.complete ]; then
-    rm -rf root
+    # an interrupted debootstrap leaves the chroot's /proc and /sys mounted
+    umount root/proc root/sys 2>/dev/null || true
+    rm -rf --one-file-system root
     debootstrap --variant=minbase \
         --include=linux-image-amd64,systemd-sysv,grub-pc,initramfs-tools,open-vm-tools,ifupdown,isc-dhcp-client \
         bookworm root "$MIRROR" > debootstrap.log
