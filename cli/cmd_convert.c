@@ -23,6 +23,7 @@
     "[--p2v|--v2v] [--os-type T] [--cpus N]\n" \
     "       [--memory MIB] [--nic NETWORK]... [--catalog FILE.json] " \
     "[--report FILE.json]\n" \
+    "       [--fixed] [--digest sha256|sha1|sha512]\n" \
     "       [--import [--store DIR|--connect URI] [--keep-guest-config]]"
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -51,6 +52,8 @@ int cmd_convert(int argc, char **argv)
         { "store", required_argument, NULL, 's' },
         { "connect", required_argument, NULL, 'u' },
         { "keep-guest-config", no_argument, NULL, 'k' },
+        { "fixed", no_argument, NULL, 'F' },
+        { "digest", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -125,6 +128,14 @@ int cmd_convert(int argc, char **argv)
             break;
         case 'k':
             keep = true;
+            break;
+        case 'F':
+            o.fixed = true;
+            break;
+        case 'd':
+            if (ova_digest_parse(optarg, &o.digest) < 0) {
+                return cli_usage(SYN_CONVERT, "unknown digest '%s'", optarg);
+            }
             break;
         case 'j':
             g.json = true;

@@ -17,7 +17,7 @@
 
 #define SYN_EXPORT "ovfkit [--store DIR | --connect URI|xen:DIR] export VM " \
     "--to DIR|FILE.ova [--ovf 1.0|2.0] [--digest sha256|sha1|sha512] " \
-    "[--compress] [--config-only] [--key KEY.pem --cert CERT.pem]"
+    "[--compress] [--config-only] [--fixed] [--key KEY.pem --cert CERT.pem]"
 #define SYN_IMPORT "ovfkit [...] import|restore PKG [--name N] [--cpus N] " \
     "[--memory MIB] [--network OLD=NEW]... [--storage DIR] " \
     "[--skip-disk ID]... [--empty-disk ID]... [--system ID] [--dry-run] " \
@@ -32,6 +32,7 @@ static int do_export(int argc, char **argv)
         { "digest", required_argument, NULL, 'd' },
         { "compress", no_argument, NULL, 'z' },
         { "config-only", no_argument, NULL, 'C' },
+        { "fixed", no_argument, NULL, 'F' },
         { "key", required_argument, NULL, 'k' },
         { "cert", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
@@ -67,6 +68,9 @@ static int do_export(int argc, char **argv)
             break;
         case 'C':
             o.config_only = true;
+            break;
+        case 'F':
+            o.fixed = true;
             break;
         case 'k':
             o.key = optarg;

@@ -231,7 +231,8 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         struct hv_disk *d = &vm->disks[i];
-        struct vhd_convert_opts co = { .type = VHD_OUT_DYNAMIC,
+        struct vhd_convert_opts co = { .type = o->fixed ? VHD_OUT_FIXED :
+                                               VHD_OUT_DYNAMIC,
                                        .progress = o->progress,
                                        .opaque = o->opaque };
         char path[PATH_MAX];
@@ -294,6 +295,7 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
 {
     enum src_kind kind = n ? kind_of(srcs[0]) : SRC_DISKS;
     struct hv_export_opts eo = { .to = o->to, .digest = o->digest,
+                                 .fixed = o->fixed,
                                  .progress = o->progress,
                                  .opaque = o->opaque };
     char stage[PATH_MAX] = "", work[PATH_MAX + 16], dir[PATH_MAX];

@@ -36,7 +36,8 @@ static bool ends_with(const char *s, const char *e)
     return n >= m && !strcmp(s + n - m, e);
 }
 
-static int open_disk(hv_conn *c, const struct hv_disk *d, struct edisk *e)
+static int open_disk(hv_conn *c, const struct hv_disk *d, bool fixed,
+                     struct edisk *e)
 {
     int r;
 
@@ -52,7 +53,8 @@ static int open_disk(hv_conn *c, const struct hv_disk *d, struct edisk *e)
         return ovfk_err_set(&c->err, r, "cannot read disk '%s': %s", d->path,
                             ovfk_last_error());
     }
-    r = vhd_stream_new(e->src, VHD_OUT_DYNAMIC, 0, &e->stream);
+    r = vhd_stream_new(e->src, fixed ? VHD_OUT_FIXED : VHD_OUT_DYNAMIC, 0,
+                       &e->stream);
     if (r < 0) {
         return ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
     }
@@ -165,7 +167,7 @@ int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
         struct edisk *e = &disks[i];
         snprintf(e->href, sizeof(e->href), "%s-disk%zu.vhd%s", vm->name,
                  i + 1, o->compress ? ".gz" : "");
-        r = open_disk(c, &vm->disks[i], e);
+        r = open_disk(c, &vm->disks[i], o->fixed, e);
         if (r == 0 && o->compress) {
             r = compress_disk(c, e, o->to);
         }

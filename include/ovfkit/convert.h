@@ -46,6 +46,7 @@ struct ovfk_convert_opts {
     const char *catalog;            /* an extra service catalog */
     const char *report;             /* sysprep report (default TO.sysprep.json) */
     enum ova_digest digest;
+    bool fixed;                     /* fixed VHDs (default dynamic) */
     size_t *changes;                /* out: guest changes made (or NULL) */
     ovfk_progress_fn progress;
     void *opaque;

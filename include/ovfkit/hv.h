@@ -158,6 +158,7 @@ struct hv_export_opts {
     enum ova_digest digest;     /* default SHA256 */
     bool compress;
     bool config_only;
+    bool fixed;                 /* fixed VHDs (Azure, some Hyper-V tools) */
     const char *key, *cert;     /* sign */
     bool allow_running;         /* snapshot exports (next layer) */
     ovfk_progress_fn progress;

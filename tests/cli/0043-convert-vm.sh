@@ -98,6 +98,14 @@ ovfkit --json ovf info web/web01.ovf > w.json
 [ "$(sys "['os']['description']" < w.json)" = windows9srv-64 ] || fail ".vmx guest OS not kept"
 [ "$(sys "['nics'][0]['mac']" < w.json)" = 00:0C:29:12:34:56 ] || fail ".vmx MAC not kept: $(cat w.json)"
 [ "$(sys "['disks'].__len__()" < w.json)" = 1 ] || fail "the CD-ROM became a disk"
+# fixed VHDs on request (Azure takes only those), another digest
+ovfkit convert web.vmx --to webfixed --fixed --digest sha512 > /dev/null
+cap=$(qemu-img info --output=json vm-disk.vmdk | json 'd["virtual-size"]')
+[ "$(stat -c %s webfixed/web01-disk1.vhd)" = $((cap + 512)) ] ||
+    fail "--fixed: not a fixed VHD (data + footer): $(stat -c %s webfixed/web01-disk1.vhd)"
+qemu-img compare -q -f vmdk -F vpc vm-disk.vmdk webfixed/web01-disk1.vhd || fail "the fixed disk differs"
+grep -q '^SHA512(web01-disk1.vhd)= ' webfixed/web01.mf || fail "--digest sha512: $(cat webfixed/web01.mf)"
+ovfkit ova verify webfixed/web01.ovf > /dev/null || fail "the fixed package does not verify"
 ovfkit --store "$S" import web/web01.ovf --keep-guest-config --network "VM Network=lan" > /dev/null
 ovfkit --store "$S" --json vm show web01 > w.json
 [ "$(json 'd["cpus"]' < w.json)" = 2 ] && [ "$(json 'd["memory_mib"]' < w.json)" = 2048 ] ||
