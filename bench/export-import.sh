@@ -30,7 +30,7 @@ t_cp=$(median_time "rm -f copy.raw" -- sh -c "cp --sparse=always disk.raw copy.r
 t_imp=$(median_time "\"$OVFKIT\" -q --store \"$S\" vm remove imp 2>/dev/null; true" -- \
     "$OVFKIT" -q --store "$S" import vm.ova --name imp --network lan=lan --keep-guest-config)
 t_imp_peer=$(median_time "rm -rf pi; mkdir pi" -- sh -c \
-    "cd pi && tar xf ../vm.ova && sed 's/^SHA256(\(.*\))= \(.*\)$/\2  \1/' vm.mf | sha256sum -c --quiet &&
+    "cd pi && tar xf ../vm.ova && sed 's/^SHA256(\(.*\))= \(.*\)$/\2  \1/' bench.mf | sha256sum -c --quiet &&
      qemu-img convert -f vpc -O vpc -o subformat=dynamic,force_size=on bench-disk1.vhd imported.vhd && sync imported.vhd")
 m_exp=$(peak_rss_kib "$OVFKIT" -q --store "$S" export bench --to mem.ova); rm -f mem.ova
 "$OVFKIT" -q --store "$S" vm remove imp 2>/dev/null || true

@@ -83,6 +83,13 @@ static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
         w->failed_io = true;
         return -1;
     }
+    /* A record of zeros (unallocated disk blocks, a fixed VHD's empty
+     * space, tar padding) is left as a hole: the file is new, holes read
+     * as zeros, and ova_writer_finish sets the final length. */
+    if (len > 0 && p[0] == 0 && memcmp(p, p + 1, len - 1) == 0) {
+        w->off += len;
+        return (la_ssize_t)len;
+    }
     while (left > 0) {
         ssize_t n = pwrite(w->fd, p, left, (off_t)w->off);
         if (n < 0) {
@@ -527,6 +534,9 @@ int ova_writer_finish(ova_writer *w)
     } else if (r == 0) {
         if (archive_write_close(w->a) != ARCHIVE_OK) {
             r = ar_error(w, "the end of the archive");
+        } else if (ftruncate(w->fd, (off_t)w->off) < 0) {
+            r = ovfk_err_set(&w->err, -errno, "cannot write '%s': %s",
+                             w->tmp, ovfk_errtext(-errno));
         } else if (mf_len != w->mf_len ||
                    (cert && cert_len != w->cert_len)) {
             r = ovfk_err_set(&w->err, -EIO, "manifest or certificate length "
