@@ -14,13 +14,16 @@
 # ratio is virt-v2v / ovfkit: above 1 means ovfkit is faster.  Checked
 # after: libguestfs finds open-vm-tools disabled in our output's guest.
 #
-# Needs debootstrap and virt-v2v (Debian packages of those names) and
+# Needs debootstrap, virt-v2v and libnbd-bin (Debian packages) and
 # access to a Debian mirror (MIRROR=) the first time; the guest is kept in
 # $BENCH_DIR.  RUNS defaults to 1 here: one virt-v2v run takes minutes.
 . "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-1}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-for t in debootstrap virt-v2v qemu-img mke2fs sfdisk; do
+# nbdcopy (libnbd-bin) does virt-v2v's copy, but Debian's virt-v2v 2.2
+# does not pull it in: without it virt-v2v fails after its whole
+# conversion with "nbdcopy: executable not found"
+for t in debootstrap virt-v2v nbdcopy qemu-img mke2fs sfdisk; do
     command -v "$t" > /dev/null || { echo "needs $t"; exit 1; }
 done
 cd "$WORK"
