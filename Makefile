@@ -40,10 +40,10 @@ WARN     += -Werror
 endif
 
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 
 LIB_DIRS := util vhd ovf hv snapshot convert sysprep
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))

@@ -17,8 +17,10 @@
 # Needs debootstrap, virt-v2v and libnbd-bin (Debian packages) and
 # access to a Debian mirror (MIRROR=) the first time; the guest is kept in
 # $BENCH_DIR.  RUNS defaults to 1 here: one virt-v2v run takes minutes.
-. "$(dirname "$0")/lib.sh"
+# one run by default (lib.sh's default is 3): one virt-v2v run takes
+# minutes under TCG; set before lib.sh, which keeps a RUNS already set
 RUNS=${RUNS:-1}
+. "$(dirname "$0")/lib.sh"
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 # nbdcopy (libnbd-bin) does virt-v2v's copy, but Debian's virt-v2v 2.2
 # does not pull it in: without it virt-v2v fails after its whole

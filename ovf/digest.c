@@ -74,6 +74,7 @@ void pkg_hex(const unsigned char *raw, size_t len, char *out)
 int pkg_hash_init(pkg_hash *h, enum ova_digest alg)
 {
     h->alg = alg ? alg : OVA_DIGEST_SHA256;
+    h->bg = NULL;
     h->ctx = EVP_MD_CTX_new();
     if (!h->ctx || EVP_DigestInit_ex(h->ctx, pkg_md(h->alg), NULL) != 1) {
         EVP_MD_CTX_free(h->ctx);
@@ -85,6 +86,9 @@ int pkg_hash_init(pkg_hash *h, enum ova_digest alg)
 
 int pkg_hash_update(pkg_hash *h, const void *buf, size_t len)
 {
+    if (h->bg) {
+        return pkg_hash_bg_update(h, buf, len);
+    }
     return EVP_DigestUpdate(h->ctx, buf, len) == 1 ? 0 : -EIO;
 }
 
@@ -92,7 +96,11 @@ int pkg_hash_final(pkg_hash *h, char hex[129])
 {
     unsigned char raw[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
+    int r = pkg_hash_bg_finish(h);
 
+    if (r < 0) {
+        return r;
+    }
     if (EVP_DigestFinal_ex(h->ctx, raw, &n) != 1) {
         return -EIO;
     }
@@ -102,6 +110,7 @@ int pkg_hash_final(pkg_hash *h, char hex[129])
 
 void pkg_hash_free(pkg_hash *h)
 {
+    pkg_hash_bg_finish(h);
     EVP_MD_CTX_free(h->ctx);
     h->ctx = NULL;
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ovf/pkg.h"
+#include "util/bytes.h"
 #include "util/io.h"
 #include "util/tmpfile.h"
 
@@ -209,7 +210,7 @@ static int mh_init(struct multi_hash *mh, enum ova_digest only)
         if (only && only != d) {
             continue;
         }
-        if (pkg_hash_init(&mh->h[i], d) < 0) {
+        if (pkg_hash_init_bg(&mh->h[i], d) < 0) {
             return -ENOMEM;
         }
         mh->on[i] = true;
@@ -323,14 +324,21 @@ static int stream_member(tar_in *t, const struct tar_member *m,
         }
         mh_update(mh, buf, (size_t)n);
         if (fd >= 0) {
-            for (long w = 0; w < n;) {
-                ssize_t k = write(fd, buf + w, (size_t)(n - w));
-                if (k < 0 && errno != EINTR) {
-                    r = ovfk_err_set(err, -errno, "cannot write '%s': %s",
-                                     m->name, ovfk_errtext(-errno));
-                    goto out;
+            /* the file is new: zero 64 KiB pieces (unwritten parts of a
+             * disk's blocks) stay holes; the length is set at the end */
+            size_t pos = 0, start, end;
+            while (ovfk_next_data_run((const uint8_t *)buf, (size_t)n, got,
+                                      64u << 10, &pos, &start, &end)) {
+                for (size_t w = start; w < end;) {
+                    ssize_t k = pwrite(fd, buf + w, end - w,
+                                       (off_t)(got + w));
+                    if (k < 0 && errno != EINTR) {
+                        r = ovfk_err_set(err, -errno, "cannot write '%s': %s",
+                                         m->name, ovfk_errtext(-errno));
+                        goto out;
+                    }
+                    w += k > 0 ? (size_t)k : 0;
                 }
-                w += k > 0 ? k : 0;
             }
         }
         got += (uint64_t)n;
@@ -346,6 +354,10 @@ static int stream_member(tar_in *t, const struct tar_member *m,
         r = ovfk_err_set(err, OVFK_ECORRUPT, "member '%s' is truncated (%llu "
                          "of %llu bytes)", m->name, (unsigned long long)got,
                          (unsigned long long)m->size);
+    }
+    if (r == 0 && fd >= 0 && ftruncate(fd, (off_t)m->size) < 0) {
+        r = ovfk_err_set(err, -errno, "cannot write '%s': %s", m->name,
+                         ovfk_errtext(-errno));
     }
     if (r == 0 && fd >= 0 && fsync(fd) < 0) {
         r = ovfk_err_set(err, -errno, "cannot sync '%s'", m->name);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "ovf/pkg.h"
+#include "util/bytes.h"
 #include "util/io.h"
 #include "util/tmpfile.h"
 
@@ -68,6 +69,32 @@ struct ova_writer {
     ovfk_err err;
 };
 
+/* Write the non-zero 64 KiB pieces of buf at off (a new file: the zero
+ * pieces read as zeros without being written). */
+static int write_runs(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+    size_t pos = 0, start, end;
+
+    while (ovfk_next_data_run(buf, len, off, 64u << 10, &pos, &start, &end)) {
+        const uint8_t *p = buf + start;
+        size_t left = end - start;
+        uint64_t at = off + start;
+        while (left > 0) {
+            ssize_t n = pwrite(fd, p, left, (off_t)at);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                return -errno;
+            }
+            p += n;
+            left -= (size_t)n;
+            at += (uint64_t)n;
+        }
+    }
+    return 0;
+}
+
 static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
                                const void *buf, size_t len)
 {
@@ -83,26 +110,17 @@ static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
         w->failed_io = true;
         return -1;
     }
-    /* A record of zeros (unallocated disk blocks, a fixed VHD's empty
-     * space, tar padding) is left as a hole: the file is new, holes read
-     * as zeros, and ova_writer_finish sets the final length. */
-    if (len > 0 && p[0] == 0 && memcmp(p, p + 1, len - 1) == 0) {
-        w->off += len;
-        return (la_ssize_t)len;
+    /* Zeros (unallocated disk blocks, the unwritten parts of allocated
+     * ones, a fixed VHD's empty space, tar padding) are left as holes, in
+     * 64 KiB pieces: the file is new, holes read as zeros, and
+     * ova_writer_finish sets the final length. */
+    r = write_runs(w->fd, (const uint8_t *)p, left, w->off);
+    if (r < 0) {
+        errno = -r;
+        w->failed_io = true;
+        return -1;
     }
-    while (left > 0) {
-        ssize_t n = pwrite(w->fd, p, left, (off_t)w->off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            w->failed_io = true;
-            return -1;
-        }
-        p += n;
-        left -= (size_t)n;
-        w->off += (uint64_t)n;
-    }
+    w->off += len;
     return (la_ssize_t)len;
 }
 
@@ -390,6 +408,10 @@ static int end_current(ova_writer *w)
     r = pkg_hash_final(&w->h, p->hex);
     pkg_hash_free(&w->h);
     if (r == 0 && w->cur) {
+        /* zeros at the end were not written: give the file its length */
+        r = ovfk_io_truncate(w->cur, p->size);
+    }
+    if (r == 0 && w->cur) {
         r = ovfk_io_sync(w->cur);
         ovfk_io_close(w->cur);
         w->cur = NULL;
@@ -414,7 +436,13 @@ static int sink_write(void *opaque, const void *buf, size_t len)
         return r;
     }
     if (w->dir) {
-        r = ovfk_io_pwrite(w->cur, buf, len, w->written);
+        /* zero pieces stay holes here too (end_current sets the length) */
+        size_t pos = 0, start, end;
+        while (r == 0 && ovfk_next_data_run(buf, len, w->written, 64u << 10,
+                                            &pos, &start, &end)) {
+            r = ovfk_io_pwrite(w->cur, (const uint8_t *)buf + start,
+                               end - start, w->written + start);
+        }
         if (r < 0) {
             return ovfk_err_set(&w->err, r, "cannot write '%s': %s", p->name,
                                 ovfk_errtext(r));
@@ -452,7 +480,7 @@ int ova_writer_next(ova_writer *w, const char *name, ovfk_sink *sink)
     }
     p = &w->files[w->next++];
     w->written = 0;
-    r = pkg_hash_init(&w->h, w->o.digest);
+    r = pkg_hash_init_bg(&w->h, w->o.digest);
     if (r < 0) {
         return ovfk_err_set(&w->err, r, "out of memory");
     }

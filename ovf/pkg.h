@@ -20,9 +20,16 @@ void pkg_hex(const unsigned char *raw, size_t len, char *out);
 typedef struct pkg_hash {
     EVP_MD_CTX *ctx;
     enum ova_digest alg;
+    struct pkg_hash_bg *bg;     /* hash_bg.c: the worker, or NULL */
 } pkg_hash;
 
 int pkg_hash_init(pkg_hash *h, enum ova_digest alg);
+/* The same digest, computed by a worker thread while the caller does its
+ * I/O (for whole disks); falls back to inline hashing when it cannot
+ * start one. */
+int pkg_hash_init_bg(pkg_hash *h, enum ova_digest alg);
+int pkg_hash_bg_update(pkg_hash *h, const void *buf, size_t len);
+int pkg_hash_bg_finish(pkg_hash *h);
 int pkg_hash_update(pkg_hash *h, const void *buf, size_t len);
 int pkg_hash_final(pkg_hash *h, char hex[129]);
 void pkg_hash_free(pkg_hash *h);

@@ -375,6 +375,29 @@ static int status_below(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
     return 0;
 }
 
+/*
+ * Status of n bytes of h's own data at file offset foff: data, or zeros
+ * where the file has a hole there.  Our writers leave zero 64 KiB pieces
+ * of allocated blocks as holes (a third of a typical dynamic VHD's
+ * blocks), so readers can skip them as qemu-img does, without reading and
+ * scanning zeros.  Back ends without hole information report data.
+ */
+static int file_status(vhd_t *h, uint64_t foff, uint64_t n, uint64_t *pnum,
+                       int *depth)
+{
+    uint64_t start, end;
+    int r = ovfk_io_data_extent(h->io, foff, &start, &end);
+
+    *depth = 0;
+    if (r < 0 || start <= foff) {
+        /* data (or cannot tell): up to the end of that data run */
+        *pnum = r == 0 && end > foff && end - foff < n ? end - foff : n;
+        return 1;
+    }
+    *pnum = start - foff < n ? start - foff : n;
+    return 0;
+}
+
 /* Status inside one block; see vhd_block_status. */
 static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
                         int *depth)
@@ -391,9 +414,8 @@ static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
         return status_below(h, off, n, pnum, depth);
     }
     if (h->ft.type == VHD_TYPE_DYNAMIC) {
-        *pnum = n;
-        *depth = 0;
-        return 1;
+        return file_status(h, vhd_block_offset(h, blk) + h->bitmap_size + in,
+                           n, pnum, depth);
     }
     r = vhd_bitmap_load(h, blk);
     if (r < 0) {
@@ -410,9 +432,8 @@ static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
         pos = end;
     }
     if (set) {
-        *pnum = pos - in;
-        *depth = 0;
-        return 1;
+        return file_status(h, vhd_block_offset(h, blk) + h->bitmap_size + in,
+                           pos - in, pnum, depth);
     }
     return status_below(h, off, pos - in, pnum, depth);
 }
@@ -431,9 +452,7 @@ int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
         len = h->size - off;
     }
     if (h->ft.type == VHD_TYPE_FIXED) {
-        *pnum = len;
-        *depth = 0;
-        return 1;
+        return file_status(h, off, len, pnum, depth);
     }
     /* extend over following blocks while the status stays the same */
     while (done < len) {

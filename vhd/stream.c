@@ -143,19 +143,36 @@ static int emit(vhd_stream *s, const ovfk_sink *sink, const void *buf,
     return 0;
 }
 
-/* Read [off, off + len) of the source into buf; zeros past its end. */
+/*
+ * Read [off, off + len) of the source into buf; zeros past its end.  What
+ * the source reports as zeros (unallocated, or holes inside its allocated
+ * blocks) is not read: a dynamic VHD's blocks are often a third holes.
+ */
 static int read_src(vhd_stream *s, uint8_t *buf, uint64_t off, size_t len)
 {
     size_t n = off >= s->src->size ? 0 :
                (s->src->size - off < len ? (size_t)(s->src->size - off) : len);
+    size_t pos = 0;
     int r = 0;
 
-    if (n) {
-        r = s->src->pread(s->src->opaque, buf, n, off);
-        if (r < 0) {
+    while (pos < n) {
+        uint64_t pnum = 0;
+        int st = s->src->status(s->src->opaque, off + pos, n - pos, &pnum);
+        if (st < 0) {
+            return ovfk_err_set(&s->err, st, "cannot inspect the source: %s",
+                                s->src->error(s->src->opaque));
+        }
+        if (pnum == 0 || pnum > n - pos) {
+            pnum = n - pos;
+        }
+        if (st == 0) {
+            memset(buf + pos, 0, (size_t)pnum);
+        } else if ((r = s->src->pread(s->src->opaque, buf + pos,
+                                      (size_t)pnum, off + pos)) < 0) {
             return ovfk_err_set(&s->err, r, "cannot read the source: %s",
                                 s->src->error(s->src->opaque));
         }
+        pos += (size_t)pnum;
     }
     memset(buf + n, 0, len - n);
     return 0;

@@ -105,7 +105,9 @@ int vhd_flush(vhd_t *h);
  * Allocation status of [off, off + len) across the chain: stores in *pnum
  * how many bytes from off share the status, in *depth which file holds
  * them (0 = h, 1 = its parent, ...; -1 = nowhere, reads as zeros), and
- * returns 1 for data, 0 for zeros, negative on error.
+ * returns 1 for data, 0 for zeros, negative on error.  A hole in the file
+ * under a file's own data (allocated, but never written) is zeros held by
+ * that file: 0 with its depth.
  */
 int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
                      int *depth);

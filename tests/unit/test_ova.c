@@ -126,5 +126,50 @@ static void writer_refuses_wrong_sizes(void)
     ova_writer_free(w);
 }
 
+/*
+ * The worker-thread digest gives exactly the FIPS 180-2 test vectors
+ * (SHA-256 and SHA-1 of one million 'a'), whatever the sizes of the
+ * updates: small ones hashed inline, large ones by the worker, mixed.
+ */
+static void background_hash_matches_vectors(void)
+{
+    static const size_t pieces[] = { 1, 70000, 3, 200000, 65535, 65536,
+                                     100, 400000 };
+    static const struct {
+        enum ova_digest d;
+        const char *hex;
+    } vec[] = {
+        { OVA_DIGEST_SHA256, "cdc76e5c9914fb9281a1c7e284d73e67"
+                             "f1809a48a497200e046d39ccc7112cd0" },
+        { OVA_DIGEST_SHA1, "34aa973cd4c4daa4f61eeb2bdbad27316534016f" },
+    };
+    const size_t total = 1000000;
+    char *a = malloc(total), hex[129];
+
+    CHECK(a != NULL);
+    if (!a) {
+        return;
+    }
+    memset(a, 'a', total);
+    for (size_t v = 0; v < sizeof(vec) / sizeof(vec[0]); v++) {
+        pkg_hash h;
+        size_t off = 0, i = 0;
+        CHECK_EQ(pkg_hash_init_bg(&h, vec[v].d), 0);
+        CHECK(h.bg != NULL);        /* a worker really runs */
+        while (off < total) {
+            size_t n = pieces[i++ % (sizeof(pieces) / sizeof(pieces[0]))];
+            n = n < total - off ? n : total - off;
+            CHECK_EQ(pkg_hash_update(&h, a + off, n), 0);
+            off += n;
+        }
+        CHECK_EQ(pkg_hash_final(&h, hex), 0);
+        pkg_hash_free(&h);
+        CHECK_MSG(!strcmp(hex, vec[v].hex), "digest %s, expected %s", hex,
+                  vec[v].hex);
+    }
+    free(a);
+}
+
 TEST_MAIN(T(manifest_spellings), T(member_names), T(gzip_bomb_is_bounded),
-          T(gzip_truncated_is_refused), T(writer_refuses_wrong_sizes))
+          T(gzip_truncated_is_refused), T(writer_refuses_wrong_sizes),
+          T(background_hash_matches_vectors))

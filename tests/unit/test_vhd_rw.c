@@ -162,14 +162,19 @@ static void block_status_names_the_layer(void)
     o.parent = "b.vhd";
     CHECK_OK(vhd_create("c.vhd", &o, &h), ovfk_last_error());
     CHECK_OK(vhd_pwrite(h, data, sizeof(data), 8192), vhd_error(h));
-    /* a dynamic parent's allocated block is data in all its sectors */
+    /* a dynamic parent's allocated block is data where its file holds
+     * data, and zeros it holds where the file has a hole (the 4 KiB the
+     * parent wrote are all its new block's file has) */
     CHECK_EQ(vhd_block_status(h, 0, 8 * MIB, &pnum, &depth), 1);
     CHECK_EQ(depth, 1);
-    CHECK_EQ(pnum, 8192);
+    CHECK_EQ(pnum, 4096);
+    CHECK_EQ(vhd_block_status(h, 4096, 8 * MIB - 4096, &pnum, &depth), 0);
+    CHECK_EQ(depth, 1);
+    CHECK_EQ(pnum, 4096);
     CHECK_EQ(vhd_block_status(h, 8192, 8 * MIB - 8192, &pnum, &depth), 1);
     CHECK_EQ(depth, 0);
     CHECK_EQ(pnum, 4096);
-    CHECK_EQ(vhd_block_status(h, 12288, 8 * MIB - 12288, &pnum, &depth), 1);
+    CHECK_EQ(vhd_block_status(h, 12288, 8 * MIB - 12288, &pnum, &depth), 0);
     CHECK_EQ(depth, 1);
     CHECK_EQ(pnum, 2 * MIB - 12288);
     CHECK_EQ(vhd_block_status(h, 2 * MIB, 6 * MIB, &pnum, &depth), 0);
