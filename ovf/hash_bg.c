@@ -103,23 +103,30 @@ int pkg_hash_init_bg(pkg_hash *h, enum ova_digest alg)
     return 0;
 }
 
+/* Hash in the caller's thread, after everything handed to the worker. */
+static int update_inline(struct pkg_hash_bg *bg, const void *buf, size_t len)
+{
+    int r = drain(bg);
+
+    if (r < 0) {
+        return r;
+    }
+    return EVP_DigestUpdate(bg->ctx, buf, len) == 1 ? 0 : -EIO;
+}
+
 int pkg_hash_bg_update(pkg_hash *h, const void *buf, size_t len)
 {
     struct pkg_hash_bg *bg = h->bg;
     int c = bg->cur, r;
 
     if (len < BG_MIN) {
-        r = drain(bg);
-        return r < 0 ? r : (EVP_DigestUpdate(h->ctx, buf, len) == 1 ? 0
-                                                                   : -EIO);
+        return update_inline(bg, buf, len);
     }
     /* buf[c] is free: the worker hashes buf[!c] at most */
     if (bg->cap[c] < len) {
         uint8_t *nb = realloc(bg->buf[c], len);
         if (!nb) {
-            r = drain(bg);
-            return r < 0 ? r : (EVP_DigestUpdate(h->ctx, buf, len) == 1
-                                ? 0 : -EIO);
+            return update_inline(bg, buf, len);
         }
         bg->buf[c] = nb;
         bg->cap[c] = len;

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "ovf/pkg.h"
-#include "util/bytes.h"
 #include "util/io.h"
 #include "util/tmpfile.h"
 
@@ -326,19 +325,11 @@ static int stream_member(tar_in *t, const struct tar_member *m,
         if (fd >= 0) {
             /* the file is new: zero 64 KiB pieces (unwritten parts of a
              * disk's blocks) stay holes; the length is set at the end */
-            size_t pos = 0, start, end;
-            while (ovfk_next_data_run((const uint8_t *)buf, (size_t)n, got,
-                                      64u << 10, &pos, &start, &end)) {
-                for (size_t w = start; w < end;) {
-                    ssize_t k = pwrite(fd, buf + w, end - w,
-                                       (off_t)(got + w));
-                    if (k < 0 && errno != EINTR) {
-                        r = ovfk_err_set(err, -errno, "cannot write '%s': %s",
-                                         m->name, ovfk_errtext(-errno));
-                        goto out;
-                    }
-                    w += k > 0 ? (size_t)k : 0;
-                }
+            r = ovfk_pwrite_sparse(fd, buf, (size_t)n, got);
+            if (r < 0) {
+                r = ovfk_err_set(err, r, "cannot write '%s': %s", m->name,
+                                 ovfk_errtext(r));
+                goto out;
             }
         }
         got += (uint64_t)n;

@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "ovf/pkg.h"
-#include "util/bytes.h"
 #include "util/io.h"
 #include "util/tmpfile.h"
 
@@ -69,52 +68,21 @@ struct ova_writer {
     ovfk_err err;
 };
 
-/* Write the non-zero 64 KiB pieces of buf at off (a new file: the zero
- * pieces read as zeros without being written). */
-static int write_runs(int fd, const uint8_t *buf, size_t len, uint64_t off)
-{
-    size_t pos = 0, start, end;
-
-    while (ovfk_next_data_run(buf, len, off, 64u << 10, &pos, &start, &end)) {
-        const uint8_t *p = buf + start;
-        size_t left = end - start;
-        uint64_t at = off + start;
-        while (left > 0) {
-            ssize_t n = pwrite(fd, p, left, (off_t)at);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                return -errno;
-            }
-            p += n;
-            left -= (size_t)n;
-            at += (uint64_t)n;
-        }
-    }
-    return 0;
-}
-
 static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
                                const void *buf, size_t len)
 {
     ova_writer *w = opaque;
-    const char *p = buf;
-    size_t left = len;
     int r;
 
     (void)a;
-    r = ovfk_fault_check("write");
-    if (r < 0) {
-        errno = -r;
-        w->failed_io = true;
-        return -1;
-    }
     /* Zeros (unallocated disk blocks, the unwritten parts of allocated
      * ones, a fixed VHD's empty space, tar padding) are left as holes, in
      * 64 KiB pieces: the file is new, holes read as zeros, and
      * ova_writer_finish sets the final length. */
-    r = write_runs(w->fd, (const uint8_t *)p, left, w->off);
+    r = ovfk_fault_check("write");
+    if (r == 0) {
+        r = ovfk_pwrite_sparse(w->fd, buf, len, w->off);
+    }
     if (r < 0) {
         errno = -r;
         w->failed_io = true;
@@ -437,12 +405,7 @@ static int sink_write(void *opaque, const void *buf, size_t len)
     }
     if (w->dir) {
         /* zero pieces stay holes here too (end_current sets the length) */
-        size_t pos = 0, start, end;
-        while (r == 0 && ovfk_next_data_run(buf, len, w->written, 64u << 10,
-                                            &pos, &start, &end)) {
-            r = ovfk_io_pwrite(w->cur, (const uint8_t *)buf + start,
-                               end - start, w->written + start);
-        }
+        r = ovfk_io_pwrite_sparse(w->cur, buf, len, w->written);
         if (r < 0) {
             return ovfk_err_set(&w->err, r, "cannot write '%s': %s", p->name,
                                 ovfk_errtext(r));
@@ -521,20 +484,10 @@ static char *manifest_text(ova_writer *w, size_t *len)
 
 static int put_at(ova_writer *w, uint64_t off, const char *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = pwrite(w->fd, buf, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return ovfk_err_set(&w->err, -errno, "cannot write '%s': %s",
-                                w->tmp, ovfk_errtext(-errno));
-        }
-        buf += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    int r = ovfk_pwrite_all(w->fd, buf, len, off);
+
+    return r < 0 ? ovfk_err_set(&w->err, r, "cannot write '%s': %s", w->tmp,
+                                ovfk_errtext(r)) : 0;
 }
 
 int ova_writer_finish(ova_writer *w)

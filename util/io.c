@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/bytes.h"
 #include "util/err.h"
 #include "util/io.h"
 
@@ -181,9 +182,57 @@ int ovfk_io_pread(ovfk_io *io, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-int ovfk_io_pwrite(ovfk_io *io, const void *buf, size_t len, uint64_t off)
+int ovfk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 {
     const uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* The zero pieces of a sparse write are 64 KiB, aligned to file offsets. */
+#define SPARSE_PIECE (64u << 10)
+
+int ovfk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off)
+{
+    size_t pos = 0, start, end;
+    int r = 0;
+
+    while (r == 0 && ovfk_next_data_run(buf, len, off, SPARSE_PIECE, &pos,
+                                        &start, &end)) {
+        r = ovfk_pwrite_all(fd, (const uint8_t *)buf + start, end - start,
+                            off + start);
+    }
+    return r;
+}
+
+int ovfk_io_pwrite_sparse(ovfk_io *io, const void *buf, size_t len,
+                          uint64_t off)
+{
+    size_t pos = 0, start, end;
+    int r = 0;
+
+    while (r == 0 && ovfk_next_data_run(buf, len, off, SPARSE_PIECE, &pos,
+                                        &start, &end)) {
+        r = ovfk_io_pwrite(io, (const uint8_t *)buf + start, end - start,
+                           off + start);
+    }
+    return r;
+}
+
+int ovfk_io_pwrite(ovfk_io *io, const void *buf, size_t len, uint64_t off)
+{
     int r;
 
     if (io->fd < 0) {
@@ -207,19 +256,7 @@ int ovfk_io_pwrite(ovfk_io *io, const void *buf, size_t len, uint64_t off)
     if (r < 0) {
         return r;
     }
-    while (len > 0) {
-        ssize_t n = pwrite(io->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return ovfk_pwrite_all(io->fd, buf, len, off);
 }
 
 int ovfk_io_size(ovfk_io *io, uint64_t *size)

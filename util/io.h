@@ -42,6 +42,17 @@ const uint8_t *ovfk_io_mem_data(ovfk_io *io, size_t *len);
 
 int ovfk_io_pread(ovfk_io *io, void *buf, size_t len, uint64_t off);
 int ovfk_io_pwrite(ovfk_io *io, const void *buf, size_t len, uint64_t off);
+
+/*
+ * Sparse writes into a file the caller created: only the non-zero 64 KiB
+ * pieces of buf (aligned to file offsets) are written; the zero ones stay
+ * holes, which read as zeros, and the caller sets the final length.
+ */
+int ovfk_io_pwrite_sparse(ovfk_io *io, const void *buf, size_t len,
+                          uint64_t off);
+int ovfk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off);
+/* All of buf to a plain descriptor at off (EINTR retried). */
+int ovfk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 int ovfk_io_size(ovfk_io *io, uint64_t *size);
 int ovfk_io_truncate(ovfk_io *io, uint64_t size);
 int ovfk_io_sync(ovfk_io *io);

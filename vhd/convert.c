@@ -44,23 +44,6 @@ static int src_error(struct job *j, int r, const char *what)
                                       : ovfk_errtext(r));
 }
 
-/* Write the runs of non-zero 64 KiB pieces of buf to a raw file at off;
- * zero pieces stay holes. */
-static int raw_write(ovfk_io *io, const uint8_t *buf, size_t len,
-                     uint64_t off)
-{
-    size_t pos = 0, start, end;
-
-    while (ovfk_next_data_run(buf, len, off, 64u << 10, &pos, &start,
-                              &end)) {
-        int r = ovfk_io_pwrite(io, buf + start, end - start, off + start);
-        if (r < 0) {
-            return r;
-        }
-    }
-    return 0;
-}
-
 /*
  * The copy loop shared by raw, fixed and dynamic outputs: for every run
  * the source reports as data, read it (at most CHUNK, never across a
@@ -94,7 +77,7 @@ static int copy_data(struct job *j, vhd_t *h, ovfk_io *raw)
                     return ovfk_err_set(&j->err, r, "%s", vhd_error(h));
                 }
             } else {
-                r = raw_write(raw, j->buf, pnum, off);
+                r = ovfk_io_pwrite_sparse(raw, j->buf, pnum, off);
                 if (r < 0) {
                     return ovfk_err_set(&j->err, r, "cannot write: %s",
                                         ovfk_errtext(r));
