@@ -191,6 +191,10 @@ static inline void bm_set(uint8_t *bm, uint32_t bit)
     bm[bit >> 3] |= (uint8_t)(0x80 >> (bit & 7));
 }
 
+/* merge.c: ask the kernel to read [off, off + len) of v's file ahead
+ * (its data extents only) */
+void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len);
+
 /* open.c */
 int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);
 int vhd_load_structure(vhd_t *h, ovfk_err *err);

@@ -72,7 +72,7 @@
  * extents only: advice over the holes would fill the page cache with
  * zeros.
  */
-static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
+void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len)
 {
     int fd = ovfk_io_fd(v->io);
     off_t at = (off_t)off, end = (off_t)(off + len);
@@ -89,29 +89,6 @@ static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
         posix_fadvise(fd, d, h - d, POSIX_FADV_WILLNEED);
         at = h;
     }
-}
-
-/*
- * The journal's space: the file and, while a new state replaces it, its
- * temporary (a fixed part and each child's saved header as hex), in file
- * system blocks of 4 KiB.
- */
-static uint64_t journal_bytes(const char *child)
-{
-    char dir[PATH_MAX], **kids = NULL;
-    size_t n = 0;
-    uint64_t one;
-
-    snprintf(dir, sizeof(dir), "%s", child);
-    if (vhd_find_children(child, dirname(dir), &kids, &n) < 0) {
-        n = 16;     /* cannot tell: assume many */
-    }
-    for (size_t i = 0; i < n && kids; i++) {
-        free(kids[i]);
-    }
-    free(kids);
-    one = 2048 + n * (2 * VHD_DYNHDR_SIZE + PATH_MAX / 4);
-    return 2 * align_up_u64(one, 4096);
 }
 
 struct child_hdr {
@@ -315,7 +292,7 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
              ahead < c->dh.max_entries && ahead < b + READ_AHEAD_BLOCKS;
              ahead++) {
             if (c->bat[ahead] != VHD_BAT_FREE) {
-                read_ahead(c, vhd_block_offset(c, ahead),
+                vhd_read_ahead(c, vhd_block_offset(c, ahead),
                            c->bitmap_size + bs);
             }
         }
@@ -664,103 +641,6 @@ int vhd_merge_recover(const char *path)
         return ovfk_err_publish(&err);
     }
     return done;
-}
-
-int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan)
-{
-    return vhd_merge_plan_into(child, NULL, plan);
-}
-
-int vhd_merge_plan_into(const char *child, const char *target,
-                        struct vhd_merge_plan *plan)
-{
-    ovfk_err err = { 0 };
-    vhd_t *c = NULL, *chain = NULL, *p = NULL;
-    uint8_t *need = NULL;
-    int r;
-
-    memset(plan, 0, sizeof(*plan));
-    r = vhd_open(child, 0, &chain);
-    if (r < 0) {
-        return r;
-    }
-    if (!vhd_parent(chain)) {
-        vhd_close(chain);
-        return ovfk_err_last(-EINVAL, "'%s' has no parent to merge into",
-                             child);
-    }
-    c = chain;
-    snprintf(plan->parent, sizeof(plan->parent), "%s",
-             target ? target : vhd_path(vhd_parent(chain)));
-    r = vhd_open_one(plan->parent, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
-                     &p, &err);
-    if (r < 0) {
-        vhd_close(chain);
-        return ovfk_err_publish(&err);
-    }
-    plan->parent_capacity = p->size;
-    if (p->ft.type != VHD_TYPE_FIXED) {
-        need = calloc(p->dh.max_entries + 1, 1);
-        if (!need) {
-            r = ovfk_err_set(&err, -ENOMEM, "out of memory");
-        }
-    }
-    for (uint32_t b = 0; r == 0 && b < c->dh.max_entries; b++) {
-        uint64_t base = (uint64_t)b * c->dh.block_size;
-        uint32_t spb = c->dh.block_size / VHD_SECTOR;
-        if (c->bat[b] == VHD_BAT_FREE) {
-            continue;
-        }
-        plan->child_blocks++;
-        plan->child_bytes += c->bitmap_size + c->dh.block_size;
-        if (need) {
-            /* a block the parent lacks is needed whole: no need to read
-             * which sectors the child holds (an allocated block with an
-             * empty bitmap is rare, and counting it is safe) */
-            for (uint64_t o = base; o < base + c->dh.block_size &&
-                 o < p->size; o += p->dh.block_size) {
-                uint32_t pb = (uint32_t)(o / p->dh.block_size);
-                if (p->bat[pb] == VHD_BAT_FREE) {
-                    need[pb] = 1;
-                }
-            }
-            continue;
-        }
-        r = vhd_bitmap_load(c, b);
-        for (uint32_t s = 0; r == 0 && s < spb; s++) {
-            uint64_t off = base + (uint64_t)s * VHD_SECTOR, st, en;
-            if (!bm_test(c->bm, s) || off >= p->size) {
-                continue;
-            }
-            if (need) {
-                uint32_t pb = (uint32_t)(off / p->dh.block_size);
-                if (p->bat[pb] == VHD_BAT_FREE) {
-                    need[pb] = 1;
-                }
-            } else if (ovfk_io_data_extent(p->io, off, &st, &en) == 0 &&
-                       st > off) {
-                /* a hole in a fixed parent's file takes space to fill */
-                plan->bytes_needed += VHD_SECTOR;
-            }
-        }
-    }
-    if (need) {
-        /* exactly how far the parent grows: blocks go where rw.c puts
-         * them, each at the end (bitmap first, data aligned) */
-        uint64_t end = p->footer_off, pos = end;
-        for (uint32_t pb = 0; pb < p->dh.max_entries; pb++) {
-            if (need[pb]) {
-                pos = vhd_next_block_pos(pos, p->bitmap_size) +
-                      p->bitmap_size + p->dh.block_size;
-            }
-        }
-        plan->bytes_needed += pos - end;
-    }
-    plan->bytes_needed += journal_bytes(child);
-    free(need);
-    vhd_free_one(p);
-    vhd_close(chain);
-    return r < 0 ? ovfk_err_publish(&err) : 0;
 }
 
 int vhd_find_children(const char *file, const char *dir, char ***paths,

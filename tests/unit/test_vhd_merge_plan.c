@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Unit tests: the merge's space plan (vhd/merge_plan.c) against the space
+ * the merge really takes, read from the file system (st_blocks of the
+ * parent before and after): the plan must cover it, and must not ask for
+ * a new block's whole length when a few of its pieces are written.
+ */
+#include <sys/stat.h>
+
+#include "ovfkit/vhd.h"
+#include "tests/unit/harness.h"
+
+#define KIB (1u << 10)
+#define MIB (1u << 20)
+
+static uint64_t allocated(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+/* Write n bytes of a pattern (never zero) at off of an open VHD. */
+static int put(vhd_t *h, uint64_t off, size_t n, uint64_t seed)
+{
+    uint8_t *buf = malloc(n);
+    int r;
+
+    if (!buf) {
+        return -1;
+    }
+    t_fill(buf, n, seed);
+    for (size_t i = 0; i < n; i += 512) {
+        buf[i] |= 1;
+    }
+    r = vhd_pwrite(h, buf, n, off);
+    free(buf);
+    return r;
+}
+
+/* Make parent + child, let fill write the child, then plan and merge:
+ * the space the parent took must be within the plan; returns the plan. */
+static int plan_and_merge(enum vhd_type ptype,
+                          int (*parent_fill)(vhd_t *),
+                          int (*child_fill)(vhd_t *),
+                          struct vhd_merge_plan *plan, uint64_t *used)
+{
+    struct vhd_create_opts o = { .type = ptype, .size = 16 * MIB };
+    vhd_t *h;
+    uint64_t before;
+
+    if (vhd_create("p.vhd", &o, &h) < 0 || parent_fill(h) < 0 ||
+        vhd_flush(h) < 0) {
+        return -1;
+    }
+    vhd_close(h);
+    o.type = VHD_TYPE_DIFF;
+    o.parent = "p.vhd";
+    if (vhd_create("c.vhd", &o, &h) < 0 || child_fill(h) < 0 ||
+        vhd_flush(h) < 0) {
+        return -1;
+    }
+    vhd_close(h);
+    if (vhd_merge_plan("c.vhd", plan) < 0) {
+        return -1;
+    }
+    before = allocated("p.vhd");
+    if (vhd_merge("c.vhd", NULL, 0, 0, NULL, NULL) < 0) {
+        return -1;
+    }
+    *used = allocated("p.vhd") - before;
+    return 0;
+}
+
+/* block 0 whole but for a zero 64 KiB piece (our writer leaves a hole) */
+static int parent_with_hole(vhd_t *h)
+{
+    uint8_t *buf = calloc(1, 2 * MIB);
+    int r;
+
+    if (!buf) {
+        return -1;
+    }
+    t_fill(buf, 2 * MIB, 7);
+    memset(buf + 64 * KIB, 0, 64 * KIB);
+    r = vhd_pwrite(h, buf, 2 * MIB, 0);
+    free(buf);
+    return r;
+}
+
+static int child_into_hole(vhd_t *h)
+{
+    return put(h, 64 * KIB, 64 * KIB, 11);
+}
+
+static void plan_counts_holes_the_merge_fills(void)
+{
+    struct vhd_merge_plan plan;
+    uint64_t used;
+
+    CHECK_OK(plan_and_merge(VHD_TYPE_DYNAMIC, parent_with_hole,
+                            child_into_hole, &plan, &used),
+             ovfk_last_error());
+    /* the hole really took space: otherwise this case proves nothing */
+    CHECK_MSG(used >= 64 * KIB, "the merge used %llu bytes",
+              (unsigned long long)used);
+    CHECK_MSG(plan.bytes_needed >= used, "plan %llu < used %llu",
+              (unsigned long long)plan.bytes_needed,
+              (unsigned long long)used);
+}
+
+static int parent_block0(vhd_t *h)
+{
+    return put(h, 0, 2 * MIB, 3);
+}
+
+/* three 64 KiB pieces in blocks 3 and 5, which the parent lacks */
+static int child_new_blocks(vhd_t *h)
+{
+    if (put(h, 6 * MIB + 256 * KIB, 64 * KIB, 5) < 0 ||
+        put(h, 6 * MIB + 1536 * KIB, 64 * KIB, 6) < 0) {
+        return -1;
+    }
+    return put(h, 10 * MIB, 64 * KIB, 8);
+}
+
+static void plan_counts_new_blocks_by_their_data(void)
+{
+    struct vhd_merge_plan plan;
+    uint64_t used;
+
+    CHECK_OK(plan_and_merge(VHD_TYPE_DYNAMIC, parent_block0,
+                            child_new_blocks, &plan, &used),
+             ovfk_last_error());
+    CHECK_MSG(used >= 3 * 64 * KIB, "the merge used %llu bytes",
+              (unsigned long long)used);
+    CHECK_MSG(plan.bytes_needed >= used, "plan %llu < used %llu",
+              (unsigned long long)plan.bytes_needed,
+              (unsigned long long)used);
+    /* two new blocks' lengths would be over 4 MiB */
+    CHECK_MSG(plan.bytes_needed < 1 * MIB, "plan %llu for 192 KiB of data",
+              (unsigned long long)plan.bytes_needed);
+}
+
+static int parent_nothing(vhd_t *h)
+{
+    (void)h;
+    return 0;
+}
+
+/* a fixed parent never written is all holes (vhd_create leaves them) */
+static void plan_counts_holes_of_a_fixed_parent(void)
+{
+    struct vhd_merge_plan plan;
+    uint64_t used;
+
+    CHECK_OK(plan_and_merge(VHD_TYPE_FIXED, parent_nothing,
+                            child_new_blocks, &plan, &used),
+             ovfk_last_error());
+    if (used == 0) {
+        SKIP("this file system allocates fixed VHDs whole");
+    }
+    CHECK_MSG(plan.bytes_needed >= used, "plan %llu < used %llu",
+              (unsigned long long)plan.bytes_needed,
+              (unsigned long long)used);
+    CHECK_MSG(plan.bytes_needed < 1 * MIB, "plan %llu for 192 KiB of data",
+              (unsigned long long)plan.bytes_needed);
+}
+
+TEST_MAIN(T(plan_counts_holes_the_merge_fills),
+          T(plan_counts_new_blocks_by_their_data),
+          T(plan_counts_holes_of_a_fixed_parent))
