@@ -167,6 +167,30 @@ static void plan_counts_holes_of_a_fixed_parent(void)
               (unsigned long long)plan.bytes_needed);
 }
 
+/* error cases: nothing to merge into, a parent that is gone */
+static void plan_refuses_without_a_parent(void)
+{
+    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 4 * MIB };
+    struct vhd_merge_plan plan;
+    vhd_t *h;
+
+    CHECK_OK(vhd_create("p.vhd", &o, &h), ovfk_last_error());
+    vhd_close(h);
+    CHECK(vhd_merge_plan("p.vhd", &plan) < 0);
+    CHECK_MSG(strstr(ovfk_last_error(), "no parent"), "message: %s",
+              ovfk_last_error());
+    o.type = VHD_TYPE_DIFF;
+    o.parent = "p.vhd";
+    CHECK_OK(vhd_create("c.vhd", &o, &h), ovfk_last_error());
+    CHECK_OK(put(h, 0, 64 * KIB, 1), vhd_error(h));
+    vhd_close(h);
+    CHECK(unlink("p.vhd") == 0);
+    CHECK(vhd_merge_plan("c.vhd", &plan) < 0);
+    CHECK_MSG(strstr(ovfk_last_error(), "p.vhd"), "message: %s",
+              ovfk_last_error());
+}
+
 TEST_MAIN(T(plan_counts_holes_the_merge_fills),
           T(plan_counts_new_blocks_by_their_data),
-          T(plan_counts_holes_of_a_fixed_parent))
+          T(plan_counts_holes_of_a_fixed_parent),
+          T(plan_refuses_without_a_parent))
