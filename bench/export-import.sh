@@ -10,11 +10,25 @@
 # Import skips the guest fixup (a libguestfs launch) because the peer
 # pipeline does not edit the guest either; its cost is printed apart.
 # Ratios are peer / ovfkit: above 1 means ovfkit is faster.
+# Caches are dropped before every timed run of every tool, when we may
+# (root): a VM's disk is rarely in the page cache when it is exported,
+# and a warm run is not a state this bench can hold - on the VM it was
+# written on, the kernel evicts big files well before memory is short
+# (a 2.5 GB OVA 31 MiB resident right after it was written; cp of the
+# source 0.5 s once, 9 s the next time).  COLD=0 keeps the caches: then
+# cp reads its source from memory and ovfkit's SHA-256 of the whole VHD
+# member (one core, ~1.6 s for 2.7 GB) is the longer leg.
 . "$(dirname "$0")/lib.sh"
 SIZE=${SIZE:-4G}
 cd "$WORK"
 echo "work dir: $WORK"
 [ -e disk.raw ] || "$MKDISK" disk.raw "$SIZE"
+DROP=":"
+if [ "${COLD:-1}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
+    DROP="sync; echo 3 > /proc/sys/vm/drop_caches"
+fi
+[ "$DROP" = ":" ] && echo "page cache: kept between runs" ||
+    echo "page cache: dropped before each timed run"
 S=$WORK/store
 rm -rf "$S" imp
 "$OVFKIT" -q --store "$S" vm create bench --memory 1024 --disk disk.raw --nic lan
@@ -22,14 +36,14 @@ disk_of() { "$OVFKIT" --store "$S" --json vm show "$1" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["disks"][0]["path"])'; }
 VHD=$(disk_of bench)
 
-t_exp=$(median_time "rm -f vm.ova" -- "$OVFKIT" -q --store "$S" export bench --to vm.ova)
-t_exp_peer=$(median_time "rm -rf peer; mkdir peer" -- sh -c \
+t_exp=$(median_time "rm -f vm.ova; $DROP" -- "$OVFKIT" -q --store "$S" export bench --to vm.ova)
+t_exp_peer=$(median_time "rm -rf peer; mkdir peer; $DROP" -- sh -c \
     "cd peer && qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on ../disk.raw disk1.vhd &&
      printf '<Envelope/>' > vm.ovf && sha256sum vm.ovf disk1.vhd > vm.mf && tar cf ../peer.ova vm.ovf vm.mf disk1.vhd && sync ../peer.ova")
-t_cp=$(median_time "rm -f copy.raw" -- sh -c "cp --sparse=always disk.raw copy.raw && sync copy.raw")
-t_imp=$(median_time "\"$OVFKIT\" -q --store \"$S\" vm remove imp 2>/dev/null; true" -- \
+t_cp=$(median_time "rm -f copy.raw; $DROP" -- sh -c "cp --sparse=always disk.raw copy.raw && sync copy.raw")
+t_imp=$(median_time "\"$OVFKIT\" -q --store \"$S\" vm remove imp 2>/dev/null; $DROP" -- \
     "$OVFKIT" -q --store "$S" import vm.ova --name imp --network lan=lan --keep-guest-config)
-t_imp_peer=$(median_time "rm -rf pi; mkdir pi" -- sh -c \
+t_imp_peer=$(median_time "rm -rf pi; mkdir pi; $DROP" -- sh -c \
     "cd pi && tar xf ../vm.ova && sed 's/^SHA256(\(.*\))= \(.*\)$/\2  \1/' bench.mf | sha256sum -c --quiet &&
      qemu-img convert -f vpc -O vpc -o subformat=dynamic,force_size=on bench-disk1.vhd imported.vhd && sync imported.vhd")
 m_exp=$(peak_rss_kib "$OVFKIT" -q --store "$S" export bench --to mem.ova); rm -f mem.ova

@@ -15,14 +15,20 @@ WORK=${BENCH_DIR:-$(mktemp -d /var/tmp/ovfkit-bench-XXXXXX)}
 
 now() { date +%s.%N; }
 
-# median_time CLEANUP -- CMD...: run CMD $RUNS times (CLEANUP before each),
-# print the median wall time in seconds
+# Seconds to wait after each cleanup: removing the last run's big files
+# on a file system mounted with online discard leaves the disk trimming
+# for a while, and those trims would land in the next timing.
+SETTLE=${SETTLE:-2}
+
+# median_time CLEANUP -- CMD...: run CMD $RUNS times (CLEANUP, sync and
+# $SETTLE seconds before each), print the median wall time in seconds
 median_time() {
     cleanup=$1; shift 2
     times=""
     for _ in $(seq "$RUNS"); do
         sh -c "$cleanup"
         sync
+        sleep "$SETTLE"
         t0=$(now)
         "$@" > /dev/null
         t1=$(now)

@@ -297,7 +297,7 @@ static int stream_member(tar_in *t, const struct tar_member *m,
                          ovfk_err *err)
 {
     char *buf = malloc(CHUNK);
-    uint64_t got = 0;
+    uint64_t got = 0, started = 0;
     int fd = -1, r = 0;
 
     if (!buf) {
@@ -331,6 +331,8 @@ static int stream_member(tar_in *t, const struct tar_member *m,
                                  ovfk_errtext(r));
                 goto out;
             }
+            /* the disk writes while the digests catch up */
+            ovfk_writeback(fd, &started, got + (uint64_t)n);
         }
         got += (uint64_t)n;
         if (sd && sd->progress) {

@@ -57,6 +57,8 @@ struct ova_writer {
     /* tar */
     int fd;
     uint64_t off;
+    uint64_t kicked;        /* write-back started up to here (the tar,
+                               or the current file of a directory) */
     struct archive *a;
     uint64_t mf_off, mf_len, cert_off, cert_len;
     bool failed_io;
@@ -89,6 +91,9 @@ static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
         return -1;
     }
     w->off += len;
+    /* the digest thread is the longer leg: let the disk write meanwhile,
+     * not all at the final fsync */
+    ovfk_writeback(w->fd, &w->kicked, w->off);
     return (la_ssize_t)len;
 }
 
@@ -410,6 +415,7 @@ static int sink_write(void *opaque, const void *buf, size_t len)
             return ovfk_err_set(&w->err, r, "cannot write '%s': %s", p->name,
                                 ovfk_errtext(r));
         }
+        ovfk_writeback(ovfk_io_fd(w->cur), &w->kicked, w->written + len);
     } else {
         r = tar_data(w, buf, len);
         if (r < 0) {
@@ -449,6 +455,7 @@ int ova_writer_next(ova_writer *w, const char *name, ovfk_sink *sink)
     }
     if (w->dir) {
         snprintf(path, sizeof(path), "%s/%s", w->tmp, name);
+        w->kicked = 0;
         r = ovfk_io_open_file(path, OVFK_IO_RDWR | OVFK_IO_CREATE, &w->cur);
         if (r < 0) {
             return ovfk_err_set(&w->err, r, "%s", ovfk_last_error());

@@ -201,6 +201,19 @@ int ovfk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+/* How much a long write piles up before its write-back is started. */
+#define WRITEBACK_CHUNK (32u << 20)
+
+void ovfk_writeback(int fd, uint64_t *started, uint64_t end)
+{
+    if (fd < 0 || end < *started || end - *started < WRITEBACK_CHUNK) {
+        return;
+    }
+    (void)sync_file_range(fd, (off64_t)*started, (off64_t)(end - *started),
+                          SYNC_FILE_RANGE_WRITE);
+    *started = end;
+}
+
 /* The zero pieces of a sparse write are 64 KiB, aligned to file offsets. */
 #define SPARSE_PIECE (64u << 10)
 

@@ -53,6 +53,14 @@ int ovfk_io_pwrite_sparse(ovfk_io *io, const void *buf, size_t len,
 int ovfk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off);
 /* All of buf to a plain descriptor at off (EINTR retried). */
 int ovfk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/*
+ * A long sequential write to fd has reached end: once 32 MiB or more lie
+ * past *started, start writing them to disk without waiting, and move
+ * *started to end.  The fsync that ends the write then finds little left
+ * to do: the disk works while the caller still computes (a digest on the
+ * other core, say).  Best effort: errors are left for that fsync.
+ */
+void ovfk_writeback(int fd, uint64_t *started, uint64_t end);
 int ovfk_io_size(ovfk_io *io, uint64_t *size);
 int ovfk_io_truncate(ovfk_io *io, uint64_t size);
 int ovfk_io_sync(ovfk_io *io);
