@@ -194,6 +194,10 @@ static inline void bm_set(uint8_t *bm, uint32_t bit)
 /* merge.c: ask the kernel to read [off, off + len) of v's file ahead
  * (its data extents only) */
 void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len);
+/* merge.c: open child's chain (vhd_open flags) for a merge: 0, or a
+ * negative errno with the message in ovfk_last_error() and *chain NULL
+ * when it cannot open or has no parent.  The caller closes *chain. */
+int vhd_open_merge_child(const char *child, int flags, vhd_t **chain);
 
 /* open.c */
 int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);

@@ -64,6 +64,22 @@
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
 
+int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
+{
+    int r = vhd_open(child, flags, chain);
+
+    if (r < 0) {
+        return r;
+    }
+    if (!vhd_parent(*chain)) {
+        vhd_close(*chain);
+        *chain = NULL;
+        return ovfk_err_last(-EINVAL, "'%s' has no parent to merge into",
+                             child);
+    }
+    return 0;
+}
+
 /* How many of the child's blocks are read ahead of the copy (2 MiB each). */
 #define READ_AHEAD_BLOCKS 16u
 
@@ -551,14 +567,9 @@ int vhd_merge(const char *child, const char *const *kids, size_t n,
         return r;
     }
     /* the chain must open cleanly: parent found, UUIDs right */
-    r = vhd_open(child, VHD_OPEN_NO_RECOVER, &chain);
+    r = vhd_open_merge_child(child, VHD_OPEN_NO_RECOVER, &chain);
     if (r < 0) {
         return r;
-    }
-    if (!vhd_parent(chain)) {
-        vhd_close(chain);
-        return ovfk_err_last(-EINVAL, "'%s' has no parent to merge into",
-                             child);
     }
     c = chain;
     if (!realpath(child, j.child) ||

@@ -230,14 +230,9 @@ int vhd_merge_plan_into(const char *child, const char *target,
 
     memset(plan, 0, sizeof(*plan));
     memset(&w, 0, sizeof(w));
-    r = vhd_open(child, 0, &chain);
+    r = vhd_open_merge_child(child, 0, &chain);
     if (r < 0) {
         return r;
-    }
-    if (!vhd_parent(chain)) {
-        vhd_close(chain);
-        return ovfk_err_last(-EINVAL, "'%s' has no parent to merge into",
-                             child);
     }
     c = chain;
     snprintf(plan->parent, sizeof(plan->parent), "%s",
