@@ -23,10 +23,6 @@ SIZE=${SIZE:-4G}
 cd "$WORK"
 echo "work dir: $WORK"
 [ -e disk.raw ] || "$MKDISK" disk.raw "$SIZE"
-DROP=":"
-if [ "${COLD:-1}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
-    DROP="sync; echo 3 > /proc/sys/vm/drop_caches"
-fi
 [ "$DROP" = ":" ] && echo "page cache: kept between runs" ||
     echo "page cache: dropped before each timed run"
 S=$WORK/store

@@ -20,6 +20,13 @@ now() { date +%s.%N; }
 # for a while, and those trims would land in the next timing.
 SETTLE=${SETTLE:-2}
 
+# Append "; $DROP" to a cleanup to start the run with cold caches (for
+# every tool alike): done when we may (root), unless COLD=0.
+DROP=":"
+if [ "${COLD:-1}" = 1 ] && [ -w /proc/sys/vm/drop_caches ]; then
+    DROP="sync; echo 3 > /proc/sys/vm/drop_caches"
+fi
+
 # median_time CLEANUP -- CMD...: run CMD $RUNS times (CLEANUP, sync and
 # $SETTLE seconds before each), print the median wall time in seconds
 median_time() {

@@ -23,9 +23,6 @@ need_tool qemu-img
 cd "$WORK"
 echo "work dir: $WORK"
 
-# cold caches for every tool alike, when allowed
-DROP="sync; if [ -w /proc/sys/vm/drop_caches ]; then echo 3 > /proc/sys/vm/drop_caches; fi"
-
 # Removal cost depends on the file system: ext4 without a journal and
 # mounted with online discard trims each freed extent synchronously, in
 # the process that unlinks (one round trip to the disk per extent); with a

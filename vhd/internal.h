@@ -191,9 +191,12 @@ static inline void bm_set(uint8_t *bm, uint32_t bit)
     bm[bit >> 3] |= (uint8_t)(0x80 >> (bit & 7));
 }
 
-/* merge.c: ask the kernel to read [off, off + len) of v's file ahead
- * (its data extents only) */
-void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len);
+/* merge.c: while block b of v is worked on, ask the kernel to read the
+ * first len bytes (bitmap first) of v's allocated blocks up to b + window
+ * - 1, their data extents only; *ahead (0 at the start) is how far that
+ * has gone, so each block is asked for once */
+void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
+                          uint64_t len, uint32_t *ahead);
 /* merge.c: open child's chain (vhd_open flags) for a merge: 0, or a
  * negative errno with the message in ovfk_last_error() and *chain NULL
  * when it cannot open or has no parent.  The caller closes *chain. */

@@ -88,7 +88,7 @@ int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
  * extents only: advice over the holes would fill the page cache with
  * zeros.
  */
-void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len)
+static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
 {
     int fd = ovfk_io_fd(v->io);
     off_t at = (off_t)off, end = (off_t)(off + len);
@@ -105,6 +105,19 @@ void vhd_read_ahead(vhd_t *v, uint64_t off, uint64_t len)
         posix_fadvise(fd, d, h - d, POSIX_FADV_WILLNEED);
         at = h;
     }
+}
+
+void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
+                          uint64_t len, uint32_t *ahead)
+{
+    uint32_t a = *ahead > b ? *ahead : b + 1;
+
+    for (; a < v->dh.max_entries && a < b + window; a++) {
+        if (v->bat[a] != VHD_BAT_FREE) {
+            read_ahead(v, vhd_block_offset(v, a), len);
+        }
+    }
+    *ahead = a;
 }
 
 struct child_hdr {
@@ -304,14 +317,8 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
         /* keep the next blocks' reads in flight while this one is copied:
          * the child's data is scattered in small runs the kernel's own
          * read-ahead does not join (holes lie between them) */
-        for (ahead = ahead > b ? ahead : b + 1;
-             ahead < c->dh.max_entries && ahead < b + READ_AHEAD_BLOCKS;
-             ahead++) {
-            if (c->bat[ahead] != VHD_BAT_FREE) {
-                vhd_read_ahead(c, vhd_block_offset(c, ahead),
-                           c->bitmap_size + bs);
-            }
-        }
+        vhd_read_ahead_blocks(c, b, READ_AHEAD_BLOCKS, c->bitmap_size + bs,
+                              &ahead);
         r = vhd_bitmap_load(c, b);
         if (r < 0) {
             ovfk_err_set(err, r, "%s", c->err.msg);

@@ -34,7 +34,7 @@
 #include "util/bytes.h"
 #include "vhd/internal.h"
 
-/* Blocks a parent gets walked ahead of the plan's bitmap reads. */
+/* How many of the child's blocks have their bitmaps read ahead. */
 #define PLAN_AHEAD 64u
 /* The file system's extent records: one block per this many runs.  ext4
  * took one per ~90 runs merging a 212 MiB delta (bench/merge.sh, 3,093
@@ -258,13 +258,7 @@ int vhd_merge_plan_into(const char *child, const char *target,
         plan->child_bytes += c->bitmap_size + c->dh.block_size;
         /* the bitmaps are scattered 2 MiB apart: ask for the next ones
          * while this one is read (the copy reads them again, cached) */
-        for (ahead = ahead > b ? ahead : b + 1;
-             ahead < c->dh.max_entries && ahead < b + PLAN_AHEAD; ahead++) {
-            if (c->bat[ahead] != VHD_BAT_FREE) {
-                vhd_read_ahead(c, vhd_block_offset(c, ahead),
-                               c->bitmap_size);
-            }
-        }
+        vhd_read_ahead_blocks(c, b, PLAN_AHEAD, c->bitmap_size, &ahead);
         r = plan_block(&w, c, b);
         if (r < 0) {
             ovfk_err_set(&err, r, "%s", c->err.msg);
