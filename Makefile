@@ -22,9 +22,12 @@ SANITIZE ?=
 VERSION  := 0.1.0
 SOVER    := 0
 
-PKGS     := json-c libxml-2.0 libarchive openssl zlib libguestfs libvirt libvhdi libzstd
+# libguestfs and libvirt are compiled against but loaded on first use
+# (util/dlib.h): only the commands that need them pay for loading them
+LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd
+PKGS     := $(LINKED) libguestfs libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(LINKED) 2>/dev/null)
 
 BUILD    := build
 ifneq ($(SANITIZE),)
@@ -97,7 +100,7 @@ $(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 $(PC): FORCE
 	@mkdir -p $(BUILD)
 	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: ovfkit\nDescription: OVF/OVA packages, VHD disks and VM conversion\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lovfkit\nCflags: -I$${includedir}\n' \
-	    '$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(PKGS)' > $@
+	    '$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(LINKED)' > $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
 	@mkdir -p $(dir $@)

@@ -7,8 +7,6 @@
  * id) goes in the domain's <metadata> under our namespace.
  */
 #include <errno.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
+#include "hv/virt.h"
 #include "ovfkit/convert.h"
 #include "ovfkit/vhd.h"
 
@@ -57,6 +56,10 @@ static int lv_open(hv_conn *c, const char *uri)
 
     if (!p) {
         return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+    }
+    if (hv_virt_load(&c->err) < 0) {
+        free(p);
+        return c->err.code;
     }
     virSetErrorFunc(NULL, silent);
     p->conn = virConnectOpen(uri);

@@ -146,7 +146,11 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
 {
     static int kvm_broken = -1;     /* learned once per process */
     const char *user = getenv("LIBGUESTFS_BACKEND_SETTINGS");
+    int r = sp_gfs_load(&s->err);
 
+    if (r < 0) {
+        return r;
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         bool tcg = (user && strstr(user, "force_tcg")) || kvm_broken == 1 ||
                    !ovfk_kvm_works() || attempt == 1;
@@ -161,7 +165,7 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
             guestfs_set_backend_settings(s->g, settings);
         }
         for (size_t i = 0; i < n; i++) {
-            int r = add_disk(s, disks[i]);
+            r = add_disk(s, disks[i]);
             if (r < 0) {
                 guestfs_close(s->g);
                 s->g = NULL;

@@ -6,7 +6,7 @@
 #ifndef OVFK_SYSPREP_INTERNAL_H
 #define OVFK_SYSPREP_INTERNAL_H
 
-#include <guestfs.h>
+#include "sysprep/gfs.h"
 
 #include "ovfkit/sysprep.h"
 #include "util/err.h"
