@@ -122,6 +122,7 @@ static void test_driver_round_trip(void)
         hv_disconnect(dir2);
     }
     /* remove */
+    hv_vm_free(imp);
     CHECK_OK(hv_vm_remove(lv, "lvimported", false), hv_error(lv));
     CHECK_ERR(hv_load(lv, "lvimported", &imp), -ENOENT, hv_error(lv),
               "no VM named");
