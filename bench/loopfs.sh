@@ -6,7 +6,7 @@
 # there removing a fragmented file trims it extent by extent, and
 # bench/merge.sh's figures are mostly that).  Needs root.
 #
-#   sh bench/loopfs.sh [SIZE] BENCH.sh        e.g. sh bench/loopfs.sh 14G bench/merge.sh
+#   sh bench/loopfs.sh [SIZE] BENCH.sh   (e.g. 14G bench/merge.sh)
 #
 # The image lives in $LOOPFS_IMG (/var/tmp/ovfkit-loopfs.img), is attached
 # with direct I/O (no second page cache under the file system's own, so

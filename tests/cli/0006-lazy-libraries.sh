@@ -40,4 +40,5 @@ LD_DEBUG=files ovfkit --connect test:///default vm list 2> trace.txt > list.txt
 [ -n "$(loaded libvirt.so.0)" ] ||
     fail "vm list on a libvirt URI did not load libvirt"
 [ -z "$(loaded libguestfs.so.0)" ] || fail "vm list loaded libguestfs"
-grep -q '^test ' list.txt || fail "vm list through the loaded libvirt: $(cat list.txt)"
+grep -q '^test ' list.txt ||
+    fail "vm list through the loaded libvirt: $(cat list.txt)"
