@@ -3,10 +3,10 @@
  * util/dlib.h - a shared library loaded on first use.  libguestfs and
  * libvirt (with the ~45 libraries they pull in) are needed only by the
  * guest edits (sysprep/) and the libvirt store (hv/libvirt.c); linking
- * them made every command, `vhd merge` and the nbdkit plugin included,
- * load them at start (~45 ms with cold caches, bench/merge.sh).  Loaded
- * here instead, they cost only the commands that use them, and a host
- * without them still exports, imports and merges.
+ * them made every command of ovfkit and libovfkit.so, `vhd merge`
+ * included, load them at start (~45 ms with cold caches).  Loaded here
+ * instead, they cost only the commands that use them, and a host without
+ * them still exports, merges and imports with --keep-guest-config.
  */
 #ifndef OVFK_UTIL_DLIB_H
 #define OVFK_UTIL_DLIB_H
