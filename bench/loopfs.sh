@@ -11,8 +11,9 @@
 # The image lives in $LOOPFS_IMG (/var/tmp/ovfkit-loopfs.img), is attached
 # with direct I/O (no second page cache under the file system's own, so
 # dropping caches makes runs cold for every tool alike), and mounted at
-# $LOOPFS_MNT.  The benchmark's work dir is $LOOPFS_MNT/bench; set
-# KEEP=1 to keep the image and its generated disks for the next run.
+# $LOOPFS_MNT.  The benchmark's work dir is $LOOPFS_MNT/bench.  An image
+# made by this run is removed at its end (KEEP=1 keeps it, with its
+# generated disks, for the next run); one that was there is kept.
 set -eu
 size=14G
 case ${1:-} in [0-9]*) size=$1; shift ;; esac
@@ -22,18 +23,21 @@ img=${LOOPFS_IMG:-/var/tmp/ovfkit-loopfs.img}
 mnt=${LOOPFS_MNT:-/var/tmp/ovfkit-loopfs}
 bench=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 shift
+made=0      # an image this run made is removed at the end (unless KEEP=1)
+dev=""
+cleanup() {
+    umount "$mnt" 2>/dev/null || true
+    [ -z "$dev" ] || losetup -d "$dev" 2>/dev/null || true
+    [ "$made" = 0 ] || [ "${KEEP:-0}" = 1 ] || rm -f "$img"
+}
+trap cleanup EXIT INT TERM
 if [ ! -e "$img" ]; then
+    made=1
     truncate -s "$size" "$img"
     mkfs.ext4 -q -F "$img"
 fi
 mkdir -p "$mnt"
 dev=$(losetup --direct-io=on -f --show "$img")
-cleanup() {
-    umount "$mnt" 2>/dev/null || true
-    losetup -d "$dev" 2>/dev/null || true
-    [ "${KEEP:-0}" = 1 ] || rm -f "$img"
-}
-trap cleanup EXIT INT TERM
 mount "$dev" "$mnt"
 mkdir -p "$mnt/bench"
 BENCH_DIR=$mnt/bench sh "$bench" "$@"
