@@ -229,12 +229,51 @@ static int make_disk(hv_conn *c, const char *spec, const char *dir, int idx,
     return 0;
 }
 
+/*
+ * MACs for the NICs of a new VM, once its NIC array is complete (it moves
+ * while it grows, so no pointer into it is kept before): a MAC given on
+ * the command line must be unique in the VM and unused in the inventory;
+ * every other NIC gets the lowest free pool address that neither the
+ * inventory nor any NIC of this VM has.
+ */
+static int assign_macs(hv_conn *c, struct hv_vm *vm, struct hv_vm **vms,
+                       size_t n)
+{
+    const char **taken = calloc(vm->n_nics + 1, sizeof(*taken));
+    const struct hv_vm *owner;
+    int r = taken ? 0 : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        const char *mac = vm->nics[i].mac;
+        taken[i] = mac;
+        if (!mac[0]) {
+            continue;
+        }
+        for (size_t k = 0; r == 0 && k < i; k++) {
+            if (!strcasecmp(vm->nics[k].mac, mac)) {
+                r = ovfk_err_set(&c->err, -EEXIST, "MAC %s appears on two "
+                                 "NICs (%zu and %zu)", mac, k + 1, i + 1);
+            }
+        }
+        if (r == 0 && (owner = hv_mac_owner(vms, n, mac, NULL))) {
+            r = ovfk_err_set(&c->err, -EEXIST, "MAC %s is used by VM '%s'",
+                             mac, owner->name);
+        }
+    }
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        if (!vm->nics[i].mac[0]) {
+            r = hv_mac_next(c, vms, n, taken, vm->n_nics, vm->nics[i].mac);
+        }
+    }
+    free(taken);
+    return r;
+}
+
 int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
                  struct hv_vm **out)
 {
     struct hv_vm *vm = hv_vm_new(), **vms = NULL;
     char dir[PATH_MAX], **nets = NULL;
-    const char **macs = NULL;
     size_t n = 0, nnets = 0;
     int lock = -1, r;
 
@@ -269,28 +308,23 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     for (size_t i = 0; r == 0 && i < o->n_nics; i++) {
         struct hv_nic *nic = hv_vm_add_nic(vm);
         r = nic ? parse_nic(c, o->nics[i], nic) : -ENOMEM;
-        if (r == 0 && !nic->mac[0]) {
-            r = hv_mac_next(c, vms, n, (const char *const *)macs, i, nic->mac);
-        } else if (r == 0 && hv_mac_owner(vms, n, nic->mac, NULL)) {
-            r = ovfk_err_set(&c->err, -EEXIST, "MAC %s is used by VM '%s'",
-                             nic->mac, hv_mac_owner(vms, n, nic->mac,
-                                                    NULL)->name);
+    }
+    if (r == 0) {
+        r = assign_macs(c, vm, vms, n);
+    }
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        const char *net = vm->nics[i].network;
+        if (in_list(nets, nnets, net)) {
+            continue;
         }
-        if (r == 0 && !in_list(nets, nnets, nic->network)) {
-            if (c->drv->net_add) {
-                r = c->drv->net_add(c, nic->network, NULL);
-            } else {
-                r = ovfk_err_set(&c->err, -ENOENT, "network '%s' does not "
-                                 "exist on the target", nic->network);
+        if (c->drv->net_add) {
+            r = c->drv->net_add(c, net, NULL);
+            if (r == 0) {
+                r = hv_strv_add(&nets, &nnets, net);
             }
-        }
-        if (r == 0) {
-            const char **nm = realloc(macs, (i + 1) * sizeof(*nm));
-            r = nm ? 0 : -ENOMEM;
-            if (nm) {
-                macs = nm;
-                macs[i] = nic->mac;
-            }
+        } else {
+            r = ovfk_err_set(&c->err, -ENOENT, "network '%s' does not "
+                             "exist on the target", net);
         }
     }
     if (r == 0 && hv_vm_check_limits(vm, o->max_cpus ? o->max_cpus
@@ -324,7 +358,6 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     c->drv->unlock(c, lock);
     hv_list_free(vms, n);
     hv_strv_free(nets, nnets);
-    free(macs);
     if (r == 0 && out) {
         *out = vm;
     } else {
