@@ -125,6 +125,43 @@ int hv_is_running(hv_conn *c, const struct hv_vm *vm)
     return c->drv->is_running ? c->drv->is_running(c, vm) : 0;
 }
 
+uint64_t hv_image_capacity(const char *path, const char *format)
+{
+    static const char *const known[] = { "raw", "vhd", "vhdx", "vmdk",
+                                         "qcow2" };
+    const char *use = NULL;
+    ovfk_source *src;
+    uint64_t size = 0;
+    vhd_t *h;
+
+    if (!path || access(path, R_OK) != 0) {
+        return 0;
+    }
+    for (size_t i = 0; format && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!strcmp(format, known[i])) {
+            use = known[i];
+        }
+    }
+    /* a VHD's capacity is in its own footer: its parents are not needed,
+     * and looking must not finish an interrupted merge */
+    if ((!use || !strcmp(use, "vhd")) && vhd_probe(path) > 0) {
+        if (vhd_open(path, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
+                     &h) == 0) {
+            size = vhd_size(h);
+            vhd_close(h);
+        }
+        return size;
+    }
+    if (use && !strcmp(use, "vhd")) {
+        return 0;           /* not a VHD: no capacity to trust */
+    }
+    if (ovfk_open_source(path, use, &src) == 0) {
+        size = src->size;
+        ovfk_source_free(src);
+    }
+    return size;
+}
+
 /* "NETWORK[,mac=MAC][,model=M]" */
 static int parse_nic(hv_conn *c, const char *spec, struct hv_nic *nic)
 {

@@ -48,6 +48,11 @@ extern const struct hv_driver hv_dir_driver;
 extern const struct hv_driver hv_libvirt_driver;
 extern const struct hv_driver hv_xen_driver;
 
+/* driver.c: the virtual size of an image in format ("vhd", "raw",
+ * "qcow2", ...; NULL or another name: probed), read through the VHD layer
+ * or the image readers without changing it; 0 when it cannot be read. */
+uint64_t hv_image_capacity(const char *path, const char *format);
+
 /* vm.c */
 int hv_mac_next(hv_conn *c, struct hv_vm **vms, size_t n,
                 const char *const *taken, size_t ntaken, char out[18]);

@@ -21,8 +21,6 @@
 
 #include "hv/internal.h"
 #include "hv/virt.h"
-#include "ovfkit/convert.h"
-#include "ovfkit/vhd.h"
 
 struct lv_priv {
     virConnectPtr conn;
@@ -242,23 +240,6 @@ static uint64_t memory_mib(const char *value, const char *unit)
     return v / 1024;
 }
 
-static uint64_t image_size(const char *path, const char *format)
-{
-    ovfk_source *s;
-    uint64_t size = 0;
-
-    if (!path || access(path, R_OK) != 0) {
-        return 0;
-    }
-    if (ovfk_open_source(path, format && !strcmp(format, "vhd") ? "vhd"
-                                                                 : NULL,
-                         &s) == 0) {
-        size = s->size;
-        ovfk_source_free(s);
-    }
-    return size;
-}
-
 static int parse_domain(const char *xml, struct hv_vm **out)
 {
     xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
@@ -316,7 +297,7 @@ static int parse_domain(const char *xml, struct hv_vm **out)
         snprintf(id, sizeof(id), "vmdisk%d", i + 1);
         d->id = strdup(id);
         d->boot_order = i == 0;
-        d->capacity = image_size(d->path, d->format);
+        d->capacity = hv_image_capacity(d->path, d->format);
     }
     xmlXPathFreeObject(set);
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);

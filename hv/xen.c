@@ -334,12 +334,9 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
         snprintf(id, sizeof(id), "vmdisk%d", i + 1);
         d->id = strdup(id);
         d->boot_order = i == 0;
-        {
-            struct stat st;
-            if (stat(d->path, &st) == 0) {
-                d->capacity = (uint64_t)st.st_size;
-            }
-        }
+        /* the size the guest sees, not the file's (a dynamic VHD's file
+         * is a few KiB until written) */
+        d->capacity = hv_image_capacity(d->path, d->format);
     }
     v = get(x, "vif");
     for (int i = 0; v && i < v->n; i++) {
