@@ -510,6 +510,7 @@ static int carry_out(struct job *j, const char *pkg)
         }
         r = place_disk(j, p, pd, &vm->disks[di++]);
         if (r == 0) {
+            vm->disks[di - 1].owned = true;     /* made for this VM */
             hv_strv_add(&j->made, &j->n_made, pd->target);
         }
     }

@@ -376,6 +376,8 @@ char *hv_vm_to_json(const struct hv_vm *vm, bool pretty)
         put_str(d, "bus", vm->disks[i].bus);
         json_object_object_add(d, "boot_order",
                                json_object_new_int(vm->disks[i].boot_order));
+        json_object_object_add(d, "owned",
+                               json_object_new_boolean(vm->disks[i].owned));
         json_object_array_add(disks, d);
     }
     for (size_t i = 0; i < vm->n_nics; i++) {
@@ -463,6 +465,7 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
             d->capacity = (uint64_t)get_int(e, "capacity", 0);
             d->bus = get_str(e, "bus");
             d->boot_order = (int)get_int(e, "boot_order", 0);
+            d->owned = get_int(e, "owned", 0) != 0;
         }
     }
     if (json_object_object_get_ex(o, "nics", &arr)) {

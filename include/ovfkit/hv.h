@@ -37,6 +37,9 @@ struct hv_disk {
     uint64_t capacity;      /* bytes */
     char *bus;              /* "virtio", "ide", "scsi", "sata", "xen" */
     int boot_order;         /* 1 = first; 0 = not bootable */
+    bool owned;             /* ovfkit made the file for this VM: removing
+                               the VM removes it (unless another VM uses
+                               it); a disk the user gave is never removed */
 };
 
 struct hv_nic {
