@@ -46,6 +46,12 @@
  *   4 P fsync'ed, journal not updated    8 C removed, journal not removed
  * ENOSPC or an I/O error at any write leaves the journal: the chain reads
  * correctly, and the merge completes once the cause is gone.
+ *
+ * Allocation failures (OVFKIT_FAIL_ALLOC_AT=N, for tests): the Nth
+ * allocation of the merge code in the process (this file and
+ * merge_plan.c, counted from vhd_find_children and the plan on) fails as
+ * if the system were out of memory, and a line on stderr says so, so a
+ * test can tell the failure it caused from one that went unnoticed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +69,40 @@
 #include "util/bytes.h"
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
+
+bool vhd_merge_alloc_fails(void)
+{
+    static _Atomic long count;
+    const char *spec = getenv("OVFKIT_FAIL_ALLOC_AT");
+    long n;
+
+    if (!spec || (n = ++count) != atol(spec)) {
+        return false;
+    }
+    fprintf(stderr, "ovfkit: OVFKIT_FAIL_ALLOC_AT=%ld: the merge's "
+            "allocation %ld fails\n", n, n);
+    return true;
+}
+
+static void *m_malloc(size_t n)
+{
+    return vhd_merge_alloc_fails() ? NULL : malloc(n);
+}
+
+static void *m_calloc(size_t n, size_t size)
+{
+    return vhd_merge_alloc_fails() ? NULL : calloc(n, size);
+}
+
+static void *m_realloc(void *p, size_t n)
+{
+    return vhd_merge_alloc_fails() ? NULL : realloc(p, n);
+}
+
+static char *m_strdup(const char *s)
+{
+    return vhd_merge_alloc_fails() ? NULL : strdup(s);
+}
 
 int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
 {
@@ -173,7 +213,7 @@ static int journal_write(struct journal *j, const char *state, ovfk_err *err)
     vhd_uuid_str(j->parent_uuid, u);
     json_object_object_add(o, "parent_uuid", json_object_new_string(u));
     kids = json_object_new_array();
-    hex = malloc(2 * VHD_DYNHDR_SIZE + 1);
+    hex = m_malloc(2 * VHD_DYNHDR_SIZE + 1);
     for (size_t i = 0; hex && i < j->n_kids; i++) {
         json_object *k = json_object_new_object();
         static const char digits[] = "0123456789abcdef";
@@ -248,10 +288,10 @@ static int journal_read(const char *path, struct journal *j, ovfk_err *err)
     }
     if (r == 0 && json_object_object_get_ex(o, "children", &kids)) {
         size_t n = json_object_array_length(kids);
-        j->kids = calloc(n + 1, sizeof(*j->kids));
+        j->kids = m_calloc(n + 1, sizeof(*j->kids));
         for (size_t i = 0; j->kids && i < n; i++) {
             json_object *k = json_object_array_get_idx(kids, i);
-            j->kids[i].path = strdup(jstr(k, "path") ? jstr(k, "path") : "");
+            j->kids[i].path = m_strdup(jstr(k, "path") ? jstr(k, "path") : "");
             if (unhex(jstr(k, "header"), j->kids[i].old,
                       VHD_DYNHDR_SIZE) < 0 && strcmp(j->state, "copying")) {
                 r = ovfk_err_set(err, OVFK_ECORRUPT, "merge journal '%s': "
@@ -299,7 +339,7 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
                      void *opaque, ovfk_err *err)
 {
     uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, done = 0, total = 0;
-    uint8_t *buf = aligned_alloc(4096, bs);
+    uint8_t *buf = vhd_merge_alloc_fails() ? NULL : aligned_alloc(4096, bs);
     int r = 0;
 
     if (!buf) {
@@ -368,11 +408,11 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
 static int repoint(struct child_hdr *k, vhd_t *p, const char *ppath,
                    ovfk_err *err)
 {
-    vhd_t *g = calloc(1, sizeof(*g));
+    vhd_t *g = m_calloc(1, sizeof(*g));
     uint64_t next;
     int r;
 
-    if (!g || !(g->path = strdup(k->path))) {
+    if (!g || !(g->path = m_strdup(k->path))) {
         free(g);
         return ovfk_err_set(err, -ENOMEM, "out of memory");
     }
@@ -504,7 +544,7 @@ static int run(struct journal *j, ovfk_progress_fn progress, void *opaque,
 static int read_old_headers(struct journal *j, const char *const *kids,
                             size_t n, ovfk_err *err)
 {
-    j->kids = calloc(n + 1, sizeof(*j->kids));
+    j->kids = m_calloc(n + 1, sizeof(*j->kids));
     if (!j->kids) {
         return ovfk_err_set(err, -ENOMEM, "out of memory");
     }
@@ -528,8 +568,8 @@ static int read_old_headers(struct journal *j, const char *const *kids,
         if (r < 0) {
             return ovfk_err_set(err, r, "cannot read '%s'", kids[i]);
         }
-        j->kids[i].path = realpath(kids[i], abs) ? strdup(abs)
-                                                 : strdup(kids[i]);
+        j->kids[i].path = realpath(kids[i], abs) ? m_strdup(abs)
+                                                 : m_strdup(kids[i]);
         j->n_kids++;
     }
     return 0;
@@ -700,9 +740,9 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
         }
         if (h->ft.type == VHD_TYPE_DIFF &&
             !memcmp(h->dh.parent_uuid, uuid, 16) &&
-            (np = realloc(*paths, (*n + 1) * sizeof(*np)))) {
+            (np = m_realloc(*paths, (*n + 1) * sizeof(*np)))) {
             *paths = np;
-            np[(*n)++] = strdup(path);
+            np[(*n)++] = m_strdup(path);
         }
         vhd_free_one(h);
     }

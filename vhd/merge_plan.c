@@ -247,7 +247,8 @@ int vhd_merge_plan_into(const char *child, const char *target,
     w.p = p;
     fs_facts(&w);
     if (p->ft.type != VHD_TYPE_FIXED &&
-        !(w.need = calloc(p->dh.max_entries + 1, 1))) {
+        (vhd_merge_alloc_fails() ||
+         !(w.need = calloc(p->dh.max_entries + 1, 1)))) {
         r = ovfk_err_set(&err, -ENOMEM, "out of memory");
     }
     for (uint32_t b = 0, ahead = 0; r == 0 && b < c->dh.max_entries; b++) {
