@@ -525,7 +525,19 @@ static int parse_item(struct pctx *c, xmlNodePtr n, struct ovf_system *s)
     if (keep_attrs(c, n, it->extra, modeled) < 0) {
         return c->err.code;
     }
-    return parse_props(c, n, &it->props, &it->n_props, &it->extra);
+    if (parse_props(c, n, &it->props, &it->n_props, &it->extra) < 0) {
+        return c->err.code;
+    }
+    /* DSP0243 2.x: ResourceType is optional in the EPASD and SASD classes
+     * (DSP8023 2.0.1), and the element names the class.  Record the type
+     * it implies, so every reader (and an OVF 1.0 rewrite, which calls
+     * them all Item) sees the NIC or disk drive. */
+    if (!ovf_item_get(it, "ResourceType") && ovf_item_type(it) &&
+        ovf_item_set(it, "ResourceType", ovf_item_type(it) == OVF_RT_DISK ?
+                     "17" : "10") < 0) {
+        return oom(c);
+    }
+    return 0;
 }
 
 static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
