@@ -83,8 +83,17 @@ bool pkg_vhd_disk(const struct ovf_disk *k, const struct ovf_file *f)
         (f->compression && strcmp(f->compression, "identity") != 0)) {
         return false;   /* chunks and gzip: not read here */
     }
-    if (k->format) {
-        return strcasestr(k->format, "vhd") && !strcasestr(k->format, "vhdx");
+    /* the VHD format URIs in use: XenServer's and ovfkit's
+     * ".../vhdspec.mspx", Microsoft's ".../bb676673.aspx" */
+    if (k->format && ((strcasestr(k->format, "vhd") &&
+                       !strcasestr(k->format, "vhdx")) ||
+                      strstr(k->format, "bb676673"))) {
+        return true;
+    }
+    if (k->format && (strcasestr(k->format, "vmdk") ||
+                      strcasestr(k->format, "qcow") ||
+                      strcasestr(k->format, "vhdx"))) {
+        return false;
     }
     n = strlen(f->href);
     return n > 4 && !strcasecmp(f->href + n - 4, ".vhd");
