@@ -261,6 +261,26 @@ static void t_backing_loop(void)
     REFUSED("a.qcow2", NULL, -ELOOP, "more than 32 backing files (a loop?)");
 }
 
+/* qcow2 -> VMDK -> the same qcow2: each reader comes back through
+ * ovfk_open_source, so a depth counted per call never grows (this ran
+ * out of stack) */
+static void t_backing_loop_across_formats(void)
+{
+    static const char desc[] =
+        "# Disk DescriptorFile\nversion=1\nCID=12345678\n"
+        "parentCID=87654321\nparentFileNameHint=\"a.qcow2\"\n"
+        "createType=\"monolithicFlat\"\nRW 128 FLAT \"b-flat\" 0\n";
+
+    NEED_QEMU();
+    CHECK(small_image("a.qcow2", NULL) == 0);
+    CHECK(t_write_file("b.vmdk", desc, sizeof(desc) - 1) == 0);
+    CHECK(t_sh("qemu-img create -q -f raw b-flat 64k") == 0);
+    CHECK(t_sh("qemu-img rebase -u -f qcow2 -b b.vmdk -F vmdk a.qcow2")
+          == 0);
+    REFUSED("a.qcow2", NULL, -ELOOP, "(a loop?)");
+    REFUSED("b.vmdk", NULL, -ELOOP, "(a loop?)");
+}
+
 static void t_backing_missing(void)
 {
     NEED_QEMU();
@@ -339,7 +359,8 @@ TEST_MAIN(T(t_v3_large_clusters), T(t_v3_small_clusters), T(t_v2),
           T(t_external_data_file), T(t_bad_magic), T(t_short_header),
           T(t_bad_version), T(t_huge_cluster_bits), T(t_huge_virtual_size),
           T(t_l1_beyond_file), T(t_l1_overlaps_header), T(t_l2_overlaps_l1),
-          T(t_l2_past_eof), T(t_backing_loop), T(t_backing_missing),
+          T(t_l2_past_eof), T(t_backing_loop), T(t_backing_loop_across_formats),
+          T(t_backing_missing),
           T(t_backing_protocol), T(t_encrypted), T(t_unknown_features),
           T(t_extended_l2), T(t_data_file_missing),
           T(t_bad_compressed_cluster))
