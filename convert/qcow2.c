@@ -401,9 +401,16 @@ static int read_extensions(struct qcow2 *q, uint64_t at, uint64_t end,
     return 0;
 }
 
-static int open_depth(const char *path, int depth, ovfk_source **out);
+static int open_depth(const char *path, ovfk_source **out);
 
-static int parse_header(struct qcow2 *q, int depth)
+/*
+ * Images being opened on this thread, this one included.  A parameter
+ * would not do: a backing file in another format (a VMDK whose parent is
+ * this image again) comes back through ovfk_open_source, from depth 0.
+ */
+static __thread int nesting;
+
+static int parse_header(struct qcow2 *q)
 {
     uint8_t h[112] = { 0 };
     uint64_t size, l1_off, incompat = 0, autoclear = 0, need;
@@ -550,7 +557,7 @@ static int parse_header(struct qcow2 *q, int depth)
             return ovfk_err_set(&q->err, r, "cannot read '%s'", q->path);
         }
         bname[bsize] = '\0';
-        if (depth >= MAX_DEPTH) {
+        if (nesting > MAX_DEPTH) {
             return ovfk_err_set(&q->err, -ELOOP, "'%s': more than %d backing "
                                 "files", q->path, MAX_DEPTH);
         }
@@ -561,7 +568,7 @@ static int parse_header(struct qcow2 *q, int depth)
         if (!strcmp(bfmt, "raw")) {
             r = ovfk_open_source(bpath, "raw", &q->backing);
         } else if (qcow2_probe(bpath) > 0) {
-            r = open_depth(bpath, depth + 1, &q->backing);
+            r = open_depth(bpath, &q->backing);
         } else {
             r = ovfk_open_source(bpath, bfmt[0] ? bfmt : NULL, &q->backing);
         }
@@ -583,7 +590,7 @@ static int parse_header(struct qcow2 *q, int depth)
     return 0;
 }
 
-static int open_depth(const char *path, int depth, ovfk_source **out)
+static int open_depth(const char *path, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
     struct qcow2 *q = calloc(1, sizeof(*q));
@@ -605,7 +612,9 @@ static int open_depth(const char *path, int depth, ovfk_source **out)
         ovfk_err_set(&q->err, r, "cannot open '%s': %s", path,
                      ovfk_errtext(r));
     } else {
-        r = parse_header(q, depth);
+        nesting++;
+        r = parse_header(q);
+        nesting--;
     }
     if (r == 0) {
         r = ovfk_io_pread(q->io, h, 72, 0);
@@ -629,7 +638,7 @@ static int open_depth(const char *path, int depth, ovfk_source **out)
 
 static int qcow2_open(const char *path, ovfk_source **out)
 {
-    return open_depth(path, 0, out);
+    return open_depth(path, out);
 }
 
 const struct input_driver input_qcow2 = {
