@@ -405,8 +405,8 @@ static int open_extents(struct vmdk *v, const char *dir, const struct desc *d)
         if (e->type == EXT_FLAT) {
             uint64_t end;
             e->flat_offset = d->ext[i].offset;
-            if (mul_overflow_u64(e->flat_offset + e->sectors, SECTOR, &end) ||
-                end > e->file_size) {
+            if (add_overflow_u64(e->flat_offset, e->sectors, &end) ||
+                mul_overflow_u64(end, SECTOR, &end) || end > e->file_size) {
                 return ovfk_err_set(&v->err, -EINVAL, "the flat extent '%s' "
                                     "is shorter (%llu bytes) than the "
                                     "descriptor says", path,
