@@ -29,20 +29,22 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-/var/tmp/fresh-root}
-case $root in /?*) ;; *) echo "fresh-check: ROOT must be an absolute path" >&2; exit 64 ;; esac
+die() { echo "fresh-check: $*" >&2; exit 1; }
+case $root in /?*) ;; *) die "ROOT must be an absolute path" ;; esac
 root=${root%/}
 base=$root.base.tar
-[ "$(id -u)" = 0 ] || { echo "fresh-check: needs root (debootstrap, chroot)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot)"
 for t in debootstrap unshare chroot git ip; do
-    command -v $t > /dev/null || { echo "fresh-check: needs $t" >&2; exit 1; }
+    command -v $t > /dev/null || die "needs $t"
 done
-[ -d "$top/../shared" ] || { echo "fresh-check: no ../shared beside $top" >&2; exit 1; }
+[ -d "$top/../shared" ] || die "no ../shared beside $top"
 
 # the first Debian (not security) and security mirrors apt uses here
 mirrors() {
     cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
         /etc/apt/sources.list.d/*.sources 2>/dev/null |
-        sed -n 's/^URIs:[ \t]*//p; s/^deb[ \t]\{1,\}\(\[[^]]*\][ \t]*\)\{0,1\}//p' |
+        sed -n 's/^URIs:[ \t]*//p
+                s/^deb[ \t]\{1,\}\(\[[^]]*\][ \t]*\)\{0,1\}//p' |
         awk '{print $1}' | grep '/debian\(-security\)\{0,1\}/\{0,1\}$' || true
 }
 mirror=${FRESH_MIRROR:-$(mirrors | grep -v -- '-security' | head -1)}
@@ -52,8 +54,7 @@ security=${security:-http://deb.debian.org/debian-security}
 
 # never delete through a mount (a bind of /dev left from a manual chroot)
 if grep -q " $root/" /proc/mounts; then
-    echo "fresh-check: something is mounted under $root; unmount it first" >&2
-    exit 1
+    die "something is mounted under $root; unmount it first"
 fi
 rm -rf "$root"
 [ -z "${FRESH_REBOOTSTRAP:-}" ] || rm -f "$base"
@@ -82,7 +83,8 @@ if [ -n "$(git -C "$top" status --porcelain --untracked-files=no)" ]; then
 fi
 mkdir -p "$root/work"
 git clone -q --no-local --no-hardlinks "$top" "$root/work/ovfkit"
-echo "fresh-check: testing $(git -C "$root/work/ovfkit" log -1 --format='%h %s')"
+echo "fresh-check: testing" \
+    "$(git -C "$root/work/ovfkit" log -1 --format='%h %s')"
 cp -a "$top/../shared" "$root/work/shared"
 
 # in_root NET CMD: run CMD (sh) in /work/ovfkit inside the root; NET=own
