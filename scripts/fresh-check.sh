@@ -97,7 +97,10 @@ in_root() {
         set -e
         r=$1
         mount -t proc proc "$r/proc"
-        mount --rbind /sys "$r/sys"
+        # a sysfs of our own: /sys/class/net must list the links of this
+        # namespace (the Xen driver looks for bridges there), not the host ones
+        mount -t sysfs sysfs "$r/sys"
+        mount --rbind /sys/fs/cgroup "$r/sys/fs/cgroup"
         mount --rbind /dev "$r/dev"
         [ "$2" != own ] || ip link set lo up
         chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb \
