@@ -140,7 +140,8 @@ static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
 }
 
 /* An OVF package: its model, with each disk read from the package's
- * files (extracted under work), format probed. */
+ * files (extracted under work): a disk the descriptor declares VHD must
+ * be one; the others (streamOptimized VMDK, ...) are probed. */
 static int from_package(const char *src, const char *work, ova_pkg **pkgp,
                         struct hv_vm **out)
 {
@@ -153,10 +154,6 @@ static int from_package(const char *src, const char *work, ova_pkg **pkgp,
     r = hv_vm_from_package(*pkgp, NULL, out);
     if (r < 0) {
         return ovfk_err_last(r, "'%s': %s", src, ovfk_last_error());
-    }
-    for (size_t i = 0; i < (*out)->n_disks; i++) {
-        free((*out)->disks[i].format);
-        (*out)->disks[i].format = NULL; /* streamOptimized VMDK, ...: probed */
     }
     return 0;
 }
