@@ -4,13 +4,17 @@
  * and `ovfkit net ...` (add, list) on the inventory chosen with --store or
  * --connect.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/numarg.h"
 #include "ovfkit/hv.h"
+#include "ovfkit/vhd.h"
 
 #define SYN_CREATE "ovfkit [--store DIR | --connect URI|xen:DIR] vm create " \
     "NAME [--cpus N] [--memory MIB] [--disk SIZE|FILE]... " \
@@ -45,9 +49,34 @@ struct vopts {
     size_t n_disks, n_nics;
     uint32_t cpus, max_cpus;
     uint64_t memory;
+    const char *cpus_text;      /* checked once --max-cpus is known */
     const char *os_type, *kernel, *initrd, *cmdline, *bridge;
     bool keep_disks, console;
 };
+
+/*
+ * --disk SIZE|FILE: an existing file is an image; otherwise a spec that
+ * starts like a number ("64M", "0", "-5", "12Q") means a new disk's size
+ * and must be one, from 1 byte to the VHD maximum.  Anything else is a
+ * file name, whose absence the library reports.  EXIT_USAGE or 0.
+ */
+static int bad_disk(const char *syn, const char *spec)
+{
+    char why[200];
+    uint64_t v;
+    int r;
+
+    if (!spec[0] || !strchr("0123456789+-", spec[0]) ||
+        access(spec, F_OK) == 0) {
+        return 0;
+    }
+    r = numarg_size(spec, 1, VHD_MAX_SIZE, &v, why, sizeof(why));
+    if (r < 0) {
+        return cli_usage(syn, "invalid --disk '%s': %s%s", spec,
+                         r == -EINVAL ? "no such file, and " : "", why);
+    }
+    return 0;
+}
 
 static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 {
@@ -75,13 +104,17 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            o->cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            o->cpus_text = optarg;
             break;
         case 'M':
-            o->max_cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            if (cli_max_cpus(syn, optarg, &o->max_cpus)) {
+                return -EXIT_USAGE;
+            }
             break;
         case 'm':
-            o->memory = strtoull(optarg, NULL, 10);
+            if (cli_memory(syn, optarg, &o->memory)) {
+                return -EXIT_USAGE;
+            }
             break;
         case 'd':
             if (o->n_disks < 64) {
@@ -122,6 +155,14 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             exit(0);
         default:
             return -cli_usage(syn, "invalid option");
+        }
+    }
+    if (cli_cpus(syn, o->cpus_text, o->max_cpus, &o->cpus)) {
+        return -EXIT_USAGE;
+    }
+    for (size_t k = 0; k < o->n_disks; k++) {
+        if (bad_disk(syn, o->disks[k])) {
+            return -EXIT_USAGE;
         }
     }
     return optind;

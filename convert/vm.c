@@ -101,7 +101,8 @@ static char *clean_name(const char *from)
     return strdup(buf);
 }
 
-static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
+static int from_disks(const char *const *srcs, size_t n, const char *format,
+                      struct hv_vm **out)
 {
     struct hv_vm *vm = hv_vm_new();
     char base[PATH_MAX], *dot;
@@ -130,6 +131,7 @@ static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
             return ovfk_err_last(-ENOMEM, "out of memory");
         }
         d->path = strdup(srcs[i]);
+        d->format = format ? strdup(format) : NULL;
         snprintf(id, sizeof(id), "vmdisk%zu", i + 1);
         d->id = strdup(id);
         d->bus = strdup("virtio");
@@ -311,6 +313,11 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         return ovfk_err_last(-EINVAL, "'%s' describes a whole VM: give it "
                              "alone", srcs[0]);
     }
+    if (kind != SRC_DISKS && o->format) {
+        return ovfk_err_last(-EINVAL, "'%s' describes a whole VM: the "
+                             "format %s applies to disk images", srcs[0],
+                             o->format);
+    }
     if (access(o->to, F_OK) == 0) {
         return ovfk_err_last(-EEXIST, "'%s' already exists", o->to);
     }
@@ -334,7 +341,7 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         r = ovfk_vm_from_domxml(srcs[0], &vm);
         break;
     default:
-        r = from_disks(srcs, n, &vm);
+        r = from_disks(srcs, n, o->format, &vm);
     }
     if (r == 0) {
         r = apply(o, vm);

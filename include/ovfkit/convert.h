@@ -52,6 +52,7 @@ struct ovfk_convert_opts {
     const char *report;             /* sysprep report (default TO.sysprep.json) */
     enum ova_digest digest;
     bool fixed;                     /* fixed VHDs (default dynamic) */
+    const char *format;             /* of bare disk sources; NULL: probe */
     size_t *changes;                /* out: guest changes made (or NULL) */
     ovfk_progress_fn progress;
     void *opaque;
