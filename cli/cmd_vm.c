@@ -17,7 +17,7 @@
 #include "ovfkit/vhd.h"
 
 #define SYN_CREATE "ovfkit [--store DIR | --connect URI|xen:DIR] vm create " \
-    "NAME [--cpus N] [--memory MIB] [--disk SIZE|FILE]... " \
+    "NAME [--cpus N] [--memory MIB] [--disk SIZE|FILE]... [-f FORMAT] " \
     "[--nic NETWORK[,mac=MAC][,model=M]]... [--os-type T] [--max-cpus N] " \
     "[--kernel F --initrd F --cmdline S]"
 #define SYN_LIST "ovfkit [...] vm list [--json]"
@@ -50,7 +50,7 @@ struct vopts {
     uint32_t cpus, max_cpus;
     uint64_t memory;
     const char *cpus_text;      /* checked once --max-cpus is known */
-    const char *os_type, *kernel, *initrd, *cmdline, *bridge;
+    const char *os_type, *kernel, *initrd, *cmdline, *bridge, *format;
     bool keep_disks, console;
 };
 
@@ -91,6 +91,7 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
         { "initrd", required_argument, NULL, 'i' },
         { "cmdline", required_argument, NULL, 'a' },
         { "bridge", required_argument, NULL, 'b' },
+        { "format", required_argument, NULL, 'f' },
         { "keep-disks", no_argument, NULL, 'K' },
         { "console", no_argument, NULL, 'C' },
         { "json", no_argument, NULL, 'j' },
@@ -101,7 +102,7 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
     memset(o, 0, sizeof(*o));
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             o->cpus_text = optarg;
@@ -140,6 +141,9 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             break;
         case 'b':
             o->bridge = optarg;
+            break;
+        case 'f':
+            o->format = optarg;
             break;
         case 'K':
             o->keep_disks = true;
@@ -191,6 +195,7 @@ static int do_create(int argc, char **argv)
     co.os_type = o.os_type;
     co.disks = o.disks;
     co.n_disks = o.n_disks;
+    co.disk_format = o.format;
     co.nics = o.nics;
     co.n_nics = o.n_nics;
     co.kernel = o.kernel;

@@ -179,9 +179,10 @@ static void limit_error(void *opaque, const char *msg)
     }
 }
 
-/* A disk for a new VM: a new blank VHD, or an image converted into it. */
-static int make_disk(hv_conn *c, const char *spec, const char *dir, int idx,
-                     struct hv_disk *d)
+/* A disk for a new VM: a new blank VHD, or an image (read as format; NULL:
+ * probed) converted into it. */
+static int make_disk(hv_conn *c, const char *spec, const char *format,
+                     const char *dir, int idx, struct hv_disk *d)
 {
     char path[PATH_MAX];
     uint64_t size;
@@ -210,7 +211,7 @@ static int make_disk(hv_conn *c, const char *spec, const char *dir, int idx,
             }
             vhd_close(h);
         }
-        r = ovfk_open_source(spec, NULL, &src);
+        r = ovfk_open_source(spec, format, &src);
         if (r == 0) {
             r = vhd_convert(src, d->path, &o);
             ovfk_source_free(src);
@@ -303,7 +304,8 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     }
     for (size_t i = 0; r == 0 && i < o->n_disks; i++) {
         struct hv_disk *d = hv_vm_add_disk(vm);
-        r = d ? make_disk(c, o->disks[i], dir, (int)i + 1, d) : -ENOMEM;
+        r = d ? make_disk(c, o->disks[i], o->disk_format, dir,
+                                 (int)i + 1, d) : -ENOMEM;
     }
     if (r == 0) {
         r = c->drv->define(c, vm);

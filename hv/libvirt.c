@@ -246,13 +246,18 @@ static uint64_t image_size(const char *path, const char *format)
 {
     ovfk_source *s;
     uint64_t size = 0;
+    char key[32];
 
     if (!path || access(path, R_OK) != 0) {
         return 0;
     }
-    if (ovfk_open_source(path, format && !strcmp(format, "vhd") ? "vhd"
-                                                                 : NULL,
-                         &s) == 0) {
+    /* the format libvirt was told, when we read it (a raw image named
+     * .qcow2 is raw); others are probed */
+    snprintf(key, sizeof(key), "|%s|", format ? format : "");
+    if (!strstr("|raw|vhd|qcow2|vmdk|vhdx|", key)) {
+        format = NULL;
+    }
+    if (ovfk_open_source(path, format, &s) == 0) {
         size = s->size;
         ovfk_source_free(s);
     }

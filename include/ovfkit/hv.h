@@ -125,6 +125,7 @@ struct hv_create_opts {
     const char *os_type;
     const char *const *disks;   /* "SIZE" (new) or an image path */
     size_t n_disks;
+    const char *disk_format;    /* of the image paths; NULL: probed */
     const char *const *nics;    /* "NETWORK[,mac=MAC][,model=M]" */
     size_t n_nics;
     const char *kernel, *initrd, *cmdline;
