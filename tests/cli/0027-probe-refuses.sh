@@ -92,6 +92,14 @@ for f in cookie empty garbage; do
     expect_err "'$f.vhd' is not a valid VHD" ovfkit convert $f.vhd --to conv
     [ ! -e conv ] || fail "convert left 'conv'"
 done
+# guest edits and inspection: refused before the appliance starts (it
+# would have opened the file as a raw disk, writable for sysprep)
+if ldconfig -p | grep -q 'libguestfs\.so\.0 '; then
+    cp garbage.vhd g2.vhd
+    expect_err "'g2.vhd' is not a valid VHD" ovfkit sysprep --operations machine-id g2.vhd
+    cmp -s g2.vhd garbage.vhd || fail "sysprep changed g2.vhd"
+    expect_err "'g2.vhd' is not a valid VHD" ovfkit inspect g2.vhd
+fi
 # a VHD asked for by format is refused the same way
 expect_err "'garbage.bin' is not a valid VHD" sh -c \
     'cp garbage.vhd garbage.bin && "$OVFKIT" vhd convert -f vhd garbage.bin x.vhd'
