@@ -418,7 +418,8 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
                                        .progress = j->o->progress,
                                        .opaque = j->o->opaque };
         ovfk_source *s;
-        r = ovfk_open_source(src, NULL, &s);
+        r = ovfk_open_source(src, hv_ovf_disk_format(k ? k->format : NULL),
+                             &s);
         if (r == 0) {
             d->capacity = s->size;
             r = vhd_convert(s, p->target, &co);

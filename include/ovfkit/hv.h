@@ -128,6 +128,7 @@ struct hv_create_opts {
     const char *os_type;
     const char *const *disks;   /* "SIZE" (new) or an image path */
     size_t n_disks;
+    const char *disk_format;    /* of the image paths; NULL: probed */
     const char *const *nics;    /* "NETWORK[,mac=MAC][,model=M]" */
     size_t n_nics;
     const char *kernel, *initrd, *cmdline;
@@ -175,7 +176,8 @@ int hv_export(hv_conn *c, const char *name_or_uuid,
 int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
                  const struct hv_export_opts *o);
 /* The VM an opened package describes (VirtualSystem system, or the
- * first), each disk's path the package's local file for it. */
+ * first), each disk's path the package's local file for it and its format
+ * "vhd" when the descriptor declares VHD, else NULL (to be probed). */
 int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out);
 /* The same without an inventory (conversions): disks in any format the
  * convert layer reads; the message in ovfk_last_error(). */
