@@ -186,7 +186,7 @@ int cmd_convert(int argc, char **argv)
         }
     }
     if (import) {
-        struct hv_import_opts io = { .mode = HV_IMPORT, .verify = true,
+        struct hv_import_opts io = { .mode = HV_IMPORT,
                                      .keep_guest_config = keep,
                                      .progress = cli_progress,
                                      .opaque = "import" };
