@@ -409,7 +409,9 @@ static char *target_name(struct job *j, const char *dir, const char *id,
                     !strcmp(j->existing->disks[i].path, path);
         }
         for (size_t i = 0; !taken && i < upto; i++) {
-            taken = !strcmp(j->plan->disks[i].target, path);
+            /* a skipped disk has no target */
+            taken = j->plan->disks[i].target &&
+                    !strcmp(j->plan->disks[i].target, path);
         }
         if (!taken) {
             return strdup(path);
