@@ -24,7 +24,7 @@ SOVER    := 0
 
 # libguestfs and libvirt are compiled against but loaded on first use
 # (util/dlib.h): only the commands that need them pay for loading them
-LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd
+LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd blkid
 PKGS     := $(LINKED) libguestfs libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(LINKED) 2>/dev/null)

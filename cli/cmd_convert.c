@@ -194,7 +194,7 @@ int cmd_convert(int argc, char **argv)
         }
     }
     if (import) {
-        struct hv_import_opts io = { .mode = HV_IMPORT, .verify = true,
+        struct hv_import_opts io = { .mode = HV_IMPORT,
                                      .keep_guest_config = keep,
                                      .max_cpus = max_cpus,
                                      .progress = cli_progress,

@@ -40,9 +40,11 @@ int hv_connect(const char *store, const char *uri, hv_conn **out)
     }
     c->drv = drv;
     c->max_cpus = HV_DEFAULT_MAX_CPUS;
+    c->where = where ? strdup(where) : NULL;
     r = drv->open(c, where);
     if (r < 0) {
         ovfk_err_publish(&c->err);
+        free(c->where);
         free(c);
         return r;
     }
@@ -54,6 +56,7 @@ void hv_disconnect(hv_conn *c)
 {
     if (c) {
         c->drv->close(c);
+        free(c->where);
         free(c);
     }
 }

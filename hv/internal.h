@@ -63,6 +63,9 @@ struct hv_conn {
     const struct hv_driver *drv;
     void *priv;
     uint32_t max_cpus;
+    char *where;                /* the store, URI or directory as given
+                                   (NULL: the default store); import
+                                   derives new UUIDs from it */
     ovfk_err err;
 };
 
