@@ -179,7 +179,8 @@ static int parse_cfg(const char *text, struct xcfg *x)
         if (x->n >= 128) {
             return -E2BIG;
         }
-        v = &x->v[x->n];
+        v = &x->v[x->n++];      /* counted now: xcfg_free frees a value
+                                   that fails half way */
         klen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                          "0123456789_-");
         if (klen == 0 || klen >= sizeof(v->key)) {
@@ -216,7 +217,6 @@ static int parse_cfg(const char *text, struct xcfg *x)
         } else if (!(v->str = token(&p))) {
             return -EINVAL;
         }
-        x->n++;
         p = skip_ws(p);
         if (*p == ';') {
             p++;
