@@ -35,19 +35,22 @@ d --json vm show copy | json '" ".join(n["mac"] for n in d["nics"])' > macs.txt
     fail "new MACs $(cat macs.txt); the package has 02:17:42:2F:00:01 and :02"
 # imported disks are imported
 grep -q "disk:    vmdisk1 import (" done.txt || fail "wording: $(cat done.txt)"
-! grep -q " restore (" done.txt || fail "an import says restore: $(cat done.txt)"
+! grep -q " restore (" done.txt ||
+    fail "an import says restore: $(cat done.txt)"
 d restore web.ova --dry-run > rdry.txt
 grep -q "disk:    vmdisk1 restore (" rdry.txt || fail "restore: $(cat rdry.txt)"
 
 # data disks only: no appliance; the loader's trace is the oracle
-grep -q "^  guest:   no disk holds a partition table or file system" done.txt ||
-    fail "no word on the skipped guest fixup: $(cat done.txt)"
-LD_DEBUG=files ovfkit --store "$D" import web.ova --name copy2 > c2.txt 2> trace.txt
+grep -q "^  guest:   no disk holds a partition table or file system" \
+    done.txt || fail "no word on the skipped guest fixup: $(cat done.txt)"
+LD_DEBUG=files ovfkit --store "$D" import web.ova --name copy2 \
+    > c2.txt 2> trace.txt
 grep -q "needed by" trace.txt || fail "LD_DEBUG=files printed no trace"
 ! grep -q "file=libguestfs.so.0 \[0\]; *dynamically loaded" trace.txt ||
     fail "the import of data disks loaded libguestfs"
 # (the plan is the last, pretty-printed object after the progress events)
-ovfkit --store "$D" --json import web.ova --name copy3 | sed -n '/^{$/,$p' > c3.json
+ovfkit --store "$D" --json import web.ova --name copy3 |
+    sed -n '/^{$/,$p' > c3.json
 [ "$(json 'd["guest"]["status"]' < c3.json)" = blank ] ||
     fail "JSON guest status: $(cat c3.json)"
 [ "$(json 'd["done"]' < c3.json)" = True ] || fail "JSON done: $(cat c3.json)"
@@ -74,9 +77,10 @@ grep -q "invalid option" err.txt || fail "--no-verify: $(cat err.txt)"
 ! d vm show copy4 > /dev/null 2>&1 || fail "--no-verify imported"
 
 # vm create takes NAME, not --name
-expect_err "VM name 'bad-name' may use only letters, digits and '_'; choose another name" \
-    d vm create bad-name
-! grep -q -- "--name" err.txt || fail "vm create hints at --name: $(cat err.txt)"
+expect_err "VM name 'bad-name' may use only letters, digits and '_'; \
+choose another name" d vm create bad-name
+! grep -q -- "--name" err.txt ||
+    fail "vm create hints at --name: $(cat err.txt)"
 expect_err "choose another name with --name" d import web.ova --name bad-name
 
 # libvirt's test driver: the disks go with its in-memory VM
