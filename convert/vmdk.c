@@ -810,8 +810,10 @@ static int open_at_depth(const char *path, ovfk_source **out)
     int r;
 
     *out = NULL;
-    if (vmdk_probe(path) == 0) {
-        /* a parent in another format (rare): whatever reads it */
+    if (nesting > 0 && vmdk_probe(path) == 0) {
+        /* a parent in another format (rare): whatever reads it.  Not at
+         * the top: the caller chose VMDK, and the reader says what is
+         * wrong (ovfk_open_source would hand the file back to us). */
         return ovfk_open_source(path, NULL, out);
     }
     nesting++;
