@@ -336,6 +336,19 @@ static void t_stream_truncated(void)
             "stream?)");
 }
 
+/* qemu-img's layout (directory up front, no footer) cut in a grain */
+static void t_stream_cut(void)
+{
+    NEED_QEMU();
+    CHECK(raw_with_data("r", "1M") == 0);
+    CHECK(t_sh("qemu-img convert -O vmdk -o subformat=streamOptimized r "
+               "a.vmdk") == 0);
+    CHECK(le_at("a.vmdk", 65544, 4) > 20);
+    CHECK(truncate("a.vmdk", 65536 + 12 + 10) == 0);
+    REFUSED("a.vmdk", -EINVAL, "bytes at 65536) runs past the end of the "
+            "file (a truncated stream?)");
+}
+
 static void t_stream_bad_grain(void)
 {
     uint8_t junk[32];
@@ -398,5 +411,5 @@ TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
           T(t_descriptor_too_large), T(t_grain_table_past_eof),
           T(t_grain_dir_outside), T(t_grain_past_eof), T(t_bad_grain_size),
           T(t_sparse_bad_magic), T(t_embedded_descriptor_outside),
-          T(t_stream_footer), T(t_stream_truncated), T(t_stream_bad_grain), T(t_parent_loop),
+          T(t_stream_footer), T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain), T(t_parent_loop),
           T(t_parent_outside), T(t_parent_smaller))
