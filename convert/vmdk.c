@@ -631,7 +631,15 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     }
     clen = get_le32(hdr + 8);
     avail = e->file_size - off - sizeof(hdr);
-    if (clen == 0 || clen > v->zin_len || clen > avail) {
+    if (clen != 0 && clen <= v->zin_len && clen > avail) {
+        /* a length that fits a grain, cut by the end of the file */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
+                            "(%u bytes at %llu) runs past the end of the "
+                            "file (a truncated stream?)", e->path,
+                            (unsigned long long)g, clen,
+                            (unsigned long long)off);
+    }
+    if (clen == 0 || clen > v->zin_len) {
         return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
                             "has a bad length (%u)", e->path,
                             (unsigned long long)g, clen);
