@@ -233,9 +233,13 @@ static int parse_desc(ovfk_err *err, char *text, struct desc *d)
     int r = 0;
 
     memset(d, 0, sizeof(*d));
-    for (char *line = strtok(text, "\n"); r == 0 && line;
-         line = strtok(NULL, "\n")) {
-        const char *p = line + strspn(line, " \t");
+    for (char *line = text, *next; r == 0 && line; line = next) {
+        const char *p;
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        p = line + strspn(line, " \t");
         if (*p == '#' || *p == '\0' || *p == '\r') {
             continue;
         }

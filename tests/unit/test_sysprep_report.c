@@ -108,8 +108,8 @@ static void t_write_read_back(void)
           !strcmp(val(c, "old"), "2") && !strcmp(val(c, "new"), "4"));
     json_object_put(o);
     /* what we write, we take back: the refusal comes from the disk */
-    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -EIO,
-              ovfk_last_error(), "missing.img: No such file or directory");
+    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -ENOENT,
+              ovfk_last_error(), "cannot open 'missing.img'");
     CHECK_EQ(restored, 0);
 }
 
