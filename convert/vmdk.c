@@ -344,6 +344,11 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
                             "file", e->path, (unsigned long long)n_gts,
                             (unsigned long long)h.gd_off);
     }
+    if (h.gd_off == 0) {
+        /* sector 0 is the header: its bytes would be taken for tables */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+                            "overlaps the header (sector 0)", e->path);
+    }
     e->gd_offset = h.gd_off;
     e->n_gts = (uint32_t)n_gts;
     raw = malloc(n_gts * 4);
