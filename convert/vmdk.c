@@ -233,9 +233,13 @@ static int parse_desc(ovfk_err *err, char *text, struct desc *d)
     int r = 0;
 
     memset(d, 0, sizeof(*d));
-    for (char *line = strtok(text, "\n"); r == 0 && line;
-         line = strtok(NULL, "\n")) {
-        const char *p = line + strspn(line, " \t");
+    for (char *line = text, *next; r == 0 && line; line = next) {
+        const char *p;
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        p = line + strspn(line, " \t");
         if (*p == '#' || *p == '\0' || *p == '\r') {
             continue;
         }
@@ -339,6 +343,11 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
                             "(%llu tables at sector %llu) lies outside the "
                             "file", e->path, (unsigned long long)n_gts,
                             (unsigned long long)h.gd_off);
+    }
+    if (h.gd_off == 0) {
+        /* sector 0 is the header: its bytes would be taken for tables */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+                            "overlaps the header (sector 0)", e->path);
     }
     e->gd_offset = h.gd_off;
     e->n_gts = (uint32_t)n_gts;
@@ -631,7 +640,15 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     }
     clen = get_le32(hdr + 8);
     avail = e->file_size - off - sizeof(hdr);
-    if (clen == 0 || clen > v->zin_len || clen > avail) {
+    if (clen != 0 && clen <= v->zin_len && clen > avail) {
+        /* a length that fits a grain, cut by the end of the file */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
+                            "(%u bytes at %llu) runs past the end of the "
+                            "file (a truncated stream?)", e->path,
+                            (unsigned long long)g, clen,
+                            (unsigned long long)off);
+    }
+    if (clen == 0 || clen > v->zin_len) {
         return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
                             "has a bad length (%u)", e->path,
                             (unsigned long long)g, clen);

@@ -69,7 +69,8 @@ echo "VMware OVA: converted and imported"
 expect_err "invalid --memory 'x': not a whole number" ovfkit convert vb/ubuntu.2.0.ovf --to bad.ova --memory x
 [ ! -e bad.ova ] || fail "a failed conversion left its output"
 cp vb/ubuntu.2.0.ovf vb2.ovf
-expect_err "" ovfkit convert vb2.ovf --to bad.ova
+expect_err "'ubuntu.2.0-disk1.vmdk' (file 'file1' of the descriptor) is \
+missing from the package" ovfkit convert vb2.ovf --to bad.ova
 [ ! -e bad.ova ] && ! ls -a | grep -q ovfkit-convert || fail "a failed conversion left files: $(ls -a)"
 
 # a .vmx and a libvirt domain: their hardware
