@@ -9,7 +9,7 @@
 #
 #   scenario.py expect NAME REF.raw...   NAME's disks must have these
 #                                        capacities and contents (raw files)
-#   scenario.py expect-as NEW OLD        NEW's disks are expected as OLD's
+#   scenario.py expect NEW --as OLD      NEW's disks are expected as OLD's
 #   scenario.py check STEP [--new A,B] [--changed A,B] [--gone A,B]
 #       every VM of ours (the name prefix) not named is as the last check
 #       saw it (definition and disk bytes hashed); the named ones appeared,
@@ -239,8 +239,10 @@ def diff_views(a, b):
     out = []
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):
-            out.append("%s: %s -> %s" % (k, json.dumps(a.get(k)),
-                                         json.dumps(b.get(k))))
+            out.append("%s: %s -> %s" % (k, json.dumps(a.get(k),
+                                                    sort_keys=True),
+                                         json.dumps(b.get(k),
+                                                    sort_keys=True)))
     return "; ".join(out)
 
 

@@ -97,7 +97,7 @@ libvirt)
     ;;
 *) fail "SCEN_DRIVER '$SCEN_DRIVER'" ;;
 esac
-trap 'cd /; cleanup_driver; [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"' EXIT
+trap 'cd /; set +e; cleanup_driver; [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"' EXIT
 mkdir "$T/state"
 export SCEN_OVFKIT="$OVFKIT" SCEN_CONN="$CONN" SCEN_DRIVER SCEN_PREFIX="$P" \
     SCEN_WHERE="$WHERE" SCEN_STATE="$T/state"
