@@ -405,8 +405,8 @@ static int open_extents(struct vmdk *v, const char *dir, const struct desc *d)
         if (e->type == EXT_FLAT) {
             uint64_t end;
             e->flat_offset = d->ext[i].offset;
-            if (mul_overflow_u64(e->flat_offset + e->sectors, SECTOR, &end) ||
-                end > e->file_size) {
+            if (add_overflow_u64(e->flat_offset, e->sectors, &end) ||
+                mul_overflow_u64(end, SECTOR, &end) || end > e->file_size) {
                 return ovfk_err_set(&v->err, -EINVAL, "the flat extent '%s' "
                                     "is shorter (%llu bytes) than the "
                                     "descriptor says", path,
@@ -483,9 +483,16 @@ static int read_descriptor(struct vmdk *v, const char *path, char **text)
     return inside;
 }
 
-static int open_at_depth(const char *path, int depth, ovfk_source **out);
+static int open_at_depth(const char *path, ovfk_source **out);
 
-static int vmdk_open_depth(const char *path, int depth, struct vmdk **out)
+/*
+ * Descriptors being opened on this thread, this one included.  A
+ * parameter would not do: a parent in another format (a qcow2 whose
+ * backing file is this VMDK again) comes back through ovfk_open_source.
+ */
+static __thread int nesting;
+
+static int vmdk_open_depth(const char *path, struct vmdk **out)
 {
     struct vmdk *v = calloc(1, sizeof(*v));
     char dir[PATH_MAX], *text = NULL, base[PATH_MAX];
@@ -526,13 +533,17 @@ static int vmdk_open_depth(const char *path, int depth, struct vmdk **out)
             r = ovfk_err_set(&v->err, -EINVAL, "'%s' is a snapshot delta "
                              "whose parent ('%s') is not a file beside it",
                              path, hint ? hint : "");
-        } else if (depth >= MAX_DEPTH) {
-            r = ovfk_err_set(&v->err, -ELOOP, "'%s': more than %d parents",
-                             path, MAX_DEPTH);
+        } else if (nesting > MAX_DEPTH) {
+            r = ovfk_err_set(&v->err, -ELOOP, "'%s': more than %d parents "
+                             "(a loop?)", path, MAX_DEPTH);
         } else {
             snprintf(ppath, sizeof(ppath), "%s/%s", dir, hint);
-            r = open_at_depth(ppath, depth + 1, &v->parent);
-            if (r < 0) {
+            r = open_at_depth(ppath, &v->parent);
+            if (r == -ELOOP) {
+                /* one line, not one "the parent of" per level */
+                ovfk_err_set(&v->err, r, "'%s': more than %d parents (a "
+                             "loop?)", path, MAX_DEPTH);
+            } else if (r < 0) {
                 ovfk_err_set(&v->err, r, "the parent of '%s': %s", path,
                              ovfk_last_error());
             } else if (v->parent->size < v->size) {
@@ -792,18 +803,22 @@ static const char *vmdk_error(void *opaque)
     return ((struct vmdk *)opaque)->err.msg;
 }
 
-static int open_at_depth(const char *path, int depth, ovfk_source **out)
+static int open_at_depth(const char *path, ovfk_source **out)
 {
     ovfk_source *s;
     struct vmdk *v;
     int r;
 
     *out = NULL;
-    if (vmdk_probe(path) == 0) {
-        /* a parent in another format (rare): whatever reads it */
+    if (nesting > 0 && vmdk_probe(path) == 0) {
+        /* a parent in another format (rare): whatever reads it.  Not at
+         * the top: the caller chose VMDK, and the reader says what is
+         * wrong (ovfk_open_source would hand the file back to us). */
         return ovfk_open_source(path, NULL, out);
     }
-    r = vmdk_open_depth(path, depth, &v);
+    nesting++;
+    r = vmdk_open_depth(path, &v);
+    nesting--;
     if (r < 0) {
         return r;
     }
@@ -825,7 +840,7 @@ static int open_at_depth(const char *path, int depth, ovfk_source **out)
 
 static int vmdk_open(const char *path, ovfk_source **out)
 {
-    return open_at_depth(path, 0, out);
+    return open_at_depth(path, out);
 }
 
 const struct input_driver input_vmdk = {

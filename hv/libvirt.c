@@ -7,6 +7,7 @@
  * id) goes in the domain's <metadata> under our namespace.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -21,13 +22,13 @@
 
 #include "hv/internal.h"
 #include "hv/virt.h"
-#include "ovfkit/convert.h"
-#include "ovfkit/vhd.h"
 
 struct lv_priv {
     virConnectPtr conn;
     char type[16];              /* the domain type to write */
     char lockdir[PATH_MAX];
+    char scratch[PATH_MAX];     /* test driver: its VMs' disks, removed
+                                   with the connection (see lv_disk_dir) */
 };
 
 static struct lv_priv *P(hv_conn *c)
@@ -85,10 +86,22 @@ static int lv_open(hv_conn *c, const char *uri)
     return 0;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void lv_close(hv_conn *c)
 {
     if (P(c)) {
         virConnectClose(P(c)->conn);
+        if (P(c)->scratch[0]) {
+            nftw(P(c)->scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        }
         free(P(c));
     }
 }
@@ -119,6 +132,7 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr dom = xmlNewNode(NULL, BAD_CAST "domain"), os, type, devs, n,
                meta, mine;
+    xmlNsPtr ns;
     int counts[4] = { 0 };
     char uuid[37], num[32];
     xmlChar *mem = NULL;
@@ -136,11 +150,19 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
     }
     meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
     mine = xmlNewChild(meta, NULL, BAD_CAST "vm", NULL);
-    xmlSetNs(mine, xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit"));
+    ns = xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit");
+    xmlSetNs(mine, ns);
     snprintf(num, sizeof(num), "%d", vm->os_id);
     xmlNewProp(mine, BAD_CAST "os-id", BAD_CAST num);
     if (vm->os_type) {
         xmlNewProp(mine, BAD_CAST "os-type", BAD_CAST vm->os_type);
+    }
+    /* the disks we made for this VM: removing it removes only those */
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (vm->disks[i].owned && vm->disks[i].path) {
+            n = xmlNewChild(mine, ns, BAD_CAST "owns", NULL);
+            xmlNewProp(n, BAD_CAST "path", BAD_CAST vm->disks[i].path);
+        }
     }
     snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->memory_mib);
     n = xmlNewTextChild(dom, NULL, BAD_CAST "memory", BAD_CAST num);
@@ -242,21 +264,24 @@ static uint64_t memory_mib(const char *value, const char *unit)
     return v / 1024;
 }
 
-static uint64_t image_size(const char *path, const char *format)
+/* Disks named by <ovfkit:owns path=.../> in our metadata are ours. */
+static void mark_owned(xmlXPathContextPtr ctx, struct hv_vm *vm)
 {
-    ovfk_source *s;
-    uint64_t size = 0;
+    xmlXPathObjectPtr set;
 
-    if (!path || access(path, R_OK) != 0) {
-        return 0;
+    ctx->node = NULL;
+    set = xmlXPathEvalExpression(BAD_CAST "/domain/metadata/o:vm/o:owns/"
+                                 "@path", ctx);
+    for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
+         i++) {
+        xmlChar *v = xmlNodeGetContent(set->nodesetval->nodeTab[i]);
+        for (size_t k = 0; v && k < vm->n_disks; k++) {
+            vm->disks[k].owned |= vm->disks[k].path &&
+                                  !strcmp(vm->disks[k].path, (char *)v);
+        }
+        xmlFree(v);
     }
-    if (ovfk_open_source(path, format && !strcmp(format, "vhd") ? "vhd"
-                                                                 : NULL,
-                         &s) == 0) {
-        size = s->size;
-        ovfk_source_free(s);
-    }
-    return size;
+    xmlXPathFreeObject(set);
 }
 
 static int parse_domain(const char *xml, struct hv_vm **out)
@@ -316,9 +341,10 @@ static int parse_domain(const char *xml, struct hv_vm **out)
         snprintf(id, sizeof(id), "vmdisk%d", i + 1);
         d->id = strdup(id);
         d->boot_order = i == 0;
-        d->capacity = image_size(d->path, d->format);
+        d->capacity = hv_image_capacity(d->path, d->format);
     }
     xmlXPathFreeObject(set);
+    mark_owned(ctx, vm);
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
@@ -418,7 +444,8 @@ static int lv_replace(hv_conn *c, const struct hv_vm *old,
     return r;
 }
 
-static int lv_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
+static int lv_remove(hv_conn *c, const struct hv_vm *vm,
+                     const struct hv_refs *refs)
 {
     virDomainPtr d = lookup(c, vm);
 
@@ -432,8 +459,8 @@ static int lv_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
         return lv_error(c, "cannot undefine the domain");
     }
     virDomainFree(d);
-    for (size_t i = 0; !keep_disks && i < vm->n_disks; i++) {
-        if (vm->disks[i].path) {
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (hv_disk_removable(&vm->disks[i], refs)) {
             unlink(vm->disks[i].path);
         }
     }
@@ -459,16 +486,41 @@ static int lv_networks(hv_conn *c, char ***names, size_t *n)
     return r;
 }
 
-/* New disks go to the "default" storage pool's directory. */
+/*
+ * New disks go to the "default" storage pool's directory.  libvirt's test
+ * driver keeps its VMs in this process only: they are gone when the
+ * connection closes, and disks written for them into a real directory
+ * (/var/lib/libvirt/images) would stay behind with nothing naming them.
+ * Its disks go to a private directory that closing the connection
+ * removes, so they live exactly as long as their VMs (an import's
+ * --storage still puts them where the user says).
+ */
 static int lv_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
                        size_t len)
 {
-    virStoragePoolPtr pool = virStoragePoolLookupByName(P(c)->conn,
-                                                        "default");
+    virStoragePoolPtr pool;
     struct stat st;
     char *path = NULL;
 
     (void)vm;
+    if (!strcmp(P(c)->type, "test")) {
+        const char *tmp = getenv("TMPDIR");
+        if (!P(c)->scratch[0]) {
+            snprintf(P(c)->scratch, sizeof(P(c)->scratch),
+                     "%s/ovfkit-test-driver-XXXXXX", tmp && *tmp ? tmp :
+                     "/var/tmp");
+            if (!mkdtemp(P(c)->scratch)) {
+                int e = -errno;
+                P(c)->scratch[0] = '\0';
+                return ovfk_err_set(&c->err, e, "cannot make a directory for "
+                                    "the test driver's disks: %s",
+                                    strerror(-e));
+            }
+        }
+        snprintf(buf, len, "%s", P(c)->scratch);
+        return 0;
+    }
+    pool = virStoragePoolLookupByName(P(c)->conn, "default");
     if (pool) {
         char *xml = virStoragePoolGetXMLDesc(pool, 0);
         xmlDocPtr doc = xml ? xmlReadMemory(xml, (int)strlen(xml), "pool",
@@ -568,6 +620,7 @@ const struct hv_driver hv_libvirt_driver = {
     .replace = lv_replace,
     .remove = lv_remove,
     .networks = lv_networks,
+    .shared_disk_dir = true,
     .disk_dir = lv_disk_dir,
     .is_running = lv_is_running,
     .start = lv_start,

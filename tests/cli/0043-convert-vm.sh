@@ -65,7 +65,7 @@ ovfkit --store "$S" vm show cot_vm > /dev/null || fail "not imported"
 echo "VMware OVA: converted and imported"
 
 # a failed conversion leaves nothing that looks complete
-expect_err "" ovfkit convert vb/ubuntu.2.0.ovf --to bad.ova --memory x
+expect_err "invalid --memory 'x': not a whole number" ovfkit convert vb/ubuntu.2.0.ovf --to bad.ova --memory x
 [ ! -e bad.ova ] || fail "a failed conversion left its output"
 cp vb/ubuntu.2.0.ovf vb2.ovf
 expect_err "" ovfkit convert vb2.ovf --to bad.ova
