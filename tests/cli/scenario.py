@@ -10,11 +10,13 @@
 #   scenario.py expect NAME REF.raw...   NAME's disks must have these
 #                                        capacities and contents (raw files)
 #   scenario.py expect NEW --as OLD      NEW's disks are expected as OLD's
-#   scenario.py check STEP [--new A,B] [--changed A,B] [--gone A,B]
+#   scenario.py check STEP [--new A,B] [--changed A,B] [--replaced A,B]
+#                          [--gone A,B]
 #       every VM of ours (the name prefix) not named is as the last check
 #       saw it (definition and disk bytes hashed); the named ones appeared,
-#       changed (allowed to) or are gone with their disk files; MACs, UUIDs
-#       and disk files are unique across the whole inventory; each disk's
+#       changed (allowed to), were replaced (no disk file they named before
+#       and name no more is left) or are gone with their disk files; MACs,
+#       UUIDs and disk files are unique across the whole inventory; each disk's
 #       capacity (vm show, and the image's own virtual size) and contents
 #       are what `expect` said
 #   scenario.py package PKG NAME         an exported OVF/OVA describes NAME
@@ -248,7 +250,7 @@ def diff_views(a, b):
 
 def cmd_check(argv):
     step = argv[0]
-    opts = {"--new": [], "--changed": [], "--gone": []}
+    opts = {"--new": [], "--changed": [], "--gone": [], "--replaced": []}
     for i in range(1, len(argv), 2):
         opts[argv[i]] = names(argv[i + 1])
     prev = load("state.json", {})
@@ -270,14 +272,15 @@ def cmd_check(argv):
         except RuntimeError as e:
             bad("VM '%s': %s" % (n, e))
     for n, old in sorted(prev.items()):
-        if n in opts["--gone"]:
+        if n in opts["--gone"] or n in opts["--replaced"]:
             for d in old["disks"]:
                 if d.get("path") and os.path.exists(d["path"]) and \
                    not any(os.path.realpath(x["path"]) ==
                            os.path.realpath(d["path"])
                            for v in now.values() for x in v["disks"]):
-                    bad("VM '%s' is gone but its disk '%s' is left"
-                        % (n, d["path"]))
+                    bad("VM '%s' is %s but its disk '%s' is left"
+                        % (n, "gone" if n in opts["--gone"] else "replaced",
+                           d["path"]))
             continue
         if n in opts["--changed"] or n not in now:
             continue

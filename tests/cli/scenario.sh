@@ -153,6 +153,8 @@ truncate -s 10M dyn.raw; ref_write dyn.raw 2097152 blob3
 qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on dyn.raw dyn.vhd
 [ "$(qemu-img info --output=json dyn.vhd | json 'd["virtual-size"]')" = 10485760 ] ||
     fail "qemu-img made a dynamic VHD of another size"
+# the user's own images are read, never written
+sha256sum raw6.img fx.vhd dyn.vhd > inputs.sha
 
 check start
 
@@ -168,13 +170,15 @@ check create-b --new "$B"
 step create-c o vm create "$C" --memory 768 --disk "$T/dyn.vhd" --disk 8M --nic "$NET2"
 sc expect "$C" dyn.raw z8.raw
 check create-c --new "$C"
+sha256sum -c --quiet inputs.sha || bad "vm create --disk FILE changed the file"
 
 step list o vm list
 for v in "$A" "$B" "$C"; do
     grep -q "^$v " out.txt || bad "vm list does not show $v: $(cat out.txt)"
 done
 [ "$(nets "$A")" = "$NET1 $NET1" ] && [ "$(nets "$B")" = "$NET1 $NET2 $NET2" ] &&
-    [ "$(nets "$C")" = "$NET2" ] || bad "networks: $(nets "$A") / $(nets "$B") / $(nets "$C")"
+    [ "$(nets "$C")" = "$NET2" ] ||
+    bad "networks: $(nets "$A") / $(nets "$B") / $(nets "$C")"
 [ "$(field "$B" 'd["cpus"], d["memory_mib"]')" = "2 512" ] || bad "B's settings"
 [ "$(field "$C" 'd["cpus"], d["memory_mib"]')" = "1 768" ] || bad "C's settings"
 expect_err "no VM named '${P}none'" o vm show "${P}none"
@@ -200,6 +204,12 @@ sc package "$T/bdir/$B.ovf" "$B" || bad "export of B"
 step export-c o export "$C" --to "$T/c.ova"
 check export-c
 sc package "$T/c.ova" "$C" || bad "export of C"
+for p in a.ova bdir/$B.ovf c.ova; do
+    ovfkit ova verify "$p" > /dev/null 2>&1 ||
+        bad "ova verify $p: $(ovfkit ova verify "$p" 2>&1)"
+done
+# imports and restores read the packages, never write them
+sha256sum a.ova c.ova bdir/* > packages.sha
 c_uuid=$(field "$C" 'd["uuid"]'); c_macs=$(macs "$C")
 
 # --- import: a plan, then twice the same package --------------------------
@@ -243,7 +253,7 @@ sc expect "$A" a1.raw a2.raw
 check write-a --changed "$A"
 step restore-force o restore "$T/a.ova" --force $STORAGE
 sc expect "$A" a1.raw raw6.img
-check restore-force --changed "$A"
+check restore-force --replaced "$A"
 [ "$(field "$A" 'd["uuid"]')" = "$a_uuid" ] && [ "$(macs "$A")" = "$a_macs" ] &&
     [ "$(nets "$A")" = "$NET1 $NET1" ] || bad "restore --force: $(o --json vm show "$A")"
 
@@ -297,15 +307,20 @@ no:*)
     ;;
 esac
 
+sha256sum -c --quiet packages.sha || bad "an import or restore changed a package"
+
 # --- remove everything ---------------------------------------------------
 step remove-b o vm remove "$B"
 check remove-b --gone "$B"
-rest=$(o --json vm list | json '",".join(v["name"] for v in d if v["name"].startswith("'"$P"'"))')
-for v in $(echo "$rest" | tr , ' '); do
+# ours: the VMs whose names have our prefix
+ours() {
+    o --json vm list |
+        json "' '.join(v['name'] for v in d if v['name'].startswith('$P'))"
+}
+for v in $(ours); do
     step "remove-$v" o vm remove "$v"
     check "remove-$v" --gone "$v"
 done
-[ -z "$(o --json vm list | json '",".join(v["name"] for v in d if v["name"].startswith("'"$P"'"))')" ] ||
-    bad "VMs left"
+[ -z "$(ours)" ] || bad "VMs left: $(ours)"
 [ "$failed" = 0 ] || fail "$failed checks failed"
 echo ok
