@@ -395,6 +395,10 @@ def commands_of(words, env, funcs, out, line, unseen, depth=0):
         unseen.append((line, "command named by '%s'" %
                        (words[0].text or "$(...)")))
         return
+    if name not in ("exec", "command", "expect_rc", "expect_err", "trap"):
+        if name in ("timeout", "nice", "nohup", "setsid", "sudo", "stdbuf",
+                    "ionice", "env", "xargs"):
+            out.append((line, name))
     if name in ("timeout",):
         while rest and rest[0].text.startswith("-"):
             opt = rest.pop(0).text
@@ -446,10 +450,7 @@ def script(word, env, funcs, out, line, unseen, depth):
     if word.dyn or depth > 4:
         unseen.append((line, "script in '%s'" % word.text[:40]))
         return
-    text = word.text
-    for var, val in env.items():
-        text = text.replace("$" + var, val) if var != "OVFKIT" else text
-    sc = Scanner(text, "", line)
+    sc = Scanner(word.text, "", line)
     sc.run()
     for _, ws in sc.cmds:
         commands_of(ws, env, funcs, out, line, unseen, depth + 1)
@@ -642,13 +643,22 @@ def main():
 
     cli = sorted(glob.glob(os.path.join(TOP, "tests/cli/*.sh")))
     parsed = {p: scan_shell(p) for p in cli}
+    def assignments(src):
+        """VAR=literal lines; a variable given two values is not known."""
+        vals = {}
+        for var, val in re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)="
+                                   r"([^\s$`\"'();&|]+)\s*$", src, re.M):
+            vals[var] = val if vals.get(var, val) == val else None
+        return vals
+
+    # functions and variables of the helpers (lib.sh, guest.sh, snap.sh)
+    # are seen by every test; a test's own ones by that test only
     funcs, env = set(), {}
     for p, (src, _) in parsed.items():
         funcs |= set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)",
                                 src, re.M))
-        for var, val in re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)="
-                                   r"([^\s$`\"'();&|]+)\s*$", src, re.M):
-            env.setdefault(var, val)
+        if not os.path.basename(p)[0].isdigit():
+            env.update(assignments(src))
     env["OVFKIT"] = "ovfkit"            # the binary under test, ours
     env["OVFK_SRCDIR"] = TOP
 
@@ -670,8 +680,10 @@ def main():
         rel = os.path.relpath(p, TOP)
         g = guards(p)
         out, unseen = [], list(sc.unseen)
+        own = dict(env)
+        own.update(assignments(src))
         for line, ws in sc.cmds:
-            commands_of(ws, env, funcs, out, line, unseen)
+            commands_of(ws, own, funcs, out, line, unseen)
         for line, prog in out:
             uses.setdefault(prog, []).append((rel, line, prog in g))
         unseen_all += [(rel, ln, u) for ln, u in unseen]
