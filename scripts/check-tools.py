@@ -5,8 +5,9 @@ library run is installed by scripts/deps.sh, or its test skips naming it.
 
     scripts/check-tools.py [-v]        (make check runs it as tests/cli/0000)
 
-Finds the programs that tests/cli/*.sh run (the first word of each simple
-command, after wrappers like timeout/env/xargs/expect_rc, and inside
+Finds the programs that tests/cli/*.sh, tests/run.sh and scripts/demo.sh
+run (the first word of each simple command, after wrappers like
+timeout/env/xargs/expect_rc, and inside
 $(...), `...`, sh -c '...', nbdkit --run '...' and trap '...' strings), and
 those the C code runs (tests/unit, tests/fuzz, the library and the cli:
 system()/popen() command strings, exec*() and posix_spawn*() programs).
@@ -641,7 +642,9 @@ def main():
     problems, notes, unseen_all = [], [], []
     uses = {}           # program -> [(file, line, guarded)]
 
-    cli = sorted(glob.glob(os.path.join(TOP, "tests/cli/*.sh")))
+    # the cli tests, and what runs them or the demo (these have no skips)
+    cli = sorted(glob.glob(os.path.join(TOP, "tests/cli/*.sh"))) + \
+        [os.path.join(TOP, f) for f in ("tests/run.sh", "scripts/demo.sh")]
     parsed = {p: scan_shell(p) for p in cli}
     def assignments(src):
         """VAR=literal lines; a variable given two values is not known."""
