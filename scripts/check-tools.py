@@ -7,17 +7,22 @@ library run is installed by scripts/deps.sh, or its test skips naming it.
 
 Finds the programs that tests/cli/*.sh, tests/run.sh and scripts/demo.sh
 run (the first word of each simple command, after wrappers like
-timeout/env/xargs/expect_rc, and inside
-$(...), `...`, sh -c '...', nbdkit --run '...' and trap '...' strings), and
+timeout/env/xargs/expect_rc, and inside $(...), `...`, sh -c '...',
+nbdkit --run '...' and trap '...' strings; not builtins, keywords, the
+functions the scripts define, comments or heredoc bodies), and
 those the C code runs (tests/unit, tests/fuzz, the library and the cli:
 system()/popen() command strings, exec*() and posix_spawn*() programs).
 Each is mapped to the Debian package that owns it on this machine with
 `dpkg-query -S` (nothing is kept in a table that could go stale).  It
 fails, naming the file and line, when a program
 
-  - is installed but its package is neither in deps.sh's PKGS nor part of
-    every Debian system (Essential: yes, or Priority: required, which
-    debootstrap installs even with --variant=minbase), and no skip in the
+  - is installed but its package is neither in deps.sh's PKGS, nor a
+    direct Depends/Pre-Depends of one (python3 ships /usr/bin/python3 in
+    python3-minimal), nor part of every Debian system (Essential: yes, or
+    Priority: required, which debootstrap installs even with
+    --variant=minbase) -- for an /etc/alternatives link, any of the
+    alternatives will do (awk is gawk here, mawk on a fresh system) --
+    and no skip in the
     script (or a file it sources) names it: `need TOOL PKG`, or
     `command -v TOOL ... || skip "...TOOL..."`;
   - is not installed at all and not so guarded (the library and the C
