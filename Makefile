@@ -45,6 +45,7 @@ endif
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
+             -include util/banned.h \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 
@@ -124,7 +125,8 @@ fuzz: $(FUZZ_SRCS)
 	for f in $(FUZZ_SRCS); do \
 	    n=$$(basename $$f .c); \
 	    $(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE \
-	        -D_FILE_OFFSET_BITS=64 -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude $(PKG_CFLAGS) \
+	        -D_FILE_OFFSET_BITS=64 -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
+	        -include util/banned.h $(PKG_CFLAGS) \
 	        -o build-fuzz/$$n $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
 	done
 
