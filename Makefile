@@ -88,8 +88,13 @@ $(STATIC): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(SHARED): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libovfkit.so.$(SOVER) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# The shared library exports what include/ovfkit/*.h declare and nothing
+# else: libovfkit.map (scripts/public-symbols.py --map) is its version
+# script, and tests/cli/0007-exports.sh checks headers, map and .so agree.
+$(SHARED): $(LIB_OBJS) libovfkit.map
+	$(CC) -shared -Wl,-soname,libovfkit.so.$(SOVER) \
+	    -Wl,--version-script=libovfkit.map $(ALL_LDFLAGS) -o $@ \
+	    $(LIB_OBJS) $(PKG_LIBS)
 	@ln -sf libovfkit.so.$(SOVER) $(BUILD)/libovfkit.so
 
 $(BIN): $(CLI_OBJS) $(STATIC)
