@@ -6,6 +6,7 @@
  * own business inside the guest; these operations leave Windows alone.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,17 +164,20 @@ static const struct {
 };
 #define N_OPS (sizeof(ops) / sizeof(ops[0]))
 
+static const char *op_names[N_OPS + 1];
+static pthread_once_t op_names_once = PTHREAD_ONCE_INIT;
+
+static void fill_op_names(void)
+{
+    for (size_t i = 0; i < N_OPS; i++) {
+        op_names[i] = ops[i].name;
+    }
+}
+
 const char *const *sysprep_op_names(void)
 {
-    static const char *names[N_OPS + 1];
-
-    /* filled on every call with the same pointers: no lock is needed for
-     * concurrent callers, who all store identical values */
-    for (size_t i = 0; i < N_OPS; i++) {
-        names[i] = ops[i].name;
-    }
-    names[N_OPS] = NULL;
-    return names;
+    pthread_once(&op_names_once, fill_op_names);
+    return op_names;
 }
 
 int sysprep_op_run(sysprep_t *s, const char *op, const char *name,
