@@ -135,7 +135,23 @@ fuzz: $(FUZZ_SRCS)
 	        -o build-fuzz/$$n $$f $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
 	done
 
-check: all $(UNIT_BINS) $(REPLAY_BINS)
+# The example programs, built as a user of the library builds them: against
+# a staged `make install` (headers, libovfkit.so, ovfkit.pc) through
+# pkg-config, never against the source tree.  tests/cli/0009 runs them.
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+STAGE    := $(abspath $(BUILD))/stage
+examples: $(EXAMPLES)
+$(STAGE)/.installed: $(SHARED) $(wildcard include/ovfkit/*.h)
+	$(Q)$(MAKE) -s install PREFIX=$(STAGE) BUILD=$(BUILD) \
+	    SANITIZE=$(SANITIZE) > /dev/null
+	@touch $@
+$(BUILD)/examples/%: examples/%.c $(STAGE)/.installed
+	@mkdir -p $(dir $@)
+	$(CC) -Wall -Wextra -Werror $(SANFLAGS) -o $@ $< \
+	    $$(PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig pkg-config --cflags \
+	       --libs ovfkit) -Wl,-rpath,$(STAGE)/lib
+
+check: all $(UNIT_BINS) $(REPLAY_BINS) $(EXAMPLES)
 	@BUILD=$(BUILD) tests/run.sh
 
 install: all
@@ -154,6 +170,6 @@ install: all
 clean:
 	rm -rf build build-san build-fuzz ovfkit
 
-.PHONY: all check install clean fuzz FORCE
+.PHONY: all check install clean fuzz examples FORCE
 FORCE:
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
