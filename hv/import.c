@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
-#include "ovfkit/convert.h"
+#include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 #include "ovfkit/sysprep.h"
 

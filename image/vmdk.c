@@ -21,8 +21,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "convert/input.h"
-#include "ovfkit/convert.h"
+#include "image/input.h"
+#include "ovfkit/image.h"
 #include "util/bytes.h"
 #include "util/err.h"
 #include "util/io.h"
