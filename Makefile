@@ -106,6 +106,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(PKG_LIBS)
 
+# the command line's number parser is the CLI's, not the library's
+$(BUILD)/tests/unit/test_numarg: tests/unit/test_numarg.c tests/unit/harness.h \
+		$(BUILD)/cli/numarg.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/cli/numarg.o \
+	    $(STATIC) $(PKG_LIBS)
+
 $(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC) $(PKG_LIBS)

@@ -243,6 +243,7 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
     struct hv_map maps[32];
     const char *skip[32], *empty[32];
     struct hv_plan *plan = NULL;
+    const char *cpus = NULL;
     hv_conn *c;
     int ch, r;
 
@@ -254,13 +255,17 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
             o.name = optarg;
             break;
         case 'c':
-            o.cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            cpus = optarg;      /* checked once --max-cpus is known */
             break;
         case 'm':
-            o.memory_mib = strtoull(optarg, NULL, 10);
+            if (cli_memory(SYN_IMPORT, optarg, &o.memory_mib)) {
+                return EXIT_USAGE;
+            }
             break;
         case 'M':
-            o.max_cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            if (cli_max_cpus(SYN_IMPORT, optarg, &o.max_cpus)) {
+                return EXIT_USAGE;
+            }
             break;
         case 'N':
             eq = strchr(optarg, '=');
@@ -305,6 +310,9 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
         default:
             return cli_usage(SYN_IMPORT, "invalid option");
         }
+    }
+    if (cli_cpus(SYN_IMPORT, cpus, o.max_cpus, &o.cpus)) {
+        return EXIT_USAGE;
     }
     if (argc - optind != 1) {
         return cli_usage(SYN_IMPORT, "expected one PKG");

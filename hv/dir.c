@@ -61,8 +61,17 @@ static int dir_open(hv_conn *c, const char *where)
     if (!p) {
         return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
-    if (where && *where) {
+    if (where && *where == '/') {
         snprintf(p->root, sizeof(p->root), "%s", where);
+    } else if (where && *where) {
+        /* disk paths are absolute (ovfkit/hv.h): the store's must be */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            free(p);
+            return ovfk_err_set(&c->err, -errno, "cannot resolve the store "
+                                "'%s'", where);
+        }
+        snprintf(p->root, sizeof(p->root), "%s/%s", cwd, where);
     } else if (xdg && *xdg) {
         snprintf(p->root, sizeof(p->root), "%s/ovfkit", xdg);
     } else {
@@ -169,6 +178,13 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
         }
         free(text);
         rebase(vm, dirp, false);
+        /* what lies in the VM's own directory was made for it */
+        for (size_t i = 0; i < vm->n_disks; i++) {
+            const char *p = vm->disks[i].path;
+            size_t len = strlen(dirp);
+            vm->disks[i].owned |= p && !strncmp(p, dirp, len) &&
+                                  p[len] == '/';
+        }
         nv = realloc(vms, (*n + 1) * sizeof(*nv));
         if (!nv) {
             hv_vm_free(vm);
@@ -235,28 +251,64 @@ static int rm_one(const char *path, const struct stat *st, int flag,
     return remove(path);
 }
 
-static int dir_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
+/*
+ * Remove what is under path (and path itself), except the files in keep
+ * and the directories that still hold them.
+ */
+static void rm_tree(const char *path, const struct hv_refs *keep)
+{
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+
+    if (lstat(path, &st) < 0) {
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (S_ISLNK(st.st_mode) || !hv_refs_has(keep, path)) {
+            unlink(path);
+        }
+        return;
+    }
+    d = opendir(path);
+    while (d && (e = readdir(d))) {
+        char sub[PATH_MAX];
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
+            continue;
+        }
+        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+        rm_tree(sub, keep);
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(path);        /* fails, as it should, when something was kept */
+}
+
+static int dir_remove(hv_conn *c, const struct hv_vm *vm,
+                      const struct hv_refs *refs)
 {
     char dir[PATH_MAX], path[PATH_MAX];
 
     vm_dir(c, vm->uuid, dir, sizeof(dir));
-    if (!keep_disks) {
-        /* disks outside the VM's directory belong to the user */
-        for (size_t i = 0; i < vm->n_disks; i++) {
-            if (vm->disks[i].path &&
-                !strncmp(vm->disks[i].path, dir, strlen(dir))) {
-                unlink(vm->disks[i].path);
-            }
-        }
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        return 0;
-    }
     snprintf(path, sizeof(path), "%s/vm.json", dir);
     if (unlink(path) < 0) {
         return ovfk_err_set(&c->err, -errno, "cannot remove '%s'", path);
     }
     snprintf(path, sizeof(path), "%s/snapshots.json", dir);
     unlink(path);
+    if (!refs) {
+        return 0;       /* the disks (and their snapshots) stay */
+    }
+    /* disks made for the VM elsewhere (import --storage) */
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (hv_disk_removable(&vm->disks[i], refs)) {
+            unlink(vm->disks[i].path);
+        }
+    }
+    /* the VM's own directory: its disks, snapshot deltas, run files;
+     * a file another VM uses (its disk, or a parent of one) stays */
+    rm_tree(dir, refs);
     return 0;
 }
 

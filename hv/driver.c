@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hv/internal.h"
@@ -128,6 +129,43 @@ int hv_is_running(hv_conn *c, const struct hv_vm *vm)
     return c->drv->is_running ? c->drv->is_running(c, vm) : 0;
 }
 
+uint64_t hv_image_capacity(const char *path, const char *format)
+{
+    static const char *const known[] = { "raw", "vhd", "vhdx", "vmdk",
+                                         "qcow2" };
+    const char *use = NULL;
+    ovfk_source *src;
+    uint64_t size = 0;
+    vhd_t *h;
+
+    if (!path || access(path, R_OK) != 0) {
+        return 0;
+    }
+    for (size_t i = 0; format && i < sizeof(known) / sizeof(known[0]); i++) {
+        if (!strcmp(format, known[i])) {
+            use = known[i];
+        }
+    }
+    /* a VHD's capacity is in its own footer: its parents are not needed,
+     * and looking must not finish an interrupted merge */
+    if ((!use || !strcmp(use, "vhd")) && vhd_probe(path) > 0) {
+        if (vhd_open(path, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
+                     &h) == 0) {
+            size = vhd_size(h);
+            vhd_close(h);
+        }
+        return size;
+    }
+    if (use && !strcmp(use, "vhd")) {
+        return 0;           /* not a VHD: no capacity to trust */
+    }
+    if (ovfk_open_source(path, use, &src) == 0) {
+        size = src->size;
+        ovfk_source_free(src);
+    }
+    return size;
+}
+
 /* "NETWORK[,mac=MAC][,model=M]" */
 static int parse_nic(hv_conn *c, const char *spec, struct hv_nic *nic)
 {
@@ -182,54 +220,126 @@ static void limit_error(void *opaque, const char *msg)
     }
 }
 
-/* A disk for a new VM: a new blank VHD, or an image converted into it. */
-static int make_disk(hv_conn *c, const char *spec, const char *dir, int idx,
+/* Names tried for one new disk before giving up. */
+#define HV_DISK_NAME_TRIES 100
+
+/*
+ * The file name of new disk idx, try k (1, 2, ...): diskIDX.vhd in a
+ * directory of the VM's own, NAME-diskIDX.vhd where other VMs' disks and
+ * the user's files are too (NAME-diskIDX-K.vhd when that is taken).
+ */
+static void disk_name(hv_conn *c, const struct hv_vm *vm, const char *dir,
+                      int idx, int k, char *buf, size_t len)
+{
+    char pre[HV_NAME_MAX + 2] = "", suf[16] = "";
+
+    if (c->drv->shared_disk_dir) {
+        snprintf(pre, sizeof(pre), "%s-", vm->name);
+    }
+    if (k > 1) {
+        snprintf(suf, sizeof(suf), "-%d", k);
+    }
+    snprintf(buf, len, "%s/%sdisk%d%s.vhd", dir, pre, idx, suf);
+}
+
+/*
+ * A disk for a new VM: a new blank VHD, or an image (read as format; NULL:
+ * probed) converted into it.
+ * The file is created exclusively (vhd_create opens with O_EXCL,
+ * vhd_convert renames without replacing), so a file already there is
+ * never touched: the next name is tried.  d->owned is set only once the
+ * file is this command's, and only such a file may a rollback remove.
+ */
+static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
+                     const char *format, const char *dir, int idx,
                      struct hv_disk *d)
 {
+    struct vhd_convert_opts co = { .type = VHD_OUT_DYNAMIC };
+    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
+    ovfk_source *src = NULL;
     char path[PATH_MAX];
-    uint64_t size;
-    int r;
+    bool blank;
+    int r = 0;
 
-    snprintf(path, sizeof(path), "%s/disk%d.vhd", dir, idx);
-    d->path = strdup(path);
     d->format = strdup("vhd");
     d->bus = strdup("virtio");
     snprintf(path, sizeof(path), "vmdisk%d", idx);
     d->id = strdup(path);
     d->boot_order = idx == 1 ? 1 : 0;
-    if (ovfk_parse_size(spec, &size) == 0 && access(spec, F_OK) != 0) {
-        struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = size };
-        r = vhd_create(d->path, &o, NULL);
-    } else {
-        struct vhd_convert_opts o = { .type = VHD_OUT_DYNAMIC };
-        ovfk_source *src;
+    blank = ovfk_parse_size(spec, &o.size) == 0 && access(spec, F_OK) != 0;
+    if (!blank) {
         vhd_t *h;
         /* a fixed VHD stays fixed: its owner chose preallocation (and a
          * merge into a preallocated base needs no space) */
         if (vhd_probe(spec) > 0 && vhd_open(spec, 0, &h) == 0) {
             struct vhd_info info;
             if (vhd_get_info(h, &info) == 0 && info.type == VHD_TYPE_FIXED) {
-                o.type = VHD_OUT_FIXED;
+                co.type = VHD_OUT_FIXED;
             }
             vhd_close(h);
         }
-        r = ovfk_open_source(spec, NULL, &src);
-        if (r == 0) {
-            r = vhd_convert(src, d->path, &o);
-            ovfk_source_free(src);
-        }
+        r = ovfk_open_source(spec, format, &src);
     }
+    for (int k = 1; r == 0 && k <= HV_DISK_NAME_TRIES; k++) {
+        disk_name(c, vm, dir, idx, k, path, sizeof(path));
+        r = blank ? vhd_create(path, &o, NULL) : vhd_convert(src, path, &co);
+        if (r != -EEXIST) {
+            break;
+        }
+        r = k < HV_DISK_NAME_TRIES ? 0 : r;
+    }
+    ovfk_source_free(src);
     if (r < 0) {
         return ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
     }
-    {
-        vhd_t *h;
-        if (vhd_open(d->path, 0, &h) == 0) {
-            d->capacity = vhd_size(h);
-            vhd_close(h);
+    d->path = strdup(path);
+    if (!d->path) {
+        unlink(path);
+        return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+    }
+    d->owned = true;
+    d->capacity = hv_image_capacity(d->path, "vhd");
+    return 0;
+}
+
+/*
+ * MACs for the NICs of a new VM, once its NIC array is complete (it moves
+ * while it grows, so no pointer into it is kept before): a MAC given on
+ * the command line must be unique in the VM and unused in the inventory;
+ * every other NIC gets the lowest free pool address that neither the
+ * inventory nor any NIC of this VM has.
+ */
+static int assign_macs(hv_conn *c, struct hv_vm *vm, struct hv_vm **vms,
+                       size_t n)
+{
+    const char **taken = calloc(vm->n_nics + 1, sizeof(*taken));
+    const struct hv_vm *owner;
+    int r = taken ? 0 : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        const char *mac = vm->nics[i].mac;
+        taken[i] = mac;
+        if (!mac[0]) {
+            continue;
+        }
+        for (size_t k = 0; r == 0 && k < i; k++) {
+            if (!strcasecmp(vm->nics[k].mac, mac)) {
+                r = ovfk_err_set(&c->err, -EEXIST, "MAC %s appears on two "
+                                 "NICs (%zu and %zu)", mac, k + 1, i + 1);
+            }
+        }
+        if (r == 0 && (owner = hv_mac_owner(vms, n, mac, NULL))) {
+            r = ovfk_err_set(&c->err, -EEXIST, "MAC %s is used by VM '%s'",
+                             mac, owner->name);
         }
     }
-    return 0;
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        if (!vm->nics[i].mac[0]) {
+            r = hv_mac_next(c, vms, n, taken, vm->n_nics, vm->nics[i].mac);
+        }
+    }
+    free(taken);
+    return r;
 }
 
 int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
@@ -237,7 +347,6 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
 {
     struct hv_vm *vm = hv_vm_new(), **vms = NULL;
     char dir[PATH_MAX], **nets = NULL;
-    const char **macs = NULL;
     size_t n = 0, nnets = 0;
     int lock = -1, r;
 
@@ -272,28 +381,23 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     for (size_t i = 0; r == 0 && i < o->n_nics; i++) {
         struct hv_nic *nic = hv_vm_add_nic(vm);
         r = nic ? parse_nic(c, o->nics[i], nic) : -ENOMEM;
-        if (r == 0 && !nic->mac[0]) {
-            r = hv_mac_next(c, vms, n, (const char *const *)macs, i, nic->mac);
-        } else if (r == 0 && hv_mac_owner(vms, n, nic->mac, NULL)) {
-            r = ovfk_err_set(&c->err, -EEXIST, "MAC %s is used by VM '%s'",
-                             nic->mac, hv_mac_owner(vms, n, nic->mac,
-                                                    NULL)->name);
+    }
+    if (r == 0) {
+        r = assign_macs(c, vm, vms, n);
+    }
+    for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
+        const char *net = vm->nics[i].network;
+        if (in_list(nets, nnets, net)) {
+            continue;
         }
-        if (r == 0 && !in_list(nets, nnets, nic->network)) {
-            if (c->drv->net_add) {
-                r = c->drv->net_add(c, nic->network, NULL);
-            } else {
-                r = ovfk_err_set(&c->err, -ENOENT, "network '%s' does not "
-                                 "exist on the target", nic->network);
+        if (c->drv->net_add) {
+            r = c->drv->net_add(c, net, NULL);
+            if (r == 0) {
+                r = hv_strv_add(&nets, &nnets, net);
             }
-        }
-        if (r == 0) {
-            const char **nm = realloc(macs, (i + 1) * sizeof(*nm));
-            r = nm ? 0 : -ENOMEM;
-            if (nm) {
-                macs = nm;
-                macs[i] = nic->mac;
-            }
+        } else {
+            r = ovfk_err_set(&c->err, -ENOENT, "network '%s' does not "
+                             "exist on the target", net);
         }
     }
     if (r == 0 && hv_vm_check_limits(vm, o->max_cpus ? o->max_cpus
@@ -306,19 +410,20 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     }
     for (size_t i = 0; r == 0 && i < o->n_disks; i++) {
         struct hv_disk *d = hv_vm_add_disk(vm);
-        r = d ? make_disk(c, o->disks[i], dir, (int)i + 1, d) : -ENOMEM;
+        r = d ? make_disk(c, vm, o->disks[i], o->disk_format, dir,
+                          (int)i + 1, d)
+              : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
     if (r == 0) {
         r = c->drv->define(c, vm);
     }
     if (r < 0) {
+        /* only the files this command made; the disk directory stays
+         * (it may hold other VMs' disks, or be a storage pool's) */
         for (size_t i = 0; i < vm->n_disks; i++) {
-            if (vm->disks[i].path) {
+            if (vm->disks[i].owned && vm->disks[i].path) {
                 unlink(vm->disks[i].path);
             }
-        }
-        if (vm->n_disks) {
-            rmdir(dir);
         }
         if (c->drv->discard) {
             c->drv->discard(c, vm);
@@ -327,7 +432,6 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     c->drv->unlock(c, lock);
     hv_list_free(vms, n);
     hv_strv_free(nets, nnets);
-    free(macs);
     if (r == 0 && out) {
         *out = vm;
     } else {
@@ -338,24 +442,131 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
 
 int hv_vm_remove(hv_conn *c, const char *key, bool keep_disks)
 {
-    struct hv_vm *vm;
-    int lock = -1, r;
+    struct hv_refs refs = { 0 };
+    struct hv_vm *vm = NULL;
+    int all = -1, lock = -1, r;
 
-    r = hv_load(c, key, &vm);
-    if (r < 0) {
-        return r;
+    /* the whole inventory: no definition may start using a disk while
+     * this one decides which of its disks nobody else uses */
+    r = c->drv->lock(c, NULL, &all);
+    if (r == 0) {
+        r = hv_load(c, key, &vm);
     }
-    r = c->drv->lock(c, vm->uuid, &lock);
+    if (r == 0) {
+        r = c->drv->lock(c, vm->uuid, &lock);
+    }
     if (r == 0 && hv_is_running(c, vm) > 0) {
         r = ovfk_err_set(&c->err, -EBUSY, "VM '%s' is running; stop it "
                          "first ('ovfkit vm stop %s')", vm->name, vm->name);
     }
-    if (r == 0) {
-        r = c->drv->remove(c, vm, keep_disks);
+    if (r == 0 && !keep_disks) {
+        r = hv_refs_collect(c, vm, &refs);
     }
-    c->drv->unlock(c, lock);
+    if (r == 0) {
+        r = c->drv->remove(c, vm, keep_disks ? NULL : &refs);
+    }
+    hv_refs_free(&refs);
+    if (lock >= 0) {
+        c->drv->unlock(c, lock);
+    }
+    if (all >= 0) {
+        c->drv->unlock(c, all);
+    }
     hv_vm_free(vm);
     return r;
+}
+
+static int refs_add(struct hv_refs *refs, const char *path)
+{
+    struct hv_file_id *v;
+    struct stat st;
+
+    if (!path || stat(path, &st) < 0 || hv_refs_has(refs, path)) {
+        return 0;
+    }
+    v = realloc(refs->v, (refs->n + 1) * sizeof(*v));
+    if (!v) {
+        return -ENOMEM;
+    }
+    refs->v = v;
+    v[refs->n].dev = st.st_dev;
+    v[refs->n].ino = st.st_ino;
+    refs->n++;
+    return 0;
+}
+
+/* A disk's file and, for a differencing VHD, every parent it reads. */
+static int refs_add_chain(struct hv_refs *refs, const char *path)
+{
+    int r = refs_add(refs, path);
+    vhd_t *h;
+
+    if (r == 0 && path && vhd_probe(path) > 0 &&
+        vhd_open(path, VHD_OPEN_NO_RECOVER, &h) == 0) {
+        for (vhd_t *p = vhd_parent(h); r == 0 && p; p = vhd_parent(p)) {
+            r = refs_add(refs, vhd_path(p));
+        }
+        vhd_close(h);
+    }
+    return r;
+}
+
+int hv_refs_collect(hv_conn *c, const struct hv_vm *except,
+                    struct hv_refs *out)
+{
+    struct hv_vm **vms;
+    size_t n;
+    int r;
+
+    out->v = NULL;
+    out->n = 0;
+    r = hv_list(c, &vms, &n);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        /* a hand-written Xen file may have no UUID: the name tells */
+        if (except && !memcmp(vms[i]->uuid, except->uuid, 16) &&
+            !strcmp(vms[i]->name, except->name)) {
+            continue;
+        }
+        for (size_t k = 0; r == 0 && k < vms[i]->n_disks; k++) {
+            r = refs_add_chain(out, vms[i]->disks[k].path);
+        }
+    }
+    hv_list_free(vms, n);
+    if (r == -ENOMEM) {
+        r = ovfk_err_set(&c->err, r, "out of memory");
+    }
+    return r;
+}
+
+bool hv_refs_has(const struct hv_refs *refs, const char *path)
+{
+    struct stat st;
+
+    if (!refs || !path || stat(path, &st) < 0) {
+        return false;
+    }
+    for (size_t i = 0; i < refs->n; i++) {
+        if (refs->v[i].dev == st.st_dev && refs->v[i].ino == st.st_ino) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void hv_refs_free(struct hv_refs *refs)
+{
+    free(refs->v);
+    refs->v = NULL;
+    refs->n = 0;
+}
+
+bool hv_disk_removable(const struct hv_disk *d, const struct hv_refs *refs)
+{
+    struct stat st;
+
+    /* never a device node, a directory or a link a user made */
+    return refs && d->owned && d->path && lstat(d->path, &st) == 0 &&
+           S_ISREG(st.st_mode) && !hv_refs_has(refs, d->path);
 }
 
 int hv_vm_start(hv_conn *c, const char *key, bool console)

@@ -743,7 +743,8 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
                                        .progress = j->o->progress,
                                        .opaque = j->o->opaque };
         ovfk_source *s;
-        r = ovfk_open_source(src, NULL, &s);
+        r = ovfk_open_source(src, hv_ovf_disk_format(k ? k->format : NULL),
+                             &s);
         if (r == 0) {
             d->capacity = s->size;
             r = vhd_convert(s, p->target, &co);
@@ -834,6 +835,7 @@ static int carry_out(struct job *j, const char *pkg)
         }
         r = place_disk(j, p, pd, &vm->disks[di++]);
         if (r == 0) {
+            vm->disks[di - 1].owned = true;     /* made for this VM */
             hv_strv_add(&j->made, &j->n_made, pd->target);
         }
     }

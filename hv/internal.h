@@ -6,8 +6,24 @@
 #ifndef OVFK_HV_INTERNAL_H
 #define OVFK_HV_INTERNAL_H
 
+#include <sys/types.h>
+
 #include "ovfkit/hv.h"
 #include "util/err.h"
+
+/*
+ * The files other VMs' disks use (their images and, for VHDs, every
+ * parent), by device and inode, so that no spelling of a path escapes.
+ */
+struct hv_file_id {
+    dev_t dev;
+    ino_t ino;
+};
+
+struct hv_refs {
+    struct hv_file_id *v;
+    size_t n;
+};
 
 struct hv_driver {
     const char *name;
@@ -18,10 +34,16 @@ struct hv_driver {
     int (*define)(hv_conn *c, const struct hv_vm *vm);
     int (*replace)(hv_conn *c, const struct hv_vm *old,
                    const struct hv_vm *vm);
-    int (*remove)(hv_conn *c, const struct hv_vm *vm, bool keep_disks);
+    /* forget vm; with refs (NULL: keep every disk), also remove each
+     * disk that hv_disk_removable allows, and nothing in refs */
+    int (*remove)(hv_conn *c, const struct hv_vm *vm,
+                  const struct hv_refs *refs);
     int (*networks)(hv_conn *c, char ***names, size_t *n);
     int (*net_add)(hv_conn *c, const char *name, const char *bridge);
-    /* the directory for a new VM's disks */
+    /* the directory for a new VM's disks; shared_disk_dir: other VMs'
+     * disks (and the user's files) are there too, so a new disk's file
+     * name comes from the VM's name */
+    bool shared_disk_dir;
     int (*disk_dir)(hv_conn *c, const struct hv_vm *vm, char *buf,
                     size_t len);
     int (*is_running)(hv_conn *c, const struct hv_vm *vm);
@@ -51,6 +73,21 @@ extern const struct hv_driver hv_dir_driver;
 extern const struct hv_driver hv_libvirt_driver;
 extern const struct hv_driver hv_xen_driver;
 
+/* driver.c: the virtual size of an image in format ("vhd", "raw",
+ * "qcow2", ...; NULL or another name: probed), read through the VHD layer
+ * or the image readers without changing it; 0 when it cannot be read. */
+uint64_t hv_image_capacity(const char *path, const char *format);
+
+/* driver.c: the files every VM of the inventory but except (by UUID)
+ * uses; 0 or negative errno (message on c).  Free with hv_refs_free. */
+int hv_refs_collect(hv_conn *c, const struct hv_vm *except,
+                    struct hv_refs *out);
+bool hv_refs_has(const struct hv_refs *refs, const char *path);
+void hv_refs_free(struct hv_refs *refs);
+/* May removing a VM remove this disk's file: ovfkit made it for the VM
+ * (owned), it is a regular file, and no other VM uses it (refs)? */
+bool hv_disk_removable(const struct hv_disk *d, const struct hv_refs *refs);
+
 /* vm.c */
 int hv_mac_next(hv_conn *c, struct hv_vm **vms, size_t n,
                 const char *const *taken, size_t ntaken, char out[18]);
@@ -71,6 +108,8 @@ const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
                                         ovfk_err *err);
 #define HV_VHD_FORMAT_URI \
     "http://www.microsoft.com/technet/virtualserver/downloads/vhdspec.mspx"
+/* "vhd" when an ovf:format URI declares VHD, else NULL (probe the file) */
+const char *hv_ovf_disk_format(const char *uri);
 #define OVFKIT_NS "urn:ovfkit:ovf:1"
 
 /* locks.c: flock-based per-path locks */

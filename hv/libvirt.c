@@ -22,8 +22,6 @@
 
 #include "hv/internal.h"
 #include "hv/virt.h"
-#include "ovfkit/convert.h"
-#include "ovfkit/vhd.h"
 
 struct lv_priv {
     virConnectPtr conn;
@@ -134,6 +132,7 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr dom = xmlNewNode(NULL, BAD_CAST "domain"), os, type, devs, n,
                meta, mine;
+    xmlNsPtr ns;
     int counts[4] = { 0 };
     char uuid[37], num[32];
     xmlChar *mem = NULL;
@@ -151,11 +150,19 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
     }
     meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
     mine = xmlNewChild(meta, NULL, BAD_CAST "vm", NULL);
-    xmlSetNs(mine, xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit"));
+    ns = xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit");
+    xmlSetNs(mine, ns);
     snprintf(num, sizeof(num), "%d", vm->os_id);
     xmlNewProp(mine, BAD_CAST "os-id", BAD_CAST num);
     if (vm->os_type) {
         xmlNewProp(mine, BAD_CAST "os-type", BAD_CAST vm->os_type);
+    }
+    /* the disks we made for this VM: removing it removes only those */
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (vm->disks[i].owned && vm->disks[i].path) {
+            n = xmlNewChild(mine, ns, BAD_CAST "owns", NULL);
+            xmlNewProp(n, BAD_CAST "path", BAD_CAST vm->disks[i].path);
+        }
     }
     snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->memory_mib);
     n = xmlNewTextChild(dom, NULL, BAD_CAST "memory", BAD_CAST num);
@@ -257,21 +264,24 @@ static uint64_t memory_mib(const char *value, const char *unit)
     return v / 1024;
 }
 
-static uint64_t image_size(const char *path, const char *format)
+/* Disks named by <ovfkit:owns path=.../> in our metadata are ours. */
+static void mark_owned(xmlXPathContextPtr ctx, struct hv_vm *vm)
 {
-    ovfk_source *s;
-    uint64_t size = 0;
+    xmlXPathObjectPtr set;
 
-    if (!path || access(path, R_OK) != 0) {
-        return 0;
+    ctx->node = NULL;
+    set = xmlXPathEvalExpression(BAD_CAST "/domain/metadata/o:vm/o:owns/"
+                                 "@path", ctx);
+    for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
+         i++) {
+        xmlChar *v = xmlNodeGetContent(set->nodesetval->nodeTab[i]);
+        for (size_t k = 0; v && k < vm->n_disks; k++) {
+            vm->disks[k].owned |= vm->disks[k].path &&
+                                  !strcmp(vm->disks[k].path, (char *)v);
+        }
+        xmlFree(v);
     }
-    if (ovfk_open_source(path, format && !strcmp(format, "vhd") ? "vhd"
-                                                                 : NULL,
-                         &s) == 0) {
-        size = s->size;
-        ovfk_source_free(s);
-    }
-    return size;
+    xmlXPathFreeObject(set);
 }
 
 static int parse_domain(const char *xml, struct hv_vm **out)
@@ -331,9 +341,10 @@ static int parse_domain(const char *xml, struct hv_vm **out)
         snprintf(id, sizeof(id), "vmdisk%d", i + 1);
         d->id = strdup(id);
         d->boot_order = i == 0;
-        d->capacity = image_size(d->path, d->format);
+        d->capacity = hv_image_capacity(d->path, d->format);
     }
     xmlXPathFreeObject(set);
+    mark_owned(ctx, vm);
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
@@ -433,7 +444,8 @@ static int lv_replace(hv_conn *c, const struct hv_vm *old,
     return r;
 }
 
-static int lv_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
+static int lv_remove(hv_conn *c, const struct hv_vm *vm,
+                     const struct hv_refs *refs)
 {
     virDomainPtr d = lookup(c, vm);
 
@@ -447,8 +459,8 @@ static int lv_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
         return lv_error(c, "cannot undefine the domain");
     }
     virDomainFree(d);
-    for (size_t i = 0; !keep_disks && i < vm->n_disks; i++) {
-        if (vm->disks[i].path) {
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (hv_disk_removable(&vm->disks[i], refs)) {
             unlink(vm->disks[i].path);
         }
     }
@@ -608,6 +620,7 @@ const struct hv_driver hv_libvirt_driver = {
     .replace = lv_replace,
     .remove = lv_remove,
     .networks = lv_networks,
+    .shared_disk_dir = true,
     .disk_dir = lv_disk_dir,
     .is_running = lv_is_running,
     .start = lv_start,

@@ -193,19 +193,24 @@ const struct hv_vm *hv_mac_owner(struct hv_vm **vms, size_t n,
 /*
  * The lowest free address of the pool 02:17:42:2F:00:00-FF:FF (locally
  * administered, upper-case hex) that no VM of the inventory uses and that
- * is not in taken (addresses already handed out for the VM being built).
+ * is not in taken (addresses already handed out for the VM being built;
+ * empty strings are ignored, and an entry may be out itself).
  */
 int hv_mac_next(hv_conn *c, struct hv_vm **vms, size_t n,
                 const char *const *taken, size_t ntaken, char out[18])
 {
+    char mac[18];
+
     for (unsigned int i = 1; i <= 0xffff; i++) {
         bool used = false;
-        snprintf(out, 18, "02:17:42:2F:%02X:%02X", i >> 8, i & 0xff);
-        used = hv_mac_owner(vms, n, out, NULL) != NULL;
+        snprintf(mac, sizeof(mac), "02:17:42:2F:%02X:%02X", i >> 8,
+                 i & 0xff);
+        used = hv_mac_owner(vms, n, mac, NULL) != NULL;
         for (size_t k = 0; !used && k < ntaken; k++) {
-            used = strcasecmp(taken[k], out) == 0;
+            used = taken[k] && strcasecmp(taken[k], mac) == 0;
         }
         if (!used) {
+            memcpy(out, mac, sizeof(mac));
             return 0;
         }
     }
@@ -371,6 +376,8 @@ char *hv_vm_to_json(const struct hv_vm *vm, bool pretty)
         put_str(d, "bus", vm->disks[i].bus);
         json_object_object_add(d, "boot_order",
                                json_object_new_int(vm->disks[i].boot_order));
+        json_object_object_add(d, "owned",
+                               json_object_new_boolean(vm->disks[i].owned));
         json_object_array_add(disks, d);
     }
     for (size_t i = 0; i < vm->n_nics; i++) {
@@ -458,6 +465,7 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
             d->capacity = (uint64_t)get_int(e, "capacity", 0);
             d->bus = get_str(e, "bus");
             d->boot_order = (int)get_int(e, "boot_order", 0);
+            d->owned = get_int(e, "owned", 0) != 0;
         }
     }
     if (json_object_object_get_ex(o, "nics", &arr)) {

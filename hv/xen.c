@@ -39,8 +39,19 @@ static int xen_open(hv_conn *c, const char *where)
     if (!p) {
         return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
-    snprintf(p->dir, sizeof(p->dir), "%s", where && *where ? where
-                                                            : "/etc/xen");
+    if (where && *where && *where != '/') {
+        /* the disk paths written into the files must be absolute */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            free(p);
+            return ovfk_err_set(&c->err, -errno, "cannot resolve '%s'",
+                                where);
+        }
+        snprintf(p->dir, sizeof(p->dir), "%s/%s", cwd, where);
+    } else {
+        snprintf(p->dir, sizeof(p->dir), "%s", where && *where ? where
+                                                                : "/etc/xen");
+    }
     if (stat(p->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         free(p);
         return ovfk_err_set(&c->err, -ENOENT, "'%s' is not a directory of "
@@ -70,10 +81,15 @@ struct xcfg {
     int n;
     char os_type[256];
     int os_id;
+    char *owns[XEN_MAX_LIST];   /* "#ovfkit-owns = PATH": disks we made */
+    int n_owns;
 };
 
 static void xcfg_free(struct xcfg *x)
 {
+    for (int i = 0; i < x->n_owns; i++) {
+        free(x->owns[i]);
+    }
     for (int i = 0; i < x->n; i++) {
         free(x->v[i].str);
         for (int k = 0; k < x->v[i].n; k++) {
@@ -124,7 +140,8 @@ static char *token(const char **pp)
     return p > s ? strndup(s, (size_t)(p - s)) : NULL;
 }
 
-/* The "#ovfkit-os-type = ..." comments we write. */
+/* The "#ovfkit-os-type = ...", "#ovfkit-os-id = ..." and "#ovfkit-owns =
+ * PATH" comments we write (Xen has no keys for them). */
 static void read_ovfkit_comments(const char *text, struct xcfg *x)
 {
     const char *t = strstr(text, "\n#ovfkit-os-type = ");
@@ -137,6 +154,12 @@ static void read_ovfkit_comments(const char *text, struct xcfg *x)
     }
     if (i) {
         x->os_id = atoi(i + 17);
+    }
+    for (t = strstr(text, "\n#ovfkit-owns = "); t && x->n_owns < XEN_MAX_LIST;
+         t = strstr(t, "\n#ovfkit-owns = ")) {
+        t += 16;
+        x->owns[x->n_owns] = strndup(t, strcspn(t, "\n"));
+        x->n_owns += x->owns[x->n_owns] != NULL;
     }
 }
 
@@ -156,7 +179,8 @@ static int parse_cfg(const char *text, struct xcfg *x)
         if (x->n >= 128) {
             return -E2BIG;
         }
-        v = &x->v[x->n];
+        v = &x->v[x->n++];      /* counted now: xcfg_free frees a value
+                                   that fails half way */
         klen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                          "0123456789_-");
         if (klen == 0 || klen >= sizeof(v->key)) {
@@ -193,7 +217,6 @@ static int parse_cfg(const char *text, struct xcfg *x)
         } else if (!(v->str = token(&p))) {
             return -EINVAL;
         }
-        x->n++;
         p = skip_ws(p);
         if (*p == ';') {
             p++;
@@ -334,11 +357,11 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
         snprintf(id, sizeof(id), "vmdisk%d", i + 1);
         d->id = strdup(id);
         d->boot_order = i == 0;
-        {
-            struct stat st;
-            if (stat(d->path, &st) == 0) {
-                d->capacity = (uint64_t)st.st_size;
-            }
+        /* the size the guest sees, not the file's (a dynamic VHD's file
+         * is a few KiB until written) */
+        d->capacity = hv_image_capacity(d->path, d->format);
+        for (int k = 0; k < x->n_owns; k++) {
+            d->owned |= !strcmp(x->owns[k], d->path);
         }
     }
     v = get(x, "vif");
@@ -462,6 +485,11 @@ static char *vm_to_cfg(const struct hv_vm *vm)
         fprintf(f, "#ovfkit-os-type = %s\n", vm->os_type);
     }
     fprintf(f, "#ovfkit-os-id = %d\n", vm->os_id);
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (vm->disks[i].owned && !strchr(vm->disks[i].path, '\n')) {
+            fprintf(f, "#ovfkit-owns = %s\n", vm->disks[i].path);
+        }
+    }
     fprintf(f, "name = \"%s\"\nuuid = \"%s\"\n", vm->name, uuid);
     fprintf(f, "memory = %llu\nmaxmem = %llu\nvcpus = %u\n",
             (unsigned long long)vm->memory_mib,
@@ -518,8 +546,10 @@ static int xen_define(hv_conn *c, const struct hv_vm *vm)
     return write_cfg(c, path, vm);
 }
 
-/* The file that defines a VM (by UUID), or -ENOENT. */
-static int find_file(hv_conn *c, const uint8_t *uuid, char *out, size_t len)
+/* The file that defines a VM (by UUID and name: hand-written files may
+ * have no UUID), or -ENOENT. */
+static int find_file(hv_conn *c, const struct hv_vm *vm, char *out,
+                     size_t len)
 {
     struct hv_vm **vms = NULL;
     char **paths = NULL;
@@ -529,7 +559,8 @@ static int find_file(hv_conn *c, const uint8_t *uuid, char *out, size_t len)
     if (r == 0) {
         r = -ENOENT;
         for (size_t i = 0; i < n; i++) {
-            if (!memcmp(vms[i]->uuid, uuid, 16)) {
+            if (!memcmp(vms[i]->uuid, vm->uuid, 16) &&
+                !strcmp(vms[i]->name, vm->name)) {
                 snprintf(out, len, "%s", paths[i]);
                 r = 0;
             }
@@ -546,7 +577,7 @@ static int xen_replace(hv_conn *c, const struct hv_vm *old,
     char path[PATH_MAX], fresh[PATH_MAX];
     int r;
 
-    if (find_file(c, old->uuid, path, sizeof(path)) < 0) {
+    if (find_file(c, old, path, sizeof(path)) < 0) {
         return xen_define(c, vm);
     }
     if (!strcmp(old->name, vm->name)) {
@@ -560,19 +591,22 @@ static int xen_replace(hv_conn *c, const struct hv_vm *old,
     return r;
 }
 
-static int xen_remove(hv_conn *c, const struct hv_vm *vm, bool keep_disks)
+static int xen_remove(hv_conn *c, const struct hv_vm *vm,
+                      const struct hv_refs *refs)
 {
     char path[PATH_MAX];
 
-    if (find_file(c, vm->uuid, path, sizeof(path)) < 0) {
+    if (find_file(c, vm, path, sizeof(path)) < 0) {
         return ovfk_err_set(&c->err, -ENOENT, "no configuration file for "
                             "'%s'", vm->name);
     }
     if (unlink(path) < 0) {
         return ovfk_err_set(&c->err, -errno, "cannot remove '%s'", path);
     }
-    for (size_t i = 0; !keep_disks && i < vm->n_disks; i++) {
-        unlink(vm->disks[i].path);
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (hv_disk_removable(&vm->disks[i], refs)) {
+            unlink(vm->disks[i].path);
+        }
     }
     return 0;
 }
@@ -646,6 +680,7 @@ const struct hv_driver hv_xen_driver = {
     .replace = xen_replace,
     .remove = xen_remove,
     .networks = xen_networks,
+    .shared_disk_dir = true,
     .disk_dir = xen_disk_dir,
     .lock = xen_lock,
     .unlock = xen_unlock,

@@ -37,6 +37,9 @@ struct hv_disk {
     uint64_t capacity;      /* bytes */
     char *bus;              /* "virtio", "ide", "scsi", "sata", "xen" */
     int boot_order;         /* 1 = first; 0 = not bootable */
+    bool owned;             /* ovfkit made the file for this VM: removing
+                               the VM removes it (unless another VM uses
+                               it); a disk the user gave is never removed */
 };
 
 struct hv_nic {
@@ -125,6 +128,7 @@ struct hv_create_opts {
     const char *os_type;
     const char *const *disks;   /* "SIZE" (new) or an image path */
     size_t n_disks;
+    const char *disk_format;    /* of the image paths; NULL: probed */
     const char *const *nics;    /* "NETWORK[,mac=MAC][,model=M]" */
     size_t n_nics;
     const char *kernel, *initrd, *cmdline;
@@ -143,7 +147,9 @@ int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
  * directory where the inventory keeps the VM's own files (dir store only,
  * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
  * the dir store, ask the server of disk i to "switch" its writes to a new
- * delta (path) or to "reopen" its chain (0 at once when not running). */
+ * delta (path) or to "reopen" its chain (0 at once when not running;
+ * -EIO when the server refused, and then it serves its old file still;
+ * another negative errno when it could not be asked or did not answer). */
 int hv_vm_update(hv_conn *c, const struct hv_vm *vm);
 int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
                    size_t len);
@@ -172,7 +178,8 @@ int hv_export(hv_conn *c, const char *name_or_uuid,
 int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
                  const struct hv_export_opts *o);
 /* The VM an opened package describes (VirtualSystem system, or the
- * first), each disk's path the package's local file for it. */
+ * first), each disk's path the package's local file for it and its format
+ * "vhd" when the descriptor declares VHD, else NULL (to be probed). */
 int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out);
 /* The same without an inventory (conversions): disks in any format the
  * convert layer reads; the message in ovfk_last_error(). */
