@@ -253,8 +253,16 @@ case_macs() {
     my=$(macs y)
     distinct $mx $my || fail "macs: x and y share a MAC: $mx / $my"
     # the next pool MAC, given to the second NIC: the first gets another
-    nm=$(next_mac)
-    mk z --nic "$NET1" --nic "$NET2,mac=$nm"
+    # (on a shared libvirtd another user may take it first: ask again)
+    for try in 1 2 3 4 5; do
+        nm=$(next_mac)
+        o vm create "$(V z)" --nic "$NET1" --nic "$NET2,mac=$nm" \
+            > /dev/null 2> err.txt && break
+        grep -q "MAC $nm is used by VM '" err.txt &&
+            ! grep -q "used by VM '$P" err.txt ||
+            fail "vm create z: $(cat err.txt)"
+    done
+    o vm show "$(V z)" > /dev/null 2>&1 || fail "vm create z: $(cat err.txt)"
     mz=$(macs z)
     [ "${mz#* }" = "$nm" ] && distinct $mx $my $mz ||
         fail "macs: z's MACs $mz (second asked as $nm; x: $mx, y: $my)"
