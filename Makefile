@@ -24,7 +24,7 @@ SOVER    := 0
 
 # libguestfs and libvirt are compiled against but loaded on first use
 # (util/dlib.h): only the commands that need them pay for loading them
-LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd
+LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd blkid
 PKGS     := $(LINKED) libguestfs libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(LINKED) 2>/dev/null)
@@ -105,6 +105,13 @@ $(PC): FORCE
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(PKG_LIBS)
+
+# the command line's number parser is the CLI's, not the library's
+$(BUILD)/tests/unit/test_numarg: tests/unit/test_numarg.c tests/unit/harness.h \
+		$(BUILD)/cli/numarg.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/cli/numarg.o \
+	    $(STATIC) $(PKG_LIBS)
 
 $(BUILD)/tests/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(STATIC)
 	@mkdir -p $(dir $@)

@@ -57,8 +57,26 @@ void cli_json_print(json_object *o);
 /* Emit one JSON event line {"event": name, ...} on stdout (--json). */
 void cli_json_event(const char *name, json_object *fields);
 
-/* Parse a size with K/M/G/T suffixes; prints the error itself. */
-int cli_parse_size(const char *what, const char *text, uint64_t *out);
+/*
+ * Numbers on the command line (cli/numarg.h): a whole number, or a size
+ * with an optional K/M/G/T suffix, in [min, max].  0, or EXIT_USAGE after
+ * printing "invalid OPT 'TEXT': why" and the synopsis syn.
+ */
+int cli_uint(const char *syn, const char *opt, const char *text,
+             uint64_t min, uint64_t max, const char *unit, uint64_t *out);
+int cli_uint32(const char *syn, const char *opt, const char *text,
+               uint32_t min, uint32_t max, uint32_t *out);
+int cli_size(const char *syn, const char *opt, const char *text,
+             uint64_t min, uint64_t max, uint64_t *out);
+/* --cpus TEXT (NULL: not given, *out untouched) in 1..max_cpus, the
+ * --max-cpus value or, when 0, HV_DEFAULT_MAX_CPUS; read after all the
+ * options, as --max-cpus may follow --cpus. */
+int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
+             uint32_t *out);
+/* --memory MIB: HV_MIN_MEMORY_MIB..CLI_MAX_MEMORY_MIB */
+int cli_memory(const char *syn, const char *text, uint64_t *out);
+/* --max-cpus N: 1..CLI_MAX_CPUS_CEILING */
+int cli_max_cpus(const char *syn, const char *text, uint32_t *out);
 
 /* Connect to the inventory --store/--connect name (prints errors). */
 struct hv_conn;

@@ -21,7 +21,8 @@
 
 #define SYN_CONVERT "ovfkit convert SRC... --to DIR|FILE.ova [--name N] " \
     "[--p2v|--v2v] [--os-type T] [--cpus N]\n" \
-    "       [--memory MIB] [--nic NETWORK]... [--catalog FILE.json] " \
+    "       [--max-cpus N] [--memory MIB] [--nic NETWORK]... " \
+    "[-f FORMAT] [--catalog FILE.json] " \
     "[--report FILE.json]\n" \
     "       [--fixed] [--digest sha256|sha1|sha512]\n" \
     "       [--import [--store DIR|--connect URI] [--keep-guest-config]]"
@@ -45,6 +46,8 @@ int cmd_convert(int argc, char **argv)
         { "os-type", required_argument, NULL, 'o' },
         { "cpus", required_argument, NULL, 'c' },
         { "memory", required_argument, NULL, 'm' },
+        { "max-cpus", required_argument, NULL, 'M' },
+        { "format", required_argument, NULL, 'f' },
         { "nic", required_argument, NULL, 'N' },
         { "catalog", required_argument, NULL, 'C' },
         { "report", required_argument, NULL, 'r' },
@@ -63,6 +66,8 @@ int cmd_convert(int argc, char **argv)
     const char *nics[16];
     char staged[PATH_MAX] = "";
     bool import = false, keep = false;
+    const char *cpus = NULL;
+    uint32_t max_cpus = 0;
     struct hv_vm *vm = NULL;
     size_t changes = 0;
     int ch, r;
@@ -70,7 +75,7 @@ int cmd_convert(int argc, char **argv)
     optind = 0;
     o.nics = nics;
     o.changes = &changes;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             o.to = optarg;
@@ -89,22 +94,22 @@ int cmd_convert(int argc, char **argv)
         case 'o':
             o.os_type = optarg;
             break;
-        case 'c': {
-            uint64_t v;
-            if (cli_parse_size("--cpus", optarg, &v) || v == 0 || v > 4096) {
-                return cli_usage(SYN_CONVERT, "bad --cpus");
-            }
-            o.cpus = (uint32_t)v;
+        case 'c':
+            cpus = optarg;
             break;
-        }
-        case 'm': {
-            char *end;
-            o.memory_mib = strtoull(optarg, &end, 10);
-            if (*end || o.memory_mib == 0) {
-                return cli_usage(SYN_CONVERT, "--memory takes MiB");
+        case 'M':
+            if (cli_max_cpus(SYN_CONVERT, optarg, &max_cpus)) {
+                return EXIT_USAGE;
             }
             break;
-        }
+        case 'm':
+            if (cli_memory(SYN_CONVERT, optarg, &o.memory_mib)) {
+                return EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            o.format = optarg;
+            break;
         case 'N':
             if (o.n_nics == 16) {
                 return cli_usage(SYN_CONVERT, "at most 16 --nic");
@@ -147,6 +152,9 @@ int cmd_convert(int argc, char **argv)
             return cli_usage(SYN_CONVERT, "invalid option");
         }
     }
+    if (cli_cpus(SYN_CONVERT, cpus, max_cpus, &o.cpus)) {
+        return EXIT_USAGE;
+    }
     if (argc - optind < 1 || (!o.to && !import)) {
         return cli_usage(SYN_CONVERT, "expected sources and --to (or "
                          "--import)");
@@ -186,8 +194,9 @@ int cmd_convert(int argc, char **argv)
         }
     }
     if (import) {
-        struct hv_import_opts io = { .mode = HV_IMPORT, .verify = true,
+        struct hv_import_opts io = { .mode = HV_IMPORT,
                                      .keep_guest_config = keep,
+                                     .max_cpus = max_cpus,
                                      .progress = cli_progress,
                                      .opaque = "import" };
         char ovf[PATH_MAX + 64];

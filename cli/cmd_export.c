@@ -21,7 +21,7 @@
 #define SYN_IMPORT "ovfkit [...] import|restore PKG [--name N] [--cpus N] " \
     "[--memory MIB] [--network OLD=NEW]... [--storage DIR] " \
     "[--skip-disk ID]... [--empty-disk ID]... [--system ID] [--dry-run] " \
-    "[--force] [--keep-guest-config] [--no-verify] [--max-cpus N]"
+    "[--force] [--keep-guest-config] [--max-cpus N]"
 
 
 static int do_export(int argc, char **argv)
@@ -135,13 +135,64 @@ static bool ask(void *opaque, const char *question)
     return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static void print_plan(const struct hv_plan *p, bool dry)
+static const char *fmt_size(uint64_t n, char *buf, size_t len)
 {
+    if (n >= (10ull << 30)) {
+        snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+    } else if (n >= (10ull << 20)) {
+        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+    } else {
+        snprintf(buf, len, "%llu KiB", (unsigned long long)((n + 1023) >>
+                                                             10));
+    }
+    return buf;
+}
+
+/* The guest fixup of an import: what it did, or why not. */
+static void print_guest(const struct hv_plan *p)
+{
+    switch (p->guest) {
+    case HV_GUEST_KEPT:
+        printf("  guest:   left as it is (--keep-guest-config): MAC pins "
+               "not looked for\n");
+        break;
+    case HV_GUEST_PLANNED:
+        printf("  guest:   MAC pins to be removed (libguestfs), unless no "
+               "disk holds a partition table or file system\n");
+        break;
+    case HV_GUEST_BLANK:
+        printf("  guest:   no disk holds a partition table or file system: "
+               "no guest to inspect, MAC pins not looked for\n");
+        break;
+    case HV_GUEST_CLEANED:
+        if (!p->n_guest_changes) {
+            printf("  guest:   inspected: no MAC pins found\n");
+        }
+        for (size_t i = 0; i < p->n_guest_changes; i++) {
+            const struct hv_guest_change *c = &p->guest_changes[i];
+            printf("  guest:   %s %s (MAC pin)\n",
+                   c->new_value ? "changed" : "removed", c->path);
+        }
+        break;
+    case HV_GUEST_FAILED:
+        printf("  guest:   MAC pins not removed (see the warning)\n");
+        break;
+    case HV_GUEST_NONE:
+    default:
+        break;
+    }
+}
+
+/* state: 0 done, 1 dry run, 2 refused or failed */
+static void print_plan(const struct hv_plan *p, int state)
+{
+    static const char *const head[] = { "defined", "would define",
+                                         "did not define" };
     const struct hv_vm *vm = p->vm;
     char u[37];
 
     hv_uuid_str(vm->uuid, u);
-    printf("%s VM '%s' (%s)%s\n", dry ? "would define" : "defined", vm->name,
+    printf("%s VM '%s' (%s)%s\n", head[state], vm->name,
            u, p->replaces ? ", replacing the existing one" : "");
     printf("  cpus:    %u\n  memory:  %llu MiB\n  os:      %s (%d)\n",
            vm->cpus, (unsigned long long)vm->memory_mib,
@@ -158,6 +209,13 @@ static void print_plan(const struct hv_plan *p, bool dry)
                vm->nics[i].network, vm->nics[i].model ? vm->nics[i].model
                                                      : "default");
     }
+    if (p->space_dir) {
+        char need[32], have[32];
+        printf("  space:   up to %s in '%s', %s free\n",
+               fmt_size(p->space_needed, need, sizeof(need)), p->space_dir,
+               fmt_size(p->space_free, have, sizeof(have)));
+    }
+    print_guest(p);
 }
 
 static int do_import_restore(int argc, char **argv, enum hv_identity mode)
@@ -174,18 +232,18 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
         { "dry-run", no_argument, NULL, 'D' },
         { "force", no_argument, NULL, 'f' },
         { "keep-guest-config", no_argument, NULL, 'K' },
-        { "no-verify", no_argument, NULL, 'V' },
         { "max-cpus", required_argument, NULL, 'M' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct hv_import_opts o = { .mode = mode, .verify = true, .confirm = ask,
+    struct hv_import_opts o = { .mode = mode, .confirm = ask,
                                 .warn = warn_line, .progress = cli_progress,
                                 .opaque = NULL };
     struct hv_map maps[32];
     const char *skip[32], *empty[32];
     struct hv_plan *plan = NULL;
+    const char *cpus = NULL;
     hv_conn *c;
     int ch, r;
 
@@ -197,13 +255,17 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
             o.name = optarg;
             break;
         case 'c':
-            o.cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            cpus = optarg;      /* checked once --max-cpus is known */
             break;
         case 'm':
-            o.memory_mib = strtoull(optarg, NULL, 10);
+            if (cli_memory(SYN_IMPORT, optarg, &o.memory_mib)) {
+                return EXIT_USAGE;
+            }
             break;
         case 'M':
-            o.max_cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            if (cli_max_cpus(SYN_IMPORT, optarg, &o.max_cpus)) {
+                return EXIT_USAGE;
+            }
             break;
         case 'N':
             eq = strchr(optarg, '=');
@@ -239,9 +301,6 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
         case 'K':
             o.keep_guest_config = true;
             break;
-        case 'V':
-            o.verify = false;
-            break;
         case 'j':
             g.json = true;
             break;
@@ -251,6 +310,9 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
         default:
             return cli_usage(SYN_IMPORT, "invalid option");
         }
+    }
+    if (cli_cpus(SYN_IMPORT, cpus, o.max_cpus, &o.cpus)) {
+        return EXIT_USAGE;
     }
     if (argc - optind != 1) {
         return cli_usage(SYN_IMPORT, "expected one PKG");
@@ -264,19 +326,30 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
     o.opaque = mode == HV_IMPORT ? "import" : "restore";
     r = hv_import(c, argv[optind], &o, &plan);
     cli_progress_done();
-    if (r < 0) {
-        r = cli_error("%s", hv_error(c));
-    } else if (g.json) {
+    /* a plan is shown also when it was refused (space) or failed: first
+     * the plan, then the error */
+    if (plan && g.json) {
         char *text = hv_plan_to_json(plan);
         json_object *j = text ? json_tokener_parse(text) : NULL;
         free(text);
         if (j) {
             json_object_object_add(j, "dry_run",
                                    json_object_new_boolean(o.dry_run));
+            json_object_object_add(j, "done",
+                                   json_object_new_boolean(r == 0 &&
+                                                           !o.dry_run));
+            if (r < 0) {
+                json_object_object_add(j, "error",
+                                       json_object_new_string(hv_error(c)));
+            }
             cli_json_print(j);
         }
-    } else if (!g.quiet || o.dry_run) {
-        print_plan(plan, o.dry_run);
+    } else if (plan && (!g.quiet || o.dry_run || r < 0)) {
+        print_plan(plan, r < 0 ? 2 : o.dry_run ? 1 : 0);
+        fflush(stdout);
+    }
+    if (r < 0) {
+        r = cli_error("%s", hv_error(c));
     }
     hv_plan_free(plan);
     hv_disconnect(c);

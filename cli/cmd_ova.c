@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "ovfkit/ova.h"
+#include "ovfkit/vhd.h"
 
 #define SYN_PACK "ovfkit ova pack [--digest sha256|sha1|sha512] [--compress] " \
     "[--chunk-size N] [--key KEY.pem --cert CERT.pem] FILE.ovf OUT.ova"
@@ -52,8 +53,11 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
             o->pack.compress = true;
             break;
         case 'c':
-            if (cli_parse_size("chunk size", optarg, &o->pack.chunk_size)) {
-                return -1;
+            /* at least 1 MiB: smaller chunks only multiply tar members
+             * and manifest lines; at most the largest VHD */
+            if (cli_size(syn, "--chunk-size", optarg, 1u << 20,
+                         VHD_MAX_SIZE, &o->pack.chunk_size)) {
+                return -EXIT_USAGE;
             }
             break;
         case 'k':

@@ -27,7 +27,7 @@
     "63 unsupported"
 #define SYN_REPAIR "ovfkit vhd repair FILE"
 #define SYN_MAP "ovfkit vhd map [--json] FILE"
-#define SYN_COMPARE "ovfkit vhd compare A B\n" \
+#define SYN_COMPARE "ovfkit vhd compare [-f FORMAT] [-F FORMAT] A B\n" \
     "exit: 0 same contents, 1 different, 2 error"
 #define SYN_WRITE "ovfkit vhd write FILE OFFSET [LENGTH]   (data on stdin)"
 #define SYN_MERGE "ovfkit vhd merge [--dry-run] [--json] [--force] CHILD\n" \
@@ -43,7 +43,7 @@ static const struct option common_opts[] = {
     { "json", no_argument, NULL, 'j' },
     { "format", required_argument, NULL, 'f' },
     { "dry-run", no_argument, NULL, 'D' },
-    { "force", no_argument, NULL, 'F' },
+    { "force", no_argument, NULL, 'X' },   /* -F is compare's format */
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -53,6 +53,7 @@ struct vopts {
     const char *parent;
     const char *backing;
     const char *format;
+    const char *format2;        /* compare: -F, the format of B */
     uint64_t block_size;
     bool round_mib;
     bool dry_run;
@@ -67,14 +68,22 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
     memset(o, 0, sizeof(*o));
     optind = 0;
-    while ((c = getopt_long(argc, argv, "t:b:p:B:f:rjh", common_opts,
+    while ((c = getopt_long(argc, argv, "t:b:p:B:f:F:rjh", common_opts,
                             NULL)) != -1) {
         switch (c) {
         case 't':
             o->type = optarg;
             break;
         case 'b':
-            if (cli_parse_size("block size", optarg, &o->block_size) != 0) {
+            /* what VHD writers accept (vhd/create.c): a power of two
+             * from 512 KiB to 256 MiB */
+            if (cli_size(syn, "--block-size", optarg, 512u << 10,
+                         256u << 20, &o->block_size)) {
+                return -1;
+            }
+            if (o->block_size & (o->block_size - 1)) {
+                cli_usage(syn, "invalid --block-size '%s': not a power of "
+                          "two", optarg);
                 return -1;
             }
             break;
@@ -87,13 +96,16 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
         case 'f':
             o->format = optarg;
             break;
+        case 'F':
+            o->format2 = optarg;    /* qemu-img compare's -F */
+            break;
         case 'r':
             o->round_mib = true;
             break;
         case 'D':
             o->dry_run = true;
             break;
-        case 'F':
+        case 'X':
             o->force = true;
             break;
         case 'j':
@@ -121,9 +133,6 @@ static int do_create(int argc, char **argv)
     }
     co.block_size = (uint32_t)o.block_size;
     co.round_to_mib = o.round_mib;
-    if (o.block_size > UINT32_MAX) {
-        return cli_error("block size is too large");
-    }
     if (o.parent) {
         if (argc - i != 1) {
             return cli_usage(SYN_CREATE, "expected FILE after --parent");
@@ -140,8 +149,9 @@ static int do_create(int argc, char **argv)
         } else {
             return cli_usage(SYN_CREATE, "unknown type '%s'", o.type);
         }
-        if (cli_parse_size("size", argv[i + 1], &co.size) != 0) {
-            return 1;
+        if (cli_size(SYN_CREATE, "size", argv[i + 1], 1, VHD_MAX_SIZE,
+                     &co.size)) {
+            return EXIT_USAGE;
         }
     }
     if (vhd_create(argv[i], &co, NULL) < 0) {
@@ -484,9 +494,6 @@ static int do_convert(int argc, char **argv)
     } else {
         return cli_usage(SYN_CONVERT, "unknown type '%s'", o.type);
     }
-    if (o.block_size > UINT32_MAX) {
-        return cli_error("block size is too large");
-    }
     co.block_size = (uint32_t)o.block_size;
     co.round_to_mib = o.round_mib;
     co.backing = o.backing;
@@ -518,8 +525,8 @@ static int do_compare(int argc, char **argv)
         cli_usage(SYN_COMPARE, "expected A and B");
         return 2;
     }
-    if (ovfk_open_source(argv[i], NULL, &a) < 0 ||
-        ovfk_open_source(argv[i + 1], NULL, &b) < 0) {
+    if (ovfk_open_source(argv[i], o.format, &a) < 0 ||
+        ovfk_open_source(argv[i + 1], o.format2, &b) < 0) {
         cli_error("%s", ovfk_last_error());
         ovfk_source_free(a);
         return 2;
@@ -556,9 +563,10 @@ static int do_write(int argc, char **argv)
     if (argc - i < 2 || argc - i > 3) {
         return cli_usage(SYN_WRITE, "expected FILE OFFSET [LENGTH]");
     }
-    if (cli_parse_size("offset", argv[i + 1], &off) != 0 ||
-        (argc - i == 3 && cli_parse_size("length", argv[i + 2], &limit))) {
-        return 1;
+    if (cli_size(SYN_WRITE, "offset", argv[i + 1], 0, VHD_MAX_SIZE, &off) ||
+        (argc - i == 3 && cli_size(SYN_WRITE, "length", argv[i + 2], 1,
+                                   VHD_MAX_SIZE, &limit))) {
+        return EXIT_USAGE;
     }
     if (vhd_open(argv[i], VHD_OPEN_RDWR, &h) < 0) {
         return cli_error("%s", ovfk_last_error());
@@ -630,7 +638,8 @@ static int do_merge(int argc, char **argv)
         r = vhd_find_children(plan.parent, pdir, &sibs, &ns);
     }
     if (r < 0) {
-        return cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", ovfk_last_error());
+        goto out;
     }
     if (g.json) {
         json_object *out = json_object_new_object();
@@ -678,6 +687,7 @@ static int do_merge(int argc, char **argv)
             r = cli_error("%s", ovfk_last_error());
         }
     }
+out:
     for (size_t n = 0; n < nk; n++) {
         free(kids[n]);
     }

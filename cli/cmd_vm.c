@@ -4,16 +4,20 @@
  * and `ovfkit net ...` (add, list) on the inventory chosen with --store or
  * --connect.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/numarg.h"
 #include "ovfkit/hv.h"
+#include "ovfkit/vhd.h"
 
 #define SYN_CREATE "ovfkit [--store DIR | --connect URI|xen:DIR] vm create " \
-    "NAME [--cpus N] [--memory MIB] [--disk SIZE|FILE]... " \
+    "NAME [--cpus N] [--memory MIB] [--disk SIZE|FILE]... [-f FORMAT] " \
     "[--nic NETWORK[,mac=MAC][,model=M]]... [--os-type T] [--max-cpus N] " \
     "[--kernel F --initrd F --cmdline S]"
 #define SYN_LIST "ovfkit [...] vm list [--json]"
@@ -45,9 +49,34 @@ struct vopts {
     size_t n_disks, n_nics;
     uint32_t cpus, max_cpus;
     uint64_t memory;
-    const char *os_type, *kernel, *initrd, *cmdline, *bridge;
+    const char *cpus_text;      /* checked once --max-cpus is known */
+    const char *os_type, *kernel, *initrd, *cmdline, *bridge, *format;
     bool keep_disks, console;
 };
+
+/*
+ * --disk SIZE|FILE: an existing file is an image; otherwise a spec that
+ * starts like a number ("64M", "0", "-5", "12Q") means a new disk's size
+ * and must be one, from 1 byte to the VHD maximum.  Anything else is a
+ * file name, whose absence the library reports.  EXIT_USAGE or 0.
+ */
+static int bad_disk(const char *syn, const char *spec)
+{
+    char why[200];
+    uint64_t v;
+    int r;
+
+    if (!spec[0] || !strchr("0123456789+-", spec[0]) ||
+        access(spec, F_OK) == 0) {
+        return 0;
+    }
+    r = numarg_size(spec, 1, VHD_MAX_SIZE, &v, why, sizeof(why));
+    if (r < 0) {
+        return cli_usage(syn, "invalid --disk '%s': %s%s", spec,
+                         r == -EINVAL ? "no such file, and " : "", why);
+    }
+    return 0;
+}
 
 static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 {
@@ -62,6 +91,7 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
         { "initrd", required_argument, NULL, 'i' },
         { "cmdline", required_argument, NULL, 'a' },
         { "bridge", required_argument, NULL, 'b' },
+        { "format", required_argument, NULL, 'f' },
         { "keep-disks", no_argument, NULL, 'K' },
         { "console", no_argument, NULL, 'C' },
         { "json", no_argument, NULL, 'j' },
@@ -72,16 +102,20 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
     memset(o, 0, sizeof(*o));
     optind = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            o->cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            o->cpus_text = optarg;
             break;
         case 'M':
-            o->max_cpus = (uint32_t)strtoul(optarg, NULL, 10);
+            if (cli_max_cpus(syn, optarg, &o->max_cpus)) {
+                return -EXIT_USAGE;
+            }
             break;
         case 'm':
-            o->memory = strtoull(optarg, NULL, 10);
+            if (cli_memory(syn, optarg, &o->memory)) {
+                return -EXIT_USAGE;
+            }
             break;
         case 'd':
             if (o->n_disks < 64) {
@@ -108,6 +142,9 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
         case 'b':
             o->bridge = optarg;
             break;
+        case 'f':
+            o->format = optarg;
+            break;
         case 'K':
             o->keep_disks = true;
             break;
@@ -122,6 +159,14 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             exit(0);
         default:
             return -cli_usage(syn, "invalid option");
+        }
+    }
+    if (cli_cpus(syn, o->cpus_text, o->max_cpus, &o->cpus)) {
+        return -EXIT_USAGE;
+    }
+    for (size_t k = 0; k < o->n_disks; k++) {
+        if (bad_disk(syn, o->disks[k])) {
+            return -EXIT_USAGE;
         }
     }
     return optind;
@@ -150,6 +195,7 @@ static int do_create(int argc, char **argv)
     co.os_type = o.os_type;
     co.disks = o.disks;
     co.n_disks = o.n_disks;
+    co.disk_format = o.format;
     co.nics = o.nics;
     co.n_nics = o.n_nics;
     co.kernel = o.kernel;

@@ -60,6 +60,7 @@ struct qcow2 {
     uint64_t cluster;           /* bytes */
     uint64_t l2_entries;
     uint64_t *l1;
+    uint64_t l1_off;            /* where the L1 table is in the file */
     uint32_t l1_size;
     bool zstd;
     ovfk_source *backing;
@@ -142,6 +143,15 @@ static int l2_table(struct qcow2 *q, uint64_t offset, uint64_t **out)
         return ovfk_err_set(&q->err, -EINVAL, "'%s': an L2 table at %llu "
                             "lies outside the file or off a cluster",
                             q->path, (unsigned long long)offset);
+    }
+    /* read as entries, the header or the L1 table points wherever its
+     * bytes say: no writer puts an L2 table there (qemu's overlap rules) */
+    if (offset < q->cluster ||
+        (offset < q->l1_off + (uint64_t)q->l1_size * 8 &&
+         q->l1_off < offset + q->cluster)) {
+        return ovfk_err_set(&q->err, -EINVAL, "'%s': an L2 table at %llu "
+                            "overlaps the header or the L1 table", q->path,
+                            (unsigned long long)offset);
     }
     s = &q->l2[q->next_slot++ % L2_CACHE];
     if (!s->entries) {
@@ -391,9 +401,16 @@ static int read_extensions(struct qcow2 *q, uint64_t at, uint64_t end,
     return 0;
 }
 
-static int open_depth(const char *path, int depth, ovfk_source **out);
+static int open_depth(const char *path, ovfk_source **out);
 
-static int parse_header(struct qcow2 *q, int depth)
+/*
+ * Images being opened on this thread, this one included.  A parameter
+ * would not do: a backing file in another format (a VMDK whose parent is
+ * this image again) comes back through ovfk_open_source, from depth 0.
+ */
+static __thread int nesting;
+
+static int parse_header(struct qcow2 *q)
 {
     uint8_t h[112] = { 0 };
     uint64_t size, l1_off, incompat = 0, autoclear = 0, need;
@@ -406,6 +423,11 @@ static int parse_header(struct qcow2 *q, int depth)
     if (r < 0 || q->file_size < 72) {
         return ovfk_err_set(&q->err, r < 0 ? r : -EINVAL, "'%s' is too short "
                             "for a qcow2 header", q->path);
+    }
+    if (get_be32(h) != QCOW_MAGIC) {
+        /* also when asked for by name: never guess at a header */
+        return ovfk_err_set(&q->err, -EINVAL, "'%s' is not a qcow2 image "
+                            "(no QFI\\xfb magic)", q->path);
     }
     version = get_be32(h + 4);
     if (version < 2 || version > 3) {
@@ -469,6 +491,12 @@ static int parse_header(struct qcow2 *q, int depth)
                             "outside the file", q->path, q->l1_size,
                             (unsigned long long)l1_off);
     }
+    if (q->l1_size && l1_off < q->cluster) {
+        return ovfk_err_set(&q->err, -EINVAL, "'%s': the L1 table overlaps "
+                            "the header (at %llu)", q->path,
+                            (unsigned long long)l1_off);
+    }
+    q->l1_off = l1_off;
     q->l1 = calloc(q->l1_size + 1, 8);
     if (!q->l1) {
         return ovfk_err_set(&q->err, -ENOMEM, "out of memory");
@@ -529,7 +557,7 @@ static int parse_header(struct qcow2 *q, int depth)
             return ovfk_err_set(&q->err, r, "cannot read '%s'", q->path);
         }
         bname[bsize] = '\0';
-        if (depth >= MAX_DEPTH) {
+        if (nesting > MAX_DEPTH) {
             return ovfk_err_set(&q->err, -ELOOP, "'%s': more than %d backing "
                                 "files", q->path, MAX_DEPTH);
         }
@@ -540,9 +568,14 @@ static int parse_header(struct qcow2 *q, int depth)
         if (!strcmp(bfmt, "raw")) {
             r = ovfk_open_source(bpath, "raw", &q->backing);
         } else if (qcow2_probe(bpath) > 0) {
-            r = open_depth(bpath, depth + 1, &q->backing);
+            r = open_depth(bpath, &q->backing);
         } else {
             r = ovfk_open_source(bpath, bfmt[0] ? bfmt : NULL, &q->backing);
+        }
+        if (r == -ELOOP) {
+            /* one line, not one "its backing file:" per level */
+            return ovfk_err_set(&q->err, r, "'%s': more than %d backing "
+                                "files (a loop?)", q->path, MAX_DEPTH);
         }
         if (r < 0) {
             return ovfk_err_set(&q->err, r, "'%s': its backing file: %s",
@@ -557,7 +590,7 @@ static int parse_header(struct qcow2 *q, int depth)
     return 0;
 }
 
-static int open_depth(const char *path, int depth, ovfk_source **out)
+static int open_depth(const char *path, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
     struct qcow2 *q = calloc(1, sizeof(*q));
@@ -579,7 +612,9 @@ static int open_depth(const char *path, int depth, ovfk_source **out)
         ovfk_err_set(&q->err, r, "cannot open '%s': %s", path,
                      ovfk_errtext(r));
     } else {
-        r = parse_header(q, depth);
+        nesting++;
+        r = parse_header(q);
+        nesting--;
     }
     if (r == 0) {
         r = ovfk_io_pread(q->io, h, 72, 0);
@@ -603,7 +638,7 @@ static int open_depth(const char *path, int depth, ovfk_source **out)
 
 static int qcow2_open(const char *path, ovfk_source **out)
 {
-    return open_depth(path, 0, out);
+    return open_depth(path, out);
 }
 
 const struct input_driver input_qcow2 = {

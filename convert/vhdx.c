@@ -10,6 +10,7 @@
 #include <libgen.h>
 #include <libvhdi.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,22 +25,54 @@
 struct vhdx {
     libvhdi_file_t *files[MAX_DEPTH];   /* [0] the top, then its parents */
     int n;
+    char path[PATH_MAX];                /* the top, for messages */
     ovfk_err err;
 };
 
-/* Record libvhdi's message (its first line) with our context. */
+/* A backtrace line without its "libvhdi_function: " and final period. */
+static const char *bare(char *line, bool keep_function)
+{
+    size_t n = strlen(line);
+    char *colon = strstr(line, ": ");
+
+    if (n && line[n - 1] == '.') {
+        line[n - 1] = '\0';
+    }
+    return !keep_function && colon ? colon + 2 : line;
+}
+
+/*
+ * Record libvhdi's error with our context.  Its first line ("unable to
+ * open file") says nothing: the backtrace's innermost line is the cause
+ * and the one below the open calls says what was being read.
+ */
 static int lib_error(ovfk_err *err, libvhdi_error_t *e, int code,
                      const char *what, const char *path)
 {
-    char msg[512] = "";
+    char msg[2048] = "", *lines[16], *l, *next;
+    int n = 0;
 
     if (e) {
-        libvhdi_error_sprint(e, msg, sizeof(msg));
-        msg[strcspn(msg, "\n")] = '\0';
+        libvhdi_error_backtrace_sprint(e, msg, sizeof(msg));
         libvhdi_error_free(&e);
     }
+    for (l = msg; *l && n < 16; l = next) {
+        next = l + strcspn(l, "\n");
+        if (*next) {
+            *next++ = '\0';
+        }
+        if (*l) {
+            lines[n++] = l;
+        }
+    }
+    if (n >= 4) {
+        /* ..., what was read, file_open_file_io_handle, file_open */
+        const char *cause = bare(lines[0], true);
+        return ovfk_err_set(err, code, "%s '%s': %s (%s)", what, path,
+                            bare(lines[n - 3], false), cause);
+    }
     return ovfk_err_set(err, code, "%s '%s'%s%s", what, path,
-                        msg[0] ? ": " : "", msg);
+                        n ? ": " : "", n ? bare(lines[0], true) : "");
 }
 
 static void vhdx_close(void *opaque)
@@ -61,9 +94,10 @@ static int vhdx_pread(void *opaque, void *buf, size_t len, uint64_t off)
                                                    (off64_t)off, &e);
 
     if (n < 0 || (size_t)n != len) {
-        char where[32];
-        snprintf(where, sizeof(where), "%llu", (unsigned long long)off);
-        return lib_error(&v->err, e, -EIO, "cannot read at offset", where);
+        char what[64];
+        snprintf(what, sizeof(what), "cannot read at offset %llu of",
+                 (unsigned long long)off);
+        return lib_error(&v->err, e, -EIO, what, v->path);
     }
     return 0;
 }
@@ -129,13 +163,12 @@ static int open_parent(struct vhdx *v, const char *path)
         libvhdi_file_get_parent_identifier(child, want, 16, &e) != 1) {
         return lib_error(&v->err, e, -EINVAL, "no parent recorded in", path);
     }
-    for (char *p = (char *)name; *p; p++) {
-        if (*p == '\\') {
-            *p = '/';
-        }
+    /* a Windows path: only its last component counts (the name is kept
+     * as recorded for the messages) */
+    base = (char *)name + strlen((char *)name);
+    while (base > (char *)name && base[-1] != '\\' && base[-1] != '/') {
+        base--;
     }
-    base = strrchr((char *)name, '/');
-    base = base ? base + 1 : (char *)name;
     snprintf(dir, sizeof(dir), "%s", path);
     snprintf(ppath, sizeof(ppath), "%s/%s", dirname(dir), base);
     if (access(ppath, R_OK) != 0) {
@@ -177,7 +210,17 @@ static int vhdx_open(const char *path, ovfk_source **out)
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     snprintf(cur, sizeof(cur), "%s", path);
-    r = open_one(v, cur);
+    snprintf(v->path, sizeof(v->path), "%s", path);
+    if (vhdx_probe(path) == 0) {
+        /* asked for by name: say what is wrong before libvhdi tries */
+        r = access(path, R_OK) == 0 ?
+            ovfk_err_set(&v->err, -EINVAL, "'%s' is not a VHDX image (no "
+                         "'vhdxfile' signature)", path) :
+            ovfk_err_set(&v->err, -errno, "cannot open '%s': %s", path,
+                         ovfk_errtext(-errno));
+    } else {
+        r = open_one(v, cur);
+    }
     /* parents first, top to bottom: each differencing file gets its own */
     while (r == 0) {
         uint32_t t = 0;

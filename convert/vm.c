@@ -101,7 +101,8 @@ static char *clean_name(const char *from)
     return strdup(buf);
 }
 
-static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
+static int from_disks(const char *const *srcs, size_t n, const char *format,
+                      struct hv_vm **out)
 {
     struct hv_vm *vm = hv_vm_new();
     char base[PATH_MAX], *dot;
@@ -130,6 +131,7 @@ static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
             return ovfk_err_last(-ENOMEM, "out of memory");
         }
         d->path = strdup(srcs[i]);
+        d->format = format ? strdup(format) : NULL;
         snprintf(id, sizeof(id), "vmdisk%zu", i + 1);
         d->id = strdup(id);
         d->bus = strdup("virtio");
@@ -140,7 +142,8 @@ static int from_disks(const char *const *srcs, size_t n, struct hv_vm **out)
 }
 
 /* An OVF package: its model, with each disk read from the package's
- * files (extracted under work), format probed. */
+ * files (extracted under work): a disk the descriptor declares VHD must
+ * be one; the others (streamOptimized VMDK, ...) are probed. */
 static int from_package(const char *src, const char *work, ova_pkg **pkgp,
                         struct hv_vm **out)
 {
@@ -153,10 +156,6 @@ static int from_package(const char *src, const char *work, ova_pkg **pkgp,
     r = hv_vm_from_package(*pkgp, NULL, out);
     if (r < 0) {
         return ovfk_err_last(r, "'%s': %s", src, ovfk_last_error());
-    }
-    for (size_t i = 0; i < (*out)->n_disks; i++) {
-        free((*out)->disks[i].format);
-        (*out)->disks[i].format = NULL; /* streamOptimized VMDK, ...: probed */
     }
     return 0;
 }
@@ -314,6 +313,11 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         return ovfk_err_last(-EINVAL, "'%s' describes a whole VM: give it "
                              "alone", srcs[0]);
     }
+    if (kind != SRC_DISKS && o->format) {
+        return ovfk_err_last(-EINVAL, "'%s' describes a whole VM: the "
+                             "format %s applies to disk images", srcs[0],
+                             o->format);
+    }
     if (access(o->to, F_OK) == 0) {
         return ovfk_err_last(-EEXIST, "'%s' already exists", o->to);
     }
@@ -337,7 +341,7 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         r = ovfk_vm_from_domxml(srcs[0], &vm);
         break;
     default:
-        r = from_disks(srcs, n, &vm);
+        r = from_disks(srcs, n, o->format, &vm);
     }
     if (r == 0) {
         r = apply(o, vm);

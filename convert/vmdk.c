@@ -233,9 +233,13 @@ static int parse_desc(ovfk_err *err, char *text, struct desc *d)
     int r = 0;
 
     memset(d, 0, sizeof(*d));
-    for (char *line = strtok(text, "\n"); r == 0 && line;
-         line = strtok(NULL, "\n")) {
-        const char *p = line + strspn(line, " \t");
+    for (char *line = text, *next; r == 0 && line; line = next) {
+        const char *p;
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        p = line + strspn(line, " \t");
         if (*p == '#' || *p == '\0' || *p == '\r') {
             continue;
         }
@@ -340,6 +344,11 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
                             "file", e->path, (unsigned long long)n_gts,
                             (unsigned long long)h.gd_off);
     }
+    if (h.gd_off == 0) {
+        /* sector 0 is the header: its bytes would be taken for tables */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+                            "overlaps the header (sector 0)", e->path);
+    }
     e->gd_offset = h.gd_off;
     e->n_gts = (uint32_t)n_gts;
     raw = malloc(n_gts * 4);
@@ -405,8 +414,8 @@ static int open_extents(struct vmdk *v, const char *dir, const struct desc *d)
         if (e->type == EXT_FLAT) {
             uint64_t end;
             e->flat_offset = d->ext[i].offset;
-            if (mul_overflow_u64(e->flat_offset + e->sectors, SECTOR, &end) ||
-                end > e->file_size) {
+            if (add_overflow_u64(e->flat_offset, e->sectors, &end) ||
+                mul_overflow_u64(end, SECTOR, &end) || end > e->file_size) {
                 return ovfk_err_set(&v->err, -EINVAL, "the flat extent '%s' "
                                     "is shorter (%llu bytes) than the "
                                     "descriptor says", path,
@@ -483,9 +492,16 @@ static int read_descriptor(struct vmdk *v, const char *path, char **text)
     return inside;
 }
 
-static int open_at_depth(const char *path, int depth, ovfk_source **out);
+static int open_at_depth(const char *path, bool parent, ovfk_source **out);
 
-static int vmdk_open_depth(const char *path, int depth, struct vmdk **out)
+/*
+ * Descriptors being opened on this thread, this one included.  A
+ * parameter would not do: a parent in another format (a qcow2 whose
+ * backing file is this VMDK again) comes back through ovfk_open_source.
+ */
+static __thread int nesting;
+
+static int vmdk_open_depth(const char *path, struct vmdk **out)
 {
     struct vmdk *v = calloc(1, sizeof(*v));
     char dir[PATH_MAX], *text = NULL, base[PATH_MAX];
@@ -526,13 +542,17 @@ static int vmdk_open_depth(const char *path, int depth, struct vmdk **out)
             r = ovfk_err_set(&v->err, -EINVAL, "'%s' is a snapshot delta "
                              "whose parent ('%s') is not a file beside it",
                              path, hint ? hint : "");
-        } else if (depth >= MAX_DEPTH) {
-            r = ovfk_err_set(&v->err, -ELOOP, "'%s': more than %d parents",
-                             path, MAX_DEPTH);
+        } else if (nesting > MAX_DEPTH) {
+            r = ovfk_err_set(&v->err, -ELOOP, "'%s': more than %d parents "
+                             "(a loop?)", path, MAX_DEPTH);
         } else {
             snprintf(ppath, sizeof(ppath), "%s/%s", dir, hint);
-            r = open_at_depth(ppath, depth + 1, &v->parent);
-            if (r < 0) {
+            r = open_at_depth(ppath, true, &v->parent);
+            if (r == -ELOOP) {
+                /* one line, not one "the parent of" per level */
+                ovfk_err_set(&v->err, r, "'%s': more than %d parents (a "
+                             "loop?)", path, MAX_DEPTH);
+            } else if (r < 0) {
                 ovfk_err_set(&v->err, r, "the parent of '%s': %s", path,
                              ovfk_last_error());
             } else if (v->parent->size < v->size) {
@@ -620,7 +640,15 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     }
     clen = get_le32(hdr + 8);
     avail = e->file_size - off - sizeof(hdr);
-    if (clen == 0 || clen > v->zin_len || clen > avail) {
+    if (clen != 0 && clen <= v->zin_len && clen > avail) {
+        /* a length that fits a grain, cut by the end of the file */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
+                            "(%u bytes at %llu) runs past the end of the "
+                            "file (a truncated stream?)", e->path,
+                            (unsigned long long)g, clen,
+                            (unsigned long long)off);
+    }
+    if (clen == 0 || clen > v->zin_len) {
         return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
                             "has a bad length (%u)", e->path,
                             (unsigned long long)g, clen);
@@ -792,18 +820,25 @@ static const char *vmdk_error(void *opaque)
     return ((struct vmdk *)opaque)->err.msg;
 }
 
-static int open_at_depth(const char *path, int depth, ovfk_source **out)
+/*
+ * Open path as a VMDK or, for a parent (rare), in whatever format it is.
+ * Only a parent is handed on: a file opened as the driver (by format, or
+ * because its name claims VMDK) is ours to read or to refuse with the
+ * reason; ovfk_open_source would hand it back to us, without end.
+ */
+static int open_at_depth(const char *path, bool parent, ovfk_source **out)
 {
     ovfk_source *s;
     struct vmdk *v;
     int r;
 
     *out = NULL;
-    if (vmdk_probe(path) == 0) {
-        /* a parent in another format (rare): whatever reads it */
+    if (parent && vmdk_probe(path) == 0) {
         return ovfk_open_source(path, NULL, out);
     }
-    r = vmdk_open_depth(path, depth, &v);
+    nesting++;
+    r = vmdk_open_depth(path, &v);
+    nesting--;
     if (r < 0) {
         return r;
     }
@@ -825,7 +860,7 @@ static int open_at_depth(const char *path, int depth, ovfk_source **out)
 
 static int vmdk_open(const char *path, ovfk_source **out)
 {
-    return open_at_depth(path, 0, out);
+    return open_at_depth(path, false, out);
 }
 
 const struct input_driver input_vmdk = {

@@ -40,9 +40,11 @@ int hv_connect(const char *store, const char *uri, hv_conn **out)
     }
     c->drv = drv;
     c->max_cpus = HV_DEFAULT_MAX_CPUS;
+    c->where = where ? strdup(where) : NULL;
     r = drv->open(c, where);
     if (r < 0) {
         ovfk_err_publish(&c->err);
+        free(c->where);
         free(c);
         return r;
     }
@@ -54,6 +56,7 @@ void hv_disconnect(hv_conn *c)
 {
     if (c) {
         c->drv->close(c);
+        free(c->where);
         free(c);
     }
 }
@@ -240,14 +243,16 @@ static void disk_name(hv_conn *c, const struct hv_vm *vm, const char *dir,
 }
 
 /*
- * A disk for a new VM: a new blank VHD, or an image converted into it.
+ * A disk for a new VM: a new blank VHD, or an image (read as format; NULL:
+ * probed) converted into it.
  * The file is created exclusively (vhd_create opens with O_EXCL,
  * vhd_convert renames without replacing), so a file already there is
  * never touched: the next name is tried.  d->owned is set only once the
  * file is this command's, and only such a file may a rollback remove.
  */
 static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
-                     const char *dir, int idx, struct hv_disk *d)
+                     const char *format, const char *dir, int idx,
+                     struct hv_disk *d)
 {
     struct vhd_convert_opts co = { .type = VHD_OUT_DYNAMIC };
     struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
@@ -273,7 +278,7 @@ static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
             }
             vhd_close(h);
         }
-        r = ovfk_open_source(spec, NULL, &src);
+        r = ovfk_open_source(spec, format, &src);
     }
     for (int k = 1; r == 0 && k <= HV_DISK_NAME_TRIES; k++) {
         disk_name(c, vm, dir, idx, k, path, sizeof(path));
@@ -405,7 +410,8 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     }
     for (size_t i = 0; r == 0 && i < o->n_disks; i++) {
         struct hv_disk *d = hv_vm_add_disk(vm);
-        r = d ? make_disk(c, vm, o->disks[i], dir, (int)i + 1, d)
+        r = d ? make_disk(c, vm, o->disks[i], o->disk_format, dir,
+                          (int)i + 1, d)
               : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
     if (r == 0) {

@@ -11,21 +11,33 @@
  *            or name that belongs to a different VM is an error.
  *
  * Order: plan from the descriptor alone (identity, overrides, networks,
- * limits, disk targets) -> refuse before writing anything -> extract the
- * package beside the target disks (verifying its manifest) -> put the
- * disks in place under fresh names -> define the VM (or swap the
+ * limits, disk targets, space) -> refuse before writing anything ->
+ * extract the package beside the target disks (verifying its manifest) ->
+ * put the disks in place under fresh names -> define the VM (or swap the
  * definition) -> only then remove a replaced VM's old disks.  A failure
  * before the definition removes every disk made; the inventory is as it
  * was.
+ *
+ * A plan is what happens: nothing in it is drawn at random.  A new UUID
+ * is a name-based UUID (RFC 4122 version 5) of this host, the inventory,
+ * the descriptor's bytes and the new name; new MACs are the lowest free
+ * ones of the pool.  So `import --dry-run` shows the identity the import
+ * then gives, as long as the inventory did not change in between.
  */
+#include <blkid.h>
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "hv/internal.h"
@@ -44,6 +56,10 @@ struct job {
     struct hv_vm *existing;     /* restore: the VM being replaced */
     char **made;                /* disks created, removed on failure */
     size_t n_made;
+    char *desc;                 /* the descriptor's bytes */
+    size_t desc_len;
+    char **pkg_macs;            /* every MAC written in the package */
+    size_t n_pkg_macs;
 };
 
 void hv_plan_free(struct hv_plan *p)
@@ -59,6 +75,14 @@ void hv_plan_free(struct hv_plan *p)
     }
     free(p->disks);
     hv_strv_free(p->warnings, p->n_warnings);
+    free(p->space_dir);
+    for (size_t i = 0; i < p->n_guest_changes; i++) {
+        free(p->guest_changes[i].kind);
+        free(p->guest_changes[i].path);
+        free(p->guest_changes[i].old_value);
+        free(p->guest_changes[i].new_value);
+    }
+    free(p->guest_changes);
     free(p);
 }
 
@@ -99,30 +123,167 @@ static bool listed(const char *const *v, size_t n, const char *s)
     return false;
 }
 
-/* Identity: import gets a fresh one, restore keeps the package's. */
+/*
+ * Every MAC written anywhere in the descriptor: RASD Address, VMware's
+ * ethernet0.address in a vendor section, VirtualBox's
+ * MACAddress="0800271A2B3C".  The VM the package came from may still run
+ * with them, so an import must never hand one out again.  The descriptor
+ * is cut into runs of hex digits, ':' and '-'; a run that reads as a MAC
+ * counts.  A run that only looks like one costs one pool address at
+ * most; a MAC missed could cost a network.
+ */
+static int package_macs(struct job *j)
+{
+    const char *p = j->desc, *end = j->desc + j->desc_len;
+
+    while (p < end) {
+        const char *q = p;
+        char tok[40], mac[18];
+        size_t n;
+        while (q < end && (isxdigit((unsigned char)*q) || *q == ':' ||
+                           *q == '-')) {
+            q++;
+        }
+        n = (size_t)(q - p);
+        /* trim separators: "-" is no sign, ":" no prefix */
+        while (n && (*p == ':' || *p == '-')) {
+            p++;
+            n--;
+        }
+        while (n && (p[n - 1] == ':' || p[n - 1] == '-')) {
+            n--;
+        }
+        /* a MAC is 12 to 17 characters; 12 bare digits must stand alone
+         * (not a piece of a longer word) */
+        if (n >= 12 && n <= 17 && (q == end || !isalnum((unsigned char)*q)) &&
+            (p == j->desc || !isalnum((unsigned char)p[-1]))) {
+            memcpy(tok, p, n);
+            tok[n] = '\0';
+            if (hv_mac_normalize(tok, mac) == 0 &&
+                hv_strv_add(&j->pkg_macs, &j->n_pkg_macs, mac) < 0) {
+                return fail(j, -ENOMEM, "out of memory");
+            }
+        }
+        p = q < end ? q + 1 : end;
+    }
+    return 0;
+}
+
+/* This host: its machine-id (else its name) and the user. */
+static void host_id(EVP_MD_CTX *md)
+{
+    static const char *const files[] = { "/etc/machine-id",
+                                         "/var/lib/dbus/machine-id" };
+    char buf[256] = "";
+    unsigned int uid = (unsigned int)getuid();
+
+    for (size_t i = 0; !buf[0] && i < 2; i++) {
+        FILE *f = fopen(files[i], "re");
+        if (f) {
+            if (!fgets(buf, sizeof(buf), f)) {
+                buf[0] = '\0';
+            }
+            fclose(f);
+        }
+    }
+    if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0) {
+        buf[0] = '\0';
+    }
+    EVP_DigestUpdate(md, buf, strlen(buf) + 1);
+    EVP_DigestUpdate(md, &uid, sizeof(uid));
+}
+
+static void hash_str(EVP_MD_CTX *md, const char *s)
+{
+    s = s ? s : "";
+    EVP_DigestUpdate(md, s, strlen(s) + 1);
+}
+
+/*
+ * The new UUID: version 5 (SHA-1, RFC 4122 4.3) in ovfkit's namespace of
+ * this host, the inventory (driver and where, a directory made absolute),
+ * the descriptor's bytes, the system and the new name, and try (bumped
+ * while the result is taken).  Names are unique in an inventory, so two
+ * VMs of one inventory never derive the same; two hosts, users,
+ * inventories or packages never do either.
+ */
+static int derive_uuid(struct job *j, unsigned int try, uint8_t out[16])
+{
+    static const uint8_t ns[16] = {    /* 6f766b69-0001-5000-8000-... */
+        0x6f, 0x76, 0x66, 0x6b, 0x00, 0x01, 0x50, 0x00,
+        0x80, 0x00, 0x69, 0x6d, 0x70, 0x6f, 0x72, 0x74 };
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    uint8_t h[EVP_MAX_MD_SIZE];
+    char abs[PATH_MAX];
+    const char *where = j->c->where;
+    unsigned int n = 0;
+
+    if (!md || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return fail(j, -ENOMEM, "cannot compute a UUID: out of memory");
+    }
+    if (where && strcmp(j->c->drv->name, "libvirt") &&
+        realpath(where, abs)) {
+        where = abs;
+    }
+    EVP_DigestUpdate(md, ns, sizeof(ns));
+    host_id(md);
+    hash_str(md, j->c->drv->name);
+    hash_str(md, where);
+    EVP_DigestUpdate(md, j->desc, j->desc_len);
+    hash_str(md, j->sys->id);
+    hash_str(md, j->plan->vm->name);
+    EVP_DigestUpdate(md, &try, sizeof(try));
+    if (EVP_DigestFinal_ex(md, h, &n) != 1 || n < 16) {
+        EVP_MD_CTX_free(md);
+        return fail(j, -EIO, "cannot compute a UUID");
+    }
+    EVP_MD_CTX_free(md);
+    memcpy(out, h, 16);
+    out[6] = (uint8_t)((out[6] & 0x0f) | 0x50);
+    out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+    return 0;
+}
+
+/* Is u a UUID of the inventory, or one the package names for its VM? */
+static bool uuid_taken(struct job *j, const uint8_t u[16], const uint8_t *pkg)
+{
+    for (size_t i = 0; i < j->n_vms; i++) {
+        if (!memcmp(j->vms[i]->uuid, u, 16)) {
+            return true;
+        }
+    }
+    return pkg && !memcmp(pkg, u, 16);
+}
+
+/* Identity: import gets a new one, restore keeps the package's. */
 static int identity(struct job *j)
 {
     struct hv_vm *vm = j->plan->vm;
-    const char **macs = calloc(vm->n_nics + 1, sizeof(*macs));
+    size_t nt = j->n_pkg_macs;
+    const char **taken = calloc(nt + vm->n_nics + 1, sizeof(*taken));
     char u[37];
     int r = 0;
 
-    if (!macs) {
+    if (!taken) {
         return fail(j, -ENOMEM, "out of memory");
     }
+    for (size_t i = 0; i < nt; i++) {
+        taken[i] = j->pkg_macs[i];
+    }
     if (j->o->mode == HV_IMPORT) {
-        bool clash;
-        do {
-            hv_uuid_generate(vm->uuid);
-            clash = false;
-            for (size_t i = 0; i < j->n_vms; i++) {
-                clash |= !memcmp(j->vms[i]->uuid, vm->uuid, 16);
+        uint8_t pkg[16];
+        memcpy(pkg, vm->uuid, 16);
+        for (unsigned int try = 0; r == 0; try++) {
+            r = derive_uuid(j, try, vm->uuid);
+            if (r == 0 && !uuid_taken(j, vm->uuid, pkg)) {
+                break;
             }
-        } while (clash);
+        }
     } else {
         static const uint8_t zero[16];
         if (!memcmp(vm->uuid, zero, 16)) {
-            free(macs);
+            free(taken);
             return fail(j, -EINVAL, "the package carries no VM UUID, so "
                         "there is nothing to restore; use 'ovfkit import'");
         }
@@ -148,7 +309,8 @@ static int identity(struct job *j)
                 warn(j, "NIC %zu has no MAC in the package; it gets a new "
                      "one", i + 1);
             }
-            r = hv_mac_next(j->c, j->vms, j->n_vms, macs, i, n->mac);
+            /* never the inventory's, the package's or this VM's others */
+            r = hv_mac_next(j->c, j->vms, j->n_vms, taken, nt, n->mac);
         } else if ((owner = hv_mac_owner(j->vms, j->n_vms, n->mac,
                                          vm->uuid))) {
             r = fail(j, -EEXIST, "MAC %s of NIC %zu belongs to VM '%s'; "
@@ -157,13 +319,13 @@ static int identity(struct job *j)
                      owner->name);
         }
         for (size_t k = 0; r == 0 && k < i; k++) {
-            if (!strcmp(macs[k], n->mac)) {
+            if (!strcasecmp(vm->nics[k].mac, n->mac)) {
                 r = fail(j, -EEXIST, "MAC %s appears on two NICs", n->mac);
             }
         }
-        macs[i] = n->mac;
+        taken[nt++] = n->mac;
     }
-    free(macs);
+    free(taken);
     return r;
 }
 
@@ -175,10 +337,10 @@ static int networks(struct job *j)
     size_t n = 0;
     int r = hv_networks(j->c, &have, &n);
 
-    for (size_t i = 0; i < n; i++) {
-        if (strlen(avail) + strlen(have[i]) + 3 < sizeof(avail)) {
-            strcat(avail, i ? ", " : "");
-            strcat(avail, have[i]);
+    for (size_t i = 0, used = 0; i < n; i++) {
+        if (used + strlen(have[i]) + 3 < sizeof(avail)) {
+            used += (size_t)snprintf(avail + used, sizeof(avail) - used,
+                                     "%s%s", i ? ", " : "", have[i]);
         }
     }
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
@@ -204,17 +366,27 @@ static int networks(struct job *j)
 static void limit_error(void *opaque, const char *msg)
 {
     struct job *j = opaque;
+    const char *why;
+    /* the name comes from the package: say which option changes it */
+    const char *hint = !hv_name_ok(j->plan->vm->name, &why) &&
+                       !strncmp(msg, "VM name '", 9) ? " with --name" : "";
 
     if (!j->c->err.code) {
-        fail(j, -EINVAL, "%s", msg);
+        fail(j, -EINVAL, "%s%s", msg, hint);
     } else {
-        ovfk_err_prefix(&j->c->err, "%s", msg);
+        ovfk_err_prefix(&j->c->err, "%s%s", msg, hint);
     }
 }
 
 static void limit_warn(void *opaque, const char *msg)
 {
     warn(opaque, "%s", msg);
+}
+
+/* Does the plan copy this disk from the package? */
+static bool copies(const struct hv_plan_disk *p)
+{
+    return !strcmp(p->action, "import") || !strcmp(p->action, "restore");
 }
 
 /* A free file name for disk id in dir (never one a replaced VM uses). */
@@ -237,7 +409,9 @@ static char *target_name(struct job *j, const char *dir, const char *id,
                     !strcmp(j->existing->disks[i].path, path);
         }
         for (size_t i = 0; !taken && i < upto; i++) {
-            taken = !strcmp(j->plan->disks[i].target, path);
+            /* a skipped disk has no target */
+            taken = j->plan->disks[i].target &&
+                    !strcmp(j->plan->disks[i].target, path);
         }
         if (!taken) {
             return strdup(path);
@@ -261,8 +435,9 @@ static int plan_disks(struct job *j)
             return r;
         }
     }
+    j->plan->space_dir = strdup(dir);
     j->plan->disks = calloc(vm->n_disks + 1, sizeof(*j->plan->disks));
-    if (!j->plan->disks) {
+    if (!j->plan->disks || !j->plan->space_dir) {
         return fail(j, -ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
@@ -277,8 +452,8 @@ static int plan_disks(struct job *j)
             p->action = "skip";
             continue;
         }
-        p->action = f && !listed(j->o->empty_disks, j->o->n_empty, d->id) ?
-                    "restore" : "empty";
+        p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id) ?
+                    "empty" : j->o->mode == HV_IMPORT ? "import" : "restore";
         p->source = f ? strdup(f->href) : NULL;
         p->target = target_name(j, dir, d->id, j->plan->n_disks - 1);
         if (!p->target) {
@@ -320,18 +495,20 @@ static int make_plan(struct job *j, const char *pkg)
 {
     const struct hv_import_opts *o = j->o;
     char *buf = NULL, *name = NULL, **w = NULL;
-    size_t len, nw = 0;
+    size_t len = 0, nw = 0;
     int r;
 
     r = ova_load_descriptor(pkg, &buf, &len, &name);
     if (r == 0) {
         r = ovf_parse_memory(buf, len, name, &j->doc);
     }
-    free(buf);
     free(name);
     if (r < 0) {
+        free(buf);
         return fail(j, r, "%s", ovfk_last_error());
     }
+    j->desc = buf;      /* for the new UUID and the package's MACs */
+    j->desc_len = len;
     j->sys = hv_pick_system(j->doc, o->system, &j->c->err);
     if (!j->sys) {
         return j->c->err.code;
@@ -360,6 +537,9 @@ static int make_plan(struct job *j, const char *pkg)
     }
     r = hv_list(j->c, &j->vms, &j->n_vms);
     if (r == 0) {
+        r = package_macs(j);
+    }
+    if (r == 0) {
         r = identity(j);
     }
     if (r == 0) {
@@ -373,7 +553,152 @@ static int make_plan(struct job *j, const char *pkg)
     if (r == 0) {
         r = plan_disks(j);
     }
+    if (r == 0) {
+        const struct hv_vm *vm = j->plan->vm;
+        j->plan->guest = o->mode != HV_IMPORT || !vm->n_nics ||
+                         !vm->n_disks ? HV_GUEST_NONE :
+                         o->keep_guest_config ? HV_GUEST_KEPT :
+                         HV_GUEST_PLANNED;
+    }
     return r;
+}
+
+/* What a VHD of capacity cap needs besides its data, at most: the
+ * footer, its copy, the dynamic header, the BAT, and per 2 MiB block its
+ * bitmap sector with the padding to the 4 KiB data boundary (a hole on
+ * most file systems, counted anyway). */
+static uint64_t vhd_overhead(uint64_t cap)
+{
+    uint64_t blocks = cap / (2u << 20) + 1;
+
+    return blocks * 4096 + (blocks * 4 + 4095) / 4096 * 4096 + 16384;
+}
+
+static bool is_vhd(const struct ovf_disk *k, const struct ovf_file *f)
+{
+    size_t n = f && f->href ? strlen(f->href) : 0;
+
+    return (k->format && !strcmp(k->format, HV_VHD_FORMAT_URI)) ||
+           (n > 4 && !strcasecmp(f->href + n - 4, ".vhd"));
+}
+
+/*
+ * The most one disk of the plan takes on the target, given the package
+ * (an OVA, or the directory base of a loose descriptor).  A disk from an
+ * OVA is extracted beside its target (the member's size; the rest of
+ * the package is counted by the caller); gzip and chunks are undone into
+ * a second file; a VHD is then renamed into place, anything else (and
+ * every disk of a loose package, which stays the user's) is converted to
+ * a dynamic VHD, which holds at most what the source holds: for a raw or
+ * VHD file its allocated bytes, for other formats the capacity.
+ */
+static uint64_t disk_space(struct job *j, const struct hv_plan_disk *p,
+                           bool ova, const char *base)
+{
+    const struct ovf_disk *k = ovf_find_disk(j->doc, p->id);
+    const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref) : NULL;
+    uint64_t cap = p->capacity, full = cap + vhd_overhead(cap), need = 0;
+    uint64_t data = full;
+    bool packed = f && ((f->compression && *f->compression) ||
+                        f->chunk_size);
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (!strcmp(p->action, "empty")) {
+        return vhd_overhead(cap);
+    }
+    if (!f) {
+        return full;
+    }
+    if (ova) {
+        need = f->has_size ? f->size : full;
+    } else if (!packed && is_vhd(k, f) &&
+               snprintf(path, sizeof(path), "%s/%s", base, f->href) > 0 &&
+               stat(path, &st) == 0) {
+        data = (uint64_t)st.st_blocks * 512;
+        data = (data < cap ? data : cap) + vhd_overhead(cap);
+    }
+    if (packed) {
+        need += full;           /* joined or inflated: a VHD of cap */
+    }
+    if (!ova || !is_vhd(k, f)) {
+        need += data;           /* the converted copy */
+    }
+    return need;
+}
+
+static void human(uint64_t n, char *buf, size_t len)
+{
+    if (n >= (10ull << 30)) {
+        snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+    } else if (n >= (10ull << 20)) {
+        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+    } else {
+        snprintf(buf, len, "%llu KiB", (unsigned long long)((n + 1023) >>
+                                                             10));
+    }
+}
+
+/*
+ * Will it fit?  Sum what every disk may take (and, for an OVA, the rest
+ * of its members, all extracted) and compare with the free space of the
+ * file system the disks go to (the nearest existing directory).  The plan
+ * keeps both figures, so a refused plan can be shown with them.
+ */
+static int plan_space(struct job *j, const char *pkg)
+{
+    struct hv_plan *p = j->plan;
+    bool ova = ova_is_archive(pkg);
+    char base[PATH_MAX], dir[PATH_MAX], need[32], have[32], *slash;
+    uint64_t members = 0;
+    struct statvfs fs;
+    struct stat st;
+
+    snprintf(base, sizeof(base), "%s", pkg);
+    slash = strrchr(base, '/');
+    if (slash) {
+        *slash = '\0';
+    } else {
+        snprintf(base, sizeof(base), ".");
+    }
+    for (size_t i = 0; i < p->n_disks; i++) {
+        const struct ovf_disk *k = ovf_find_disk(j->doc, p->disks[i].id);
+        const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref)
+                                     : NULL;
+        if (strcmp(p->disks[i].action, "skip")) {
+            p->disks[i].space = disk_space(j, &p->disks[i], ova, base);
+            p->space_needed += p->disks[i].space;
+        }
+        if (ova && f && f->has_size && strcmp(p->disks[i].action, "skip") &&
+            copies(&p->disks[i])) {
+            members += f->size;
+        }
+    }
+    if (ova && stat(pkg, &st) == 0 && (uint64_t)st.st_size > members) {
+        p->space_needed += (uint64_t)st.st_size - members;
+    }
+    snprintf(dir, sizeof(dir), "%s", p->space_dir ? p->space_dir : ".");
+    while (statvfs(dir, &fs) < 0) {
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+            if (statvfs(dir, &fs) < 0) {
+                return fail(j, -errno, "cannot tell the free space of "
+                            "'%s': %s", dir, strerror(errno));
+            }
+            break;
+        }
+        *slash = '\0';
+    }
+    p->space_free = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if (p->space_needed > p->space_free) {
+        human(p->space_needed, need, sizeof(need));
+        human(p->space_free, have, sizeof(have));
+        return fail(j, -ENOSPC, "not enough space in '%s': the disks need "
+                    "up to %s, only %s free; make room or choose another "
+                    "place with --storage", p->space_dir, need, have);
+    }
+    return 0;
 }
 
 /* Put one disk in place: move the package's VHD, or convert to VHD. */
@@ -418,7 +743,8 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
                                        .progress = j->o->progress,
                                        .opaque = j->o->opaque };
         ovfk_source *s;
-        r = ovfk_open_source(src, NULL, &s);
+        r = ovfk_open_source(src, hv_ovf_disk_format(k ? k->format : NULL),
+                             &s);
         if (r == 0) {
             d->capacity = s->size;
             r = vhd_convert(s, p->target, &co);
@@ -476,8 +802,7 @@ static int carry_out(struct job *j, const char *pkg)
     for (size_t i = 0; i < j->plan->n_disks; i++) {
         const struct ovf_disk *k = ovf_find_disk(j->doc,
                                                  j->plan->disks[i].id);
-        if (strcmp(j->plan->disks[i].action, "restore") && k &&
-            k->file_ref) {
+        if (!copies(&j->plan->disks[i]) && k && k->file_ref) {
             skip[ns++] = k->file_ref;
         }
     }
@@ -542,27 +867,179 @@ static int carry_out(struct job *j, const char *pkg)
     return r;
 }
 
-/* Guest fixups after an import gave new MACs (sysprep's net-mac-pins). */
+/*
+ * What libblkid finds on a disk, read in process (no appliance).  The
+ * disk (a VHD: libblkid reads only raw devices) is laid out in a sparse
+ * memory file of its size, filled where libblkid looks: the first 16 MiB
+ * (the deepest signature it knows from the start is VMFS's at 8.25 MiB;
+ * partition tables, file systems, LVM, RAID, LUKS lie in the first
+ * 256 KiB) and the last 1 MiB (GPT's backup, md 0.90/1.0, ZFS's labels,
+ * firmware RAID metadata).  Zero ranges stay holes.  Returns 1 with what
+ * names the find ("dos", "gpt", "ext4", ...), 0 when the disk is blank,
+ * negative when it cannot be read.
+ */
+#define PROBE_HEAD (16ull << 20)
+#define PROBE_TAIL (1ull << 20)
+
+static int fill(ovfk_source *s, int fd, uint64_t off, uint64_t end,
+                uint8_t *buf, size_t len)
+{
+    while (off < end) {
+        uint64_t n = end - off < len ? end - off : len, pnum = n;
+        int st = s->status ? s->status(s->opaque, off, n, &pnum) : 1;
+        if (st < 0) {
+            return st;
+        }
+        if (pnum == 0 || pnum > n) {
+            pnum = n;
+        }
+        if (st > 0) {
+            int r = s->pread(s->opaque, buf, pnum, off);
+            if (r < 0) {
+                return r;
+            }
+            if (pwrite(fd, buf, pnum, (off_t)off) != (ssize_t)pnum) {
+                return -errno;
+            }
+        }
+        off += pnum;
+    }
+    return 0;
+}
+
+static int probe_disk(const char *path, char *what, size_t len)
+{
+    const size_t bufsz = 1u << 20;
+    ovfk_source *s = NULL;
+    uint8_t *buf = malloc(bufsz);
+    blkid_probe pr = NULL;
+    int fd = -1, r;
+
+    what[0] = '\0';
+    r = buf ? ovfk_open_source(path, NULL, &s) : -ENOMEM;
+    if (r == 0) {
+        fd = memfd_create("ovfkit-probe", MFD_CLOEXEC);
+        r = fd < 0 || ftruncate(fd, (off_t)s->size) < 0 ? -errno : 0;
+    }
+    if (r == 0) {
+        uint64_t head = s->size < PROBE_HEAD ? s->size : PROBE_HEAD;
+        uint64_t tail = s->size > head + PROBE_TAIL ? s->size - PROBE_TAIL
+                                                    : head;
+        r = fill(s, fd, 0, head, buf, bufsz);
+        if (r == 0) {
+            r = fill(s, fd, tail, s->size, buf, bufsz);
+        }
+    }
+    if (r == 0) {
+        const char *v = NULL;
+        pr = blkid_new_probe();
+        if (!pr || blkid_probe_set_device(pr, fd, 0, (blkid_loff_t)s->size)) {
+            r = -EIO;
+        } else {
+            blkid_probe_enable_superblocks(pr, 1);
+            blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+            blkid_probe_enable_partitions(pr, 1);
+            r = blkid_do_safeprobe(pr);
+            /* 0 found, 1 nothing, -2 several signatures (something) */
+            if (r == 0 &&
+                blkid_probe_lookup_value(pr, "PTTYPE", &v, NULL) < 0 &&
+                blkid_probe_lookup_value(pr, "TYPE", &v, NULL) < 0) {
+                v = "a signature";
+            }
+            snprintf(what, len, "%s", r == -2 ? "several signatures" :
+                     v ? v : "");
+            r = r == 1 ? 0 : r == 0 || r == -2 ? 1 : -EIO;
+        }
+    }
+    blkid_free_probe(pr);
+    if (fd >= 0) {
+        close(fd);
+    }
+    ovfk_source_free(s);
+    free(buf);
+    return r;
+}
+
+/* Any disk with something on it (or that cannot be read: let libguestfs
+ * tell)?  Nothing on any: there is no guest to fix. */
+static bool disks_blank(const struct hv_vm *vm)
+{
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        char what[64];
+        if (probe_disk(vm->disks[i].path, what, sizeof(what)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int add_change(struct hv_plan *p, const struct sysprep_change *c)
+{
+    struct hv_guest_change *v = realloc(p->guest_changes,
+                                        (p->n_guest_changes + 1) *
+                                        sizeof(*v));
+
+    if (!v) {
+        return -ENOMEM;
+    }
+    p->guest_changes = v;
+    v = &v[p->n_guest_changes++];
+    v->kind = hv_strdup(c->kind);
+    v->path = hv_strdup(c->path);
+    v->old_value = c->old_value ? hv_strdup(c->old_value) : NULL;
+    v->new_value = c->new_value ? hv_strdup(c->new_value) : NULL;
+    return 0;
+}
+
+/*
+ * Guest fixups after an import gave new MACs (sysprep's net-mac-pins),
+ * each change kept in the plan for the report.  Disks that hold no
+ * partition table and no file system (data disks, blank ones) have no
+ * guest: the appliance is not started for them.
+ */
 static void fix_guest(struct job *j)
 {
-    struct hv_vm *vm = j->plan->vm;
+    struct hv_plan *p = j->plan;
+    struct hv_vm *vm = p->vm;
     const char **disks;
+    sysprep_t *s = NULL;
+    int r;
 
-    if (j->o->mode != HV_IMPORT || j->o->keep_guest_config ||
-        vm->n_nics == 0 || vm->n_disks == 0) {
+    if (p->guest != HV_GUEST_PLANNED) {
+        return;
+    }
+    if (disks_blank(vm)) {
+        p->guest = HV_GUEST_BLANK;
         return;
     }
     disks = calloc(vm->n_disks + 1, sizeof(*disks));
     if (!disks) {
+        p->guest = HV_GUEST_FAILED;
+        warn(j, "could not clean the guest's MAC-pinned network settings "
+             "(out of memory); the guest may rename its NICs");
         return;
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
         disks[i] = vm->disks[i].path;
     }
-    if (sysprep_mac_pins(disks, vm->n_disks) < 0) {
-        warn(j, "could not clean the guest's MAC-pinned network settings "
-             "(%s); the guest may rename its NICs", ovfk_last_error());
+    r = sysprep_open(disks, vm->n_disks, false, &s);
+    if (r == 0) {
+        r = sysprep_op_net_mac_pins(s, false);
+        for (size_t i = 0; i < sysprep_change_count(s); i++) {
+            if (add_change(p, sysprep_change_at(s, i)) < 0) {
+                break;
+            }
+        }
     }
+    if (r < 0) {
+        p->guest = HV_GUEST_FAILED;
+        warn(j, "could not clean the guest's MAC-pinned network settings "
+             "(%s); the guest may rename its NICs",
+             s ? sysprep_error(s) : ovfk_last_error());
+    } else {
+        p->guest = HV_GUEST_CLEANED;
+    }
+    sysprep_close(s);
     free(disks);
 }
 
@@ -570,6 +1047,7 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
               struct hv_plan **planp)
 {
     struct job j = { .c = c, .o = o };
+    bool planned = false, carried = false;
     int lock = -1, r;
 
     if (planp) {
@@ -580,10 +1058,15 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
     if (r == 0) {                         /* taken under one lock       */
         r = make_plan(&j, pkg);
     }
+    if (r == 0) {
+        planned = true;
+        r = plan_space(&j, pkg);
+    }
     if (r == 0 && !o->dry_run) {
+        carried = true;                    /* it cleans up after itself */
         r = carry_out(&j, pkg);
     }
-    if (o->dry_run && j.plan && j.plan->vm && !j.existing &&
+    if (!carried && j.plan && j.plan->vm && !j.existing &&
         c->drv->discard) {
         c->drv->discard(c, j.plan->vm);    /* planning made directories */
     }
@@ -596,13 +1079,72 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
     }
     hv_list_free(j.vms, j.n_vms);
     hv_strv_free(j.made, j.n_made);
+    hv_strv_free(j.pkg_macs, j.n_pkg_macs);
+    free(j.desc);
     ovf_free(j.doc);
-    if (r == 0 && planp) {
+    if (planned && planp) {
         *planp = j.plan;
     } else {
         hv_plan_free(j.plan);
     }
     return r;
+}
+
+const char *hv_guest_fix_name(enum hv_guest_fix g)
+{
+    switch (g) {
+    case HV_GUEST_KEPT:
+        return "kept";
+    case HV_GUEST_PLANNED:
+        return "planned";
+    case HV_GUEST_BLANK:
+        return "blank";
+    case HV_GUEST_CLEANED:
+        return "cleaned";
+    case HV_GUEST_FAILED:
+        return "failed";
+    case HV_GUEST_NONE:
+    default:
+        return "none";
+    }
+}
+
+static json_object *space_json(const struct hv_plan *p)
+{
+    json_object *o = json_object_new_object();
+
+    if (p->space_dir) {
+        json_object_object_add(o, "dir", json_object_new_string(p->space_dir));
+    }
+    json_object_object_add(o, "needed",
+                           json_object_new_uint64(p->space_needed));
+    json_object_object_add(o, "free", json_object_new_uint64(p->space_free));
+    return o;
+}
+
+/* "guest": the MAC-pin fixup, and each change it made */
+static json_object *guest_json(const struct hv_plan *p)
+{
+    json_object *o = json_object_new_object();
+    json_object *changes = json_object_new_array();
+
+    json_object_object_add(o, "operation",
+                           json_object_new_string("net-mac-pins"));
+    json_object_object_add(o, "status",
+                           json_object_new_string(hv_guest_fix_name(p->guest)));
+    for (size_t i = 0; i < p->n_guest_changes; i++) {
+        const struct hv_guest_change *c = &p->guest_changes[i];
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "kind", json_object_new_string(c->kind));
+        json_object_object_add(e, "path", json_object_new_string(c->path));
+        json_object_object_add(e, "old", c->old_value ?
+                               json_object_new_string(c->old_value) : NULL);
+        json_object_object_add(e, "new", c->new_value ?
+                               json_object_new_string(c->new_value) : NULL);
+        json_object_array_add(changes, e);
+    }
+    json_object_object_add(o, "changes", changes);
+    return o;
 }
 
 char *hv_plan_to_json(const struct hv_plan *p)
@@ -631,8 +1173,12 @@ char *hv_plan_to_json(const struct hv_plan *p)
         }
         json_object_object_add(d, "capacity",
                                json_object_new_uint64(p->disks[i].capacity));
+        json_object_object_add(d, "space",
+                               json_object_new_uint64(p->disks[i].space));
         json_object_array_add(disks, d);
     }
+    json_object_object_add(o, "space", space_json(p));
+    json_object_object_add(o, "guest", guest_json(p));
     for (size_t i = 0; i < p->n_warnings; i++) {
         json_object_array_add(warnings,
                               json_object_new_string(p->warnings[i]));

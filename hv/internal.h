@@ -63,6 +63,9 @@ struct hv_conn {
     const struct hv_driver *drv;
     void *priv;
     uint32_t max_cpus;
+    char *where;                /* the store, URI or directory as given
+                                   (NULL: the default store); import
+                                   derives new UUIDs from it */
     ovfk_err err;
 };
 
@@ -105,6 +108,8 @@ const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
                                         ovfk_err *err);
 #define HV_VHD_FORMAT_URI \
     "http://www.microsoft.com/technet/virtualserver/downloads/vhdspec.mspx"
+/* "vhd" when an ovf:format URI declares VHD, else NULL (probe the file) */
+const char *hv_ovf_disk_format(const char *uri);
 #define OVFKIT_NS "urn:ovfkit:ovf:1"
 
 /* locks.c: flock-based per-path locks */

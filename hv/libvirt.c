@@ -7,6 +7,7 @@
  * id) goes in the domain's <metadata> under our namespace.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -26,6 +27,8 @@ struct lv_priv {
     virConnectPtr conn;
     char type[16];              /* the domain type to write */
     char lockdir[PATH_MAX];
+    char scratch[PATH_MAX];     /* test driver: its VMs' disks, removed
+                                   with the connection (see lv_disk_dir) */
 };
 
 static struct lv_priv *P(hv_conn *c)
@@ -83,10 +86,22 @@ static int lv_open(hv_conn *c, const char *uri)
     return 0;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void lv_close(hv_conn *c)
 {
     if (P(c)) {
         virConnectClose(P(c)->conn);
+        if (P(c)->scratch[0]) {
+            nftw(P(c)->scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        }
         free(P(c));
     }
 }
@@ -471,16 +486,41 @@ static int lv_networks(hv_conn *c, char ***names, size_t *n)
     return r;
 }
 
-/* New disks go to the "default" storage pool's directory. */
+/*
+ * New disks go to the "default" storage pool's directory.  libvirt's test
+ * driver keeps its VMs in this process only: they are gone when the
+ * connection closes, and disks written for them into a real directory
+ * (/var/lib/libvirt/images) would stay behind with nothing naming them.
+ * Its disks go to a private directory that closing the connection
+ * removes, so they live exactly as long as their VMs (an import's
+ * --storage still puts them where the user says).
+ */
 static int lv_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
                        size_t len)
 {
-    virStoragePoolPtr pool = virStoragePoolLookupByName(P(c)->conn,
-                                                        "default");
+    virStoragePoolPtr pool;
     struct stat st;
     char *path = NULL;
 
     (void)vm;
+    if (!strcmp(P(c)->type, "test")) {
+        const char *tmp = getenv("TMPDIR");
+        if (!P(c)->scratch[0]) {
+            snprintf(P(c)->scratch, sizeof(P(c)->scratch),
+                     "%s/ovfkit-test-driver-XXXXXX", tmp && *tmp ? tmp :
+                     "/var/tmp");
+            if (!mkdtemp(P(c)->scratch)) {
+                int e = -errno;
+                P(c)->scratch[0] = '\0';
+                return ovfk_err_set(&c->err, e, "cannot make a directory for "
+                                    "the test driver's disks: %s",
+                                    strerror(-e));
+            }
+        }
+        snprintf(buf, len, "%s", P(c)->scratch);
+        return 0;
+    }
+    pool = virStoragePoolLookupByName(P(c)->conn, "default");
     if (pool) {
         char *xml = virStoragePoolGetXMLDesc(pool, 0);
         xmlDocPtr doc = xml ? xmlReadMemory(xml, (int)strlen(xml), "pool",

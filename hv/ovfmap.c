@@ -434,6 +434,23 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
     return 0;
 }
 
+/*
+ * The image format an OVF Disk's ovf:format URI declares, as an input
+ * driver name, when we trust the declaration enough to refuse a file that
+ * is not in it: only VHD's URIs.  NULL for the others (VMDK URIs are
+ * written for other formats, e.g. by oVirt for qcow2): those are probed.
+ *   vhdspec.mspx       ours, Citrix XenServer
+ *   LinkId=137171      VirtualBox, bootstrap-vz (the VHD spec's link)
+ */
+const char *hv_ovf_disk_format(const char *uri)
+{
+    if (uri && (strcasestr(uri, "/vhdspec.mspx") ||
+                strcasestr(uri, "?LinkId=137171"))) {
+        return "vhd";
+    }
+    return NULL;
+}
+
 int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out)
 {
     ovf_doc *doc = ova_pkg_doc(pkg);
@@ -467,6 +484,9 @@ int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out)
         }
         free(d->path);
         d->path = strdup(file);
+        free(d->format);
+        d->format = hv_ovf_disk_format(k ? k->format : NULL) ?
+                    strdup(hv_ovf_disk_format(k->format)) : NULL;
     }
     return 0;
 }

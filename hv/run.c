@@ -61,38 +61,22 @@ static int serve_disk(hv_conn *c, const char *vmdir, size_t i,
 int run_disk_request(hv_conn *c, const char *vmdir, size_t i,
                      const char *verb, const char *path)
 {
-    char ctl[4096], ackp[4200], text[4400], gen[32], got[1200] = "";
-    static unsigned seq;
-    int waited = 0;
-    FILE *f;
+    char ctl[4096], why[1400];
+    int r;
 
     snprintf(ctl, sizeof(ctl), "%s/run/disk-%zu.ctl", vmdir, i);
-    snprintf(ackp, sizeof(ackp), "%s.ack", ctl);
-    snprintf(gen, sizeof(gen), "%d-%u-%ld", (int)getpid(), ++seq,
-             (long)time(NULL));
-    snprintf(text, sizeof(text), "%s %s %s\n", gen, verb, path ? path : "");
-    if (ovfk_write_file_atomic(ctl, text, strlen(text)) < 0) {
-        return ovfk_err_set(&c->err, -EIO, "cannot ask the disk server of "
-                            "'%s' to %s", vmdir, verb);
+    r = ovfk_nbdkit_request(ctl, verb, path, NBD_TIMEOUT_MS, why,
+                            sizeof(why));
+    if (r == -EIO) {
+        return ovfk_err_set(&c->err, r, "the disk server of disk %zu could "
+                            "not %s%s%s%s: %s", i, verb, path ? " to '" : "",
+                            path ? path : "", path ? "'" : "", why);
     }
-    for (; waited < NBD_TIMEOUT_MS; waited += 20) {
-        struct timespec ts = { 0, 20 * 1000000L };
-        f = fopen(ackp, "r");
-        if (f) {
-            bool mine = fgets(got, sizeof(got), f) &&
-                        !strncmp(got, gen, strlen(gen));
-            fclose(f);
-            if (mine) {
-                got[strcspn(got, "\n")] = '\0';
-                return strstr(got, " ok") ? 0 :
-                       ovfk_err_set(&c->err, -EIO, "the disk server could "
-                                    "not %s: %s", verb, got + strlen(gen));
-            }
-        }
-        nanosleep(&ts, NULL);
+    if (r < 0) {
+        return ovfk_err_set(&c->err, r, "cannot ask the disk server of disk "
+                            "%zu to %s: %s", i, verb, why);
     }
-    return ovfk_err_set(&c->err, -ETIMEDOUT, "the disk server of disk %zu "
-                        "did not answer a %s request", i, verb);
+    return 0;
 }
 
 int run_pid(const char *vmdir)

@@ -312,8 +312,8 @@ int hv_vm_check_limits(const struct hv_vm *vm, uint32_t max_cpus,
         max_cpus = HV_DEFAULT_MAX_CPUS;
     }
     if (!hv_name_ok(vm->name, &why)) {
-        report(error, opaque, &count, "VM name '%s' %s; choose another with "
-               "--name", vm->name ? vm->name : "", why);
+        report(error, opaque, &count, "VM name '%s' %s; choose another name",
+               vm->name ? vm->name : "", why);
     }
     if (vm->memory_mib < min) {
         report(error, opaque, &count, "%llu MiB of memory is below the "

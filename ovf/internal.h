@@ -64,6 +64,9 @@ struct ovf_priv {
 #define INFO_OS "The guest operating system"
 #define INFO_HARDWARE "Virtual hardware"
 
+/* parse.c: XenCenter's encoding="utf-16" on 8-bit text? */
+bool ovf_utf16_label_on_8bit(const char *buf, size_t len);
+
 /* model.c */
 ovf_extra *ovf_extra_new(ovf_doc *d);
 int ovf_extra_add_node(ovf_doc *d, ovf_extra *x, xmlNodePtr node, bool head);

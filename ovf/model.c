@@ -403,6 +403,16 @@ int ovf_item_type(const struct ovf_item *it)
     long v;
 
     if (!t) {
+        /* OVF 2.x: an EthernetPortItem is an Ethernet port, a StorageItem
+         * that names a disk a disk drive, when ResourceType (optional in
+         * their CIM classes) is left out */
+        if (it->element && !strcmp(it->element, "EthernetPortItem")) {
+            return OVF_RT_ETHERNET;
+        }
+        if (it->element && !strcmp(it->element, "StorageItem") &&
+            ovf_host_resource_disk(ovf_item_get(it, "HostResource"))) {
+            return OVF_RT_DISK;
+        }
         return 0;
     }
     v = strtol(t, &end, 10);
@@ -561,8 +571,13 @@ int ovf_summary(const ovf_doc *d, const struct ovf_system *s,
         for (size_t i = 0; i < s->n_items; i++) {
             const struct ovf_item *it = &s->items[i];
             const char *q = ovf_item_get(it, "VirtualQuantity");
-            const char *units = ovf_item_get(it, "AllocationUnits");
+            /* OVF 2.x (CIM 2.2x RASD) gives VirtualQuantity its own
+             * VirtualQuantityUnits; 1.x used AllocationUnits for both */
+            const char *units = ovf_item_get(it, "VirtualQuantityUnits");
             bool specific = it->configuration && *it->configuration;
+            if (!units) {
+                units = ovf_item_get(it, "AllocationUnits");
+            }
             uint64_t v;
             if (!q || specific != (pass == 1) ||
                 !ovf_item_in_config(d, it, cfg) ||

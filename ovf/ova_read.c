@@ -230,6 +230,7 @@ struct member_rec {
     char *name;
     uint64_t size;
     char hex[3][129];           /* by algorithm - 1; "" when not computed */
+    struct pkg_ends ends;       /* a VHD's footers, for its capacity */
 };
 
 static void mh_final(struct multi_hash *mh, struct member_rec *rec)
@@ -263,6 +264,7 @@ struct scan {
     struct ova_manifest manifest;
     bool have_manifest;
     int extra_mf;               /* second manifests seen */
+    ovf_doc *doc;               /* the descriptor, parsed (unpack) */
 };
 
 static void scan_free(struct scan *s)
@@ -278,6 +280,7 @@ static void scan_free(struct scan *s)
     free(s->cert_name);
     free(s->desc_name);
     ova_manifest_free(&s->manifest);
+    ovf_free(s->doc);
 }
 
 /*
@@ -294,7 +297,7 @@ struct sinkdir {
 
 static int stream_member(tar_in *t, const struct tar_member *m,
                          struct multi_hash *mh, struct sinkdir *sd,
-                         ovfk_err *err)
+                         struct pkg_ends *ends, ovfk_err *err)
 {
     char *buf = malloc(CHUNK);
     uint64_t got = 0, started = 0;
@@ -322,6 +325,7 @@ static int stream_member(tar_in *t, const struct tar_member *m,
             break;
         }
         mh_update(mh, buf, (size_t)n);
+        pkg_ends_update(ends, buf, (size_t)n, got);
         if (fd >= 0) {
             /* the file is new: zero 64 KiB pieces (unwritten parts of a
              * disk's blocks) stay holes; the length is set at the end */
@@ -447,6 +451,69 @@ static char **small_slot(struct scan *s, const char *name, size_t **len,
     return NULL;
 }
 
+/* The File of the descriptor a member holds whole (not a chunk). */
+static const struct ovf_file *file_of_member(const ovf_doc *d,
+                                             const char *name)
+{
+    for (size_t i = 0; d && i < d->n_files; i++) {
+        const char *h = d->files[i].href;
+        while (h && h[0] == '.' && h[1] == '/') {
+            h += 2;
+        }
+        if (h && !d->files[i].chunk_size && !strcmp(h, name)) {
+            return &d->files[i];
+        }
+    }
+    return NULL;
+}
+
+static void first_error(void *opaque, enum ovf_severity sev, const char *msg)
+{
+    ovfk_err *e = opaque;
+
+    if (sev == OVF_ERROR && !e->code) {
+        ovfk_err_set(e, OVFK_ECORRUPT, "%s", msg);
+    }
+}
+
+/*
+ * Before anything of a package is extracted, its descriptor must be one
+ * an import would deploy: it parses (no DTD, no entity loop, no capacity
+ * that overflows) and has no error of ovf_check (a capacity that cannot
+ * be read, references that resolve nowhere, an href out of the package).
+ */
+static int check_descriptor(const char *path, struct scan *s, ovfk_err *err)
+{
+    struct ovf_check_opts co = { .in_archive = true };
+    ovfk_err first = { 0 };
+
+    if (ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &s->doc) < 0) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "%s; refusing to extract "
+                            "'%s'", ovfk_last_error(), path);
+    }
+    if (ovf_check(s->doc, &co, first_error, &first) > 0) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "'%s': %s; refusing to "
+                            "extract", s->desc_name, first.msg);
+    }
+    return 0;
+}
+
+/* A member's size must be what the descriptor's References says. */
+static int check_member_size(const struct scan *s, const char *name,
+                             uint64_t size, ovfk_err *err)
+{
+    const struct ovf_file *f = file_of_member(s->doc, name);
+
+    if (f && f->has_size && f->size != size) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "member '%s' has %llu bytes; "
+                            "the descriptor's References says %llu; "
+                            "refusing to extract", name,
+                            (unsigned long long)size,
+                            (unsigned long long)f->size);
+    }
+    return 0;
+}
+
 /*
  * One pass over an OVA: keep the descriptor, manifest and certificate in
  * memory, hash (and, with sd, extract) every member.  Unsafe members are
@@ -498,16 +565,29 @@ static int scan_ova(const char *path, struct scan *s, struct sinkdir *sd,
             break;
         }
         slot = small_slot(s, m.name, &slot_len, &slot_name, &max);
+        if (strict && s->doc) {
+            r = check_member_size(s, m.name, m.size, err);
+        }
+        if (r < 0) {
+            mh_final(&mh, rec);
+            break;
+        }
         if (slot) {
             r = read_member(t, m.size, max, slot, err, m.name);
             if (r == 0) {
                 *slot_len = m.size;
                 *slot_name = strdup(m.name);
                 mh_update(&mh, *slot, *slot_len);
+                pkg_ends_update(&rec->ends, *slot, *slot_len, 0);
+            }
+            if (r == 0 && strict && slot == &s->desc) {
+                r = check_descriptor(path, s, err);
+            }
+            if (r == 0) {
                 r = put_small(sd, m.name, *slot, *slot_len, err);
             }
         } else {
-            r = stream_member(t, &m, &mh, sd, err);
+            r = stream_member(t, &m, &mh, sd, &rec->ends, err);
         }
         mh_final(&mh, rec);
         if (r < 0) {
@@ -604,10 +684,52 @@ static void check_manifest(const struct scan *s, problem_fn report,
     }
 }
 
+struct verify_diag {
+    problem_fn report;
+    void *opaque;
+    int *count;
+};
+
+/* ovf_diag_fn -> verify's lines: errors counted, warnings said only */
+static void verify_line(void *opaque, enum ovf_severity sev,
+                        const char *msg)
+{
+    struct verify_diag *v = opaque;
+
+    if (sev == OVF_ERROR) {
+        problemf(v->report, v->opaque, v->count, "%s", msg);
+    } else if (v->report) {
+        char line[700];
+        snprintf(line, sizeof(line), "warning: %s", msg);
+        v->report(v->opaque, line);
+    }
+}
+
+/* A file as the package holds it: its size, and a VHD's capacity. */
+static void check_contents(const ovf_doc *d, const struct ovf_file *f,
+                           const struct member_rec *rec,
+                           struct verify_diag *v)
+{
+    if (f->has_size && !f->chunk_size && rec->size != f->size) {
+        problemf(v->report, v->opaque, v->count, "'%s' (file '%s') has %llu "
+                 "bytes; the descriptor's References says %llu", rec->name,
+                 f->id ? f->id : "?", (unsigned long long)rec->size,
+                 (unsigned long long)f->size);
+    }
+    for (size_t k = 0; k < d->n_disks; k++) {
+        const struct ovf_disk *disk = &d->disks[k];
+        if (disk->file_ref && f->id && !strcmp(disk->file_ref, f->id) &&
+            pkg_vhd_disk(disk, f)) {
+            pkg_check_capacity(disk, rec->name, &rec->ends, verify_line, v);
+        }
+    }
+}
+
 /* Files the descriptor references must be in the package. */
 static void check_references(const struct scan *s, problem_fn report,
                              void *opaque, int *count)
 {
+    struct verify_diag v = { report, opaque, count };
     ovf_doc *d;
     char part[600];
 
@@ -622,15 +744,21 @@ static void check_references(const struct scan *s, problem_fn report,
     }
     for (size_t i = 0; i < d->n_files; i++) {
         const char *h = d->files[i].href;
+        const struct member_rec *rec;
+        while (h && h[0] == '.' && h[1] == '/') {
+            h += 2;
+        }
         if (!h || strstr(h, "://")) {
             continue;   /* remote files are not in the package */
         }
         snprintf(part, sizeof(part), "%s.000000000", h);
-        if (!find_rec(s, h) && !(d->files[i].chunk_size &&
-                                 find_rec(s, part))) {
+        rec = find_rec(s, h);
+        if (!rec && !(d->files[i].chunk_size && find_rec(s, part))) {
             problemf(report, opaque, count, "'%s' (file '%s' of the "
                      "descriptor) is missing from the package", h,
                      d->files[i].id ? d->files[i].id : "?");
+        } else if (rec) {
+            check_contents(d, &d->files[i], rec, &v);
         }
     }
     ovf_free(d);
@@ -642,6 +770,7 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
 {
     char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX], norm[512];
     char *base;
+    struct stat st;
     ovf_doc *d = NULL;
     int r;
 
@@ -719,12 +848,15 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir, norm);
-        if (access(path, F_OK) != 0) {
+        if (stat(path, &st) != 0) {
             continue;   /* reported by check_references/manifest */
         }
-        if (add_rec(s, norm, 0, &rec) < 0) {
+        if (add_rec(s, norm, (uint64_t)st.st_size, &rec) < 0) {
             ovf_free(d);
             return ovfk_err_set(err, -ENOMEM, "out of memory");
+        }
+        if (i > 0) {
+            pkg_file_ends(path, &rec->ends);
         }
         e = listed(&s->manifest, norm);
         if (e) {
@@ -800,6 +932,46 @@ static void collect(void *opaque, const char *msg)
     }
 }
 
+/*
+ * After the pass, what import would refuse: no descriptor, a file the
+ * descriptor references that the package lacks, a member (one that came
+ * before the descriptor) of another size than References says.
+ */
+static int check_unpacked(const char *path, const struct scan *s,
+                          ovfk_err *err)
+{
+    char part[600];
+
+    if (!s->desc || !s->doc) {
+        return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' contains no OVF "
+                            "descriptor (no .ovf member); refusing to "
+                            "extract", path);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        int r = check_member_size(s, s->recs[i].name, s->recs[i].size, err);
+        if (r < 0) {
+            return r;
+        }
+    }
+    for (size_t i = 0; i < s->doc->n_files; i++) {
+        const struct ovf_file *f = &s->doc->files[i];
+        const char *h = f->href;
+        while (h && h[0] == '.' && h[1] == '/') {
+            h += 2;
+        }
+        if (!h || strstr(h, "://")) {
+            continue;
+        }
+        snprintf(part, sizeof(part), "%s.000000000", h);
+        if (!find_rec(s, h) && !(f->chunk_size && find_rec(s, part))) {
+            return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' (file '%s' of the "
+                                "descriptor) is missing from '%s'; refusing "
+                                "to extract", h, f->id ? f->id : "?", path);
+        }
+    }
+    return 0;
+}
+
 int ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
                void *opaque)
 {
@@ -820,6 +992,9 @@ int ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
         return ovfk_err_last(-errno, "cannot open '%s'", dir);
     }
     r = scan_ova(path, &s, &sd, true, NULL, NULL, &count, &err);
+    if (r == 0) {
+        r = check_unpacked(path, &s, &err);
+    }
     if (r == 0 && s.have_manifest) {
         /* what the manifest lists must match; unlisted files are allowed */
         for (size_t i = 0; i < s.manifest.n; i++) {

@@ -23,6 +23,7 @@
  *   encoding="utf-16" declared on UTF-8 bytes   XenServer XenCenter (.NET)
  *   Disk capacity "${property}"                 VMware (nested ESXi)
  *   non-numeric capacity placeholder            Vagrant box templates
+ *   Disk fileRef="" on a blank disk             ova-compose (VMware VCF 9)
  */
 #include <ctype.h>
 #include <errno.h>
@@ -339,6 +340,15 @@ static int parse_disks(struct pctx *c, xmlNodePtr sec)
         }
         k->id = attr(n, "diskId");
         k->file_ref = attr(n, "fileRef");
+        if (k->file_ref && !*k->file_ref) {
+            /* ova-compose (VMware VCF 9 appliances) writes fileRef="" on
+             * blank disks */
+            ovf_warn(c->d, "%s:%ld: empty fileRef of disk '%s' read as a "
+                     "blank disk", c->name, xmlGetLineNo(n),
+                     k->id ? k->id : "?");
+            free(k->file_ref);
+            k->file_ref = NULL;
+        }
         k->format = attr(n, "format");
         k->parent_ref = attr(n, "parentRef");
         r = parse_capacity(c, n, k);
@@ -525,7 +535,19 @@ static int parse_item(struct pctx *c, xmlNodePtr n, struct ovf_system *s)
     if (keep_attrs(c, n, it->extra, modeled) < 0) {
         return c->err.code;
     }
-    return parse_props(c, n, &it->props, &it->n_props, &it->extra);
+    if (parse_props(c, n, &it->props, &it->n_props, &it->extra) < 0) {
+        return c->err.code;
+    }
+    /* DSP0243 2.x: ResourceType is optional in the EPASD and SASD classes
+     * (DSP8023 2.0.1), and the element names the class.  Record the type
+     * it implies, so every reader (and an OVF 1.0 rewrite, which calls
+     * them all Item) sees the NIC or disk drive. */
+    if (!ovf_item_get(it, "ResourceType") && ovf_item_type(it) &&
+        ovf_item_set(it, "ResourceType", ovf_item_type(it) == OVF_RT_DISK ?
+                     "17" : "10") < 0) {
+        return oom(c);
+    }
+    return 0;
 }
 
 static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
@@ -933,31 +955,36 @@ static int classify(struct pctx *c, xmlNodePtr root)
 
 /*
  * XenCenter writes encoding="utf-16" on UTF-8 bytes; libxml2 then fails.
- * When the declaration says UTF-16 but the bytes start with '<' (no BOM,
- * no NUL bytes), force UTF-8.
+ * Does the declaration say UTF-16 while the bytes start with '<' (no BOM,
+ * no NUL bytes)?  Then the text is read as UTF-8.
  */
-static const char *encoding_override(struct pctx *c, const char *buf,
-                                     size_t len)
+bool ovf_utf16_label_on_8bit(const char *buf, size_t len)
 {
     const char *end = memchr(buf, '>', len < 200 ? len : 200);
     const char *enc;
 
     if (len < 5 || buf[0] != '<' || buf[1] != '?' || !end) {
-        return NULL;
+        return false;
     }
     /* the buffer need not be NUL-terminated: look only inside <?xml ?> */
     enc = memmem(buf, (size_t)(end - buf), "encoding=", 9);
     if (!enc || end - enc < 16) {
-        return NULL;
+        return false;
     }
     enc += 10;
-    if (strncasecmp(enc, "utf-16", 6) == 0 || strncasecmp(enc, "utf16", 5) ==
-        0) {
-        ovf_warn(c->d, "%s: declares encoding UTF-16 but is 8-bit text "
-                 "(read as UTF-8)", c->name);
-        return "UTF-8";
+    return strncasecmp(enc, "utf-16", 6) == 0 ||
+           strncasecmp(enc, "utf16", 5) == 0;
+}
+
+static const char *encoding_override(struct pctx *c, const char *buf,
+                                     size_t len)
+{
+    if (!ovf_utf16_label_on_8bit(buf, len)) {
+        return NULL;
     }
-    return NULL;
+    ovf_warn(c->d, "%s: declares encoding UTF-16 but is 8-bit text (read as "
+             "UTF-8)", c->name);
+    return "UTF-8";
 }
 
 int ovf_parse_memory(const char *buf, size_t len, const char *name,

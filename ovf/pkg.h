@@ -85,4 +85,22 @@ void gz_out_free(gz_out *g);
 int gz_decompress_file(const char *src, const char *dst, uint64_t max,
                        ovfk_err *err);
 
+/* pkg_check.c: the first and last 512 bytes of a file (a VHD's footer
+ * copy and footer), gathered as it streams by or read from disk */
+struct pkg_ends {
+    uint8_t head[512];
+    uint8_t tail[512];
+    uint64_t len;
+};
+void pkg_ends_update(struct pkg_ends *e, const void *buf, size_t n,
+                     uint64_t off);
+int pkg_file_ends(const char *path, struct pkg_ends *e);
+/* Is disk k's file f a VHD we can look into (not gzip, not chunked)? */
+bool pkg_vhd_disk(const struct ovf_disk *k, const struct ovf_file *f);
+/* Compare k's capacity with the VHD's virtual size; reports through fn
+ * and returns the number of errors (0 or 1). */
+int pkg_check_capacity(const struct ovf_disk *k, const char *href,
+                       const struct pkg_ends *e, ovf_diag_fn fn,
+                       void *opaque);
+
 #endif

@@ -2,18 +2,23 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # scripts/deps.sh - install the Debian 12 packages ovfkit builds and tests
 # with, when any is missing (apt-get update runs only then).  Idempotent.
+# Every program a test runs comes from a package here (or in every Debian),
+# or its test skips naming it: tests/cli/0000 (scripts/check-tools.py)
+# checks that.
 set -eu
 PKGS="build-essential pkg-config clang
 libjson-c-dev libxml2-dev libxml2-utils libarchive-dev libssl-dev zlib1g-dev
-libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev python3 python3-libvhdi
+libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev libblkid-dev python3 python3-libvhdi
 qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev
 linux-image-amd64 libguestfs-tools python3-guestfs libhivex-bin ntfs-3g
 libvirt-daemon-system libvirt-clients busybox-static cpio
-tar coreutils openssl gzip"
+tar coreutils openssl gzip
+file kmod procps xz-utils zstd iproute2 libwin-hivex-perl"
 
 missing=""
 for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+        grep -q "install ok installed" ||
         missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sysprep/internal.h"
+#include "ovfkit/convert.h"
 #include "ovfkit/vhd.h"
 #include "util/kvm.h"
 #include "util/nbdkit.h"
@@ -30,32 +31,23 @@ int sp_guest_error(sysprep_t *s, const char *what)
                         e ? e : "libguestfs error");
 }
 
-/* qemu's name for an image format, from what the file is. */
-static const char *format_of(const char *disk)
+/*
+ * qemu's name for the format of disk, from the one probe table
+ * (convert/input.c), which also refuses a file that claims a format it
+ * does not hold (a damaged .vhd): guest edits must never write into such
+ * a file as if it were a raw disk.  0 or negative errno (message on s).
+ */
+static int format_of(sysprep_t *s, const char *disk, const char **fmt)
 {
-    char head[8] = { 0 };
-    FILE *f;
+    ovfk_source *src;
+    int r = ovfk_open_source(disk, NULL, &src);
 
-    if (vhd_probe(disk)) {
-        return "vpc";
+    if (r < 0) {
+        return ovfk_err_set(&s->err, r, "%s", ovfk_last_error());
     }
-    f = fopen(disk, "rb");
-    if (f) {
-        if (fread(head, 1, sizeof(head), f) != sizeof(head)) {
-            head[0] = '\0';
-        }
-        fclose(f);
-    }
-    if (!memcmp(head, "QFI\xfb", 4)) {
-        return "qcow2";
-    }
-    if (!memcmp(head, "KDMV", 4)) {
-        return "vmdk";
-    }
-    if (!memcmp(head, "vhdxfile", 8)) {
-        return "vhdx";
-    }
-    return "raw";
+    *fmt = !strcmp(src->format, "vhd") ? "vpc" : src->format;
+    ovfk_source_free(src);  /* formats are static strings */
+    return 0;
 }
 
 /* A differencing VHD: qemu's vpc driver would open it without its parent
@@ -99,9 +91,13 @@ static int add_disk(sysprep_t *s, const char *disk)
     int r;
 
     if (!is_chain(disk)) {
+        const char *fmt = "raw";
+        r = format_of(s, disk, &fmt);
+        if (r < 0) {
+            return r;
+        }
         return guestfs_add_drive_opts(s->g, disk, GUESTFS_ADD_DRIVE_OPTS_FORMAT,
-                                      format_of(disk),
-                                      GUESTFS_ADD_DRIVE_OPTS_READONLY,
+                                      fmt, GUESTFS_ADD_DRIVE_OPTS_READONLY,
                                       s->readonly ? 1 : 0, -1) < 0 ?
                sp_guest_error(s, disk) : 0;
     }

@@ -13,8 +13,14 @@ static _Thread_local ovfk_err last_error;
 
 int ovfk_err_vset(ovfk_err *e, int code, const char *fmt, va_list ap)
 {
+    char msg[OVFK_ERR_MAX];
+
+    /* Through a copy: callers wrap the record's own message
+     * (ovfk_err_last(r, "ctx: %s", ovfk_last_error())), and vsnprintf
+     * into the buffer it reads from garbles it. */
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     e->code = code;
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    memcpy(e->msg, msg, sizeof(msg));
     return code;
 }
 

@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "util/err.h"
 #include "util/nbdkit.h"
 
 void ovfk_nbdkit_plugin(char *out, size_t len)
@@ -108,4 +112,65 @@ void ovfk_nbdkit_stop(const char *pidfile)
         }
     }
     unlink(pidfile);
+}
+
+int ovfk_nbdkit_request(const char *control, const char *verb,
+                        const char *path, int timeout_ms, char *answer,
+                        size_t len)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    char msg[16 + 4096];
+    size_t vlen = strlen(verb), plen = path ? strlen(path) : 0, n;
+    ssize_t got;
+    int fd, r;
+
+    snprintf(answer, len, "%s", "");
+    if (strlen(control) >= sizeof(sa.sun_path) ||
+        vlen + plen + 2 > sizeof(msg)) {
+        snprintf(answer, len, "%s", ovfk_errtext(-ENAMETOOLONG));
+        return -ENAMETOOLONG;
+    }
+    memcpy(sa.sun_path, control, strlen(control) + 1);
+    memcpy(msg, verb, vlen + 1);
+    if (plen) {
+        memcpy(msg + vlen + 1, path, plen);
+    }
+    msg[vlen + 1 + plen] = '\0';
+    n = vlen + plen + 2;
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(answer, len, "%s", ovfk_errtext(r));
+        return r;
+    }
+    /* the timeout covers a full queue (connect waits), the send, and the
+     * server's work (flushing the disk) before its answer */
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        send(fd, msg, n, MSG_NOSIGNAL) != (ssize_t)n) {
+        r = -errno;
+    } else if ((got = recv(fd, answer, len > 0 ? len - 1 : 0, 0)) < 0) {
+        r = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+    } else if (got == 0) {
+        r = -ECONNRESET;   /* gone without an answer */
+    } else {
+        answer[got] = '\0';
+        if (!strcmp(answer, "ok")) {
+            r = 0;
+        } else {
+            /* "error MESSAGE": keep the message */
+            size_t skip = strncmp(answer, "error ", 6) ? 0 : 6;
+            memmove(answer, answer + skip, strlen(answer + skip) + 1);
+            close(fd);
+            return -EIO;
+        }
+    }
+    close(fd);
+    if (r < 0) {
+        snprintf(answer, len, "%s", ovfk_errtext(r));
+    }
+    /* -EIO means a refusal, nothing else */
+    return r == -EIO ? -ECOMM : r;
 }

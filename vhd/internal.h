@@ -201,6 +201,9 @@ void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
  * negative errno with the message in ovfk_last_error() and *chain NULL
  * when it cannot open or has no parent.  The caller closes *chain. */
 int vhd_open_merge_child(const char *child, int flags, vhd_t **chain);
+/* merge.c: the test hook OVFKIT_FAIL_ALLOC_AT=N (merge.c's NOTES): true
+ * when the allocation about to be made by the merge code is to fail */
+bool vhd_merge_alloc_fails(void);
 
 /* open.c */
 int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);

@@ -30,8 +30,11 @@
  *      the copy (idempotent: the same sectors again) and the re-pointing
  *      (from the saved headers), never undoes.  Before the journal says
  *      "copying" nothing was written and there is nothing to undo.
+ *   5. The journal lists every G, and every G listed is re-pointed before
+ *      C is removed: a G that cannot be found, saved or listed (no
+ *      memory) fails the merge before its first write.
  *
- * Write order:
+ * Write order (everything allocated first, see Memory below):
  *   journal(copying) -> fsync
  *   for each block of C: data into P (P's own order: footer -> data ->
  *     BAT, see rw.c)
@@ -46,6 +49,24 @@
  *   4 P fsync'ed, journal not updated    8 C removed, journal not removed
  * ENOSPC or an I/O error at any write leaves the journal: the chain reads
  * correctly, and the merge completes once the cause is gone.
+ *
+ * Memory: everything this file allocates for a merge (the children's
+ * saved headers, the journal texts of both states, the copy buffer, the
+ * handles of C, P and each G) is allocated before the merge's first write,
+ * the journal included; recovery likewise allocates before it writes.  An
+ * allocation that fails ends the merge or the recovery with -ENOMEM and
+ * leaves the files as they were: no journal, or the old journal untouched.
+ * A failure is never taken as "no children" (invariant 5).  Allocations
+ * below this file (the I/O layer's handle when a G is opened at its turn,
+ * the locator buffers of dynhdr.c) can still fail after the first write:
+ * they fail as an I/O error does, the journal stays, and the merge
+ * completes once memory is there.
+ *
+ * Allocation failures (OVFKIT_FAIL_ALLOC_AT=N, for tests): the Nth
+ * allocation of the merge code in the process (this file and
+ * merge_plan.c, counted from vhd_find_children and the plan on) fails as
+ * if the system were out of memory, and a line on stderr says so, so a
+ * test can tell the failure it caused from one that went unnoticed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -63,6 +84,35 @@
 #include "util/bytes.h"
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
+
+bool vhd_merge_alloc_fails(void)
+{
+    static _Atomic long count;
+    const char *spec = getenv("OVFKIT_FAIL_ALLOC_AT");
+    long n;
+
+    if (!spec || (n = ++count) != atol(spec)) {
+        return false;
+    }
+    fprintf(stderr, "ovfkit: OVFKIT_FAIL_ALLOC_AT=%ld: the merge's "
+            "allocation %ld fails\n", n, n);
+    return true;
+}
+
+static void *m_calloc(size_t n, size_t size)
+{
+    return vhd_merge_alloc_fails() ? NULL : calloc(n, size);
+}
+
+static void *m_realloc(void *p, size_t n)
+{
+    return vhd_merge_alloc_fails() ? NULL : realloc(p, n);
+}
+
+static char *m_strdup(const char *s)
+{
+    return vhd_merge_alloc_fails() ? NULL : strdup(s);
+}
 
 int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
 {
@@ -154,48 +204,112 @@ static void journal_name(const char *child, char *out, size_t len)
     snprintf(out, len, "%s/.%s.merge.json", dirname(d), basename(b));
 }
 
-static int journal_write(struct journal *j, const char *state, ovfk_err *err)
+/* A message for an allocation that failed while doing what. */
+static int nomem(ovfk_err *err, const char *what, const char *path)
 {
-    json_object *o = json_object_new_object(), *kids;
-    char u[37], *hex;
-    const char *text;
-    int r;
+    return ovfk_err_set(err, -ENOMEM, "cannot %s '%s': out of memory", what,
+                        path);
+}
 
-    snprintf(j->state, sizeof(j->state), "%s", state);
-    json_object_object_add(o, "version", json_object_new_int(1));
-    json_object_object_add(o, "state", json_object_new_string(state));
-    json_object_object_add(o, "child", json_object_new_string(j->child));
-    json_object_object_add(o, "parent", json_object_new_string(j->parent));
-    json_object_object_add(o, "keep_child",
-                           json_object_new_boolean(j->keep_child));
-    vhd_uuid_str(j->child_uuid, u);
-    json_object_object_add(o, "child_uuid", json_object_new_string(u));
-    vhd_uuid_str(j->parent_uuid, u);
-    json_object_object_add(o, "parent_uuid", json_object_new_string(u));
-    kids = json_object_new_array();
-    hex = malloc(2 * VHD_DYNHDR_SIZE + 1);
-    for (size_t i = 0; hex && i < j->n_kids; i++) {
-        json_object *k = json_object_new_object();
-        static const char digits[] = "0123456789abcdef";
+/* A json-c object the merge allocated (NULL when it failed, or fails by
+ * OVFKIT_FAIL_ALLOC_AT). */
+static json_object *m_json(json_object *o)
+{
+    if (o && vhd_merge_alloc_fails()) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Add key = v to o (v is taken; put when it cannot be added). */
+static bool jadd(json_object *o, const char *key, json_object *v)
+{
+    v = m_json(v);
+    if (!o || !v || json_object_object_add(o, key, v) < 0) {
+        json_object_put(v);
+        return false;
+    }
+    return true;
+}
+
+/* Append v to array a (v is taken; put when it cannot be added). */
+static bool jpush(json_object *a, json_object *v)
+{
+    if (!a || !v || json_object_array_add(a, v) < 0) {
+        json_object_put(v);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * The journal's text for state (allocated, the caller frees it): 0, or
+ * -ENOMEM with the message in err.  Every G is in it, or it fails: a
+ * journal listing fewer children would let recovery unlink C under one.
+ */
+static int journal_render(const struct journal *j, const char *state,
+                          char **out, ovfk_err *err)
+{
+    static const char digits[] = "0123456789abcdef";
+    json_object *o = m_json(json_object_new_object());
+    json_object *kids = m_json(json_object_new_array());
+    char cu[37], pu[37], hex[2 * VHD_DYNHDR_SIZE + 1];
+    const char *text;
+    bool ok;
+
+    *out = NULL;
+    vhd_uuid_str(j->child_uuid, cu);
+    vhd_uuid_str(j->parent_uuid, pu);
+    ok = o && kids &&
+         jadd(o, "version", json_object_new_int(1)) &&
+         jadd(o, "state", json_object_new_string(state)) &&
+         jadd(o, "child", json_object_new_string(j->child)) &&
+         jadd(o, "parent", json_object_new_string(j->parent)) &&
+         jadd(o, "keep_child", json_object_new_boolean(j->keep_child)) &&
+         jadd(o, "child_uuid", json_object_new_string(cu)) &&
+         jadd(o, "parent_uuid", json_object_new_string(pu));
+    for (size_t i = 0; ok && i < j->n_kids; i++) {
+        json_object *k = m_json(json_object_new_object());
         for (size_t b = 0; b < VHD_DYNHDR_SIZE; b++) {
             hex[2 * b] = digits[j->kids[i].old[b] >> 4];
             hex[2 * b + 1] = digits[j->kids[i].old[b] & 15];
         }
         hex[2 * VHD_DYNHDR_SIZE] = '\0';
-        json_object_object_add(k, "path",
-                               json_object_new_string(j->kids[i].path));
-        json_object_object_add(k, "header", json_object_new_string(hex));
-        json_object_array_add(kids, k);
+        ok = k && jadd(k, "path", json_object_new_string(j->kids[i].path)) &&
+             jadd(k, "header", json_object_new_string(hex));
+        if (ok) {
+            ok = jpush(kids, k);
+        } else {
+            json_object_put(k);
+        }
     }
-    free(hex);
-    json_object_object_add(o, "children", kids);
-    text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-    r = ovfk_write_file_atomic(j->path, text, strlen(text));
+    if (ok) {
+        ok = jadd(o, "children", kids);
+    } else {
+        json_object_put(kids);
+    }
+    text = ok ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY)
+              : NULL;
+    *out = text ? m_strdup(text) : NULL;
     json_object_put(o);
+    if (!*out) {
+        return nomem(err, "write the merge journal", j->path);
+    }
+    return 0;
+}
+
+/* Replace the journal by text (journal_render's for state). */
+static int journal_write(struct journal *j, const char *state,
+                         const char *text, ovfk_err *err)
+{
+    int r = ovfk_write_file_atomic(j->path, text, strlen(text));
+
     if (r < 0) {
         return ovfk_err_set(err, r, "cannot write the merge journal '%s': "
                             "%s", j->path, ovfk_errtext(r));
     }
+    snprintf(j->state, sizeof(j->state), "%s", state);
     return 0;
 }
 
@@ -230,6 +344,10 @@ static int journal_read(const char *path, struct journal *j, ovfk_err *err)
 
     memset(j, 0, sizeof(*j));
     snprintf(j->path, sizeof(j->path), "%s", path);
+    if (o && vhd_merge_alloc_fails()) {
+        json_object_put(o);
+        return nomem(err, "read the merge journal", path);
+    }
     if (!o) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "merge journal '%s' cannot "
                             "be read", path);
@@ -241,23 +359,33 @@ static int journal_read(const char *path, struct journal *j, ovfk_err *err)
     j->keep_child = json_object_object_get_ex(o, "keep_child", &kids) &&
                     json_object_get_boolean(kids);
     if (!j->child[0] || !j->parent[0] ||
+        (strcmp(j->state, "copying") && strcmp(j->state, "repointing")) ||
         vhd_uuid_parse(jstr(o, "child_uuid"), j->child_uuid) < 0 ||
-        vhd_uuid_parse(jstr(o, "parent_uuid"), j->parent_uuid) < 0) {
+        vhd_uuid_parse(jstr(o, "parent_uuid"), j->parent_uuid) < 0 ||
+        !json_object_object_get_ex(o, "children", &kids) ||
+        !json_object_is_type(kids, json_type_array)) {
         r = ovfk_err_set(err, OVFK_ECORRUPT, "merge journal '%s' is "
                          "incomplete", path);
     }
-    if (r == 0 && json_object_object_get_ex(o, "children", &kids)) {
+    if (r == 0) {
+        /* every child or none: one left out would not be re-pointed */
         size_t n = json_object_array_length(kids);
-        j->kids = calloc(n + 1, sizeof(*j->kids));
-        for (size_t i = 0; j->kids && i < n; i++) {
+        j->kids = m_calloc(n + 1, sizeof(*j->kids));
+        if (!j->kids) {
+            r = nomem(err, "read the merge journal", path);
+        }
+        for (size_t i = 0; r == 0 && i < n; i++) {
             json_object *k = json_object_array_get_idx(kids, i);
-            j->kids[i].path = strdup(jstr(k, "path") ? jstr(k, "path") : "");
-            if (unhex(jstr(k, "header"), j->kids[i].old,
-                      VHD_DYNHDR_SIZE) < 0 && strcmp(j->state, "copying")) {
+            const char *kp = jstr(k, "path");
+            if (!kp || !kp[0] || unhex(jstr(k, "header"), j->kids[i].old,
+                                       VHD_DYNHDR_SIZE) < 0) {
                 r = ovfk_err_set(err, OVFK_ECORRUPT, "merge journal '%s': "
-                                 "bad saved header", path);
+                                 "bad saved child", path);
+            } else if (!(j->kids[i].path = m_strdup(kp))) {
+                r = nomem(err, "read the merge journal", path);
+            } else {
+                j->n_kids++;
             }
-            j->n_kids++;
         }
     }
     json_object_put(o);
@@ -294,17 +422,14 @@ static int open_pair(struct journal *j, vhd_t **c, vhd_t **p, ovfk_err *err)
     return 0;
 }
 
-/* Copy every sector C holds into P.  Idempotent. */
-static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
-                     void *opaque, ovfk_err *err)
+/* Copy every sector C holds into P, through buf (one of C's blocks).
+ * Idempotent. */
+static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf,
+                     ovfk_progress_fn progress, void *opaque, ovfk_err *err)
 {
     uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, done = 0, total = 0;
-    uint8_t *buf = aligned_alloc(4096, bs);
     int r = 0;
 
-    if (!buf) {
-        return ovfk_err_set(err, -ENOMEM, "out of memory");
-    }
     for (uint32_t b = 0; b < c->dh.max_entries; b++) {
         total += c->bat[b] != VHD_BAT_FREE;
     }
@@ -360,46 +485,40 @@ static int copy_data(vhd_t *c, vhd_t *p, ovfk_progress_fn progress,
                              "stays; the next open completes it)");
         }
     }
-    free(buf);
     return r;
 }
 
-/* Point one child G at P: restore its saved header, then re-point. */
-static int repoint(struct child_hdr *k, vhd_t *p, const char *ppath,
-                   ovfk_err *err)
+/*
+ * Point one child G at P: restore its saved header, then re-point.  *gp is
+ * G's handle, allocated with its path by prepare(); it is freed here.
+ */
+static int repoint(struct child_hdr *k, vhd_t **gp, vhd_t *p,
+                   const char *ppath, ovfk_err *err)
 {
-    vhd_t *g = calloc(1, sizeof(*g));
+    uint8_t ft[VHD_FOOTER_SIZE];
+    vhd_t *g = *gp;
     uint64_t next;
     int r;
 
-    if (!g || !(g->path = strdup(k->path))) {
-        free(g);
-        return ovfk_err_set(err, -ENOMEM, "out of memory");
-    }
     g->flags = VHD_OPEN_RDWR;
     r = ovfk_io_open_file(k->path, OVFK_IO_RDWR, &g->io);
     if (r == 0) {
         r = ovfk_io_size(g->io, &g->file_size);
     }
     if (r < 0) {
-        vhd_free_one(g);
-        return ovfk_err_set(err, r, "cannot open '%s' to re-point it",
-                            k->path);
+        ovfk_err_set(err, r, "cannot open '%s' to re-point it", k->path);
+        goto out;
     }
     /* the footer is intact (never written here but at the end) */
-    {
-        uint8_t ft[VHD_FOOTER_SIZE];
-        r = ovfk_io_pread(g->io, ft, sizeof(ft), g->file_size - sizeof(ft));
-        if (r < 0 || !vhd_footer_cookie_ok(ft) ||
-            !vhd_footer_checksum_ok(ft)) {
-            vhd_free_one(g);
-            return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' has no valid "
-                                "footer; run 'ovfkit vhd repair' on it",
-                                k->path);
-        }
-        vhd_footer_decode(ft, &g->ft);
-        g->footer_off = g->file_size - VHD_FOOTER_SIZE;
+    r = g->file_size < sizeof(ft) ? -EINVAL
+        : ovfk_io_pread(g->io, ft, sizeof(ft), g->file_size - sizeof(ft));
+    if (r < 0 || !vhd_footer_cookie_ok(ft) || !vhd_footer_checksum_ok(ft)) {
+        r = ovfk_err_set(err, OVFK_ECORRUPT, "'%s' has no valid footer; run "
+                         "'ovfkit vhd repair' on it", k->path);
+        goto out;
     }
+    vhd_footer_decode(ft, &g->ft);
+    g->footer_off = g->file_size - VHD_FOOTER_SIZE;
     vhd_dynhdr_decode(k->old, &g->dh);
     next = g->footer_off;
     r = vhd_set_parent_fields(g, p, ppath, 0, &next);
@@ -416,7 +535,9 @@ static int repoint(struct child_hdr *k, vhd_t *p, const char *ppath,
         ovfk_err_set(err, r, "%s", g->err.msg[0] ? g->err.msg
                                                  : ovfk_errtext(r));
     }
+out:
     vhd_free_one(g);
+    *gp = NULL;
     return r;
 }
 
@@ -433,13 +554,81 @@ static void sync_dir(const char *file)
     }
 }
 
+/* What a merge or a recovery needs from its first write to its end. */
+struct merge_res {
+    vhd_t *c, *p;           /* C alone, P with its chain (P alone when
+                             * re-pointing) */
+    uint8_t *buf;           /* one of C's blocks (copying) */
+    char *copying;          /* the journal's texts: a new merge's first */
+    char *repointing;       /* the next state (copying) */
+    vhd_t **g;              /* each G's handle, opened at its turn */
+    size_t n_g;
+};
+
+static void release(struct merge_res *m)
+{
+    vhd_free_one(m->c);
+    vhd_close(m->p);
+    free(m->buf);
+    free(m->copying);
+    free(m->repointing);
+    for (size_t i = 0; m->g && i < m->n_g; i++) {
+        vhd_free_one(m->g[i]);
+    }
+    free(m->g);
+    memset(m, 0, sizeof(*m));
+}
+
+/*
+ * Open and allocate everything the merge needs from j's state to its end
+ * (fresh: a new merge, its journal not written yet), before its first
+ * write.  Returns 0, or a negative errno (-ENOMEM when memory is short)
+ * with nothing written; release(m) either way.
+ */
+static int prepare(struct journal *j, bool fresh, struct merge_res *m,
+                   ovfk_err *err)
+{
+    int r = 0;
+
+    memset(m, 0, sizeof(*m));
+    if (!strcmp(j->state, "copying")) {
+        r = open_pair(j, &m->c, &m->p, err);
+        if (r == 0 && (vhd_merge_alloc_fails() ||
+                       !(m->buf = aligned_alloc(4096, m->c->dh.block_size)))) {
+            r = nomem(err, "merge", j->child);
+        }
+        if (r == 0 && fresh) {
+            r = journal_render(j, "copying", &m->copying, err);
+        }
+        if (r == 0) {
+            r = journal_render(j, "repointing", &m->repointing, err);
+        }
+    } else {
+        r = vhd_open(j->parent, VHD_OPEN_NO_RECOVER, &m->p);
+        if (r < 0) {
+            ovfk_err_set(err, r, "%s", ovfk_last_error());
+        }
+    }
+    if (r == 0 && !(m->g = m_calloc(j->n_kids + 1, sizeof(*m->g)))) {
+        r = nomem(err, "merge", j->child);
+    }
+    for (size_t i = 0; r == 0 && i < j->n_kids; i++) {
+        m->n_g++;
+        if (!(m->g[i] = m_calloc(1, sizeof(*m->g[i]))) ||
+            !(m->g[i]->path = m_strdup(j->kids[i].path))) {
+            r = nomem(err, "re-point", j->kids[i].path);
+        }
+    }
+    return r;
+}
+
 /* From "repointing" to the end. */
-static int finish(struct journal *j, vhd_t *p, ovfk_err *err)
+static int finish(struct journal *j, struct merge_res *m, ovfk_err *err)
 {
     int r = 0;
 
     for (size_t i = 0; r == 0 && i < j->n_kids; i++) {
-        r = repoint(&j->kids[i], p, j->parent, err);
+        r = repoint(&j->kids[i], &m->g[i], m->p, j->parent, err);
         if (i == 0) {
             ovfk_crash_point(6);
         }
@@ -459,44 +648,43 @@ static int finish(struct journal *j, vhd_t *p, ovfk_err *err)
     return 0;
 }
 
-/* The whole merge from the "copying" state. */
-static int run(struct journal *j, ovfk_progress_fn progress, void *opaque,
-               ovfk_err *err)
+/* The whole merge from j's state ("copying" and fresh: a new merge, whose
+ * journal is written first). */
+static int run(struct journal *j, bool fresh, ovfk_progress_fn progress,
+               void *opaque, ovfk_err *err)
 {
-    vhd_t *c = NULL, *p = NULL;
-    int r = 0;
+    struct merge_res m;
+    int r = prepare(j, fresh, &m, err);
 
-    if (!strcmp(j->state, "copying")) {
-        r = open_pair(j, &c, &p, err);
+    if (r == 0 && fresh) {
+        r = journal_write(j, "copying", m.copying, err);
         if (r == 0) {
-            r = copy_data(c, p, progress, opaque, err);
+            ovfk_crash_point(1);
         }
+    }
+    if (r == 0 && !strcmp(j->state, "copying")) {
+        r = copy_data(m.c, m.p, m.buf, progress, opaque, err);
         if (r == 0) {
             ovfk_crash_point(3);
-            r = vhd_flush(p);
+            r = vhd_flush(m.p);
             if (r < 0) {
-                ovfk_err_set(err, r, "%s", vhd_error(p));
+                ovfk_err_set(err, r, "%s", vhd_error(m.p));
             }
         }
         if (r == 0) {
             ovfk_crash_point(4);
-            r = journal_write(j, "repointing", err);
+            r = journal_write(j, "repointing", m.repointing, err);
         }
         if (r == 0) {
             ovfk_crash_point(5);
         }
-        vhd_free_one(c);
-        c = NULL;
-    } else {
-        r = vhd_open(j->parent, VHD_OPEN_NO_RECOVER, &p);
-        if (r < 0) {
-            ovfk_err_set(err, r, "%s", ovfk_last_error());
-        }
+        vhd_free_one(m.c);
+        m.c = NULL;
     }
     if (r == 0) {
-        r = finish(j, p, err);
+        r = finish(j, &m, err);
     }
-    vhd_close(p);
+    release(&m);
     return r;
 }
 
@@ -504,9 +692,9 @@ static int run(struct journal *j, ovfk_progress_fn progress, void *opaque,
 static int read_old_headers(struct journal *j, const char *const *kids,
                             size_t n, ovfk_err *err)
 {
-    j->kids = calloc(n + 1, sizeof(*j->kids));
+    j->kids = m_calloc(n + 1, sizeof(*j->kids));
     if (!j->kids) {
-        return ovfk_err_set(err, -ENOMEM, "out of memory");
+        return nomem(err, "merge", j->child);
     }
     for (size_t i = 0; i < n; i++) {
         vhd_t *g;
@@ -528,8 +716,13 @@ static int read_old_headers(struct journal *j, const char *const *kids,
         if (r < 0) {
             return ovfk_err_set(err, r, "cannot read '%s'", kids[i]);
         }
-        j->kids[i].path = realpath(kids[i], abs) ? strdup(abs)
-                                                 : strdup(kids[i]);
+        if (!realpath(kids[i], abs)) {
+            return ovfk_err_set(err, -errno, "cannot resolve '%s': %s",
+                                kids[i], ovfk_errtext(-errno));
+        }
+        if (!(j->kids[i].path = m_strdup(abs))) {
+            return nomem(err, "re-point", kids[i]);
+        }
         j->n_kids++;
     }
     return 0;
@@ -596,11 +789,8 @@ int vhd_merge(const char *child, const char *const *kids, size_t n,
     journal_name(j.child, j.path, sizeof(j.path));
     r = read_old_headers(&j, kids, n, &err);
     if (r == 0) {
-        r = journal_write(&j, "copying", &err);
-    }
-    if (r == 0) {
-        ovfk_crash_point(1);
-        r = run(&j, progress, opaque, &err);
+        snprintf(j.state, sizeof(j.state), "copying");
+        r = run(&j, true, progress, opaque, &err);
     }
     journal_free(&j);
     return r < 0 ? ovfk_err_publish(&err) : 0;
@@ -629,13 +819,19 @@ int vhd_merge_recover(const char *path)
     DIR *d;
 
     if (!realpath(path, abs)) {
+        if (errno == ENOMEM) {
+            return ovfk_err_last(-ENOMEM, "cannot resolve '%s': out of "
+                                 "memory", path);
+        }
         return 0;   /* nothing there: vhd_open reports it */
     }
     snprintf(jp, sizeof(jp), "%s", abs);
     snprintf(dir, sizeof(dir), "%s", dirname(jp));
     d = opendir(dir);
     if (!d) {
-        return 0;
+        /* a journal there cannot be ruled out */
+        return ovfk_err_last(-errno, "cannot look for an interrupted merge "
+                             "in '%s': %s", dir, ovfk_errtext(-errno));
     }
     while (r == 0 && (e = readdir(d))) {
         struct journal j;
@@ -647,7 +843,7 @@ int vhd_merge_recover(const char *path)
         snprintf(jp, sizeof(jp), "%s/%s", dir, e->d_name);
         r = journal_read(jp, &j, &err);
         if (r == 0 && concerns(&j, abs)) {
-            r = run(&j, NULL, NULL, &err);
+            r = run(&j, false, NULL, NULL, &err);
             done = r == 0;
         }
         journal_free(&j);
@@ -670,6 +866,7 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
     struct dirent *e;
     vhd_t *h;
     DIR *d;
+    int r = 0;
 
     *paths = NULL;
     *n = 0;
@@ -686,26 +883,52 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
     if (!d) {
         return ovfk_err_last(-errno, "cannot read '%s'", dir);
     }
-    while ((e = readdir(d))) {
-        char **np;
+    while (r == 0 && (e = readdir(d))) {
+        char **np, *dup;
         if (e->d_name[0] == '.') {
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (!realpath(path, real) || !strcmp(real, self) ||
-            !vhd_probe(path) ||
-            vhd_open_one(path, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER, &h,
-                         &err) < 0) {
+        if (!realpath(path, real)) {
+            r = errno == ENOMEM ? -ENOMEM : 0;
+            continue;
+        }
+        if (!strcmp(real, self) || !vhd_probe(path)) {
+            continue;
+        }
+        /* a file that is no VHD is no child; one that could not be looked
+         * at for want of memory may be one */
+        r = vhd_open_one(path, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER, &h,
+                         &err);
+        if (r < 0) {
+            r = r == -ENOMEM ? r : 0;
             continue;
         }
         if (h->ft.type == VHD_TYPE_DIFF &&
-            !memcmp(h->dh.parent_uuid, uuid, 16) &&
-            (np = realloc(*paths, (*n + 1) * sizeof(*np)))) {
-            *paths = np;
-            np[(*n)++] = strdup(path);
+            !memcmp(h->dh.parent_uuid, uuid, 16)) {
+            /* a child left out would not be re-pointed (merge.c NOTES 5) */
+            np = m_realloc(*paths, (*n + 1) * sizeof(*np));
+            if (np) {
+                *paths = np;
+            }
+            if (!np || !(dup = m_strdup(path))) {
+                r = -ENOMEM;
+            } else {
+                np[(*n)++] = dup;
+            }
         }
         vhd_free_one(h);
     }
     closedir(d);
+    if (r < 0) {
+        for (size_t i = 0; i < *n; i++) {
+            free((*paths)[i]);
+        }
+        free(*paths);
+        *paths = NULL;
+        *n = 0;
+        return ovfk_err_last(r, "cannot list the children of '%s': out of "
+                             "memory", file);
+    }
     return 0;
 }

@@ -44,16 +44,21 @@
 /*
  * The journal's space: the file and, while a new state replaces it, its
  * temporary (a fixed part and each child's saved header as hex), in file
- * system blocks of 4 KiB.
+ * system blocks of 4 KiB.  0, or -ENOMEM.
  */
-static uint64_t journal_bytes(const char *child)
+static int journal_bytes(const char *child, uint64_t *bytes)
 {
     char dir[PATH_MAX], **kids = NULL;
     size_t n = 0;
     uint64_t one;
+    int r;
 
     snprintf(dir, sizeof(dir), "%s", child);
-    if (vhd_find_children(child, dirname(dir), &kids, &n) < 0) {
+    r = vhd_find_children(child, dirname(dir), &kids, &n);
+    if (r == -ENOMEM) {
+        return r;
+    }
+    if (r < 0) {
         n = 16;     /* cannot tell: assume many */
     }
     for (size_t i = 0; i < n && kids; i++) {
@@ -61,7 +66,8 @@ static uint64_t journal_bytes(const char *child)
     }
     free(kids);
     one = 2048 + n * (2 * VHD_DYNHDR_SIZE + PATH_MAX / 4);
-    return 2 * align_up_u64(one, 4096);
+    *bytes = 2 * align_up_u64(one, 4096);
+    return 0;
 }
 
 struct walk {
@@ -247,8 +253,10 @@ int vhd_merge_plan_into(const char *child, const char *target,
     w.p = p;
     fs_facts(&w);
     if (p->ft.type != VHD_TYPE_FIXED &&
-        !(w.need = calloc(p->dh.max_entries + 1, 1))) {
-        r = ovfk_err_set(&err, -ENOMEM, "out of memory");
+        (vhd_merge_alloc_fails() ||
+         !(w.need = calloc(p->dh.max_entries + 1, 1)))) {
+        r = ovfk_err_set(&err, -ENOMEM, "cannot plan the merge of '%s': "
+                         "out of memory", child);
     }
     for (uint32_t b = 0, ahead = 0; r == 0 && b < c->dh.max_entries; b++) {
         if (c->bat[b] == VHD_BAT_FREE) {
@@ -276,7 +284,12 @@ int vhd_merge_plan_into(const char *child, const char *target,
         if (w.runs && w.holes) {
             plan->bytes_needed += (w.runs / RUNS_PER_EXTENT_BLOCK + 1) * w.unit;
         }
-        plan->bytes_needed += journal_bytes(child);
+        uint64_t jb = 0;
+        r = journal_bytes(child, &jb);
+        if (r < 0) {
+            ovfk_err_set(&err, r, "%s", ovfk_last_error());
+        }
+        plan->bytes_needed += jb;
     }
     free(w.need);
     vhd_free_one(p);

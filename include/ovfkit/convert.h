@@ -19,13 +19,18 @@ extern "C" {
 /*
  * Open path as a source.  format is a driver name ("raw", "vhd", ...) or
  * NULL to probe: the driver with the highest confidence wins, raw last.
+ * A file that no format bids for but whose name (.vhd, .vmdk, .qcow2,
+ * .vhdx) or content (a magic number, a VHD footer cookie) claims a format
+ * is opened with that format, never as raw: a damaged image fails with
+ * the reason (and, for a VHD, 'ovfkit vhd repair'); format "raw" insists.
  * The source owns everything it opened; free it with ovfk_source_free.
  * On failure *out is NULL and the message is in ovfk_last_error().
  */
 int ovfk_open_source(const char *path, const char *format,
                      ovfk_source **out);
 
-/* The name of the format path probes as ("raw" when nothing else bids). */
+/* The name of the format ovfk_open_source(path, NULL) opens path as
+ * ("raw" when nothing else bids and nothing claims another format). */
 const char *ovfk_probe_format(const char *path);
 
 enum ovfk_convert_mode {
@@ -47,6 +52,7 @@ struct ovfk_convert_opts {
     const char *report;             /* sysprep report (default TO.sysprep.json) */
     enum ova_digest digest;
     bool fixed;                     /* fixed VHDs (default dynamic) */
+    const char *format;             /* of bare disk sources; NULL: probe */
     size_t *changes;                /* out: guest changes made (or NULL) */
     ovfk_progress_fn progress;
     void *opaque;

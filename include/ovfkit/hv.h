@@ -128,6 +128,7 @@ struct hv_create_opts {
     const char *os_type;
     const char *const *disks;   /* "SIZE" (new) or an image path */
     size_t n_disks;
+    const char *disk_format;    /* of the image paths; NULL: probed */
     const char *const *nics;    /* "NETWORK[,mac=MAC][,model=M]" */
     size_t n_nics;
     const char *kernel, *initrd, *cmdline;
@@ -146,7 +147,9 @@ int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
  * directory where the inventory keeps the VM's own files (dir store only,
  * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
  * the dir store, ask the server of disk i to "switch" its writes to a new
- * delta (path) or to "reopen" its chain (0 at once when not running). */
+ * delta (path) or to "reopen" its chain (0 at once when not running;
+ * -EIO when the server refused, and then it serves its old file still;
+ * another negative errno when it could not be asked or did not answer). */
 int hv_vm_update(hv_conn *c, const struct hv_vm *vm);
 int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
                    size_t len);
@@ -175,7 +178,8 @@ int hv_export(hv_conn *c, const char *name_or_uuid,
 int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
                  const struct hv_export_opts *o);
 /* The VM an opened package describes (VirtualSystem system, or the
- * first), each disk's path the package's local file for it. */
+ * first), each disk's path the package's local file for it and its format
+ * "vhd" when the descriptor declares VHD, else NULL (to be probed). */
 int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out);
 /* The same without an inventory (conversions): disks in any format the
  * convert layer reads; the message in ovfk_last_error(). */
@@ -206,7 +210,6 @@ struct hv_import_opts {
     bool dry_run;
     bool force;                     /* replace without asking */
     bool keep_guest_config;         /* no net-mac-pins fix on import */
-    bool verify;                    /* check the manifest (default) */
     uint32_t max_cpus;
     /* asked before a restore replaces an existing VM; NULL: refuse
      * unless force */
@@ -222,7 +225,33 @@ struct hv_plan_disk {
     char *source;           /* href in the package, or NULL */
     char *target;           /* path the disk will have */
     uint64_t capacity;
-    const char *action;     /* "restore", "empty", "skip" */
+    /* "import" (the package's disk copied for a new VM), "restore" (the
+     * same for the package's own VM), "empty", "skip" */
+    const char *action;
+    uint64_t space;         /* bytes it may take on the target, at most */
+};
+
+/* The guest fixup an import does when it gives new MACs: sysprep's
+ * net-mac-pins, through the libguestfs appliance. */
+enum hv_guest_fix {
+    HV_GUEST_NONE,          /* nothing to fix: a restore, no NIC or disk */
+    HV_GUEST_KEPT,          /* keep_guest_config: the guest is left as is */
+    HV_GUEST_PLANNED,       /* dry run: looked for unless the disks are
+                               blank */
+    HV_GUEST_BLANK,         /* no disk holds a partition table, file system
+                               or volume signature (libblkid): there is
+                               nothing to inspect; no appliance started */
+    HV_GUEST_CLEANED,       /* inspected; guest_changes lists what was
+                               changed (none: no MAC pins were found) */
+    HV_GUEST_FAILED,        /* could not inspect or clean (a warning says
+                               why) */
+};
+
+struct hv_guest_change {
+    char *kind;             /* sysprep's kinds: "file", "file-removed" */
+    char *path;             /* guest path */
+    char *old_value;        /* NULL: did not exist */
+    char *new_value;        /* NULL: removed */
 };
 
 struct hv_plan {
@@ -232,18 +261,34 @@ struct hv_plan {
     size_t n_disks;
     char **warnings;
     size_t n_warnings;
+    /* space: the file system of space_dir must have space_needed free */
+    char *space_dir;
+    uint64_t space_needed;
+    uint64_t space_free;
+    enum hv_guest_fix guest;
+    struct hv_guest_change *guest_changes;
+    size_t n_guest_changes;
 };
 
 /*
  * Import or restore a package.  The plan is computed and every limit,
- * network and identity rule checked before anything is written; *plan
- * (optional) receives it (free with hv_plan_free).  With dry_run nothing
- * else happens.  On failure the inventory is as it was: no half-defined
- * VM, no stray disks.
+ * network, identity and space rule checked before anything is written;
+ * *plan (optional) receives it (free with hv_plan_free) whenever it was
+ * made, also when the import then fails or is refused (too little space),
+ * so that a caller can show what was refused.  With dry_run nothing else
+ * happens.  A plan is what happens: the same package, options and
+ * inventory give the same plan, so a dry run shows the UUID, MACs and
+ * paths the import then gives (the new UUID is derived from this host,
+ * the inventory, the descriptor and the new name, not drawn at random).
+ * New MACs are never one the inventory uses, nor any MAC written in the
+ * package.  On failure the inventory is as it was: no half-defined VM, no
+ * stray disks.
  */
 int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
               struct hv_plan **plan);
 void hv_plan_free(struct hv_plan *p);
+/* "none", "kept", "planned", "blank", "cleaned", "failed" (static) */
+const char *hv_guest_fix_name(enum hv_guest_fix g);
 char *hv_plan_to_json(const struct hv_plan *p);
 
 #ifdef __cplusplus

@@ -97,6 +97,23 @@ struct ova_verify_opts {
 int ova_verify(const char *path, const struct ova_verify_opts *opts,
                ova_report_fn report, void *opaque);
 
+struct ova_validate_opts {
+    bool strict;                /* schema violations are errors */
+};
+
+/*
+ * Validate a package (PKG.ova, or FILE.ovf and the files beside it) as a
+ * consumer needs before deploying it: the parser's tolerated quirks and
+ * the DMTF schema (warnings; errors with strict), ovf_check's findings,
+ * files missing from an OVA, sizes that disagree with References, and VHD
+ * disks whose virtual size disagrees with the declared capacity (smaller:
+ * an error; larger: a warning).  Each finding goes to fn; returns the
+ * number of errors, or negative when the descriptor cannot be read
+ * (message in ovfk_last_error()).
+ */
+int ova_validate(const char *path, const struct ova_validate_opts *o,
+                 ovf_diag_fn fn, void *opaque);
+
 /* Sign the manifest of a package into its .cert (an OVA is rewritten with
  * the certificate after the manifest). */
 int ova_sign(const char *path, const char *key_pem, const char *cert_pem);

@@ -287,9 +287,32 @@ typedef void (*ovf_report_fn)(void *opaque, const char *msg);
 int ovf_schema_check(const char *buf, size_t len, int version,
                      ovf_report_fn report, void *opaque);
 
-/* Semantic checks (ids unique, references resolve, ...); returns the
- * number of problems. */
+/* Semantic checks (ids unique, references resolve, ...): reports the
+ * errors of ovf_check (not its warnings) and returns their number. */
 int ovf_semantic_check(const ovf_doc *d, ovf_report_fn report, void *opaque);
+
+/*
+ * What a consumer needs to know before deploying a descriptor, by weight:
+ * an error breaks a deployment (a reference that resolves nowhere, an id
+ * used twice, a capacity that cannot be read or is zero, a section marked
+ * required that no reader understands, ...); a warning is something
+ * readers tolerate.  Schema conformance is ova_validate's --strict.
+ */
+enum ovf_severity {
+    OVF_WARNING = 1,
+    OVF_ERROR = 2,
+};
+typedef void (*ovf_diag_fn)(void *opaque, enum ovf_severity sev,
+                            const char *msg);
+
+struct ovf_check_opts {
+    bool in_archive;        /* the descriptor of an OVA: an href that leaves
+                             * the package is an error, not a warning */
+};
+
+/* Report each finding (fn may be NULL); returns the number of errors. */
+int ovf_check(const ovf_doc *d, const struct ovf_check_opts *o,
+              ovf_diag_fn fn, void *opaque);
 
 #ifdef __cplusplus
 }

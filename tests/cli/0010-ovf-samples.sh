@@ -37,9 +37,10 @@ def walk(e, in_disks=False, in_hw=False):
     if k == "Disk" and in_disks:
         disks += 1
     if k in ("Item", "EthernetPortItem") and in_hw:
-        for c in e:
-            if local(c.tag) == "ResourceType" and (c.text or "").strip() == "10":
-                nics += 1
+        types = [(c.text or "").strip() for c in e if local(c.tag) == "ResourceType"]
+        # an OVF 2.x EthernetPortItem is a NIC when it leaves ResourceType out
+        if "10" in types or (k == "EthernetPortItem" and not types):
+            nics += 1
     for c in e:
         walk(c, in_disks or k == "DiskSection", in_hw or k == "VirtualHardwareSection")
 walk(root)

@@ -44,7 +44,9 @@ ovfkit ova sign --key signer.key --cert signer.pem app.ova
 ovfkit ova verify --ca ca.pem --require-signature app.ova || fail "ovfkit-signed package rejected"
 mkdir ours && (cd ours && tar xf ../app.ova)
 head -1 ours/app.cert | grep -q '^SHA256(app.mf)= [0-9a-f]*$' || fail "signature line: $(head -1 ours/app.cert)"
-head -1 ours/app.cert | sed 's/.*= //' | xxd -r -p > oursig.bin
+# hex to bytes with Python: deps.sh installs it; xxd is not in Debian 12
+unhex='import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read()))'
+head -1 ours/app.cert | sed 's/.*= //' | "$PY" -c "$unhex" > oursig.bin
 openssl x509 -in ours/app.cert -pubkey -noout > pub.pem
 openssl dgst -sha256 -verify pub.pem -signature oursig.bin ours/app.mf | grep -q "Verified OK" ||
     fail "openssl rejects ovfkit's signature"

@@ -127,7 +127,7 @@ expect_err "may not be all digits" o import web.ova --name 1234 $K
 expect_err "is reserved" o import web.ova --name auto $K
 expect_err "may not start with \"xmexample\"" o import web.ova --name xmexample1 $K
 expect_err "is longer than 50" o import web.ova --name aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa $K
-expect_err "below the 256 MiB" o import web.ova --name small --memory 128 $K
+expect_err "invalid --memory '128': must be at least 256 MiB" o import web.ova --name small --memory 128 $K
 expect_err "1 to 8" o import web.ova --name wide --cpus 16 $K
 o import web.ova --name wide --cpus 16 --max-cpus 32 $K > /dev/null
 o vm create big64 --memory 512 --os-type "Ubuntu (64-bit)" 2> err.txt && fail "64-bit guest with 512 MiB"

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/cli/drv.sh - the cases of issue 13's driver items, run on one
-# driver by 0026-drv-dir.sh, 0027-drv-xen.sh and 0028-drv-libvirt.sh (after
-# lib.sh; each calls drv_setup, then drv_run):
+# driver by 0046-drivers-dir.sh, 0047-drivers-xen.sh and
+# 0048-drivers-libvirt.sh (after lib.sh; each calls drv_setup, then
+# drv_run):
 #   disks     new disks never take, change or remove another VM's file;
 #             a failed create removes only what it made; vm remove
 #             removes only disks the VM owns that no other definition uses

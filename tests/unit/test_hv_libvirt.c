@@ -51,7 +51,7 @@ static int make_package(void)
 
 static void test_driver_round_trip(void)
 {
-    struct hv_import_opts io = { .mode = HV_IMPORT, .verify = true,
+    struct hv_import_opts io = { .mode = HV_IMPORT,
                                  .keep_guest_config = true,
                                  .storage = cwd };
     struct hv_vm *orig, *imp, *res;
@@ -134,7 +134,7 @@ static void test_driver_round_trip(void)
 
 static void unknown_network_is_refused(void)
 {
-    struct hv_import_opts io = { .mode = HV_IMPORT, .verify = true,
+    struct hv_import_opts io = { .mode = HV_IMPORT,
                                  .keep_guest_config = true, .storage = cwd };
     struct hv_map map = { "default", "nosuchnet" };
     hv_conn *lv;
