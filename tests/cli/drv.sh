@@ -16,7 +16,11 @@ o() { ovfkit $CONN "$@"; }
 V() { echo "$P$1"; }
 disk() { o --json vm show "$(V "$1")" | json "d['disks'][${2:-0}]['path']"; }
 cap() { o --json vm show "$(V "$1")" | json "d['disks'][${2:-0}]['capacity']"; }
-macs() { o --json vm show "$(V "$1")" | json "' '.join(n['mac'] for n in d['nics'])"; }
+macs() {
+    o --json vm show "$(V "$1")" |
+        json "' '.join(n['mac'] for n in d['nics'])"
+}
+ovfcaps() { grep -o 'ovf:capacity="[0-9]*"' "$1"/*.ovf; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 vsize() { qemu-img info --output=json "$1" | json "d['virtual-size']"; }
 distinct() { [ "$(echo "$@" | tr ' ' '\n' | sort | uniq -d)" = "" ]; }
@@ -299,7 +303,7 @@ case_capacity() {
     [ "$(cap v)" = 67108864 ] || fail "capacity: v's 64 MiB disk says $(cap v)"
     o export "$(V v)" --to vdir --config-only > /dev/null
     grep -q 'ovf:capacity="67108864"' vdir/*.ovf ||
-        fail "capacity: v's OVF says $(grep -o 'ovf:capacity="[0-9]*"' vdir/*.ovf)"
+        fail "capacity: v's OVF says $(ovfcaps vdir)"
     if [ "$DRV" = dir ]; then
         echo "capacity: ok"
         return      # the dir store keeps the capacity it created with
@@ -316,9 +320,9 @@ case_capacity() {
         i=$((i + 1))
     done
     o export "$(V h)" --to hdir --config-only > /dev/null
-    [ "$(grep -o 'ovf:capacity="[0-9]*"' hdir/*.ovf | tr -dc '0-9\n' | sort)" = \
+    [ "$(ovfcaps hdir | tr -dc '0-9\n' | sort)" = \
       "$(for f in f.vhd q.qcow2 r.img; do vsize $f; done | sort)" ] ||
-        fail "capacity: h's OVF says $(grep -o 'ovf:capacity="[0-9]*"' hdir/*.ovf)"
+        fail "capacity: h's OVF says $(ovfcaps hdir)"
     o vm remove "$(V h)"
     [ -f f.vhd ] && [ -f q.qcow2 ] && [ -f r.img ] ||
         fail "capacity: removing h removed the user's images"
