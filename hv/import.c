@@ -852,12 +852,19 @@ static int carry_out(struct job *j, const char *pkg)
             j->c->drv->discard(j->c, vm);
         }
     } else if (j->existing) {
-        /* the old definition is gone: its disks go too */
-        for (size_t i = 0; i < j->existing->n_disks; i++) {
-            const char *old = j->existing->disks[i].path;
-            if (old && !listed((const char *const *)j->made, j->n_made, old)) {
-                unlink(old);
+        /* the old definition is gone: its disks go too, as vm remove
+         * takes them: only those ovfkit made for it that no other
+         * definition uses (a user's file, a shared disk stay) */
+        struct hv_refs refs;
+        if (hv_refs_collect(j->c, j->existing, &refs) == 0) {
+            for (size_t i = 0; i < j->existing->n_disks; i++) {
+                const struct hv_disk *d = &j->existing->disks[i];
+                if (!listed((const char *const *)j->made, j->n_made,
+                            d->path) && hv_disk_removable(d, &refs)) {
+                    unlink(d->path);
+                }
             }
+            hv_refs_free(&refs);
         }
     }
     if (lock >= 0) {
