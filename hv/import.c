@@ -751,7 +751,12 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
             ovfk_source_free(s);
         }
         if (r < 0) {
-            return fail(j, r, "disk '%s': %s", p->id, ovfk_last_error());
+            /* an OVA's member is read from a temporary copy: name the
+             * file as the package does */
+            const struct ovf_file *f = ovf_find_file(j->doc, k->file_ref);
+            return fail(j, r, "disk '%s' (file '%s' of the package): %s",
+                        p->id, f && f->href ? f->href : "?",
+                        ovfk_last_error());
         }
     }
     return 0;
