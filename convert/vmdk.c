@@ -827,10 +827,12 @@ static int open_at_depth(const char *path, ovfk_source **out)
     int r;
 
     *out = NULL;
-    if (nesting > 0 && vmdk_probe(path) == 0) {
+    if (nesting > 0 && strcmp(ovfk_probe_format(path), "vmdk") != 0) {
         /* a parent in another format (rare): whatever reads it.  Not at
-         * the top: the caller chose VMDK, and the reader says what is
-         * wrong (ovfk_open_source would hand the file back to us). */
+         * the top, where the caller chose VMDK, nor for a file that
+         * probing hands to VMDK anyway (by its name, say: it would come
+         * straight back here, one level deeper each time): the reader
+         * says what is wrong with it. */
         return ovfk_open_source(path, NULL, out);
     }
     nesting++;
