@@ -434,12 +434,14 @@ static void t_parent_smaller(void)
 }
 
 TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
-          T(t_monolithic_flat), T(t_mixed_extents), T(t_zero_extent), T(t_snapshot_child),
-          T(t_extent_outside_dir), T(t_extent_missing),
+          T(t_monolithic_flat), T(t_mixed_extents), T(t_zero_extent),
+          T(t_snapshot_child), T(t_extent_outside_dir), T(t_extent_missing),
           T(t_flat_extent_short), T(t_flat_offset_wraps),
           T(t_unsupported_extent), T(t_no_extents),
           T(t_descriptor_too_large), T(t_grain_table_past_eof),
-          T(t_grain_dir_outside), T(t_grain_dir_on_header), T(t_grain_past_eof), T(t_bad_grain_size),
-          T(t_sparse_bad_magic), T(t_embedded_descriptor_outside),
-          T(t_stream_footer), T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain), T(t_parent_loop), T(t_parent_not_vmdk),
-          T(t_parent_outside), T(t_parent_smaller))
+          T(t_grain_dir_outside), T(t_grain_dir_on_header),
+          T(t_grain_past_eof), T(t_bad_grain_size), T(t_sparse_bad_magic),
+          T(t_embedded_descriptor_outside), T(t_stream_footer),
+          T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain),
+          T(t_parent_loop), T(t_parent_not_vmdk), T(t_parent_outside),
+          T(t_parent_smaller))
