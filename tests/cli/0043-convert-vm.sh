@@ -53,7 +53,8 @@ mkdir vw
 cp "$OVF/cot__input.ovf" vw/input.ovf
 cp "$IMG/vmdk__cot_input_streamOptimized.vmdk" vw/input.vmdk
 truncate -s 360448 vw/input.iso
-printf 'sample config\n' > vw/sample_cfg.txt
+# the size cot__input.ovf's References gives it (unpack checks sizes)
+printf 'sample config\n%63s\n' '' > vw/sample_cfg.txt
 (cd vw && tar cf ../vmware.ova input.ovf input.vmdk input.iso sample_cfg.txt)
 ovfkit convert vmware.ova --to vmware.ova.out.ova --name cot_vm > out.txt
 ovfkit ova verify vmware.ova.out.ova > /dev/null || fail "our OVA does not verify"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "convert/input.h"
+#include "image/input.h"
 #include "util/err.h"
 #include "util/io.h"
 

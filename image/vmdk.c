@@ -21,8 +21,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "convert/input.h"
-#include "ovfkit/convert.h"
+#include "image/input.h"
+#include "ovfkit/image.h"
 #include "util/bytes.h"
 #include "util/err.h"
 #include "util/io.h"
@@ -492,7 +492,7 @@ static int read_descriptor(struct vmdk *v, const char *path, char **text)
     return inside;
 }
 
-static int open_at_depth(const char *path, ovfk_source **out);
+static int open_at_depth(const char *path, bool parent, ovfk_source **out);
 
 /*
  * Descriptors being opened on this thread, this one included.  A
@@ -547,7 +547,7 @@ static int vmdk_open_depth(const char *path, struct vmdk **out)
                              "(a loop?)", path, MAX_DEPTH);
         } else {
             snprintf(ppath, sizeof(ppath), "%s/%s", dir, hint);
-            r = open_at_depth(ppath, &v->parent);
+            r = open_at_depth(ppath, true, &v->parent);
             if (r == -ELOOP) {
                 /* one line, not one "the parent of" per level */
                 ovfk_err_set(&v->err, r, "'%s': more than %d parents (a "
@@ -820,19 +820,20 @@ static const char *vmdk_error(void *opaque)
     return ((struct vmdk *)opaque)->err.msg;
 }
 
-static int open_at_depth(const char *path, ovfk_source **out)
+/*
+ * Open path as a VMDK or, for a parent (rare), in whatever format it is.
+ * Only a parent is handed on: a file opened as the driver (by format, or
+ * because its name claims VMDK) is ours to read or to refuse with the
+ * reason; ovfk_open_source would hand it back to us, without end.
+ */
+static int open_at_depth(const char *path, bool parent, ovfk_source **out)
 {
     ovfk_source *s;
     struct vmdk *v;
     int r;
 
     *out = NULL;
-    if (nesting > 0 && strcmp(ovfk_probe_format(path), "vmdk") != 0) {
-        /* a parent in another format (rare): whatever reads it.  Not at
-         * the top, where the caller chose VMDK, nor for a file that
-         * probing hands to VMDK anyway (by its name, say: it would come
-         * straight back here, one level deeper each time): the reader
-         * says what is wrong with it. */
+    if (parent && vmdk_probe(path) == 0) {
         return ovfk_open_source(path, NULL, out);
     }
     nesting++;
@@ -859,7 +860,7 @@ static int open_at_depth(const char *path, ovfk_source **out)
 
 static int vmdk_open(const char *path, ovfk_source **out)
 {
-    return open_at_depth(path, out);
+    return open_at_depth(path, false, out);
 }
 
 const struct input_driver input_vmdk = {
