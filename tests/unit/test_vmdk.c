@@ -402,8 +402,8 @@ static void t_parent_not_vmdk(void)
     CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
                    "parentFileNameHint=\"p.vmdk\"\n"
                    "RW 8 FLAT \"f.raw\" 0\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "the parent of 'a.vmdk': the descriptor "
-            "lists no extents");
+    REFUSED("a.vmdk", -EINVAL, "the parent of 'a.vmdk': './p.vmdk': the "
+            "descriptor lists no extents");
     /* a descriptor without its first line, naming itself as parent */
     CHECK(put_desc("b.vmdk", "# not the usual first line\n"
                    "parentCID=11111111\nparentFileNameHint=\"b.vmdk\"\n"
