@@ -58,6 +58,14 @@ libvirt)
         virsh -c $WHERE list > /dev/null 2>&1 ||
             skip "libvirtd cannot be started on this machine"
     fi
+    # where qemu's user cannot open /dev/kvm (a device group that is not
+    # kvm) but root's qemu can, libvirtd's capability cache goes stale at
+    # once and every define re-probes qemu: slow, not wrong; say why
+    if [ -c /dev/kvm ] && id libvirt-qemu > /dev/null 2>&1 &&
+       ! runuser -u libvirt-qemu -- test -w /dev/kvm 2> /dev/null; then
+        echo "note: /dev/kvm ($(stat -c %U:%G /dev/kvm)) is closed to" \
+             "libvirt-qemu: libvirtd re-probes qemu on every define (slow)"
+    fi
     CONN="--connect $WHERE"
     NET1=${P}n1 NET2=${P}n2
     for n in "$NET1" "$NET2"; do
