@@ -106,6 +106,8 @@ libvirt)
 *) fail "SCEN_DRIVER '$SCEN_DRIVER'" ;;
 esac
 trap 'cd /; set +e; cleanup_driver; [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"' EXIT
+# run.sh's timeout sends TERM: exit, so that the EXIT trap cleans up
+trap 'exit 143' HUP INT TERM
 mkdir "$T/state"
 export SCEN_OVFKIT="$OVFKIT" SCEN_CONN="$CONN" SCEN_DRIVER SCEN_PREFIX="$P" \
     SCEN_WHERE="$WHERE" SCEN_STATE="$T/state"
