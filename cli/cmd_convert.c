@@ -69,7 +69,7 @@ int cmd_convert(int argc, char **argv)
     const char *cpus = NULL;
     uint32_t max_cpus = 0;
     struct hv_vm *vm = NULL;
-    size_t changes = 0;
+    size_t changes = 0, n;
     int ch, r;
 
     optind = 0;
@@ -171,7 +171,8 @@ int cmd_convert(int argc, char **argv)
         if (!mkdtemp(staged)) {
             return cli_error("cannot make a directory in %s", staged);
         }
-        strcat(staged, "/pkg");
+        n = strlen(staged);
+        snprintf(staged + n, sizeof(staged) - n, "/pkg");
         o.to = staged;
     }
     r = ovfk_convert_vm((const char *const *)argv + optind,
@@ -202,12 +203,10 @@ int cmd_convert(int argc, char **argv)
         char ovf[PATH_MAX + 64];
         struct hv_plan *plan = NULL;
         hv_conn *c;
-        snprintf(ovf, sizeof(ovf), "%s%s%s", o.to,
+        snprintf(ovf, sizeof(ovf), "%s%s%s%s", o.to,
                  strstr(o.to, ".ova") ? "" : "/",
-                 strstr(o.to, ".ova") ? "" : vm->name);
-        if (!strstr(o.to, ".ova")) {
-            strcat(ovf, ".ovf");
-        }
+                 strstr(o.to, ".ova") ? "" : vm->name,
+                 strstr(o.to, ".ova") ? "" : ".ovf");
         if (cli_connect(&c)) {
             r = 1;
             goto out;

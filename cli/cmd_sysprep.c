@@ -26,7 +26,7 @@ static size_t split(char *s, const char **v, size_t max)
 {
     size_t n = 0;
 
-    for (char *t = strtok(s, ","); t && n < max; t = strtok(NULL, ",")) {
+    for (char *t; n < max && (t = strsep(&s, ",")) != NULL;) {
         if (*t) {
             v[n++] = t;
         }

@@ -638,7 +638,8 @@ static int do_merge(int argc, char **argv)
         r = vhd_find_children(plan.parent, pdir, &sibs, &ns);
     }
     if (r < 0) {
-        return cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", ovfk_last_error());
+        goto out;
     }
     if (g.json) {
         json_object *out = json_object_new_object();
@@ -686,6 +687,7 @@ static int do_merge(int argc, char **argv)
             r = cli_error("%s", ovfk_last_error());
         }
     }
+out:
     for (size_t n = 0; n < nk; n++) {
         free(kids[n]);
     }

@@ -63,7 +63,9 @@ static void trim(char **s)
 
 static int parse(char *text, struct vmx *x)
 {
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *rest = text;
+
+    for (char *line; (line = strsep(&rest, "\n")) != NULL;) {
         char *eq = strchr(line, '='), *k = line, *v;
         struct kv *g;
         if (!eq || line[0] == '#') {

@@ -61,8 +61,17 @@ static int dir_open(hv_conn *c, const char *where)
     if (!p) {
         return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
-    if (where && *where) {
+    if (where && *where == '/') {
         snprintf(p->root, sizeof(p->root), "%s", where);
+    } else if (where && *where) {
+        /* disk paths are absolute (ovfkit/hv.h): the store's must be */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            free(p);
+            return ovfk_err_set(&c->err, -errno, "cannot resolve the store "
+                                "'%s'", where);
+        }
+        snprintf(p->root, sizeof(p->root), "%s/%s", cwd, where);
     } else if (xdg && *xdg) {
         snprintf(p->root, sizeof(p->root), "%s/ovfkit", xdg);
     } else {

@@ -14,7 +14,7 @@
 
 #include "hv/internal.h"
 #include "hv/run.h"
-#include "ovfkit/convert.h"
+#include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 
 int hv_connect(const char *store, const char *uri, hv_conn **out)

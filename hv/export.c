@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
-#include "ovfkit/convert.h"
+#include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 #include "util/io.h"
 #include "util/tmpfile.h"

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
-#include "ovfkit/convert.h"
+#include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 #include "ovfkit/sysprep.h"
 
@@ -1116,7 +1116,8 @@ static json_object *space_json(const struct hv_plan *p)
     if (p->space_dir) {
         json_object_object_add(o, "dir", json_object_new_string(p->space_dir));
     }
-    json_object_object_add(o, "needed", json_object_new_uint64(p->space_needed));
+    json_object_object_add(o, "needed",
+                           json_object_new_uint64(p->space_needed));
     json_object_object_add(o, "free", json_object_new_uint64(p->space_free));
     return o;
 }

@@ -208,8 +208,9 @@ const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
         count++;
         pick = pick ? pick : s;
         if (strlen(ids) + (s->id ? strlen(s->id) : 1) + 3 < sizeof(ids)) {
-            strcat(ids, ids[0] ? ", " : "");
-            strcat(ids, s->id ? s->id : "?");
+            size_t len = strlen(ids);
+            snprintf(ids + len, sizeof(ids) - len, "%s%s",
+                     ids[0] ? ", " : "", s->id ? s->id : "?");
         }
     }
     if (id) {

@@ -96,47 +96,17 @@ struct hv_vm *hv_vm_copy(const struct hv_vm *src)
 
 void hv_uuid_str(const uint8_t u[16], char out[37])
 {
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
-             u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+    ovfk_uuid_str(u, out);
 }
 
-/* Accepts "xxxxxxxx-xxxx-...", with or without braces or dashes. */
 int hv_uuid_parse(const char *text, uint8_t u[16])
 {
-    int n = 0;
-
-    if (!text) {
-        return -EINVAL;
-    }
-    for (const char *p = text; *p; p++) {
-        int v;
-        if (*p == '-' || (*p == '{' && p == text) || (*p == '}' && !p[1])) {
-            continue;
-        }
-        if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-            n >= 16) {
-            return -EINVAL;
-        }
-        sscanf(p, "%2x", &v);
-        u[n++] = (uint8_t)v;
-        p++;
-    }
-    return n == 16 ? 0 : -EINVAL;
+    return ovfk_uuid_parse(text, u);
 }
 
 void hv_uuid_generate(uint8_t u[16])
 {
-    size_t got = 0;
-
-    while (got < 16) {
-        ssize_t r = getrandom(u + got, 16 - got, 0);
-        if (r > 0) {
-            got += (size_t)r;
-        }
-    }
-    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+    ovfk_uuid_generate(u);
 }
 
 int hv_mac_normalize(const char *in, char out[18])

@@ -39,8 +39,19 @@ static int xen_open(hv_conn *c, const char *where)
     if (!p) {
         return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
     }
-    snprintf(p->dir, sizeof(p->dir), "%s", where && *where ? where
-                                                            : "/etc/xen");
+    if (where && *where && *where != '/') {
+        /* the disk paths written into the files must be absolute */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            free(p);
+            return ovfk_err_set(&c->err, -errno, "cannot resolve '%s'",
+                                where);
+        }
+        snprintf(p->dir, sizeof(p->dir), "%s/%s", cwd, where);
+    } else {
+        snprintf(p->dir, sizeof(p->dir), "%s", where && *where ? where
+                                                                : "/etc/xen");
+    }
     if (stat(p->dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         free(p);
         return ovfk_err_set(&c->err, -ENOENT, "'%s' is not a directory of "
@@ -168,7 +179,8 @@ static int parse_cfg(const char *text, struct xcfg *x)
         if (x->n >= 128) {
             return -E2BIG;
         }
-        v = &x->v[x->n];
+        v = &x->v[x->n++];      /* counted now: xcfg_free frees a value
+                                   that fails half way */
         klen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                          "0123456789_-");
         if (klen == 0 || klen >= sizeof(v->key)) {
@@ -205,7 +217,6 @@ static int parse_cfg(const char *text, struct xcfg *x)
         } else if (!(v->str = token(&p))) {
             return -EINVAL;
         }
-        x->n++;
         p = skip_ws(p);
         if (*p == ';') {
             p++;

@@ -304,7 +304,7 @@ static char *with_ext(const char *desc, const char *ext)
     s = malloc(n + strlen(ext) + 1);
     if (s) {
         memcpy(s, desc, n);
-        strcpy(s + n, ext);
+        memcpy(s + n, ext, strlen(ext) + 1);
     }
     return s;
 }

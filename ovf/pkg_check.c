@@ -119,6 +119,13 @@ static bool vhd_virtual_size(const struct pkg_ends *e, uint64_t *size)
     return false;
 }
 
+static void quiet_diag(void *opaque, enum ovf_severity sev, const char *msg)
+{
+    (void)opaque;
+    (void)sev;
+    (void)msg;
+}
+
 int pkg_check_capacity(const struct ovf_disk *k, const char *href,
                        const struct pkg_ends *e, ovf_diag_fn fn,
                        void *opaque)
@@ -126,6 +133,9 @@ int pkg_check_capacity(const struct ovf_disk *k, const char *href,
     char msg[600];
     uint64_t vsize;
 
+    if (!fn) {
+        fn = quiet_diag;
+    }
     if (!vhd_virtual_size(e, &vsize)) {
         snprintf(msg, sizeof(msg), "disk '%s': '%s' is not a valid VHD (no "
                  "footer); `ovfkit vhd repair` may recover it", k->id, href);
@@ -173,7 +183,9 @@ static void say(struct vstate *v, enum ovf_severity sev, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     v->errors += sev == OVF_ERROR;
-    v->fn(v->opaque, sev, msg);
+    if (v->fn) {
+        v->fn(v->opaque, sev, msg);
+    }
 }
 
 static void count_and_pass(void *opaque, enum ovf_severity sev,
@@ -182,7 +194,9 @@ static void count_and_pass(void *opaque, enum ovf_severity sev,
     struct vstate *v = opaque;
 
     v->errors += sev == OVF_ERROR;
-    v->fn(v->opaque, sev, msg);
+    if (v->fn) {
+        v->fn(v->opaque, sev, msg);
+    }
 }
 
 struct schema_sum {

@@ -266,6 +266,34 @@ static void check_nic(const ovf_doc *d, const struct ovf_system *s,
     }
 }
 
+/* CPUs and memory a deployer cannot read make no VM (units: DSP0004
+ * programmatic units; memory without any is MiB, as ovf_summary reads). */
+static void check_quantity(const struct ovf_system *s,
+                           const struct ovf_item *it, const char *id,
+                           struct vctx *v)
+{
+    const char *q = ovf_item_get(it, "VirtualQuantity");
+    const char *units = ovf_item_get(it, "VirtualQuantityUnits");
+    uint64_t n;
+
+    if (!units) {
+        units = ovf_item_get(it, "AllocationUnits");
+    }
+    if (!q) {
+        return;
+    }
+    if (ovf_item_type(it) == OVF_RT_PROCESSOR &&
+        ovf_units_to_bytes(q, NULL, &n) < 0) {
+        problem(v, ERR, "system '%s': Item '%s': %s virtual CPUs cannot be "
+                "read", sv(s->id), sv(id), q);
+    } else if (ovf_item_type(it) == OVF_RT_MEMORY &&
+               ovf_units_to_bytes(q, units ? units : "byte * 2^20", &n) < 0) {
+        problem(v, ERR, "system '%s': Item '%s': memory '%s' in units '%s' "
+                "cannot be read", sv(s->id), sv(id), q,
+                units ? units : "byte * 2^20");
+    }
+}
+
 static void check_items(const ovf_doc *d, const struct ovf_system *s,
                         struct vctx *v)
 {
@@ -292,6 +320,7 @@ static void check_items(const ovf_doc *d, const struct ovf_system *s,
         if (ovf_item_type(it) == OVF_RT_ETHERNET) {
             check_nic(d, s, it, id, v);
         }
+        check_quantity(s, it, id, v);
         for (size_t k = 0; k < it->n_props; k++) {
             const char *disk;
             if (strcmp(it->props[k].name, "HostResource") != 0) {

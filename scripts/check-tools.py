@@ -5,18 +5,24 @@ library run is installed by scripts/deps.sh, or its test skips naming it.
 
     scripts/check-tools.py [-v]        (make check runs it as tests/cli/0000)
 
-Finds the programs that tests/cli/*.sh run (the first word of each simple
-command, after wrappers like timeout/env/xargs/expect_rc, and inside
-$(...), `...`, sh -c '...', nbdkit --run '...' and trap '...' strings), and
+Finds the programs that tests/cli/*.sh, tests/run.sh and scripts/demo.sh
+run (the first word of each simple command, after wrappers like
+timeout/env/xargs/expect_rc, and inside $(...), `...`, sh -c '...',
+nbdkit --run '...' and trap '...' strings; not builtins, keywords, the
+functions the scripts define, comments or heredoc bodies), and
 those the C code runs (tests/unit, tests/fuzz, the library and the cli:
 system()/popen() command strings, exec*() and posix_spawn*() programs).
 Each is mapped to the Debian package that owns it on this machine with
 `dpkg-query -S` (nothing is kept in a table that could go stale).  It
 fails, naming the file and line, when a program
 
-  - is installed but its package is neither in deps.sh's PKGS nor part of
-    every Debian system (Essential: yes, or Priority: required, which
-    debootstrap installs even with --variant=minbase), and no skip in the
+  - is installed but its package is neither in deps.sh's PKGS, nor a
+    direct Depends/Pre-Depends of one (python3 ships /usr/bin/python3 in
+    python3-minimal), nor part of every Debian system (Essential: yes, or
+    Priority: required, which debootstrap installs even with
+    --variant=minbase) -- for an /etc/alternatives link, any of the
+    alternatives will do (awk is gawk here, mawk on a fresh system) --
+    and no skip in the
     script (or a file it sources) names it: `need TOOL PKG`, or
     `command -v TOOL ... || skip "...TOOL..."`;
   - is not installed at all and not so guarded (the library and the C
@@ -395,6 +401,10 @@ def commands_of(words, env, funcs, out, line, unseen, depth=0):
         unseen.append((line, "command named by '%s'" %
                        (words[0].text or "$(...)")))
         return
+    if name not in ("exec", "command", "expect_rc", "expect_err", "trap"):
+        if name in ("timeout", "nice", "nohup", "setsid", "sudo", "stdbuf",
+                    "ionice", "env", "xargs"):
+            out.append((line, name))
     if name in ("timeout",):
         while rest and rest[0].text.startswith("-"):
             opt = rest.pop(0).text
@@ -446,10 +456,7 @@ def script(word, env, funcs, out, line, unseen, depth):
     if word.dyn or depth > 4:
         unseen.append((line, "script in '%s'" % word.text[:40]))
         return
-    text = word.text
-    for var, val in env.items():
-        text = text.replace("$" + var, val) if var != "OVFKIT" else text
-    sc = Scanner(text, "", line)
+    sc = Scanner(word.text, "", line)
     sc.run()
     for _, ws in sc.cmds:
         commands_of(ws, env, funcs, out, line, unseen, depth + 1)
@@ -640,15 +647,26 @@ def main():
     problems, notes, unseen_all = [], [], []
     uses = {}           # program -> [(file, line, guarded)]
 
-    cli = sorted(glob.glob(os.path.join(TOP, "tests/cli/*.sh")))
+    # the cli tests, and what runs them or the demo (these have no skips)
+    cli = sorted(glob.glob(os.path.join(TOP, "tests/cli/*.sh"))) + \
+        [os.path.join(TOP, f) for f in ("tests/run.sh", "scripts/demo.sh")]
     parsed = {p: scan_shell(p) for p in cli}
+    def assignments(src):
+        """VAR=literal lines; a variable given two values is not known."""
+        vals = {}
+        for var, val in re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)="
+                                   r"([^\s$`\"'();&|]+)\s*$", src, re.M):
+            vals[var] = val if vals.get(var, val) == val else None
+        return vals
+
+    # functions and variables of the helpers (lib.sh, guest.sh, snap.sh)
+    # are seen by every test; a test's own ones by that test only
     funcs, env = set(), {}
     for p, (src, _) in parsed.items():
         funcs |= set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)",
                                 src, re.M))
-        for var, val in re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)="
-                                   r"([^\s$`\"'();&|]+)\s*$", src, re.M):
-            env.setdefault(var, val)
+        if not os.path.basename(p)[0].isdigit():
+            env.update(assignments(src))
     env["OVFKIT"] = "ovfkit"            # the binary under test, ours
     env["OVFK_SRCDIR"] = TOP
 
@@ -670,8 +688,10 @@ def main():
         rel = os.path.relpath(p, TOP)
         g = guards(p)
         out, unseen = [], list(sc.unseen)
+        own = dict(env)
+        own.update(assignments(src))
         for line, ws in sc.cmds:
-            commands_of(ws, env, funcs, out, line, unseen)
+            commands_of(ws, own, funcs, out, line, unseen)
         for line, prog in out:
             uses.setdefault(prog, []).append((rel, line, prog in g))
         unseen_all += [(rel, ln, u) for ln, u in unseen]

@@ -14,8 +14,10 @@
 # ROOT.base.tar, the pristine debootstrap kept after the first run; delete
 # it, or FRESH_REBOOTSTRAP=1, to bootstrap anew).  FRESH_MIRROR and
 # FRESH_SECURITY override the mirrors read from /etc/apt/sources.list*.
-# Ends with "demo: ..." and "check: N passed, N failed, N skipped" and exits
-# non-zero when either command failed.
+# TEST_TIMEOUT (seconds per cli test, tests/run.sh) is passed on: on a
+# machine shared with other work the libguestfs tests can outlast the 900 s
+# default.  Ends with "demo: ..." and "check: N passed, N failed, N
+# skipped" and exits non-zero when either command failed.
 #
 # Each command runs in its own PID and mount namespace (chroot with /proc,
 # /sys, /dev, /dev/pts), so nothing it mounts shows on the host and every
@@ -103,9 +105,10 @@ in_root() {
         mount --rbind /sys/fs/cgroup "$r/sys/fs/cgroup"
         mount --rbind /dev "$r/dev"
         [ "$2" != own ] || ip link set lo up
-        chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb \
+        chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb ${4:+TEST_TIMEOUT=$4} \
             PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-            sh -c "cd /work/ovfkit && $3"' sh "$root" "$1" "$2"
+            sh -c "cd /work/ovfkit && $3"' sh "$root" "$1" "$2" \
+        "${TEST_TIMEOUT:-}"
 }
 
 echo "fresh-check: === scripts/deps.sh && make -j2 && scripts/demo.sh"

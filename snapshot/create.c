@@ -50,6 +50,39 @@ static int delta_name(const char *dir, const char *disk, const char *sid,
     return -EEXIST;
 }
 
+/*
+ * The server of disk i refused its new delta (-EIO: it answered so) and
+ * still writes to the old file (nbdkit/ovfkit.c): point the definition of disks i.. back at their
+ * old files and remove their deltas, which nothing writes to or names.
+ * The disks before i write to their new deltas already and keep them.
+ * Returns the error to report.
+ */
+static int unswitch(hv_conn *c, const struct hv_vm *was, struct hv_vm *now,
+                    size_t i, char **made, size_t nmade)
+{
+    char why[OVFK_ERR_MAX];
+    bool named = true;
+
+    snprintf(why, sizeof(why), "%s", hv_error(c));
+    for (size_t k = i; named && k < now->n_disks; k++) {
+        char *old = strdup(was->disks[k].path);
+        named = old != NULL;
+        if (named) {
+            free(now->disks[k].path);
+            now->disks[k].path = old;
+        }
+    }
+    named = named && hv_vm_update(c, now) == 0;
+    for (size_t k = i; named && k < nmade; k++) {
+        unlink(made[k]);
+    }
+    return ovfk_err_last(-EIO, "%s; no snapshot was taken%s%s", why,
+                         i ? " (the disks before it write to new deltas "
+                             "from now on)" : "",
+                         named ? "" : "; the VM's definition could not be "
+                                      "put back and names the new deltas");
+}
+
 int snap_create(hv_conn *c, const char *vmkey, const char *name,
                 const char *description, struct snap_list *after)
 {
@@ -118,8 +151,12 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
     }
     for (size_t i = 0; r == 0 && i < now->n_disks; i++) {
         r = hv_vm_disk_request(c, x.vm, i, "switch", now->disks[i].path);
-        if (r < 0) {
-            ovfk_err_last(r, "%s; the VM keeps running on the new deltas, "
+        if (r == -EIO) {
+            r = unswitch(c, x.vm, now, i, made, nmade);
+        } else if (r < 0) {
+            /* not asked, or no answer: the server may yet switch, so the
+             * definition keeps naming the new deltas */
+            ovfk_err_last(r, "%s; the VM's definition names the new deltas, "
                           "without a snapshot record", hv_error(c));
         }
     }

@@ -444,7 +444,7 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
                       const char *c)
 {
     struct vhd_create_opts co = { .parent = c };
-    char path[PATH_MAX];
+    char path[PATH_MAX], *old;
     int r;
 
     for (int k = 0; k < 1000; k++) {
@@ -458,12 +458,34 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
     if (r < 0) {
         return r;
     }
-    free(vm->disks[disk].path);
+    old = vm->disks[disk].path;
     vm->disks[disk].path = strdup(path);
+    if (!vm->disks[disk].path) {
+        vm->disks[disk].path = old;
+        unlink(path);
+        return ovfk_err_last(-ENOMEM, "out of memory");
+    }
     r = hv_vm_update(x->c, vm);
     if (r == 0) {
         r = hv_vm_disk_request(x->c, vm, disk, "switch", path);
+        if (r == -EIO) {
+            /* the server refused the new delta and still writes to c
+             * (nbdkit/ovfkit.c): the definition names c again, and the
+             * unused delta goes (other errors: the server may yet switch,
+             * so the definition keeps the new delta) */
+            char why[OVFK_ERR_MAX];
+            snprintf(why, sizeof(why), "%s", hv_error(x->c));
+            free(vm->disks[disk].path);
+            vm->disks[disk].path = old;
+            old = NULL;
+            if (hv_vm_update(x->c, vm) == 0) {
+                unlink(path);
+            }
+            return ovfk_err_last(r, "%s; nothing was merged (the next "
+                                 "deletion does it)", why);
+        }
     }
+    free(old);
     return r < 0 ? ovfk_err_last(r, "%s", hv_error(x->c)) : 0;
 }
 

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * snapshot/revert.c - continue from a snapshot (a new delta on its frozen
- * files, the current state discarded), and export the VM as it was at a
- * snapshot while it keeps running.
+ * files, the current state discarded).
  */
 #include <errno.h>
 #include <limits.h>
@@ -95,34 +94,6 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
         }
     }
     hv_vm_free(now);
-    snap_end(&x);
-    return r;
-}
-
-int snap_export(hv_conn *c, const char *vmkey, const char *key,
-                const struct hv_export_opts *o)
-{
-    struct hv_export_opts eo = *o;
-    struct snap_ctx x;
-    const struct snap *s;
-    int r;
-
-    r = snap_begin(c, vmkey, &x);
-    if (r < 0) {
-        return r;
-    }
-    s = snap_find(&x.list, key);
-    if (!s || !s->vm) {
-        r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
-                          x.vm->name, key);
-    } else {
-        /* frozen files never change: the VM may keep running */
-        eo.allow_running = true;
-        r = hv_export_vm(c, s->vm, &eo);
-        if (r < 0) {
-            ovfk_err_last(r, "%s", hv_error(c));
-        }
-    }
     snap_end(&x);
     return r;
 }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "sysprep/internal.h"
-#include "ovfkit/convert.h"
+#include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 #include "util/kvm.h"
 #include "util/nbdkit.h"

@@ -6,6 +6,7 @@
  * own business inside the guest; these operations leave Windows alone.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,32 +123,70 @@ int sysprep_op_hostname(sysprep_t *s, const char *name, bool dry_run)
     return each_linux(s, hostname, name, dry_run);
 }
 
+/* Adapters: every operation as the table calls it (name: the host name,
+ * for the one operation that takes it). */
+static int op_machine_id(sysprep_t *s, const char *name, bool dry_run)
+{
+    return sysprep_op_machine_id(s, dry_run);
+}
+
+static int op_ssh_hostkeys(sysprep_t *s, const char *name, bool dry_run)
+{
+    return sysprep_op_ssh_hostkeys(s, dry_run);
+}
+
+static int op_hostname(sysprep_t *s, const char *name, bool dry_run)
+{
+    return sysprep_op_hostname(s, name ? name : "localhost", dry_run);
+}
+
+static int op_net_mac_pins(sysprep_t *s, const char *name, bool dry_run)
+{
+    return sysprep_op_net_mac_pins(s, dry_run);
+}
+
+static int op_dhcp_leases(sysprep_t *s, const char *name, bool dry_run)
+{
+    return sysprep_op_dhcp_leases(s, dry_run);
+}
+
+/* The operations, once: sysprep_op_names() lists them and
+ * sysprep_op_run() dispatches through the same rows. */
+static const struct {
+    const char *name;
+    int (*fn)(sysprep_t *s, const char *name, bool dry_run);
+} ops[] = {
+    { .name = "machine-id", .fn = op_machine_id },
+    { .name = "ssh-hostkeys", .fn = op_ssh_hostkeys },
+    { .name = "hostname", .fn = op_hostname },
+    { .name = "net-mac-pins", .fn = op_net_mac_pins },
+    { .name = "dhcp-leases", .fn = op_dhcp_leases },
+};
+#define N_OPS (sizeof(ops) / sizeof(ops[0]))
+
+static const char *op_names[N_OPS + 1];
+static pthread_once_t op_names_once = PTHREAD_ONCE_INIT;
+
+static void fill_op_names(void)
+{
+    for (size_t i = 0; i < N_OPS; i++) {
+        op_names[i] = ops[i].name;
+    }
+}
+
 const char *const *sysprep_op_names(void)
 {
-    static const char *const names[] = {
-        "machine-id", "ssh-hostkeys", "hostname", "net-mac-pins",
-        "dhcp-leases", NULL,
-    };
-    return names;
+    pthread_once(&op_names_once, fill_op_names);
+    return op_names;
 }
 
 int sysprep_op_run(sysprep_t *s, const char *op, const char *name,
                    bool dry_run)
 {
-    if (!strcmp(op, "machine-id")) {
-        return sysprep_op_machine_id(s, dry_run);
-    }
-    if (!strcmp(op, "ssh-hostkeys")) {
-        return sysprep_op_ssh_hostkeys(s, dry_run);
-    }
-    if (!strcmp(op, "hostname")) {
-        return sysprep_op_hostname(s, name ? name : "localhost", dry_run);
-    }
-    if (!strcmp(op, "net-mac-pins")) {
-        return sysprep_op_net_mac_pins(s, dry_run);
-    }
-    if (!strcmp(op, "dhcp-leases")) {
-        return sysprep_op_dhcp_leases(s, dry_run);
+    for (size_t i = 0; i < N_OPS; i++) {
+        if (!strcmp(op, ops[i].name)) {
+            return ops[i].fn(s, name, dry_run);
+        }
     }
     return ovfk_err_set(&s->err, -EINVAL, "unknown operation '%s'", op);
 }

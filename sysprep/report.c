@@ -329,6 +329,125 @@ static int undo_one(struct undo *u, json_object *c)
     return r;
 }
 
+/* Is change c's value under key (plain or base64) well-formed?  *set
+ * tells whether it is there and not null. */
+static const char *check_value(json_object *c, const char *key, bool *set)
+{
+    json_object *v, *b;
+    bool plain = json_object_object_get_ex(c, key, &v) && v;
+    char k[32], *text;
+
+    snprintf(k, sizeof(k), "%s_base64", key);
+    *set = plain;
+    if (plain && !json_object_is_type(v, json_type_string)) {
+        return "has a value that is neither text nor null";
+    }
+    if (json_object_object_get_ex(c, k, &b) && b) {
+        if (plain || !json_object_is_type(b, json_type_string)) {
+            return "has a value given twice, or base64 that is not text";
+        }
+        text = get_value(c, key, set);
+        free(text);
+        if (!text) {
+            return "has base64 that does not decode";
+        }
+    }
+    return NULL;
+}
+
+/* What is wrong with change c (NULL: nothing). */
+static const char *check_change(json_object *c)
+{
+    static const char *const kinds[] = {
+        "file", "file-removed", "registry-dword", "systemd-link",
+        "sysv-link",
+    };
+    json_object *k, *p, *root, *m;
+    const char *kind, *why, *path;
+    bool has_old, has_new, known = false;
+
+    if (!json_object_is_type(c, json_type_object)) {
+        return "is not an object";
+    }
+    if (!json_object_object_get_ex(c, "kind", &k) ||
+        !json_object_is_type(k, json_type_string)) {
+        return "has no kind";
+    }
+    kind = json_object_get_string(k);
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        known = known || !strcmp(kind, kinds[i]);
+    }
+    if (!known) {
+        return "is of a kind ovfkit does not make";
+    }
+    if (!json_object_object_get_ex(c, "path", &p) ||
+        !json_object_is_type(p, json_type_string) ||
+        !json_object_get_string(p)[0]) {
+        return "has no path";
+    }
+    path = json_object_get_string(p);
+    if (json_object_object_get_ex(c, "root", &root) && root &&
+        !json_object_is_type(root, json_type_string)) {
+        return "has a root that is not text";
+    }
+    if (json_object_object_get_ex(c, "mode", &m) &&
+        (!json_object_is_type(m, json_type_int) ||
+         json_object_get_int64(m) < 0 || json_object_get_int64(m) > 07777)) {
+        return "has a mode that is not a file mode";
+    }
+    if ((why = check_value(c, "old", &has_old)) ||
+        (why = check_value(c, "new", &has_new))) {
+        return why;
+    }
+    if (!strcmp(kind, "registry-dword")) {
+        const char *bar = strchr(path, '|');
+        if (!bar || !strchr(bar + 1, '|') || !has_old || !has_new) {
+            return "is a registry change without 'HIVE|KEY|VALUE' or "
+                   "without its old and new value";
+        }
+    } else if (!strcmp(kind, "systemd-link") && !has_old) {
+        return "is a removed link without its target";
+    } else if (!strcmp(kind, "sysv-link") && !has_new) {
+        return "is a renamed link without its new name";
+    } else if (!strcmp(kind, "file-removed") && !has_old) {
+        return "is a removed file without its old content";
+    } else if (!has_old && !has_new) {
+        return "has neither an old nor a new value";
+    }
+    return NULL;
+}
+
+/*
+ * The whole report is checked before any disk is opened: undo runs newest
+ * change first, so a report cut or edited by hand would otherwise be half
+ * undone before its bad change stopped it, and a damaged value read as
+ * "did not exist" would remove the file.
+ */
+static int check_report(const char *report, json_object *o,
+                        json_object *changes)
+{
+    json_object *v;
+    size_t count = json_object_array_length(changes);
+
+    if (json_object_object_get_ex(o, "version", &v) &&
+        (!json_object_is_type(v, json_type_int) ||
+         json_object_get_int(v) != 1)) {
+        return ovfk_err_last(-EINVAL, "'%s': report version '%s' is not "
+                             "supported (1 is)", report,
+                             json_object_get_string(v));
+    }
+    for (size_t i = 0; i < count; i++) {
+        const char *why = check_change(json_object_array_get_idx(changes,
+                                                                 i));
+        if (why) {
+            return ovfk_err_last(-EINVAL, "'%s' is not a valid sysprep "
+                                 "report: change %zu %s; nothing was "
+                                 "undone", report, i + 1, why);
+        }
+    }
+    return 0;
+}
+
 int sysprep_undo(const char *report, const char *const *disks, size_t n,
                  size_t *restored)
 {
@@ -349,6 +468,11 @@ int sysprep_undo(const char *report, const char *const *disks, size_t n,
         json_object_put(o);
         return ovfk_err_last(-EINVAL, "'%s' is the report of a dry run: "
                              "nothing was changed", report);
+    }
+    r = check_report(report, o, changes);
+    if (r < 0) {
+        json_object_put(o);
+        return r;
     }
     r = sysprep_open(disks, n, false, &u.s);
     count = json_object_array_length(changes);

@@ -2,7 +2,10 @@
 /*
  * util/io.h - the one positional I/O interface every on-disk format uses
  * (SQLite's VFS, libbfio).  Back ends: a file or block device, and a memory
- * buffer (parsers are fuzzed and unit-tested through it).
+ * buffer.  The memory back end is tested on its own (test_io); no parser
+ * takes one today: the readers of vhd/ and convert/ open paths (a parent,
+ * a backing file or an extent is named relative to the image), so they
+ * and their fuzz targets work on files.
  *
  * All functions return 0 or a negative errno.  A short read is
  * OVFK_ECORRUPT ("unexpected end of file"): every caller reads structures

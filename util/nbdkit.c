@@ -171,5 +171,6 @@ int ovfk_nbdkit_request(const char *control, const char *verb,
     if (r < 0) {
         snprintf(answer, len, "%s", ovfk_errtext(r));
     }
-    return r;
+    /* -EIO means a refusal, nothing else */
+    return r == -EIO ? -ECOMM : r;
 }

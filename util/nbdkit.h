@@ -32,8 +32,9 @@ int ovfk_nbdkit_serve(const char *file, const char *sock, const char *pidfile,
  * "reopen" (path NULL), and wait up to timeout_ms for its answer
  * (nbdkit/ovfkit.c describes the protocol).  Returns 0 when it was done;
  * -EIO when the plugin refused, with its reason in answer (the plugin then
- * serves the file it served before); another negative errno when it could
- * not be asked or did not answer (-ETIMEDOUT), with the reason in answer.
+ * serves the file it served before), and only then; another negative
+ * errno when it could not be asked or did not answer (-ETIMEDOUT: it may
+ * still carry the request out), with the reason in answer.
  */
 int ovfk_nbdkit_request(const char *control, const char *verb,
                         const char *path, int timeout_ms, char *answer,

@@ -178,31 +178,12 @@ uint32_t vhd_now(void)
 
 void vhd_uuid_generate(uint8_t uuid[16])
 {
-    size_t got = 0;
-
-    while (got < 16) {
-        ssize_t n = getrandom(uuid + got, 16 - got, 0);
-        if (n > 0) {
-            got += (size_t)n;
-        }
-    }
-    uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);   /* version 4 */
-    uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    ovfk_uuid_generate(uuid);
 }
 
 void vhd_uuid_str(const uint8_t u[16], char buf[37])
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t j = 0;
-
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            buf[j++] = '-';
-        }
-        buf[j++] = hex[u[i] >> 4];
-        buf[j++] = hex[u[i] & 15];
-    }
-    buf[j] = '\0';
+    ovfk_uuid_str(u, buf);
 }
 
 /*
@@ -233,18 +214,5 @@ void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size)
 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> 16 bytes; -EINVAL otherwise. */
 int vhd_uuid_parse(const char *text, uint8_t uuid[16])
 {
-    int n = 0;
-
-    for (const char *p = text; p && *p && n < 16; p++) {
-        unsigned v;
-        if (*p == '-') {
-            continue;
-        }
-        if (sscanf(p, "%2x", &v) != 1 || !p[1]) {
-            return -EINVAL;
-        }
-        uuid[n++] = (uint8_t)v;
-        p++;
-    }
-    return n == 16 ? 0 : -EINVAL;
+    return ovfk_uuid_parse(text, uuid);
 }

@@ -44,17 +44,6 @@ int vhd_source(vhd_t *h, ovfk_source **out)
     return 0;
 }
 
-void ovfk_source_free(ovfk_source *src)
-{
-    if (!src) {
-        return;
-    }
-    if (src->close) {
-        src->close(src->opaque);
-    }
-    free(src);
-}
-
 int vhd_probe(const char *path)
 {
     uint8_t buf[VHD_FOOTER_SIZE];

@@ -53,6 +53,18 @@ const char *ovfk_strerror(int code);
  */
 int ovfk_parse_size(const char *text, uint64_t *out);
 
+/*
+ * UUIDs, one implementation for every layer (VHD identifiers, VM UUIDs).
+ * ovfk_uuid_str writes "2a7f0c1e-...", lower-case, 36 characters and a
+ * NUL, into buf.  ovfk_uuid_parse takes 32 hex digits in pairs, with or
+ * without the dashes, and with or without one pair of braces ("{...}",
+ * as Hyper-V and VMware write them); anything else is -EINVAL.
+ * ovfk_uuid_generate makes a random (version 4, RFC 4122) UUID.
+ */
+void ovfk_uuid_str(const uint8_t uuid[16], char buf[37]);
+int ovfk_uuid_parse(const char *text, uint8_t uuid[16]);
+void ovfk_uuid_generate(uint8_t uuid[16]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,7 +147,9 @@ int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
  * directory where the inventory keeps the VM's own files (dir store only,
  * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
  * the dir store, ask the server of disk i to "switch" its writes to a new
- * delta (path) or to "reopen" its chain (0 at once when not running). */
+ * delta (path) or to "reopen" its chain (0 at once when not running;
+ * -EIO when the server refused, and then it serves its old file still;
+ * another negative errno when it could not be asked or did not answer). */
 int hv_vm_update(hv_conn *c, const struct hv_vm *vm);
 int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
                    size_t len);

@@ -1,55 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ovfkit/image.h - the two small interfaces disk data flows through:
- * a source (a logical disk that can be read at any offset and tells where
- * its data is) and a sink (a sequential byte consumer: a file, a tar
- * member, a hash, a gzip stream).  VHD chains, raw files and the foreign
- * readers of convert/ are sources; the VHD writer and the OVA packer
- * consume them.
+ * ovfkit/image.h - disk images in: open any supported image (raw file or
+ * block device, VHD, VHDX, VMDK, qcow2) as a source, by probing its
+ * content or by the format its describer declares.  The readers live in
+ * image/, below everything that reads foreign disks (hv, convert).
  */
 #ifndef OVFKIT_IMAGE_H
 #define OVFKIT_IMAGE_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "ovfkit/common.h"
+#include "ovfkit/source.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct ovfk_source ovfk_source;
+/*
+ * Open path as a source.  format is a driver name ("raw", "vhd", ...) or
+ * NULL to probe: the driver with the highest confidence wins, raw last.
+ * A file that no format bids for but whose name (.vhd, .vmdk, .qcow2,
+ * .vhdx) or content (a magic number, a VHD footer cookie) claims a format
+ * is opened with that format, never as raw: a damaged image fails with
+ * the reason (and, for a VHD, 'ovfkit vhd repair'); format "raw" insists.
+ * The source owns everything it opened; free it with ovfk_source_free.
+ * On failure *out is NULL and the message is in ovfk_last_error().
+ */
+int ovfk_open_source(const char *path, const char *format,
+                     ovfk_source **out);
 
-struct ovfk_source {
-    void *opaque;
-    uint64_t size;              /* logical size in bytes */
-    const char *format;         /* "raw", "vhd", ... (static storage) */
-
-    /* Read len bytes at off (off + len <= size).  0 or negative errno. */
-    int (*pread)(void *opaque, void *buf, size_t len, uint64_t off);
-
-    /*
-     * Allocation of [off, off + len): store in *pnum (1..len) how many
-     * bytes from off share one status and return 1 when they may hold
-     * data, 0 when they read as zeros, negative errno on failure.
-     * Sources that cannot tell return 1 for everything.
-     */
-    int (*status)(void *opaque, uint64_t off, uint64_t len, uint64_t *pnum);
-
-    /* The message of the last failure (never NULL). */
-    const char *(*error)(void *opaque);
-
-    /* Release the source and what it owns (may be NULL). */
-    void (*close)(void *opaque);
-};
-
-/* Close a source and free it; NULL is accepted. */
-void ovfk_source_free(ovfk_source *src);
-
-typedef struct ovfk_sink {
-    void *opaque;
-    /* Consume len bytes in order.  0 or negative errno. */
-    int (*write)(void *opaque, const void *buf, size_t len);
-} ovfk_sink;
+/* The name of the format ovfk_open_source(path, NULL) opens path as
+ * ("raw" when nothing else bids and nothing claims another format). */
+const char *ovfk_probe_format(const char *path);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "ovfkit/common.h"
-#include "ovfkit/image.h"
+#include "ovfkit/source.h"
 #include "ovfkit/ovf.h"
 
 #ifdef __cplusplus

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "ovfkit/common.h"
-#include "ovfkit/image.h"
+#include "ovfkit/source.h"
 
 #ifdef __cplusplus
 extern "C" {

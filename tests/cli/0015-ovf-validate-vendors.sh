@@ -138,6 +138,21 @@ ovfkit ovf validate --strict "$D/virtualbox__ubuntu.2.0.ovf" > out.txt 2> err.tx
 [ ! -s err.txt ] || fail "libxml2 printed: $(head -2 err.txt)"
 ovfkit ovf validate --strict "$D/cisco__csr1000v.ovf" > out.txt || fail "--strict on a schema-valid sample: $(cat out.txt)"
 
+# units a deployer cannot read: memory, disk capacity
+sed 's|<rasd:AllocationUnits>byte \* 2^20</rasd:AllocationUnits>|<rasd:AllocationUnits>byte * 2^ZZ</rasd:AllocationUnits>|' \
+    "$D/vmware__ovftool2.0_win2k3.ovf" > units.ovf
+grep -q '2^ZZ' units.ovf || fail "sed did not change the memory units"
+expect_rc 1 ovfkit ovf validate units.ovf
+ovfkit ovf validate units.ovf > out.txt || true
+grep -q "^error: system '.*': Item '.*': memory '256' in units 'byte \* 2^ZZ' cannot be read" out.txt ||
+    fail "unreadable memory units: $(cat out.txt)"
+sed 's|ovf:capacityAllocationUnits="byte \* 2^30"|ovf:capacityAllocationUnits="parsecs"|' \
+    "$D/vmware__ovftool2.0_win2k3.ovf" > units.ovf
+expect_rc 1 ovfkit ovf validate units.ovf
+ovfkit ovf validate units.ovf > out.txt || true
+grep -q "^error: disk 'vmdisk1': capacity '7' parsecs cannot be read" out.txt ||
+    fail "unreadable capacity units: $(cat out.txt)"
+
 # an href out of the package: a warning beside, an error in an OVA
 sed 's|ovf:href="[^"]*"|ovf:href="../outside.vmdk"|' "$D/vmware__ovftool2.0_win2k3.ovf" > loose.ovf
 grep -q 'href="../outside.vmdk"' loose.ovf || fail "sed did not change the href"

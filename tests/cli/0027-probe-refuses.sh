@@ -129,6 +129,14 @@ for ext in vmdk qcow2 vhdx; do
     grep -qF "'g.$ext'" err.txt && grep -qF -- "-f raw" err.txt || fail "$(cat err.txt)"
     ! grep -q "vhd repair" err.txt || fail "a repair hint for a $ext: $(cat err.txt)"
 done
+# a VMDK delta whose parent is damaged: the parent is refused as a VMDK
+# (its name says so), not handed back and forth between the probe and the
+# VMDK reader until the stack runs out
+qemu-img create -q -f vmdk par.vmdk 1M
+qemu-img create -q -f vmdk -o backing_file=par.vmdk,backing_fmt=vmdk ch.vmdk 1M
+head -c 100000 /dev/urandom > par.vmdk
+expect_err "the parent of 'ch.vmdk': './par.vmdk'" ovfkit vhd convert ch.vmdk x.vhd
+grep -qF "its name says VMDK" err.txt || fail "$(cat err.txt)"
 (printf 'QFI\373'; head -c 2 /dev/zero) > tiny.bin
 expect_err "the qcow2 magic" ovfkit vhd convert tiny.bin x.vhd
 [ ! -e x.vhd ] || fail "x.vhd was made"

@@ -110,7 +110,8 @@ expect_err "not a file" ovfkit vhd convert evil/j.qcow2 evil/o.vhd
 [ ! -e evil/o.vhd ] || fail "a refused conversion left its output"
 # a stream cut short: no footer, no grain directory
 head -c 100000 v-streamOptimized/d.vmdk > evil/cut.vmdk
-expect_err "" ovfkit vhd convert evil/cut.vmdk evil/o.vhd
+expect_err "runs past the end of the file (a truncated stream?)" \
+    ovfkit vhd convert evil/cut.vmdk evil/o.vhd
 # a qcow2 whose L1 table is said to be enormous
 qemu-img convert -O qcow2 src.raw evil/big.qcow2
 printf '\377\377\377\377' | dd of=evil/big.qcow2 bs=1 seek=36 conv=notrunc status=none

@@ -53,7 +53,8 @@ mkdir vw
 cp "$OVF/cot__input.ovf" vw/input.ovf
 cp "$IMG/vmdk__cot_input_streamOptimized.vmdk" vw/input.vmdk
 truncate -s 360448 vw/input.iso
-printf 'sample config\n' > vw/sample_cfg.txt
+# the size cot__input.ovf's References gives it (unpack checks sizes)
+printf 'sample config\n%63s\n' '' > vw/sample_cfg.txt
 (cd vw && tar cf ../vmware.ova input.ovf input.vmdk input.iso sample_cfg.txt)
 ovfkit convert vmware.ova --to vmware.ova.out.ova --name cot_vm > out.txt
 ovfkit ova verify vmware.ova.out.ova > /dev/null || fail "our OVA does not verify"
@@ -68,7 +69,8 @@ echo "VMware OVA: converted and imported"
 expect_err "invalid --memory 'x': not a whole number" ovfkit convert vb/ubuntu.2.0.ovf --to bad.ova --memory x
 [ ! -e bad.ova ] || fail "a failed conversion left its output"
 cp vb/ubuntu.2.0.ovf vb2.ovf
-expect_err "" ovfkit convert vb2.ovf --to bad.ova
+expect_err "'ubuntu.2.0-disk1.vmdk' (file 'file1' of the descriptor) is \
+missing from the package" ovfkit convert vb2.ovf --to bad.ova
 [ ! -e bad.ova ] && ! ls -a | grep -q ovfkit-convert || fail "a failed conversion left files: $(ls -a)"
 
 # a .vmx and a libvirt domain: their hardware

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tests/fuzz/fuzz_ova.c - libFuzzer target: an OVA made of the input (a
- * memfd): list, load the descriptor, verify.
+ * memfd): list, load the descriptor, verify, validate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(name);
         }
         ova_verify(path, &vo, NULL, NULL);
+        ova_validate(path, NULL, NULL, NULL);
     }
     close(fd);
     return 0;

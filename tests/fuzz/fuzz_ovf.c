@@ -19,6 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     ovf_semantic_check(d, NULL, NULL);
+    {
+        /* both href policies: beside the descriptor and inside an OVA */
+        struct ovf_check_opts co = { .in_archive = size & 1 };
+        ovf_check(d, &co, NULL, NULL);
+    }
     for (size_t i = 0; i < ovf_system_count(d); i++) {
         struct ovf_hw_summary hw;
         ovf_summary(d, ovf_system_at(d, i), NULL, &hw);

@@ -2,7 +2,8 @@
 /*
  * Unit tests: manifest parsing (every spelling producers use), member name
  * checks, gzip decompression bounded against bombs, and the package
- * writer's refusal to produce a package that lies about sizes.
+ * writer's refusal to produce a package that lies about sizes, the
+ * capture of a streamed member's ends, and where an href may point.
  */
 #include <sys/stat.h>
 #include <zlib.h>
@@ -170,6 +171,80 @@ static void background_hash_matches_vectors(void)
     free(a);
 }
 
+/* The first and last 512 bytes of a stream, whatever its chunking (a VHD
+ * member's footer copy and footer, as they stream by). */
+static void stream_ends_any_chunking(void)
+{
+    static const size_t chunks[] = { 1, 7, 511, 512, 513, 1000, 4096 };
+    uint8_t data[5000];
+
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 7 + i / 256);
+    }
+    for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+        struct pkg_ends e;
+        memset(&e, 0, sizeof(e));
+        for (size_t off = 0; off < sizeof(data); off += chunks[c]) {
+            size_t n = sizeof(data) - off < chunks[c] ? sizeof(data) - off
+                                                      : chunks[c];
+            pkg_ends_update(&e, data + off, n, off);
+        }
+        CHECK_MSG(!memcmp(e.head, data, 512), "head, chunks of %zu",
+                  chunks[c]);
+        CHECK_MSG(!memcmp(e.tail, data + sizeof(data) - 512, 512),
+                  "tail, chunks of %zu", chunks[c]);
+        CHECK_EQ(e.len, sizeof(data));
+    }
+}
+
+struct diags {
+    int errors, warnings;
+    char last_error[600];
+};
+
+static void collect_diag(void *opaque, enum ovf_severity sev, const char *msg)
+{
+    struct diags *d = opaque;
+
+    if (sev == OVF_ERROR) {
+        d->errors++;
+        snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
+    } else {
+        d->warnings++;
+    }
+}
+
+/* An href out of the package: a warning beside the descriptor, an error
+ * in an OVA; the return value counts errors only. */
+static void check_severity_by_place(void)
+{
+    static const char xml[] =
+        "<Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\">"
+        "<References><File ovf:id=\"f\" ovf:href=\"../d.vmdk\"/>"
+        "</References><DiskSection><Info>d</Info><Disk ovf:diskId=\"d\" "
+        "ovf:fileRef=\"f\" ovf:capacity=\"1\" "
+        "ovf:capacityAllocationUnits=\"byte * 2^20\"/></DiskSection>"
+        "<VirtualSystem ovf:id=\"v\"><Info>v</Info></VirtualSystem>"
+        "</Envelope>";
+    struct ovf_check_opts beside = { .in_archive = false };
+    struct ovf_check_opts in_ova = { .in_archive = true };
+    struct diags a = { 0 }, b = { 0 };
+    ovf_doc *d;
+
+    CHECK_OK(ovf_parse_memory(xml, sizeof(xml) - 1, "t.ovf", &d),
+             ovfk_last_error());
+    CHECK_EQ(ovf_check(d, &beside, collect_diag, &a), 0);
+    CHECK_EQ(a.errors, 0);
+    CHECK_EQ(a.warnings, 1);
+    CHECK_EQ(ovf_check(d, &in_ova, collect_diag, &b), 1);
+    CHECK_EQ(b.errors, 1);
+    CHECK(strstr(b.last_error, "href '../d.vmdk' leaves the package"));
+    CHECK_EQ(ovf_semantic_check(d, NULL, NULL), 0);
+    ovf_free(d);
+}
+
 TEST_MAIN(T(manifest_spellings), T(member_names), T(gzip_bomb_is_bounded),
           T(gzip_truncated_is_refused), T(writer_refuses_wrong_sizes),
-          T(background_hash_matches_vectors))
+          T(background_hash_matches_vectors), T(stream_ends_any_chunking),
+          T(check_severity_by_place))

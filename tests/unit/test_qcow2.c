@@ -162,9 +162,13 @@ static void t_bad_magic(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch("a.qcow2", 0, "QFJ\xfb", 4) == 0);
-    CHECK(strcmp(ovfk_probe_format("a.qcow2"), "raw") == 0);
-    /* asked for by name, a file without the magic is not taken as one */
+    /* asked for by name (or by its file name), a file without the magic
+     * is not taken as one; under another name it is raw */
     REFUSED("a.qcow2", "qcow2", -EINVAL, "is not a qcow2 image");
+    CHECK(strcmp(ovfk_probe_format("a.qcow2"), "qcow2") == 0);
+    REFUSED("a.qcow2", NULL, -EINVAL, "is not a qcow2 image");
+    CHECK(rename("a.qcow2", "a.img") == 0);
+    CHECK(strcmp(ovfk_probe_format("a.img"), "raw") == 0);
 }
 
 static void t_short_header(void)

@@ -327,17 +327,18 @@ static void t_errors(void)
     HASH(c, "a", ha);
     HASH(c, "b", hb);
     CHECK_ERR(snap_create(c, "nope", "x", NULL, NULL), -ENOENT,
-              ovfk_last_error(), "nope");
+              ovfk_last_error(), "no VM named 'nope' in the dir inventory");
     CHECK_ERR(snap_create(c, "a", "s1", NULL, NULL), -EEXIST,
               ovfk_last_error(), "VM 'a' already has a snapshot named 's1'");
     CHECK_ERR(snap_revert(c, "a", "s9"), -ENOENT, ovfk_last_error(),
               "VM 'a' has no snapshot 's9'");
     CHECK_ERR(snap_revert(c, "nope", "s1"), -ENOENT, ovfk_last_error(),
-              "nope");
+              "no VM named 'nope' in the dir inventory");
     CHECK_ERR(snap_delete(c, "a", "s9", false, false, NULL, NULL, NULL),
-              -ENOENT, ovfk_last_error(), "s9");
+              -ENOENT, ovfk_last_error(), "VM 'a' has no snapshot 's9'");
     CHECK_ERR(snap_delete(c, "nope", "s1", false, false, NULL, NULL, NULL),
-              -ENOENT, ovfk_last_error(), "nope");
+              -ENOENT, ovfk_last_error(), "no VM named 'nope' in the dir "
+              "inventory");
     /* b has no snapshot at all */
     CHECK_ERR(snap_revert(c, "b", "s1"), -ENOENT, ovfk_last_error(),
               "VM 'b' has no snapshot 's1'");

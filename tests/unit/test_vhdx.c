@@ -63,9 +63,11 @@ static void t_bad_signature(void)
     NEED_QEMU();
     CHECK(dynamic_image("a.vhdx") == 0);
     CHECK(t_patch("a.vhdx", 0, "vhdxfilf", 8) == 0);
-    CHECK(strcmp(ovfk_probe_format("a.vhdx"), "raw") == 0);
     REFUSED("a.vhdx", "vhdx", -EINVAL, "'a.vhdx' is not a VHDX image (no "
             "'vhdxfile' signature)");
+    /* its name claims VHDX: probing hands it to the VHDX reader too */
+    CHECK(strcmp(ovfk_probe_format("a.vhdx"), "vhdx") == 0);
+    REFUSED("a.vhdx", NULL, -EINVAL, "'a.vhdx' is not a VHDX image");
 }
 
 /* Both headers damaged: no current header to go by. */
@@ -101,6 +103,22 @@ static void t_region_table_checksum(void)
     REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
             "to read region table (libvhdi_region_table_read_file_io_handle: "
             "mismatch in checksum");
+}
+
+/* A metadata item far outside its region and the file (fuzz_vhdx found
+ * a nearer one, regress-libvhdi-leak-metadata-item-offset). */
+static void t_metadata_item_outside(void)
+{
+    NEED_QEMU();
+    CHECK(dynamic_image("a.vhdx") == 0);
+    /* qemu-img puts the metadata region at 3 MiB: a 32-byte table
+     * header, then entries of item id (16), offset (4), length (4) */
+    CHECK(t_patch("a.vhdx", 0x300000, "metadata", 8) == 0);
+    CHECK(t_patch("a.vhdx", 0x300000 + 32 + 16, "\0\0\xf0\x7f", 4) == 0);
+    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
+            "to read metadata values (libvhdi_metadata_values_read_item_file_"
+            "io_handle: unable to read metadata item data at offset: "
+            "2149580800");
 }
 
 /* The data block lies past the end of a truncated file. */
@@ -157,5 +175,5 @@ static void t_parent_wrong(void)
 
 TEST_MAIN(T(t_dynamic), T(t_fixed), T(t_bad_signature), T(t_bad_headers),
           T(t_bad_region_table), T(t_region_table_checksum),
-          T(t_block_past_eof), T(t_truncated_file), T(t_parent_missing),
+          T(t_metadata_item_outside), T(t_block_past_eof), T(t_truncated_file), T(t_parent_missing),
           T(t_parent_wrong))

@@ -242,6 +242,14 @@ static void t_grain_dir_outside(void)
             "1099511627776) lies outside the file");
 }
 
+static void t_grain_dir_on_header(void)
+{
+    NEED_QEMU();
+    CHECK(sparse_image("a.vmdk") == 0);
+    CHECK(t_patch_le64("a.vmdk", S_GD_OFF, 0) == 0);
+    REFUSED("a.vmdk", -EINVAL, "the grain directory overlaps the header");
+}
+
 static void t_grain_past_eof(void)
 {
     uint64_t gd, gt;
@@ -336,6 +344,19 @@ static void t_stream_truncated(void)
             "stream?)");
 }
 
+/* qemu-img's layout (directory up front, no footer) cut in a grain */
+static void t_stream_cut(void)
+{
+    NEED_QEMU();
+    CHECK(raw_with_data("r", "1M") == 0);
+    CHECK(t_sh("qemu-img convert -O vmdk -o subformat=streamOptimized r "
+               "a.vmdk") == 0);
+    CHECK(le_at("a.vmdk", 65544, 4) > 20);
+    CHECK(truncate("a.vmdk", 65536 + 12 + 10) == 0);
+    REFUSED("a.vmdk", -EINVAL, "bytes at 65536) runs past the end of the "
+            "file (a truncated stream?)");
+}
+
 static void t_stream_bad_grain(void)
 {
     uint8_t junk[32];
@@ -396,7 +417,7 @@ TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
           T(t_flat_extent_short), T(t_flat_offset_wraps),
           T(t_unsupported_extent), T(t_no_extents),
           T(t_descriptor_too_large), T(t_grain_table_past_eof),
-          T(t_grain_dir_outside), T(t_grain_past_eof), T(t_bad_grain_size),
+          T(t_grain_dir_outside), T(t_grain_dir_on_header), T(t_grain_past_eof), T(t_bad_grain_size),
           T(t_sparse_bad_magic), T(t_embedded_descriptor_outside),
-          T(t_stream_footer), T(t_stream_truncated), T(t_stream_bad_grain), T(t_parent_loop),
+          T(t_stream_footer), T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain), T(t_parent_loop),
           T(t_parent_outside), T(t_parent_smaller))

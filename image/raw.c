@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "convert/input.h"
+#include "image/input.h"
 #include "util/err.h"
 #include "util/io.h"
 

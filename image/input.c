@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "convert/input.h"
-#include "ovfkit/convert.h"
+#include "image/input.h"
+#include "ovfkit/image.h"
 #include "util/err.h"
 #include "util/io.h"
 

@@ -4,7 +4,7 @@
  * the whole chain is read, so a differencing disk converts into a
  * standalone image.
  */
-#include "convert/input.h"
+#include "image/input.h"
 #include "ovfkit/vhd.h"
 
 static void vhd_in_close(void *opaque)

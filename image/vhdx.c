@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "convert/input.h"
+#include "image/input.h"
 #include "util/err.h"
 #include "util/io.h"
 
@@ -49,16 +49,21 @@ static const char *bare(char *line, bool keep_function)
 static int lib_error(ovfk_err *err, libvhdi_error_t *e, int code,
                      const char *what, const char *path)
 {
-    char msg[2048] = "", *lines[16], *save = NULL, *l;
+    char msg[2048] = "", *lines[16], *l, *next;
     int n = 0;
 
     if (e) {
         libvhdi_error_backtrace_sprint(e, msg, sizeof(msg));
         libvhdi_error_free(&e);
     }
-    for (l = strtok_r(msg, "\n", &save); l && n < 16;
-         l = strtok_r(NULL, "\n", &save)) {
-        lines[n++] = l;
+    for (l = msg; *l && n < 16; l = next) {
+        next = l + strcspn(l, "\n");
+        if (*next) {
+            *next++ = '\0';
+        }
+        if (*l) {
+            lines[n++] = l;
+        }
     }
     if (n >= 4) {
         /* ..., what was read, file_open_file_io_handle, file_open */

@@ -22,8 +22,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "convert/input.h"
-#include "ovfkit/convert.h"
+#include "image/input.h"
+#include "ovfkit/image.h"
 #include "util/bytes.h"
 #include "util/err.h"
 #include "util/io.h"

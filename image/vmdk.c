@@ -21,8 +21,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "convert/input.h"
-#include "ovfkit/convert.h"
+#include "image/input.h"
+#include "ovfkit/image.h"
 #include "util/bytes.h"
 #include "util/err.h"
 #include "util/io.h"
@@ -233,9 +233,13 @@ static int parse_desc(ovfk_err *err, char *text, struct desc *d)
     int r = 0;
 
     memset(d, 0, sizeof(*d));
-    for (char *line = strtok(text, "\n"); r == 0 && line;
-         line = strtok(NULL, "\n")) {
-        const char *p = line + strspn(line, " \t");
+    for (char *line = text, *next; r == 0 && line; line = next) {
+        const char *p;
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
+        p = line + strspn(line, " \t");
         if (*p == '#' || *p == '\0' || *p == '\r') {
             continue;
         }
@@ -339,6 +343,11 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
                             "(%llu tables at sector %llu) lies outside the "
                             "file", e->path, (unsigned long long)n_gts,
                             (unsigned long long)h.gd_off);
+    }
+    if (h.gd_off == 0) {
+        /* sector 0 is the header: its bytes would be taken for tables */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+                            "overlaps the header (sector 0)", e->path);
     }
     e->gd_offset = h.gd_off;
     e->n_gts = (uint32_t)n_gts;
@@ -483,7 +492,7 @@ static int read_descriptor(struct vmdk *v, const char *path, char **text)
     return inside;
 }
 
-static int open_at_depth(const char *path, ovfk_source **out);
+static int open_at_depth(const char *path, bool parent, ovfk_source **out);
 
 /*
  * Descriptors being opened on this thread, this one included.  A
@@ -538,7 +547,7 @@ static int vmdk_open_depth(const char *path, struct vmdk **out)
                              "(a loop?)", path, MAX_DEPTH);
         } else {
             snprintf(ppath, sizeof(ppath), "%s/%s", dir, hint);
-            r = open_at_depth(ppath, &v->parent);
+            r = open_at_depth(ppath, true, &v->parent);
             if (r == -ELOOP) {
                 /* one line, not one "the parent of" per level */
                 ovfk_err_set(&v->err, r, "'%s': more than %d parents (a "
@@ -631,7 +640,15 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     }
     clen = get_le32(hdr + 8);
     avail = e->file_size - off - sizeof(hdr);
-    if (clen == 0 || clen > v->zin_len || clen > avail) {
+    if (clen != 0 && clen <= v->zin_len && clen > avail) {
+        /* a length that fits a grain, cut by the end of the file */
+        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
+                            "(%u bytes at %llu) runs past the end of the "
+                            "file (a truncated stream?)", e->path,
+                            (unsigned long long)g, clen,
+                            (unsigned long long)off);
+    }
+    if (clen == 0 || clen > v->zin_len) {
         return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
                             "has a bad length (%u)", e->path,
                             (unsigned long long)g, clen);
@@ -803,17 +820,20 @@ static const char *vmdk_error(void *opaque)
     return ((struct vmdk *)opaque)->err.msg;
 }
 
-static int open_at_depth(const char *path, ovfk_source **out)
+/*
+ * Open path as a VMDK or, for a parent (rare), in whatever format it is.
+ * Only a parent is handed on: a file opened as the driver (by format, or
+ * because its name claims VMDK) is ours to read or to refuse with the
+ * reason; ovfk_open_source would hand it back to us, without end.
+ */
+static int open_at_depth(const char *path, bool parent, ovfk_source **out)
 {
     ovfk_source *s;
     struct vmdk *v;
     int r;
 
     *out = NULL;
-    if (nesting > 0 && vmdk_probe(path) == 0) {
-        /* a parent in another format (rare): whatever reads it.  Not at
-         * the top: the caller chose VMDK, and the reader says what is
-         * wrong (ovfk_open_source would hand the file back to us). */
+    if (parent && vmdk_probe(path) == 0) {
         return ovfk_open_source(path, NULL, out);
     }
     nesting++;
@@ -840,7 +860,7 @@ static int open_at_depth(const char *path, ovfk_source **out)
 
 static int vmdk_open(const char *path, ovfk_source **out)
 {
-    return open_at_depth(path, out);
+    return open_at_depth(path, false, out);
 }
 
 const struct input_driver input_vmdk = {

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * snapshot/export.c - export a VM as it was at a snapshot.  The snapshot's
+ * files are frozen (only the newest delta takes writes), so the export
+ * reads them while the VM keeps running.
+ */
+#include <errno.h>
+
+#include "snapshot/internal.h"
+
+int snap_export(hv_conn *c, const char *vmkey, const char *key,
+                const struct hv_export_opts *o)
+{
+    struct hv_export_opts eo = *o;
+    struct snap_ctx x;
+    const struct snap *s;
+    int r;
+
+    r = snap_begin(c, vmkey, &x);
+    if (r < 0) {
+        return r;
+    }
+    s = snap_find(&x.list, key);
+    if (!s || !s->vm) {
+        r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
+                          x.vm->name, key);
+    } else {
+        /* frozen files never change: the VM may keep running */
+        eo.allow_running = true;
+        r = hv_export_vm(c, s->vm, &eo);
+        if (r < 0) {
+            ovfk_err_last(r, "%s", hv_error(c));
+        }
+    }
+    snap_end(&x);
+    return r;
+}
