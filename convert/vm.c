@@ -287,7 +287,8 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
     struct hv_export_opts eo = { .to = o->to, .digest = o->digest,
                                  .fixed = o->fixed,
                                  .progress = o->progress,
-                                 .opaque = o->opaque };
+                                 .opaque = o->opaque,
+                                 .package = o->package };
     char stage[PATH_MAX] = "", work[PATH_MAX + 16], dir[PATH_MAX];
     char report[PATH_MAX + 32];
     ova_pkg *pkg = NULL;
