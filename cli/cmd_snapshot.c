@@ -56,7 +56,7 @@ static int do_create(int argc, char **argv)
     }
     r = snap_create(c, argv[optind], name, description, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", hv_error(c));
     } else {
         const struct snap *s = snap_find(&l, l.current);
         if (g.json) {
@@ -191,7 +191,7 @@ static int do_list(int argc, char **argv)
     }
     r = snap_load(c, vm, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array(), *cur;
@@ -248,7 +248,7 @@ static int do_revert(int argc, char **argv)
     }
     r = snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
@@ -306,7 +306,7 @@ static int do_export(int argc, char **argv)
     r = snap_export(c, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
@@ -422,7 +422,7 @@ static int do_delete(int argc, char **argv)
                     &p, g.json || g.quiet ? NULL : cli_progress, "merge");
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", hv_error(c));
     } else {
         print_plan(&p, dry);
     }

@@ -76,11 +76,11 @@ static int unswitch(hv_conn *c, const struct hv_vm *was, struct hv_vm *now,
     for (size_t k = i; named && k < nmade; k++) {
         unlink(made[k]);
     }
-    return ovfk_err_last(-EIO, "%s; no snapshot was taken%s%s", why,
-                         i ? " (the disks before it write to new deltas "
-                             "from now on)" : "",
-                         named ? "" : "; the VM's definition could not be "
-                                      "put back and names the new deltas");
+    return snap_err(c, -EIO, "%s; no snapshot was taken%s%s", why,
+                    i ? " (the disks before it write to new deltas "
+                        "from now on)" : "",
+                    named ? "" : "; the VM's definition could not be "
+                                 "put back and names the new deltas");
 }
 
 int snap_create(hv_conn *c, const char *vmkey, const char *name,
@@ -101,33 +101,36 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
     grown = realloc(x.list.snaps, (x.list.n + 1) * sizeof(*grown));
     if (!grown) {
         snap_end(&x);
-        return ovfk_err_last(-ENOMEM, "out of memory");
+        return snap_err(c, -ENOMEM, "out of memory");
     }
     x.list.snaps = grown;
     s = &grown[x.list.n];
     memset(s, 0, sizeof(*s));
     s->id = next_id(&x.list);
     if (name && snap_find(&x.list, name)) {
-        r = ovfk_err_last(-EEXIST, "VM '%s' already has a snapshot named "
-                          "'%s'", x.vm->name, name);
+        r = snap_err(c, -EEXIST, "VM '%s' already has a snapshot named "
+                     "'%s'", x.vm->name, name);
     }
     now = hv_vm_copy(x.vm);
     s->disks = calloc(x.vm->n_disks + 1, sizeof(*s->disks));
     made = calloc(x.vm->n_disks + 1, sizeof(*made));
     if (r == 0 && (!now || !s->disks || !made)) {
-        r = ovfk_err_last(-ENOMEM, "out of memory");
+        r = snap_err(c, -ENOMEM, "out of memory");
     }
     for (size_t i = 0; r == 0 && i < x.vm->n_disks; i++) {
         struct hv_disk *d = &x.vm->disks[i];
         struct vhd_create_opts co = { .parent = d->path };
         if (d->format && strcmp(d->format, "vhd")) {
-            r = ovfk_err_last(-ENOTSUP, "disk '%s' is %s; snapshots need VHD "
-                              "disks", d->id, d->format);
+            r = snap_err(c, -ENOTSUP, "disk '%s' is %s; snapshots need VHD "
+                         "disks", d->id, d->format);
             break;
         }
         r = delta_name(x.dir, d->id, s->id, path, sizeof(path));
-        if (r == 0) {
-            r = vhd_create(path, &co, NULL);
+        if (r < 0) {
+            r = snap_err(c, r, "no free name for the delta of disk '%s' in "
+                         "'%s/disks'", d->id, x.dir);
+        } else if ((r = vhd_create(path, &co, NULL)) < 0) {
+            snap_err(c, r, "%s", ovfk_last_error());
         }
         if (r < 0) {
             break;
@@ -140,9 +143,6 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
     }
     if (r == 0) {
         r = hv_vm_update(c, now);
-        if (r < 0) {
-            ovfk_err_last(r, "%s", hv_error(c));
-        }
     }
     if (r < 0) {
         for (size_t i = 0; i < nmade; i++) {
@@ -156,8 +156,8 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         } else if (r < 0) {
             /* not asked, or no answer: the server may yet switch, so the
              * definition keeps naming the new deltas */
-            ovfk_err_last(r, "%s; the VM's definition names the new deltas, "
-                          "without a snapshot record", hv_error(c));
+            snap_err(c, r, "%s; the VM's definition names the new deltas, "
+                     "without a snapshot record", hv_error(c));
         }
     }
     if (r == 0) {

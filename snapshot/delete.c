@@ -79,7 +79,7 @@ static int children_of(const struct snap_ctx *x, const char *file,
 
     disks_dir(x, dir, sizeof(dir));
     if (vhd_find_children(file, dir, kids, n) < 0) {
-        return ovfk_err_last(-EIO, "%s", ovfk_last_error());
+        return snap_err(x->c, -EIO, "%s", ovfk_last_error());
     }
     return 0;
 }
@@ -153,8 +153,8 @@ static int model_add(const struct snap_ctx *x, struct model *m,
     int r;
 
     if (!realpath(path, abs)) {
-        return ovfk_err_last(-errno, "cannot find '%s', a file of VM '%s': "
-                             "%s", path, x->vm->name, ovfk_errtext(-errno));
+        return snap_err(x->c, -errno, "cannot find '%s', a file of VM '%s': "
+                        "%s", path, x->vm->name, ovfk_errtext(-errno));
     }
     for (i = 0; i < m->n; i++) {
         if (!strcmp(m->v[i].path, abs)) {
@@ -164,7 +164,7 @@ static int model_add(const struct snap_ctx *x, struct model *m,
     }
     v = realloc(m->v, (m->n + 1) * sizeof(*v));
     if (!v) {
-        return ovfk_err_last(-ENOMEM, "out of memory");
+        return snap_err(x->c, -ENOMEM, "out of memory");
     }
     m->v = v;
     i = m->n++;
@@ -175,7 +175,7 @@ static int model_add(const struct snap_ctx *x, struct model *m,
     *idx = (int)i;
     r = vhd_parent_path(abs, parent, sizeof(parent));
     if (r < 0) {
-        return ovfk_err_last(r, "%s", ovfk_last_error());
+        return snap_err(x->c, r, "%s", ovfk_last_error());
     }
     if (r == 1) {
         int p;
@@ -281,7 +281,7 @@ static struct snap_step *add_step(struct snap_plan *p, enum snap_action a,
  * The collapse (see the top of this file) on the model: a step for each
  * unnamed file, nearest the base first, until none can go.
  */
-static int collapse(struct model *m, struct snap_plan *p)
+static int collapse(hv_conn *hc, struct model *m, struct snap_plan *p)
 {
     uint64_t used = 0;
 
@@ -309,7 +309,7 @@ static int collapse(struct model *m, struct snap_plan *p)
             struct fnode *f = &m->v[best];
             s = add_step(p, SNAP_REMOVE, f->owner, NULL, f->path);
             if (!s) {
-                return ovfk_err_last(-ENOMEM, "out of memory");
+                return snap_err(hc, -ENOMEM, "out of memory");
             }
             s->frees = file_bytes(f->path);
             f->gone = true;
@@ -318,11 +318,11 @@ static int collapse(struct model *m, struct snap_plan *p)
             struct vhd_merge_plan mp;
             int r = vhd_merge_plan_into(c->path, f->path, &mp);
             if (r < 0) {
-                return r;
+                return snap_err(hc, r, "%s", ovfk_last_error());
             }
             s = add_step(p, SNAP_MERGE, f->owner, c->path, f->path);
             if (!s) {
-                return ovfk_err_last(-ENOMEM, "out of memory");
+                return snap_err(hc, -ENOMEM, "out of memory");
             }
             s->bytes_needed = mp.bytes_needed;
             s->child_bytes = mp.child_bytes;
@@ -355,7 +355,7 @@ static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
     int r = model_build(x, ids, n, &m);
 
     if (r == 0) {
-        r = collapse(&m, p);
+        r = collapse(x->c, &m, p);
     }
     /* a deleted snapshot with no step: its file is a branch point */
     for (size_t i = 0; r == 0 && i < n; i++) {
@@ -367,7 +367,7 @@ static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
             if (m.v[k].owner && !strcmp(m.v[k].owner, ids[i]) &&
                 !m.v[k].gone &&
                 !add_step(p, SNAP_KEEP, ids[i], NULL, m.v[k].path)) {
-                r = ovfk_err_last(-ENOMEM, "out of memory");
+                r = snap_err(x->c, -ENOMEM, "out of memory");
             }
         }
     }
@@ -456,14 +456,14 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
     }
     r = vhd_create(path, &co, NULL);
     if (r < 0) {
-        return r;
+        return snap_err(x->c, r, "%s", ovfk_last_error());
     }
     old = vm->disks[disk].path;
     vm->disks[disk].path = strdup(path);
     if (!vm->disks[disk].path) {
         vm->disks[disk].path = old;
         unlink(path);
-        return ovfk_err_last(-ENOMEM, "out of memory");
+        return snap_err(x->c, -ENOMEM, "out of memory");
     }
     r = hv_vm_update(x->c, vm);
     if (r == 0) {
@@ -481,12 +481,12 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
             if (hv_vm_update(x->c, vm) == 0) {
                 unlink(path);
             }
-            return ovfk_err_last(r, "%s; nothing was merged (the next "
-                                 "deletion does it)", why);
+            return snap_err(x->c, r, "%s; nothing was merged (the next "
+                            "deletion does it)", why);
         }
     }
     free(old);
-    return r < 0 ? ovfk_err_last(r, "%s", hv_error(x->c)) : 0;
+    return r < 0 ? r : 0;
 }
 
 /* Save the records, then the VM's definition (see NOTES). */
@@ -496,9 +496,6 @@ static int save(struct snap_ctx *x, struct hv_vm *vm)
 
     if (r == 0) {
         r = hv_vm_update(x->c, vm);
-        if (r < 0) {
-            ovfk_err_last(r, "%s", hv_error(x->c));
-        }
     }
     return r;
 }
@@ -513,7 +510,7 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
     int r = 0;
 
     if (stat(s->child, &st) < 0) {
-        return ovfk_err_last(-errno, "'%s' is gone", s->child);
+        return snap_err(x->c, -errno, "'%s' is gone", s->child);
     }
     for (size_t d = 0; running && d < vm->n_disks; d++) {
         if (same_file(vm->disks[d].path, &st)) {
@@ -524,7 +521,7 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
     g = r == 0 ? realloc(x->list.garbage,
                          (x->list.n_garbage + 1) * sizeof(*g)) : NULL;
     if (r == 0 && !g) {
-        return ovfk_err_last(-ENOMEM, "out of memory");
+        return snap_err(x->c, -ENOMEM, "out of memory");
     }
     if (r == 0) {
         x->list.garbage = g;
@@ -537,6 +534,9 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
     if (r == 0) {
         r = vhd_merge(s->child, (const char *const *)kids, nk,
                       VHD_MERGE_KEEP_CHILD, progress, opaque);
+        if (r < 0) {
+            snap_err(x->c, r, "%s", ovfk_last_error());
+        }
     }
     free_strv(kids, nk);
     if (r < 0) {
@@ -577,7 +577,7 @@ static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
 {
     struct hv_vm *vm = hv_vm_copy(x->vm);
     bool running = hv_is_running(x->c, x->vm) > 0;
-    int r = vm ? 0 : ovfk_err_last(-ENOMEM, "out of memory");
+    int r = vm ? 0 : snap_err(x->c, -ENOMEM, "out of memory");
 
     for (size_t i = 0; r == 0 && i < n; i++) {
         drop_record(&x->list, ids[i]);
@@ -601,7 +601,7 @@ static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
     for (size_t d = 0; running && vm && d < vm->n_disks; d++) {
         int e = hv_vm_disk_request(x->c, vm, d, "reopen", NULL);
         if (r == 0 && e < 0) {
-            r = ovfk_err_last(e, "%s", hv_error(x->c));
+            r = e;
         }
     }
     hv_vm_free(vm);
@@ -626,7 +626,7 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
     }
     ids = calloc(x.list.n + 1, sizeof(*ids));
     if (!ids) {
-        r = ovfk_err_last(-ENOMEM, "out of memory");
+        r = snap_err(c, -ENOMEM, "out of memory");
     } else if (all) {
         for (size_t i = 0; i < x.list.n; i++) {
             ids[n++] = x.list.snaps[i].id;
@@ -634,8 +634,8 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
     } else {
         const struct snap *s = snap_find(&x.list, key);
         if (!s) {
-            r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
-                              x.vm->name, key);
+            r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
+                         x.vm->name, key);
         } else {
             ids[n++] = s->id;
         }
@@ -644,10 +644,10 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
         r = make_plan(&x, ids, n, p);
     }
     if (r == 0 && p->available && p->peak_bytes > p->available) {
-        r = ovfk_err_last(-ENOSPC, "deleting needs %llu bytes free where "
-                          "the disks are; %llu are available",
-                          (unsigned long long)p->peak_bytes,
-                          (unsigned long long)p->available);
+        r = snap_err(c, -ENOSPC, "deleting needs %llu bytes free where "
+                     "the disks are; %llu are available",
+                     (unsigned long long)p->peak_bytes,
+                     (unsigned long long)p->available);
     }
     if (r == 0 && !dry_run) {
         /* ids point into the records, which the run drops: copy them */
@@ -656,7 +656,7 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
             own[i] = strdup(ids[i]);
         }
         r = own ? run_plan(&x, (const char **)own, n, p, progress, opaque)
-                : ovfk_err_last(-ENOMEM, "out of memory");
+                : snap_err(c, -ENOMEM, "out of memory");
         free_strv(own, own ? n : 0);
     }
     free(ids);

@@ -22,15 +22,12 @@ int snap_export(hv_conn *c, const char *vmkey, const char *key,
     }
     s = snap_find(&x.list, key);
     if (!s || !s->vm) {
-        r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
-                          x.vm->name, key);
+        r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
+                     x.vm->name, key);
     } else {
         /* frozen files never change: the VM may keep running */
         eo.allow_running = true;
         r = hv_export_vm(c, s->vm, &eo);
-        if (r < 0) {
-            ovfk_err_last(r, "%s", hv_error(c));
-        }
     }
     snap_end(&x);
     return r;

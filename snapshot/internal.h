@@ -10,6 +10,13 @@
 #include "util/err.h"
 
 /* store.c */
+/*
+ * Record code and a message on c, where every snap_* function reports
+ * (hv_error(c)); returns code.  The message is formatted before it is
+ * stored, so it may quote hv_error(c) itself.
+ */
+int snap_err(hv_conn *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Release what one record holds. */
 void snap_clear(struct snap *s);
 int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l);

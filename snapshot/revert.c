@@ -37,14 +37,14 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
     }
     s = snap_find(&x.list, key);
     if (!s) {
-        r = ovfk_err_last(-ENOENT, "VM '%s' has no snapshot '%s'",
-                          x.vm->name, key);
+        r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
+                     x.vm->name, key);
     } else if (hv_is_running(c, x.vm) > 0) {
-        r = ovfk_err_last(-EBUSY, "VM '%s' is running; stop it before "
-                          "reverting (its disks would change under it)",
-                          x.vm->name);
+        r = snap_err(c, -EBUSY, "VM '%s' is running; stop it before "
+                     "reverting (its disks would change under it)",
+                     x.vm->name);
     } else if (!s->vm || !(now = hv_vm_copy(s->vm))) {
-        r = ovfk_err_last(-ENOMEM, "snapshot '%s' has no VM settings", key);
+        r = snap_err(c, -ENOMEM, "snapshot '%s' has no VM settings", key);
     }
     /* the snapshot's settings, on new deltas over its frozen files */
     for (size_t i = 0; r == 0 && i < now->n_disks; i++) {
@@ -57,7 +57,9 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
             }
         }
         r = vhd_create(path, &co, NULL);
-        if (r == 0) {
+        if (r < 0) {
+            snap_err(c, r, "%s", ovfk_last_error());
+        } else {
             free(now->disks[i].path);
             now->disks[i].path = strdup(path);
         }
@@ -68,9 +70,6 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
         now->name = strdup(x.vm->name);
         memcpy(now->uuid, x.vm->uuid, 16);
         r = hv_vm_update(c, now);
-        if (r < 0) {
-            ovfk_err_last(r, "%s", hv_error(c));
-        }
     }
     if (r == 0) {
         free(x.list.current);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv/internal.h"
 #include "ovfkit/vhd.h"
 #include "snapshot/internal.h"
 #include "util/tmpfile.h"
@@ -47,12 +49,23 @@ void snap_list_free(struct snap_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+int snap_err(hv_conn *c, int code, const char *fmt, ...)
+             {
+             char msg[OVFK_ERR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return ovfk_err_set(&c->err, code, "%s", msg);
+}
+
 int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len)
 {
     int r = hv_vm_data_dir(c, vm, buf, len);
 
     if (r < 0) {
-        return ovfk_err_last(r, "%s", hv_error(c));
+        return r;
     }
     return 0;
 }
@@ -174,8 +187,8 @@ int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
         snprintf(path, sizeof(path), "%s/snapshots.json", dir);
         r = ovfk_write_file_atomic(path, text, strlen(text));
         if (r < 0) {
-            r = ovfk_err_last(r, "cannot write '%s': %s", path,
-                              ovfk_errtext(r));
+            r = snap_err(c, r, "cannot write '%s': %s", path,
+                         ovfk_errtext(r));
         }
     }
     json_object_put(o);
@@ -229,12 +242,9 @@ int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x)
     x->lock = -1;
     r = hv_load(c, vm, &x->vm);
     if (r < 0) {
-        return ovfk_err_last(r, "%s", hv_error(c));
+        return r;
     }
     r = hv_vm_lock(c, x->vm->uuid, &x->lock);
-    if (r < 0) {
-        ovfk_err_last(r, "%s", hv_error(c));
-    }
     if (r == 0) {
         r = snap_dir(c, x->vm, x->dir, sizeof(x->dir));
     }

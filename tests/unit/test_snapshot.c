@@ -36,7 +36,7 @@ static hv_conn *store(void)
     hv_conn *c = NULL;
 
     if (hv_connect("store", NULL, &c) < 0) {
-        snprintf(t_why, sizeof(t_why), "%s", ovfk_last_error());
+        snprintf(t_why, sizeof(t_why), "%s", hv_error(c));
     }
     return c;
 }
@@ -186,14 +186,14 @@ static void t_create_list(void)
     HASH(c, "c", hc);
     old0 = disk_path(c, "a", 0);
     CHECK(old0);
-    CHECK_OK(snap_create(c, "a", "s1", "first", &l), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s1", "first", &l), hv_error(c));
     CHECK_EQ(l.n, 1);
     snap_list_free(&l);
-    CHECK_OK(snap_create(c, "a", "s2", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s2", NULL, NULL), hv_error(c));
     {
         struct hv_vm *vm = NULL;
         CHECK_OK(hv_load(c, "a", &vm), hv_error(c));
-        CHECK_OK(snap_load(c, vm, &l), ovfk_last_error());
+        CHECK_OK(snap_load(c, vm, &l), hv_error(c));
         hv_vm_free(vm);
     }
     CHECK_EQ(l.n, 2);
@@ -227,14 +227,14 @@ static void t_revert(void)
     SETUP(c);
 
     CHECK_MSG(put(c, "a", 0, 0, 1) == 0, "%s", t_why);
-    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), hv_error(c));
     CHECK_MSG(put(c, "a", 0, 0, 2) == 0, "%s", t_why);
     CHECK_MSG(put(c, "a", 1, 65536, 3) == 0, "%s", t_why);
     CHECK(holds(c, "a", 0, 0, 2));
     HASH(c, "b", hb);
     HASH(c, "c", hc);
     HASH(c, "a", ha);
-    CHECK_OK(snap_revert(c, "a", "s1"), ovfk_last_error());
+    CHECK_OK(snap_revert(c, "a", "s1"), hv_error(c));
     CHECK(holds(c, "a", 0, 0, 1));
     /* the hash sees a change where there is one */
     HASH(c, "a", ha2);
@@ -242,7 +242,7 @@ static void t_revert(void)
     CHECK(holds(c, "a", 1, 65536, 0));
     /* again, after more writes, by id */
     CHECK_MSG(put(c, "a", 0, 0, 4) == 0, "%s", t_why);
-    CHECK_OK(snap_revert(c, "a", "1"), ovfk_last_error());
+    CHECK_OK(snap_revert(c, "a", "1"), hv_error(c));
     CHECK(holds(c, "a", 0, 0, 1));
     SAME_HASH(c, "b", hb);
     SAME_HASH(c, "c", hc);
@@ -258,35 +258,35 @@ static void t_delete(void)
     SETUP(c);
 
     CHECK_MSG(put(c, "a", 0, 0, 1) == 0, "%s", t_why);
-    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), hv_error(c));
     CHECK_MSG(put(c, "a", 0, 65536, 2) == 0, "%s", t_why);
-    CHECK_OK(snap_create(c, "a", "s2", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s2", NULL, NULL), hv_error(c));
     CHECK_MSG(put(c, "a", 0, 0, 3) == 0, "%s", t_why);
     HASH(c, "a", ha);
     HASH(c, "b", hb);
     HASH(c, "c", hc);
     /* a dry run plans and changes nothing */
     CHECK_OK(snap_delete(c, "a", "s1", false, true, &plan, NULL, NULL),
-             ovfk_last_error());
+             hv_error(c));
     CHECK(plan.n > 0);
     snap_plan_free(&plan);
     SAME_HASH(c, "a", ha);
     CHECK_OK(snap_delete(c, "a", "s1", false, false, NULL, NULL, NULL),
-             ovfk_last_error());
+             hv_error(c));
     CHECK_OK(hv_load(c, "a", &vm), hv_error(c));
-    CHECK_OK(snap_load(c, vm, &l), ovfk_last_error());
+    CHECK_OK(snap_load(c, vm, &l), hv_error(c));
     hv_vm_free(vm);
     CHECK_EQ(l.n, 1);
     CHECK(!strcmp(l.snaps[0].name, "s2"));
     snap_list_free(&l);
     CHECK(holds(c, "a", 0, 0, 3) && holds(c, "a", 0, 65536, 2));
     /* s2 still holds what it froze: s1's data merged below it */
-    CHECK_OK(snap_revert(c, "a", "s2"), ovfk_last_error());
+    CHECK_OK(snap_revert(c, "a", "s2"), hv_error(c));
     CHECK(holds(c, "a", 0, 0, 1) && holds(c, "a", 0, 65536, 2));
     CHECK_OK(snap_delete(c, "a", NULL, true, false, NULL, NULL, NULL),
-             ovfk_last_error());
+             hv_error(c));
     CHECK_OK(hv_load(c, "a", &vm), hv_error(c));
-    CHECK_OK(snap_load(c, vm, &l), ovfk_last_error());
+    CHECK_OK(snap_load(c, vm, &l), hv_error(c));
     hv_vm_free(vm);
     CHECK_EQ(l.n, 0);
     snap_list_free(&l);
@@ -303,15 +303,15 @@ static void t_two_vms(void)
     SETUP(c);
 
     HASH(c, "c", hc);
-    CHECK_OK(snap_create(c, "a", "x", NULL, NULL), ovfk_last_error());
-    CHECK_OK(snap_create(c, "b", "x", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "x", NULL, NULL), hv_error(c));
+    CHECK_OK(snap_create(c, "b", "x", NULL, NULL), hv_error(c));
     CHECK_MSG(put(c, "b", 0, 0, 5) == 0, "%s", t_why);
     CHECK_MSG(put(c, "a", 0, 0, 6) == 0, "%s", t_why);
-    CHECK_OK(snap_revert(c, "b", "x"), ovfk_last_error());
+    CHECK_OK(snap_revert(c, "b", "x"), hv_error(c));
     CHECK(holds(c, "b", 0, 0, 90));
     CHECK(holds(c, "a", 0, 0, 6));
     CHECK_OK(snap_delete(c, "a", "x", false, false, NULL, NULL, NULL),
-             ovfk_last_error());
+             hv_error(c));
     CHECK(holds(c, "a", 0, 0, 6));
     CHECK(holds(c, "b", 0, 0, 90));
     SAME_HASH(c, "c", hc);
@@ -323,24 +323,24 @@ static void t_errors(void)
     char ha[65], hb[65];
     SETUP(c);
 
-    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), hv_error(c));
     HASH(c, "a", ha);
     HASH(c, "b", hb);
     CHECK_ERR(snap_create(c, "nope", "x", NULL, NULL), -ENOENT,
-              ovfk_last_error(), "no VM named 'nope' in the dir inventory");
+              hv_error(c), "no VM named 'nope' in the dir inventory");
     CHECK_ERR(snap_create(c, "a", "s1", NULL, NULL), -EEXIST,
-              ovfk_last_error(), "VM 'a' already has a snapshot named 's1'");
-    CHECK_ERR(snap_revert(c, "a", "s9"), -ENOENT, ovfk_last_error(),
+              hv_error(c), "VM 'a' already has a snapshot named 's1'");
+    CHECK_ERR(snap_revert(c, "a", "s9"), -ENOENT, hv_error(c),
               "VM 'a' has no snapshot 's9'");
-    CHECK_ERR(snap_revert(c, "nope", "s1"), -ENOENT, ovfk_last_error(),
+    CHECK_ERR(snap_revert(c, "nope", "s1"), -ENOENT, hv_error(c),
               "no VM named 'nope' in the dir inventory");
     CHECK_ERR(snap_delete(c, "a", "s9", false, false, NULL, NULL, NULL),
-              -ENOENT, ovfk_last_error(), "VM 'a' has no snapshot 's9'");
+              -ENOENT, hv_error(c), "VM 'a' has no snapshot 's9'");
     CHECK_ERR(snap_delete(c, "nope", "s1", false, false, NULL, NULL, NULL),
-              -ENOENT, ovfk_last_error(), "no VM named 'nope' in the dir "
+              -ENOENT, hv_error(c), "no VM named 'nope' in the dir "
               "inventory");
     /* b has no snapshot at all */
-    CHECK_ERR(snap_revert(c, "b", "s1"), -ENOENT, ovfk_last_error(),
+    CHECK_ERR(snap_revert(c, "b", "s1"), -ENOENT, hv_error(c),
               "VM 'b' has no snapshot 's1'");
     SAME_HASH(c, "a", ha);
     SAME_HASH(c, "b", hb);
@@ -360,7 +360,7 @@ static void t_revert_running(void)
     if (system("command -v bash > /dev/null") != 0) {
         SKIP("needs bash (exec -a names a stand-in qemu process)");
     }
-    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), ovfk_last_error());
+    CHECK_OK(snap_create(c, "a", "s1", NULL, NULL), hv_error(c));
     CHECK_OK(hv_load(c, "a", &vm), hv_error(c));
     CHECK_OK(hv_vm_data_dir(c, vm, dir, sizeof(dir)), hv_error(c));
     CHECK_EQ(hv_is_running(c, vm), 0);
@@ -386,7 +386,7 @@ static void t_revert_running(void)
     {
         int r = snap_revert(c, "a", "s1");
         kill(pid, SIGKILL);
-        CHECK_ERR(r, -EBUSY, ovfk_last_error(), "VM 'a' is running; stop it "
+        CHECK_ERR(r, -EBUSY, hv_error(c), "VM 'a' is running; stop it "
                   "before reverting");
     }
     SAME_HASH(c, "a", ha);
