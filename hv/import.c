@@ -898,7 +898,8 @@ static int fill(ovfk_source *s, int fd, uint64_t off, uint64_t end,
 {
     while (off < end) {
         uint64_t n = end - off < len ? end - off : len, pnum = n;
-        int st = s->status ? s->status(s->opaque, off, n, &pnum) : 1;
+        int st = s->ops->status ? s->ops->status(s->opaque, off, n, &pnum)
+                                : 1;
         if (st < 0) {
             return st;
         }
@@ -906,7 +907,7 @@ static int fill(ovfk_source *s, int fd, uint64_t off, uint64_t end,
             pnum = n;
         }
         if (st > 0) {
-            int r = s->pread(s->opaque, buf, pnum, off);
+            int r = s->ops->pread(s->opaque, buf, pnum, off);
             if (r < 0) {
                 return r;
             }

@@ -300,10 +300,10 @@ static int qcow2_pread(void *opaque, void *vbuf, size_t len, uint64_t off)
             if (q->backing && off < q->backing->size) {
                 size_t bn = (size_t)(q->backing->size - off < n ?
                                      q->backing->size - off : n);
-                r = q->backing->pread(q->backing->opaque, buf, bn, off);
+                r = q->backing->ops->pread(q->backing->opaque, buf, bn, off);
                 if (r < 0) {
                     ovfk_err_set(&q->err, r, "%s",
-                                 q->backing->error(q->backing->opaque));
+                                 q->backing->ops->error(q->backing->opaque));
                 }
                 memset(buf + bn, 0, n - bn);
             } else {
@@ -590,6 +590,13 @@ static int parse_header(struct qcow2 *q)
     return 0;
 }
 
+static const struct ovfk_source_ops qcow2_ops = {
+    .pread = qcow2_pread,
+    .status = qcow2_status,
+    .error = qcow2_error,
+    .close = qcow2_close,
+};
+
 static int open_depth(const char *path, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
@@ -628,10 +635,7 @@ static int open_depth(const char *path, ovfk_source **out)
     }
     s->opaque = q;
     s->format = "qcow2";
-    s->pread = qcow2_pread;
-    s->status = qcow2_status;
-    s->error = qcow2_error;
-    s->close = qcow2_close;
+    s->ops = &qcow2_ops;
     *out = s;
     return 0;
 }

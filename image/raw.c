@@ -70,6 +70,13 @@ static int raw_probe(const char *path)
     return 1;   /* anything can be a raw image: lowest bid */
 }
 
+static const struct ovfk_source_ops raw_ops = {
+    .pread = raw_pread,
+    .status = raw_status,
+    .error = raw_error,
+    .close = raw_close,
+};
+
 static int raw_open(const char *path, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
@@ -94,10 +101,7 @@ static int raw_open(const char *path, ovfk_source **out)
     }
     s->opaque = r;
     s->format = "raw";
-    s->pread = raw_pread;
-    s->status = raw_status;
-    s->error = raw_error;
-    s->close = raw_close;
+    s->ops = &raw_ops;
     *out = s;
     return 0;
 }

@@ -7,10 +7,36 @@
 #include "image/input.h"
 #include "ovfkit/vhd.h"
 
+static int vhd_in_pread(void *opaque, void *buf, size_t len, uint64_t off)
+{
+    return vhd_pread(opaque, buf, len, off);
+}
+
+static int vhd_in_status(void *opaque, uint64_t off, uint64_t len,
+                         uint64_t *pnum)
+{
+    int depth;
+
+    return vhd_block_status(opaque, off, len, pnum, &depth);
+}
+
+static const char *vhd_in_error(void *opaque)
+{
+    return vhd_error(opaque);
+}
+
 static void vhd_in_close(void *opaque)
 {
     vhd_close(opaque);
 }
+
+/* vhd_source's reading, and the source owns its chain */
+static const struct ovfk_source_ops vhd_in_ops = {
+    .pread = vhd_in_pread,
+    .status = vhd_in_status,
+    .error = vhd_in_error,
+    .close = vhd_in_close,
+};
 
 static int vhd_in_open(const char *path, ovfk_source **out)
 {
@@ -26,7 +52,7 @@ static int vhd_in_open(const char *path, ovfk_source **out)
         vhd_close(h);
         return r;
     }
-    (*out)->close = vhd_in_close;
+    (*out)->ops = &vhd_in_ops;
     return 0;
 }
 

@@ -194,6 +194,13 @@ static int open_parent(struct vhdx *v, const char *path)
     return 0;
 }
 
+static const struct ovfk_source_ops vhdx_ops = {
+    .pread = vhdx_pread,
+    .status = vhdx_status,
+    .error = vhdx_error,
+    .close = vhdx_close,
+};
+
 static int vhdx_open(const char *path, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
@@ -260,10 +267,7 @@ static int vhdx_open(const char *path, ovfk_source **out)
     s->opaque = v;
     s->size = size;
     s->format = "vhdx";
-    s->pread = vhdx_pread;
-    s->status = vhdx_status;
-    s->error = vhdx_error;
-    s->close = vhdx_close;
+    s->ops = &vhdx_ops;
     *out = s;
     return 0;
 }

@@ -691,10 +691,10 @@ static int read_sparse(struct vmdk *v, struct extent *e, uint8_t *buf,
             return r;
         }
         if (s == 0 && v->parent) {
-            r = v->parent->pread(v->parent->opaque, buf, n, logical);
+            r = v->parent->ops->pread(v->parent->opaque, buf, n, logical);
             if (r < 0) {
                 return ovfk_err_set(&v->err, r, "%s",
-                                    v->parent->error(v->parent->opaque));
+                                    v->parent->ops->error(v->parent->opaque));
             }
         } else if (s == 0 || (s == 1 && (e->flags & FLAG_ZERO_GTE))) {
             memset(buf, 0, n);
@@ -820,6 +820,13 @@ static const char *vmdk_error(void *opaque)
     return ((struct vmdk *)opaque)->err.msg;
 }
 
+static const struct ovfk_source_ops vmdk_ops = {
+    .pread = vmdk_pread,
+    .status = vmdk_status,
+    .error = vmdk_error,
+    .close = vmdk_close,
+};
+
 /*
  * Open path as a VMDK or, for a parent (rare), in whatever format it is.
  * Only a parent is handed on: a file opened as the driver (by format, or
@@ -850,10 +857,7 @@ static int open_at_depth(const char *path, bool parent, ovfk_source **out)
     s->opaque = v;
     s->size = v->size;
     s->format = "vmdk";
-    s->pread = vmdk_pread;
-    s->status = vmdk_status;
-    s->error = vmdk_error;
-    s->close = vmdk_close;
+    s->ops = &vmdk_ops;
     *out = s;
     return 0;
 }

@@ -13,8 +13,8 @@ void ovfk_source_free(ovfk_source *src)
     if (!src) {
         return;
     }
-    if (src->close) {
-        src->close(src->opaque);
+    if (src->ops->close) {
+        src->ops->close(src->opaque);
     }
     free(src);
 }

@@ -34,7 +34,7 @@ static int first_diff(const uint8_t *a, const uint8_t *b, size_t n,
 
 static int status(ovfk_source *s, uint64_t off, uint64_t n, uint64_t *pnum)
 {
-    int r = s->status(s->opaque, off, n, pnum);
+    int r = s->ops->status(s->opaque, off, n, pnum);
 
     if (r >= 0 && (*pnum == 0 || *pnum > n)) {
         *pnum = n;
@@ -54,12 +54,12 @@ static int tail_zero(ovfk_source *s, uint64_t from, uint8_t *buf,
         int r = status(s, off, n, &pnum);
         size_t i;
         if (r < 0) {
-            return ovfk_err_last(r, "%s", s->error(s->opaque));
+            return ovfk_err_last(r, "%s", s->ops->error(s->opaque));
         }
         if (r > 0) {
-            r = s->pread(s->opaque, buf, pnum, off);
+            r = s->ops->pread(s->opaque, buf, pnum, off);
             if (r < 0) {
-                return ovfk_err_last(r, "%s", s->error(s->opaque));
+                return ovfk_err_last(r, "%s", s->ops->error(s->opaque));
             }
             for (i = 0; i < pnum; i++) {
                 if (buf[i]) {
@@ -93,21 +93,21 @@ int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
         int sb = status(b, off, n, &pb);
         if (sa < 0 || sb < 0) {
             ovfk_source *s = sa < 0 ? a : b;
-            r = ovfk_err_last(sa < 0 ? sa : sb, "%s", s->error(s->opaque));
+            r = ovfk_err_last(sa < 0 ? sa : sb, "%s", s->ops->error(s->opaque));
             goto out;
         }
         if (sa == 0 && sb == 0) {
             off += pa < pb ? pa : pb;
             continue;
         }
-        r = a->pread(a->opaque, ba, n, off);
+        r = a->ops->pread(a->opaque, ba, n, off);
         if (r < 0) {
-            r = ovfk_err_last(r, "%s", a->error(a->opaque));
+            r = ovfk_err_last(r, "%s", a->ops->error(a->opaque));
             goto out;
         }
-        r = b->pread(b->opaque, bb, n, off);
+        r = b->ops->pread(b->opaque, bb, n, off);
         if (r < 0) {
-            r = ovfk_err_last(r, "%s", b->error(b->opaque));
+            r = ovfk_err_last(r, "%s", b->ops->error(b->opaque));
             goto out;
         }
         if (first_diff(ba, bb, n, &at)) {

@@ -40,8 +40,9 @@ static int progress(struct job *j, uint64_t done)
 static int src_error(struct job *j, int r, const char *what)
 {
     return ovfk_err_set(&j->err, r, "cannot %s the source: %s", what,
-                        j->src->error ? j->src->error(j->src->opaque)
-                                      : ovfk_errtext(r));
+                        j->src->ops->error
+                            ? j->src->ops->error(j->src->opaque)
+                            : ovfk_errtext(r));
 }
 
 /*
@@ -59,7 +60,7 @@ static int copy_data(struct job *j, vhd_t *h, ovfk_io *raw)
         if (n > end - off) {
             n = end - off;
         }
-        r = j->src->status(j->src->opaque, off, n, &pnum);
+        r = j->src->ops->status(j->src->opaque, off, n, &pnum);
         if (r < 0) {
             return src_error(j, r, "inspect");
         }
@@ -67,7 +68,7 @@ static int copy_data(struct job *j, vhd_t *h, ovfk_io *raw)
             pnum = n;
         }
         if (r > 0) {
-            r = j->src->pread(j->src->opaque, j->buf, pnum, off);
+            r = j->src->ops->pread(j->src->opaque, j->buf, pnum, off);
             if (r < 0) {
                 return src_error(j, r, "read");
             }
@@ -142,7 +143,7 @@ static int copy_differences(struct job *j, vhd_t *h)
         if (n > end - off) {
             n = end - off;
         }
-        ra = j->src->status(j->src->opaque, off, n, &pa);
+        ra = j->src->ops->status(j->src->opaque, off, n, &pa);
         if (ra < 0) {
             return src_error(j, ra, "inspect");
         }
@@ -154,7 +155,7 @@ static int copy_differences(struct job *j, vhd_t *h)
             off += pa < pb ? pa : pb;   /* zero on both sides */
             continue;
         }
-        r = j->src->pread(j->src->opaque, j->buf, n, off);
+        r = j->src->ops->pread(j->src->opaque, j->buf, n, off);
         if (r < 0) {
             return src_error(j, r, "read");
         }

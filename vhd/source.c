@@ -26,6 +26,13 @@ static const char *src_error(void *opaque)
     return vhd_error(opaque);
 }
 
+/* h stays the caller's: no close */
+static const struct ovfk_source_ops vhd_source_ops = {
+    .pread = src_pread,
+    .status = src_status,
+    .error = src_error,
+};
+
 int vhd_source(vhd_t *h, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
@@ -37,9 +44,7 @@ int vhd_source(vhd_t *h, ovfk_source **out)
     s->opaque = h;
     s->size = h->size;
     s->format = "vhd";
-    s->pread = src_pread;
-    s->status = src_status;
-    s->error = src_error;
+    s->ops = &vhd_source_ops;
     *out = s;
     return 0;
 }

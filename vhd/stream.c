@@ -38,10 +38,10 @@ static int plan_blocks(vhd_stream *s)
         }
         while (off < end) {
             uint64_t pnum;
-            int r = s->src->status(s->src->opaque, off, end - off, &pnum);
+            int r = s->src->ops->status(s->src->opaque, off, end - off, &pnum);
             if (r < 0) {
                 return ovfk_err_set(&s->err, r, "cannot inspect the source: "
-                                    "%s", s->src->error(s->src->opaque));
+                                    "%s", s->src->ops->error(s->src->opaque));
             }
             if (r > 0) {
                 s->alloc[b] = 1;
@@ -157,20 +157,20 @@ static int read_src(vhd_stream *s, uint8_t *buf, uint64_t off, size_t len)
 
     while (pos < n) {
         uint64_t pnum = 0;
-        int st = s->src->status(s->src->opaque, off + pos, n - pos, &pnum);
+        int st = s->src->ops->status(s->src->opaque, off + pos, n - pos, &pnum);
         if (st < 0) {
             return ovfk_err_set(&s->err, st, "cannot inspect the source: %s",
-                                s->src->error(s->src->opaque));
+                                s->src->ops->error(s->src->opaque));
         }
         if (pnum == 0 || pnum > n - pos) {
             pnum = n - pos;
         }
         if (st == 0) {
             memset(buf + pos, 0, (size_t)pnum);
-        } else if ((r = s->src->pread(s->src->opaque, buf + pos,
+        } else if ((r = s->src->ops->pread(s->src->opaque, buf + pos,
                                       (size_t)pnum, off + pos)) < 0) {
             return ovfk_err_set(&s->err, r, "cannot read the source: %s",
-                                s->src->error(s->src->opaque));
+                                s->src->ops->error(s->src->opaque));
         }
         pos += (size_t)pnum;
     }
@@ -197,7 +197,7 @@ static int write_fixed(vhd_stream *s, const ovfk_sink *sink, uint8_t *buf,
     for (uint64_t off = 0; r == 0 && off < s->size; off += chunk) {
         size_t n = s->size - off < chunk ? (size_t)(s->size - off) : chunk;
         uint64_t pnum;
-        int st = s->src->status(s->src->opaque, off, n, &pnum);
+        int st = s->src->ops->status(s->src->opaque, off, n, &pnum);
         if (st == 0 && pnum >= n) {
             memset(buf, 0, n);
         } else {

@@ -19,11 +19,11 @@ extern "C" {
 
 typedef struct ovfk_source ovfk_source;
 
-struct ovfk_source {
-    void *opaque;
-    uint64_t size;              /* logical size in bytes */
-    const char *format;         /* "raw", "vhd", ... (static storage) */
-
+/*
+ * What a kind of source does, one static const table per format (as the
+ * hv drivers do); every instance points at its format's table.
+ */
+struct ovfk_source_ops {
     /* Read len bytes at off (off + len <= size).  0 or negative errno. */
     int (*pread)(void *opaque, void *buf, size_t len, uint64_t off);
 
@@ -38,8 +38,15 @@ struct ovfk_source {
     /* The message of the last failure (never NULL). */
     const char *(*error)(void *opaque);
 
-    /* Release the source and what it owns (may be NULL). */
+    /* Release opaque and what it owns (NULL: the source borrows it). */
     void (*close)(void *opaque);
+};
+
+struct ovfk_source {
+    const struct ovfk_source_ops *ops;
+    void *opaque;
+    uint64_t size;              /* logical size in bytes */
+    const char *format;         /* "raw", "vhd", ... (static storage) */
 };
 
 /* Close a source and free it; NULL is accepted. */

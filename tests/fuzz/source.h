@@ -57,15 +57,15 @@ static void fz_read(ovfk_source *s)
         uint64_t at = i == 8 ? (sz > 4096 ? sz - 4096 : 0)
                              : sz / 8 * (uint64_t)i;
         size_t n = sz - at < sizeof(buf) ? (size_t)(sz - at) : sizeof(buf);
-        if (s->pread(s->opaque, buf, n, at) < 0) {
+        if (s->ops->pread(s->opaque, buf, n, at) < 0) {
             /* the message must be there */
-            if (!s->error(s->opaque)[0]) {
+            if (!s->ops->error(s->opaque)[0]) {
                 abort();
             }
         }
     }
     while (off < sz && steps++ < 64) {
-        int r = s->status(s->opaque, off, sz - off, &pnum);
+        int r = s->ops->status(s->opaque, off, sz - off, &pnum);
         if (r < 0 || pnum == 0) {
             break;
         }

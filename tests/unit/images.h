@@ -172,9 +172,9 @@ static inline int t_same_as_qemu(const char *path, const char *want_format,
     got = malloc(want_len + 1);
     for (off = 0; got && off < want_len; off += step) {
         size_t n = want_len - off < step ? want_len - off : step;
-        if (s->pread(s->opaque, got + off, n, off) < 0) {
+        if (s->ops->pread(s->opaque, got + off, n, off) < 0) {
             snprintf(t_why, sizeof(t_why), "read at %llu: %s",
-                     (unsigned long long)off, s->error(s->opaque));
+                     (unsigned long long)off, s->ops->error(s->opaque));
             goto out;
         }
     }
@@ -188,7 +188,7 @@ static inline int t_same_as_qemu(const char *path, const char *want_format,
         goto out;
     }
     for (off = 0; off < want_len; off += pnum) {
-        int st = s->status(s->opaque, off, want_len - off, &pnum);
+        int st = s->ops->status(s->opaque, off, want_len - off, &pnum);
         if (st < 0 || pnum == 0 || pnum > want_len - off) {
             snprintf(t_why, sizeof(t_why), "status at %llu: %d, %llu",
                      (unsigned long long)off, st, (unsigned long long)pnum);
@@ -225,9 +225,9 @@ static inline int t_open_read(const char *path, const char *format)
     for (uint64_t off = 0; r == 0 && off < s->size; off += sizeof(buf)) {
         size_t n = s->size - off < sizeof(buf) ? (size_t)(s->size - off)
                                                : sizeof(buf);
-        r = s->pread(s->opaque, buf, n, off);
+        r = s->ops->pread(s->opaque, buf, n, off);
         if (r < 0) {
-            snprintf(t_why, sizeof(t_why), "%s", s->error(s->opaque));
+            snprintf(t_why, sizeof(t_why), "%s", s->ops->error(s->opaque));
         }
     }
     ovfk_source_free(s);

@@ -121,15 +121,16 @@ static void t_zero_extent(void)
                    "RW 2 ZERO\nRW 2 FLAT \"f.raw\" 2\n") == 0);
     CHECK_OK(ovfk_open_source("a.vmdk", NULL, &s), ovfk_last_error());
     CHECK_EQ(s->size, sizeof(got));
-    CHECK_OK(s->pread(s->opaque, got, sizeof(got), 0), s->error(s->opaque));
+    CHECK_OK(s->ops->pread(s->opaque, got, sizeof(got), 0),
+             s->ops->error(s->opaque));
     CHECK(memcmp(got, flat, 1024) == 0);
     for (int i = 1024; i < 2048; i++) {
         CHECK(got[i] == 0);
     }
     CHECK(memcmp(got + 2048, flat + 1024, 1024) == 0);
-    CHECK_EQ(s->status(s->opaque, 1024, 2048, &pnum), 0);
+    CHECK_EQ(s->ops->status(s->opaque, 1024, 2048, &pnum), 0);
     CHECK_EQ(pnum, 1024);
-    CHECK_EQ(s->status(s->opaque, 0, 3072, &pnum), 1);
+    CHECK_EQ(s->ops->status(s->opaque, 0, 3072, &pnum), 1);
     ovfk_source_free(s);
 }
 
