@@ -113,9 +113,9 @@ static int name_to_path(struct qcow2 *q, const char *what, const char *name,
     const char *colon = strchr(name, ':'), *slash = strchr(name, '/');
 
     if (!name[0] || (colon && (!slash || colon < slash))) {
-        return ovfk_err_set(&q->err, -ENOTSUP, "'%s': the %s '%s' is not a "
-                            "file (protocols and json: are not followed)",
-                            q->path, what, name);
+        return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s': the %s '%s' is "
+                            "not a file (protocols and json: are not "
+                            "followed)", q->path, what, name);
     }
     if (name[0] == '/') {
         snprintf(out, len, "%s", name);
@@ -140,7 +140,7 @@ static int l2_table(struct qcow2 *q, uint64_t offset, uint64_t **out)
         }
     }
     if (offset & (q->cluster - 1) || offset + q->cluster > q->file_size) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': an L2 table at %llu "
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': an L2 table at %llu "
                             "lies outside the file or off a cluster",
                             q->path, (unsigned long long)offset);
     }
@@ -149,7 +149,7 @@ static int l2_table(struct qcow2 *q, uint64_t offset, uint64_t **out)
     if (offset < q->cluster ||
         (offset < q->l1_off + (uint64_t)q->l1_size * 8 &&
          q->l1_off < offset + q->cluster)) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': an L2 table at %llu "
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': an L2 table at %llu "
                             "overlaps the header or the L1 table", q->path,
                             (unsigned long long)offset);
     }
@@ -210,14 +210,14 @@ static int inflate_cluster(struct qcow2 *q, uint64_t entry)
         return 0;
     }
     if (host >= q->file_size) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': a compressed cluster "
-                            "at %llu lies outside the file", q->path,
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a compressed "
+                            "cluster at %llu lies outside the file", q->path,
                             (unsigned long long)host);
     }
     if (clen > 2 * q->cluster) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': a compressed cluster "
-                            "of %llu bytes is larger than possible", q->path,
-                            (unsigned long long)clen);
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a compressed "
+                            "cluster of %llu bytes is larger than possible",
+                            q->path, (unsigned long long)clen);
     }
     if (host + clen > q->file_size) {
         clen = q->file_size - host;     /* the last one may end early */
@@ -240,8 +240,8 @@ static int inflate_cluster(struct qcow2 *q, uint64_t entry)
         }
         ZSTD_freeDCtx(z);
         if (!z || ZSTD_isError(ret) || out.pos != q->cluster) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s': a zstd cluster at "
-                                "%llu does not decompress", q->path,
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a zstd cluster "
+                                "at %llu does not decompress", q->path,
                                 (unsigned long long)host);
         }
     } else {
@@ -260,8 +260,8 @@ static int inflate_cluster(struct qcow2 *q, uint64_t entry)
         /* qemu accepts a stream that fills the cluster, ended or not */
         if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR && zr != Z_OK) ||
             s.avail_out != 0) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s': a deflated cluster "
-                                "at %llu does not inflate", q->path,
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a deflated "
+                                "cluster at %llu does not inflate", q->path,
                                 (unsigned long long)host);
         }
     }
@@ -310,7 +310,7 @@ static int qcow2_pread(void *opaque, void *vbuf, size_t len, uint64_t off)
                 memset(buf, 0, n);
             }
         } else if (host & (q->cluster - 1)) {
-            r = ovfk_err_set(&q->err, -EINVAL, "'%s': a data cluster at "
+            r = ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a data cluster at "
                              "%llu is not cluster-aligned", q->path,
                              (unsigned long long)host);
         } else {
@@ -380,14 +380,15 @@ static int read_extensions(struct qcow2 *q, uint64_t at, uint64_t end,
             return 0;
         }
         if (len > end - at - 8) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s': a header extension "
-                                "runs past the first cluster", q->path);
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a header "
+                                "extension runs past the first cluster",
+                                q->path);
         }
         if (type == EXT_BACKING_FORMAT || type == EXT_DATA_FILE) {
             char *dst = type == EXT_BACKING_FORMAT ? bfmt : dfile;
             size_t cap = type == EXT_BACKING_FORMAT ? bflen : dflen;
             if (len >= cap) {
-                return ovfk_err_set(&q->err, -EINVAL, "'%s': a file name "
+                return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a file name "
                                     "of %u bytes in the header", q->path, len);
             }
             r = ovfk_io_pread(q->io, dst, len, at + 8);
@@ -421,26 +422,26 @@ static int parse_header(struct qcow2 *q)
     int r = ovfk_io_pread(q->io, h, q->file_size < 112 ? 72 : 112, 0);
 
     if (r < 0 || q->file_size < 72) {
-        return ovfk_err_set(&q->err, r < 0 ? r : -EINVAL, "'%s' is too short "
-                            "for a qcow2 header", q->path);
+        return ovfk_err_set(&q->err, r < 0 ? r : OVFK_ECORRUPT, "'%s' is too "
+                            "short for a qcow2 header", q->path);
     }
     if (get_be32(h) != QCOW_MAGIC) {
         /* also when asked for by name: never guess at a header */
-        return ovfk_err_set(&q->err, -EINVAL, "'%s' is not a qcow2 image "
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s' is not a qcow2 image "
                             "(no QFI\\xfb magic)", q->path);
     }
     version = get_be32(h + 4);
     if (version < 2 || version > 3) {
-        return ovfk_err_set(&q->err, -ENOTSUP, "'%s': qcow version %u is not "
-                            "supported (2 and 3 are)", q->path, version);
+        return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s': qcow version %u "
+                            "is not supported (2 and 3 are)", q->path, version);
     }
     boff = get_be64(h + 8);
     bsize = get_be32(h + 16);
     q->cluster_bits = get_be32(h + 20);
     size = get_be64(h + 24);
     if (get_be32(h + 32) != 0) {
-        return ovfk_err_set(&q->err, -ENOTSUP, "'%s' is encrypted; decrypt "
-                            "it with qemu-img first", q->path);
+        return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' is encrypted; "
+                            "decrypt it with qemu-img first", q->path);
     }
     q->l1_size = get_be32(h + 36);
     l1_off = get_be64(h + 40);
@@ -449,36 +450,36 @@ static int parse_header(struct qcow2 *q)
         autoclear = get_be64(h + 88);
         hdr_len = get_be32(h + 100);
         if (hdr_len < 104 || hdr_len > 4096) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s': header length %u",
-                                q->path, hdr_len);
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': header length "
+                                "%u", q->path, hdr_len);
         }
         if (incompat & ~INCOMPAT_KNOWN) {
-            return ovfk_err_set(&q->err, -ENOTSUP, "'%s' uses features we do "
-                                "not know (0x%llx)", q->path,
+            return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' uses "
+                                "features we do not know (0x%llx)", q->path,
                                 (unsigned long long)incompat);
         }
         if (incompat & INCOMPAT_EXTL2) {
-            return ovfk_err_set(&q->err, -ENOTSUP, "'%s' has extended L2 "
-                                "entries (subclusters), which are not "
+            return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' has extended "
+                                "L2 entries (subclusters), which are not "
                                 "supported", q->path);
         }
         if (incompat & INCOMPAT_COMPRESSION) {
             if (hdr_len < 105 || h[104] > 1) {
-                return ovfk_err_set(&q->err, -ENOTSUP, "'%s': unknown "
+                return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s': unknown "
                                     "compression type", q->path);
             }
             q->zstd = h[104] == 1;
         }
     }
     if (q->cluster_bits < 9 || q->cluster_bits > 21) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': cluster bits %u out of "
-                            "range (9..21)", q->path, q->cluster_bits);
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': cluster bits %u out "
+                            "of range (9..21)", q->path, q->cluster_bits);
     }
     q->cluster = UINT64_C(1) << q->cluster_bits;
     q->l2_entries = q->cluster / 8;
     if (size > (UINT64_C(1) << 55)) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': a virtual size of %llu "
-                            "bytes is out of range", q->path,
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a virtual size of "
+                            "%llu bytes is out of range", q->path,
                             (unsigned long long)size);
     }
     need = (size + (q->cluster * q->l2_entries) - 1) /
@@ -486,14 +487,14 @@ static int parse_header(struct qcow2 *q)
     if (q->l1_size < need || (uint64_t)q->l1_size * 8 > MAX_L1_BYTES ||
         l1_off & (q->cluster - 1) ||
         l1_off + (uint64_t)q->l1_size * 8 > q->file_size) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': the L1 table (%u "
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': the L1 table (%u "
                             "entries at %llu) is too small, too large or "
                             "outside the file", q->path, q->l1_size,
                             (unsigned long long)l1_off);
     }
     if (q->l1_size && l1_off < q->cluster) {
-        return ovfk_err_set(&q->err, -EINVAL, "'%s': the L1 table overlaps "
-                            "the header (at %llu)", q->path,
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': the L1 table "
+                            "overlaps the header (at %llu)", q->path,
                             (unsigned long long)l1_off);
     }
     q->l1_off = l1_off;
@@ -527,8 +528,9 @@ static int parse_header(struct qcow2 *q)
     if (incompat & INCOMPAT_DATA_FILE) {
         char dpath[PATH_MAX + 1024];
         if (!dfile[0]) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s' keeps its data in "
-                                "another file but does not name it", q->path);
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s' keeps its data "
+                                "in another file but does not name it",
+                                q->path);
         }
         r = name_to_path(q, "data file", dfile, dpath, sizeof(dpath));
         if (r == 0) {
@@ -548,8 +550,8 @@ static int parse_header(struct qcow2 *q)
     if (boff) {
         if (bsize == 0 || bsize > MAX_BACKING_NAME || boff > q->file_size ||
             boff + bsize > q->file_size) {
-            return ovfk_err_set(&q->err, -EINVAL, "'%s': the backing file "
-                                "name (%u bytes at %llu) is out of range",
+            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': the backing "
+                                "file name (%u bytes at %llu) is out of range",
                                 q->path, bsize, (unsigned long long)boff);
         }
         r = ovfk_io_pread(q->io, bname, bsize, boff);

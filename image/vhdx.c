@@ -143,7 +143,8 @@ static int open_one(struct vhdx *v, const char *path)
     }
     if (libvhdi_file_open(f, path, LIBVHDI_OPEN_READ, &e) != 1) {
         libvhdi_file_free(&f, NULL);
-        return lib_error(&v->err, e, -EINVAL, "cannot open the VHDX", path);
+        return lib_error(&v->err, e, OVFK_ECORRUPT, "cannot open the VHDX",
+                         path);
     }
     v->files[v->n++] = f;
     return 0;
@@ -161,7 +162,8 @@ static int open_parent(struct vhdx *v, const char *path)
     if (libvhdi_file_get_utf8_parent_filename(child, name, sizeof(name),
                                               &e) != 1 ||
         libvhdi_file_get_parent_identifier(child, want, 16, &e) != 1) {
-        return lib_error(&v->err, e, -EINVAL, "no parent recorded in", path);
+        return lib_error(&v->err, e, OVFK_ECORRUPT, "no parent recorded in",
+                         path);
     }
     /* a Windows path: only its last component counts (the name is kept
      * as recorded for the messages) */
@@ -181,15 +183,15 @@ static int open_parent(struct vhdx *v, const char *path)
         return r;
     }
     if (libvhdi_file_get_identifier(v->files[v->n - 1], got, 16, &e) != 1) {
-        return lib_error(&v->err, e, -EINVAL, "cannot read", ppath);
+        return lib_error(&v->err, e, OVFK_ECORRUPT, "cannot read", ppath);
     }
     if (memcmp(want, got, 16) != 0) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s' is not the parent of "
-                            "'%s' (identifiers differ)", ppath, path);
+        return ovfk_err_set(&v->err, OVFK_EMISMATCH, "'%s' is not the parent "
+                            "of '%s' (identifiers differ)", ppath, path);
     }
     if (libvhdi_file_set_parent_file(child, v->files[v->n - 1], &e) != 1) {
-        return lib_error(&v->err, e, -EINVAL, "cannot attach the parent of",
-                         path);
+        return lib_error(&v->err, e, OVFK_ECORRUPT, "cannot attach the parent "
+                         "of", path);
     }
     return 0;
 }
@@ -221,7 +223,7 @@ static int vhdx_open(const char *path, ovfk_source **out)
     if (vhdx_probe(path) == 0) {
         /* asked for by name: say what is wrong before libvhdi tries */
         r = access(path, R_OK) == 0 ?
-            ovfk_err_set(&v->err, -EINVAL, "'%s' is not a VHDX image (no "
+            ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s' is not a VHDX image (no "
                          "'vhdxfile' signature)", path) :
             ovfk_err_set(&v->err, -errno, "cannot open '%s': %s", path,
                          ovfk_errtext(-errno));
@@ -232,7 +234,7 @@ static int vhdx_open(const char *path, ovfk_source **out)
     while (r == 0) {
         uint32_t t = 0;
         if (libvhdi_file_get_disk_type(v->files[v->n - 1], &t, &e) != 1) {
-            r = lib_error(&v->err, e, -EINVAL, "cannot read", cur);
+            r = lib_error(&v->err, e, OVFK_ECORRUPT, "cannot read", cur);
             break;
         }
         if (t != LIBVHDI_DISK_TYPE_DIFFERENTIAL) {
@@ -256,7 +258,8 @@ static int vhdx_open(const char *path, ovfk_source **out)
         }
     }
     if (r == 0 && libvhdi_file_get_media_size(v->files[0], &size, &e) != 1) {
-        r = lib_error(&v->err, e, -EINVAL, "cannot read the size of", path);
+        r = lib_error(&v->err, e, OVFK_ECORRUPT, "cannot read the size of",
+                      path);
     }
     if (r < 0) {
         ovfk_err_last(r, "%s", v->err.msg);

@@ -180,7 +180,8 @@ static int parse_extent(ovfk_err *err, const char *line, struct desc *d)
     int n = sscanf(line, " %15s %llu %15s", access, &sectors, type);
 
     if (n != 3) {
-        return ovfk_err_set(err, -EINVAL, "bad extent line '%.80s'", line);
+        return ovfk_err_set(err, OVFK_ECORRUPT, "bad extent line '%.80s'",
+                            line);
     }
     if (d->n == MAX_EXTENTS) {
         return ovfk_err_set(err, -E2BIG, "more than %d extents", MAX_EXTENTS);
@@ -194,7 +195,7 @@ static int parse_extent(ovfk_err *err, const char *line, struct desc *d)
     if (q) {
         size_t l = strcspn(q + 1, "\"");
         if (q[1 + l] != '"' || l >= sizeof(file)) {
-            return ovfk_err_set(err, -EINVAL, "bad extent file name in "
+            return ovfk_err_set(err, OVFK_ECORRUPT, "bad extent file name in "
                                 "'%.80s'", line);
         }
         memcpy(file, q + 1, l);
@@ -208,12 +209,12 @@ static int parse_extent(ovfk_err *err, const char *line, struct desc *d)
     } else if (!strcmp(type, "SPARSE")) {
         d->ext[d->n].type = EXT_SPARSE;
     } else {
-        return ovfk_err_set(err, -ENOTSUP, "VMDK extents of type %s are not "
-                            "supported (FLAT, SPARSE, ZERO are)", type);
+        return ovfk_err_set(err, OVFK_EUNSUPPORTED, "VMDK extents of type %s "
+                            "are not supported (FLAT, SPARSE, ZERO are)", type);
     }
     if (d->ext[d->n].type != EXT_ZERO && !file[0]) {
-        return ovfk_err_set(err, -EINVAL, "extent without a file: '%.80s'",
-                            line);
+        return ovfk_err_set(err, OVFK_ECORRUPT, "extent without a file: "
+                            "'%.80s'", line);
     }
     if (file[0] == '/' || !strcmp(file, "..") || strstr(file, "../") ||
         strchr(file, '\\')) {
@@ -254,7 +255,7 @@ static int parse_desc(ovfk_err *err, char *text, struct desc *d)
         }
     }
     if (r == 0 && d->n == 0) {
-        r = ovfk_err_set(err, -EINVAL, "the descriptor lists no extents");
+        r = ovfk_err_set(err, OVFK_ECORRUPT, "the descriptor lists no extents");
     }
     return r;
 }
@@ -295,7 +296,7 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
         return ovfk_err_set(&v->err, r, "cannot read '%s'", e->path);
     }
     if (h.magic != SPARSE_MAGIC) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s' is not a sparse VMDK "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s' is not a sparse VMDK "
                             "extent", e->path);
     }
     if (h.gd_off == GD_AT_END) {
@@ -304,25 +305,25 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
         if (e->file_size < 3 * SECTOR ||
             read_hdr(e->io, e->file_size - 2 * SECTOR, &h) < 0 ||
             h.magic != SPARSE_MAGIC || h.gd_off == GD_AT_END) {
-            return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain "
+            return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': the grain "
                                 "directory is at the end, but there is no "
                                 "valid footer (a truncated stream?)",
                                 e->path);
         }
     }
     if (h.version < 1 || h.version > 3) {
-        return ovfk_err_set(&v->err, -ENOTSUP, "'%s': sparse VMDK version "
-                            "%u is not supported", e->path, h.version);
+        return ovfk_err_set(&v->err, OVFK_EUNSUPPORTED, "'%s': sparse VMDK "
+                            "version %u is not supported", e->path, h.version);
     }
     if (!is_pow2_u64(h.grain) || h.grain < 1 || h.grain > MAX_GRAIN_SECTORS ||
         h.gtes < 1 || h.gtes > MAX_GTES) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': grain size %llu or "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain size %llu or "
                             "table size %u out of range", e->path,
                             (unsigned long long)h.grain, h.gtes);
     }
     if (h.capacity < want) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s' holds %llu sectors; the "
-                            "descriptor gives it %llu", e->path,
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s' holds %llu sectors; "
+                            "the descriptor gives it %llu", e->path,
                             (unsigned long long)h.capacity,
                             (unsigned long long)want);
     }
@@ -331,22 +332,23 @@ static int open_sparse(struct vmdk *v, struct extent *e, uint64_t want)
     e->gtes = h.gtes;
     e->compressed = (h.flags & FLAG_COMPRESSED) != 0;
     if (e->compressed && h.compress != 1) {
-        return ovfk_err_set(&v->err, -ENOTSUP, "'%s': compression %u is not "
-                            "supported (deflate is)", e->path, h.compress);
+        return ovfk_err_set(&v->err, OVFK_EUNSUPPORTED, "'%s': compression %u "
+                            "is not supported (deflate is)", e->path,
+                            h.compress);
     }
     gt_cover = (uint64_t)h.gtes * h.grain;
     n_gts = (want + gt_cover - 1) / gt_cover;
     if (n_gts == 0 || (uint64_t)n_gts * 4 > e->file_size ||
         h.gd_off > e->file_size / SECTOR ||
         h.gd_off * SECTOR + n_gts * 4 > e->file_size) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': the grain directory "
                             "(%llu tables at sector %llu) lies outside the "
                             "file", e->path, (unsigned long long)n_gts,
                             (unsigned long long)h.gd_off);
     }
     if (h.gd_off == 0) {
         /* sector 0 is the header: its bytes would be taken for tables */
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': the grain directory "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': the grain directory "
                             "overlaps the header (sector 0)", e->path);
     }
     e->gd_offset = h.gd_off;
@@ -395,7 +397,7 @@ static int open_extents(struct vmdk *v, const char *dir, const struct desc *d)
         e->sectors = d->ext[i].sectors;
         if (add_overflow_u64(at, e->sectors, &at) ||
             at > (UINT64_MAX >> 10)) {
-            return ovfk_err_set(&v->err, -EINVAL, "the extents add up to "
+            return ovfk_err_set(&v->err, OVFK_ECORRUPT, "the extents add up to "
                                 "more than any disk");
         }
         if (e->type == EXT_ZERO) {
@@ -416,8 +418,8 @@ static int open_extents(struct vmdk *v, const char *dir, const struct desc *d)
             e->flat_offset = d->ext[i].offset;
             if (add_overflow_u64(e->flat_offset, e->sectors, &end) ||
                 mul_overflow_u64(end, SECTOR, &end) || end > e->file_size) {
-                return ovfk_err_set(&v->err, -EINVAL, "the flat extent '%s' "
-                                    "is shorter (%llu bytes) than the "
+                return ovfk_err_set(&v->err, OVFK_ECORRUPT, "the flat extent "
+                                    "'%s' is shorter (%llu bytes) than the "
                                     "descriptor says", path,
                                     (unsigned long long)e->file_size);
             }
@@ -470,7 +472,7 @@ static int read_descriptor(struct vmdk *v, const char *path, char **text)
         if (h.desc_off > size / SECTOR || h.desc_size > size / SECTOR ||
             off + len > size) {
             ovfk_io_close(io);
-            return ovfk_err_set(&v->err, -EINVAL, "'%s': the embedded "
+            return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': the embedded "
                                 "descriptor lies outside the file", path);
         }
     }
@@ -539,7 +541,10 @@ static int vmdk_open_depth(const char *path, struct vmdk **out)
         const char *hint = d.parent_hint;
         if (!hint || !hint[0] || hint[0] == '/' || strstr(hint, "..") ||
             strchr(hint, '\\')) {
-            r = ovfk_err_set(&v->err, -EINVAL, "'%s' is a snapshot delta "
+            /* no name is corrupt; one elsewhere, we do not follow */
+            r = ovfk_err_set(&v->err, hint && hint[0] ? OVFK_EUNSUPPORTED
+                                                      : OVFK_ECORRUPT,
+                             "'%s' is a snapshot delta "
                              "whose parent ('%s') is not a file beside it",
                              path, hint ? hint : "");
         } else if (nesting > MAX_DEPTH) {
@@ -556,7 +561,7 @@ static int vmdk_open_depth(const char *path, struct vmdk **out)
                 ovfk_err_set(&v->err, r, "the parent of '%s': %s", path,
                              ovfk_last_error());
             } else if (v->parent->size < v->size) {
-                r = ovfk_err_set(&v->err, -EINVAL, "the parent '%s' is "
+                r = ovfk_err_set(&v->err, OVFK_ECORRUPT, "the parent '%s' is "
                                  "smaller than '%s'", ppath, path);
             }
         }
@@ -592,8 +597,8 @@ static int gte(struct vmdk *v, struct extent *e, uint64_t g, uint32_t *out)
     if (!e->gt[t]) {
         uint64_t off = (uint64_t)e->gd[t] * SECTOR;
         if (off + (uint64_t)e->gtes * 4 > e->file_size) {
-            return ovfk_err_set(&v->err, -EINVAL, "'%s': grain table %llu "
-                                "lies outside the file", e->path,
+            return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain table "
+                                "%llu lies outside the file", e->path,
                                 (unsigned long long)t);
         }
         raw = malloc((size_t)e->gtes * 4);
@@ -631,8 +636,8 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
         return 0;
     }
     if (off + sizeof(hdr) > e->file_size) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': grain %llu lies outside "
-                            "the file", e->path, (unsigned long long)g);
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain %llu lies "
+                            "outside the file", e->path, (unsigned long long)g);
     }
     r = ovfk_io_pread(e->io, hdr, sizeof(hdr), off);
     if (r < 0) {
@@ -642,15 +647,15 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     avail = e->file_size - off - sizeof(hdr);
     if (clen != 0 && clen <= v->zin_len && clen > avail) {
         /* a length that fits a grain, cut by the end of the file */
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
-                            "(%u bytes at %llu) runs past the end of the "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': compressed grain "
+                            "%llu (%u bytes at %llu) runs past the end of the "
                             "file (a truncated stream?)", e->path,
                             (unsigned long long)g, clen,
                             (unsigned long long)off);
     }
     if (clen == 0 || clen > v->zin_len) {
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': compressed grain %llu "
-                            "has a bad length (%u)", e->path,
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': compressed grain "
+                            "%llu has a bad length (%u)", e->path,
                             (unsigned long long)g, clen);
     }
     r = ovfk_io_pread(e->io, v->zin, clen, off + sizeof(hdr));
@@ -660,14 +665,14 @@ static int inflate_grain(struct vmdk *v, struct extent *e, uint64_t g,
     z = uncompress(v->grain, &out_len, v->zin, clen);
     if (z != Z_OK && z != Z_BUF_ERROR) {
         v->grain_ext = NULL;
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': grain %llu does not "
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain %llu does not "
                             "inflate (zlib error %d)", e->path,
                             (unsigned long long)g, z);
     }
     if (z == Z_BUF_ERROR && out_len == e->grain * SECTOR) {
         v->grain_ext = NULL;
-        return ovfk_err_set(&v->err, -EINVAL, "'%s': grain %llu inflates to "
-                            "more than a grain", e->path,
+        return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain %llu inflates "
+                            "to more than a grain", e->path,
                             (unsigned long long)g);
     }
     memset(v->grain + out_len, 0, e->grain * SECTOR - out_len);
@@ -707,8 +712,8 @@ static int read_sparse(struct vmdk *v, struct extent *e, uint8_t *buf,
         } else {
             uint64_t at = (uint64_t)s * SECTOR + in;
             if (at + n > e->file_size) {
-                return ovfk_err_set(&v->err, -EINVAL, "'%s': grain %llu lies "
-                                    "outside the file", e->path,
+                return ovfk_err_set(&v->err, OVFK_ECORRUPT, "'%s': grain %llu "
+                                    "lies outside the file", e->path,
                                     (unsigned long long)g);
             }
             r = ovfk_io_pread(e->io, buf, n, at);

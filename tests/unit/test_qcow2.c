@@ -164,9 +164,9 @@ static void t_bad_magic(void)
     CHECK(t_patch("a.qcow2", 0, "QFJ\xfb", 4) == 0);
     /* asked for by name (or by its file name), a file without the magic
      * is not taken as one; under another name it is raw */
-    REFUSED("a.qcow2", "qcow2", -EINVAL, "is not a qcow2 image");
+    REFUSED("a.qcow2", "qcow2", OVFK_ECORRUPT, "is not a qcow2 image");
     CHECK(strcmp(ovfk_probe_format("a.qcow2"), "qcow2") == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "is not a qcow2 image");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "is not a qcow2 image");
     CHECK(rename("a.qcow2", "a.img") == 0);
     CHECK(strcmp(ovfk_probe_format("a.img"), "raw") == 0);
 }
@@ -183,7 +183,8 @@ static void t_bad_version(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be32("a.qcow2", H_VERSION, 4) == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "qcow version 4 is not supported");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "qcow version 4 is not "
+            "supported");
 }
 
 static void t_huge_cluster_bits(void)
@@ -191,9 +192,9 @@ static void t_huge_cluster_bits(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be32("a.qcow2", H_CLUSTER_BITS, 63) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "cluster bits 63 out of range");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "cluster bits 63 out of range");
     CHECK(t_patch_be32("a.qcow2", H_CLUSTER_BITS, 8) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "cluster bits 8 out of range");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "cluster bits 8 out of range");
 }
 
 static void t_huge_virtual_size(void)
@@ -201,7 +202,7 @@ static void t_huge_virtual_size(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be64("a.qcow2", H_SIZE, UINT64_C(1) << 60) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "is out of range");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "is out of range");
 }
 
 static void t_l1_beyond_file(void)
@@ -209,11 +210,12 @@ static void t_l1_beyond_file(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be64("a.qcow2", H_L1_OFF, 1u << 20) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "outside the file");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "outside the file");
     /* an L1 table too large to be real */
     CHECK(small_image("b.qcow2", NULL) == 0);
     CHECK(t_patch_be32("b.qcow2", H_L1_SIZE, 0x7fffffff) == 0);
-    REFUSED("b.qcow2", NULL, -EINVAL, "is too small, too large or outside");
+    REFUSED("b.qcow2", NULL, OVFK_ECORRUPT, "is too small, too large or "
+            "outside");
 }
 
 static void t_l1_overlaps_header(void)
@@ -221,7 +223,7 @@ static void t_l1_overlaps_header(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be64("a.qcow2", H_L1_OFF, 0) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "the L1 table overlaps the header");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "the L1 table overlaps the header");
 }
 
 static void t_l2_overlaps_l1(void)
@@ -234,7 +236,8 @@ static void t_l2_overlaps_l1(void)
     CHECK(l1 != 0);
     /* the first L2 table is the L1 table itself */
     CHECK(t_patch_be64("a.qcow2", l1, l1 | UINT64_C(1) << 63) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "overlaps the header or the L1 table");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "overlaps the header or the L1 "
+            "table");
 }
 
 static void t_l2_past_eof(void)
@@ -247,7 +250,7 @@ static void t_l2_past_eof(void)
     l2 = be64_at("a.qcow2", l1) & UINT64_C(0x00fffffffffffe00);
     CHECK(l2 != 0);
     CHECK(truncate("a.qcow2", (off_t)l2) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "lies outside the file");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "lies outside the file");
 }
 
 static void t_backing_loop(void)
@@ -300,11 +303,11 @@ static void t_backing_protocol(void)
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_sh("qemu-img rebase -u -f qcow2 -b 'nbd://localhost/x' -F raw "
                "a.qcow2") == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "is not a file (protocols and json: "
-            "are not followed)");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "is not a file (protocols and "
+            "json: are not followed)");
     CHECK(t_sh("qemu-img rebase -u -f qcow2 -b 'json:{\"file\":{}}' "
                "-F raw a.qcow2") == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "is not a file");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "is not a file");
 }
 
 static void t_encrypted(void)
@@ -312,7 +315,7 @@ static void t_encrypted(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be32("a.qcow2", H_CRYPT, 2) == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "is encrypted");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "is encrypted");
 }
 
 static void t_unknown_features(void)
@@ -320,14 +323,14 @@ static void t_unknown_features(void)
     NEED_QEMU();
     CHECK(small_image("a.qcow2", NULL) == 0);
     CHECK(t_patch_be64("a.qcow2", H_INCOMPAT, 1u << 9) == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "uses features we do not know");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "uses features we do not know");
 }
 
 static void t_extended_l2(void)
 {
     NEED_QEMU();
     CHECK(small_image("a.qcow2", "extended_l2=on,cluster_size=16384") == 0);
-    REFUSED("a.qcow2", NULL, -ENOTSUP, "extended L2 entries");
+    REFUSED("a.qcow2", NULL, OVFK_EUNSUPPORTED, "extended L2 entries");
 }
 
 static void t_data_file_missing(void)
@@ -355,7 +358,7 @@ static void t_bad_compressed_cluster(void)
     host = entry & ((UINT64_C(1) << 58) - 1);
     memset(junk, 0xff, sizeof(junk));
     CHECK(t_patch("a.qcow2", host, junk, sizeof(junk)) == 0);
-    REFUSED("a.qcow2", NULL, -EINVAL, "does not inflate");
+    REFUSED("a.qcow2", NULL, OVFK_ECORRUPT, "does not inflate");
 }
 
 TEST_MAIN(T(t_v3_large_clusters), T(t_v3_small_clusters), T(t_v2),

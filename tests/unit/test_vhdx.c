@@ -63,11 +63,11 @@ static void t_bad_signature(void)
     NEED_QEMU();
     CHECK(dynamic_image("a.vhdx") == 0);
     CHECK(t_patch("a.vhdx", 0, "vhdxfilf", 8) == 0);
-    REFUSED("a.vhdx", "vhdx", -EINVAL, "'a.vhdx' is not a VHDX image (no "
+    REFUSED("a.vhdx", "vhdx", OVFK_ECORRUPT, "'a.vhdx' is not a VHDX image (no "
             "'vhdxfile' signature)");
     /* its name claims VHDX: probing hands it to the VHDX reader too */
     CHECK(strcmp(ovfk_probe_format("a.vhdx"), "vhdx") == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "'a.vhdx' is not a VHDX image");
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "'a.vhdx' is not a VHDX image");
 }
 
 /* Both headers damaged: no current header to go by. */
@@ -77,8 +77,8 @@ static void t_bad_headers(void)
     CHECK(dynamic_image("a.vhdx") == 0);
     CHECK(t_patch("a.vhdx", X_HEADER1, "HEAD", 4) == 0);
     CHECK(t_patch("a.vhdx", X_HEADER2 + 8, "\x77", 1) == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
-            "to read image header (libvhdi_image_header_read_data: "
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "cannot open the VHDX 'a.vhdx': "
+            "unable to read image header (libvhdi_image_header_read_data: "
             "unsupported signature)");
 }
 
@@ -88,9 +88,9 @@ static void t_bad_region_table(void)
     CHECK(dynamic_image("a.vhdx") == 0);
     /* libvhdi reads the first copy only, as qemu does */
     CHECK(t_patch("a.vhdx", X_REGION1, "RegI", 4) == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
-            "to read region table (libvhdi_region_table_header_read_data: "
-            "unsupported signature)");
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "cannot open the VHDX 'a.vhdx': "
+            "unable to read region table "
+            "(libvhdi_region_table_header_read_data: unsupported signature)");
 }
 
 /* A region table whose checksum is wrong in both copies. */
@@ -100,9 +100,9 @@ static void t_region_table_checksum(void)
     CHECK(dynamic_image("a.vhdx") == 0);
     CHECK(t_patch("a.vhdx", X_REGION1 + 4, "\0\0\0\0", 4) == 0);
     CHECK(t_patch("a.vhdx", X_REGION2 + 4, "\0\0\0\0", 4) == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
-            "to read region table (libvhdi_region_table_read_file_io_handle: "
-            "mismatch in checksum");
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "cannot open the VHDX 'a.vhdx': "
+            "unable to read region table "
+            "(libvhdi_region_table_read_file_io_handle: mismatch in checksum");
 }
 
 /* A metadata item far outside its region and the file (fuzz_vhdx found
@@ -115,10 +115,10 @@ static void t_metadata_item_outside(void)
      * header, then entries of item id (16), offset (4), length (4) */
     CHECK(t_patch("a.vhdx", 0x300000, "metadata", 8) == 0);
     CHECK(t_patch("a.vhdx", 0x300000 + 32 + 16, "\0\0\xf0\x7f", 4) == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
-            "to read metadata values (libvhdi_metadata_values_read_item_file_"
-            "io_handle: unable to read metadata item data at offset: "
-            "2149580800");
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "cannot open the VHDX 'a.vhdx': "
+            "unable to read metadata values "
+            "(libvhdi_metadata_values_read_item_file_io_handle: unable to "
+            "read metadata item data at offset: 2149580800");
 }
 
 /* The data block lies past the end of a truncated file. */
@@ -137,9 +137,10 @@ static void t_truncated_file(void)
     NEED_QEMU();
     CHECK(dynamic_image("a.vhdx") == 0);
     CHECK(truncate("a.vhdx", 0x28000) == 0);
-    REFUSED("a.vhdx", NULL, -EINVAL, "cannot open the VHDX 'a.vhdx': unable "
-            "to read region table (libvhdi_region_table_read_file_io_handle: "
-            "unable to read region table data at offset: 196608");
+    REFUSED("a.vhdx", NULL, OVFK_ECORRUPT, "cannot open the VHDX 'a.vhdx': "
+            "unable to read region table "
+            "(libvhdi_region_table_read_file_io_handle: unable to read region "
+            "table data at offset: 196608");
 }
 
 /* A Hyper-V differencing disk whose parent (recorded with a Windows
@@ -169,7 +170,7 @@ static void t_parent_wrong(void)
                       "49C4BAF3-4B25-4406-8C4B-D39E65C32385.avhdx")) {
         SKIP("needs ../shared/testdata (Hyper-V VHDX samples)");
     }
-    REFUSED("d.avhdx", NULL, -EINVAL, "is not the parent of 'd.avhdx' "
+    REFUSED("d.avhdx", NULL, OVFK_EMISMATCH, "is not the parent of 'd.avhdx' "
             "(identifiers differ)");
 }
 

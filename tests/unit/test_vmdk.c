@@ -173,8 +173,8 @@ static void t_flat_extent_short(void)
 {
     CHECK(t_write_file("f.raw", "0123456789", 10) == 0);
     CHECK(put_desc("a.vmdk", DESC_HEAD "RW 8 FLAT \"f.raw\" 0\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "is shorter (10 bytes) than the descriptor "
-            "says");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "is shorter (10 bytes) than the "
+            "descriptor says");
 }
 
 /* offset + sectors wrapped around 2^64 and passed the length check */
@@ -185,21 +185,21 @@ static void t_flat_offset_wraps(void)
     CHECK(t_write_file("f.raw", b, sizeof(b)) == 0);
     CHECK(put_desc("a.vmdk", DESC_HEAD "RW 1 FLAT \"f.raw\" "
                    "18446744073709551615\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "is shorter (4096 bytes) than the "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "is shorter (4096 bytes) than the "
             "descriptor says");
 }
 
 static void t_unsupported_extent(void)
 {
     CHECK(put_desc("a.vmdk", DESC_HEAD "RW 8 VMFSSPARSE \"x\"\n") == 0);
-    REFUSED("a.vmdk", -ENOTSUP, "VMDK extents of type VMFSSPARSE are not "
-            "supported");
+    REFUSED("a.vmdk", OVFK_EUNSUPPORTED, "VMDK extents of type VMFSSPARSE are "
+            "not supported");
 }
 
 static void t_no_extents(void)
 {
     CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=ffffffff\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "the descriptor lists no extents");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "the descriptor lists no extents");
 }
 
 static void t_descriptor_too_large(void)
@@ -231,7 +231,7 @@ static void t_grain_table_past_eof(void)
     gd = le_at("a.vmdk", S_GD_OFF, 8);
     CHECK(gd != 0);
     CHECK(t_patch_le32("a.vmdk", gd * 512, 0x00ffffff) == 0);
-    REFUSED("a.vmdk", -EINVAL, "grain table 0 lies outside the file");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "grain table 0 lies outside the file");
 }
 
 static void t_grain_dir_outside(void)
@@ -239,7 +239,7 @@ static void t_grain_dir_outside(void)
     NEED_QEMU();
     CHECK(sparse_image("a.vmdk") == 0);
     CHECK(t_patch_le64("a.vmdk", S_GD_OFF, UINT64_C(1) << 40) == 0);
-    REFUSED("a.vmdk", -EINVAL, "the grain directory (1 tables at sector "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "the grain directory (1 tables at sector "
             "1099511627776) lies outside the file");
 }
 
@@ -248,7 +248,7 @@ static void t_grain_dir_on_header(void)
     NEED_QEMU();
     CHECK(sparse_image("a.vmdk") == 0);
     CHECK(t_patch_le64("a.vmdk", S_GD_OFF, 0) == 0);
-    REFUSED("a.vmdk", -EINVAL, "the grain directory overlaps the header");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "the grain directory overlaps the header");
 }
 
 static void t_grain_past_eof(void)
@@ -261,7 +261,7 @@ static void t_grain_past_eof(void)
     gt = le_at("a.vmdk", gd * 512, 4);
     CHECK(gt != 0);
     CHECK(t_patch_le32("a.vmdk", gt * 512, 0x0fffffff) == 0);
-    REFUSED("a.vmdk", -EINVAL, "grain 0 lies outside the file");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "grain 0 lies outside the file");
 }
 
 static void t_bad_grain_size(void)
@@ -269,10 +269,12 @@ static void t_bad_grain_size(void)
     NEED_QEMU();
     CHECK(sparse_image("a.vmdk") == 0);
     CHECK(t_patch_le64("a.vmdk", S_GRAIN, 3) == 0);
-    REFUSED("a.vmdk", -EINVAL, "grain size 3 or table size 512 out of range");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "grain size 3 or table size 512 out of "
+            "range");
     CHECK(t_patch_le64("a.vmdk", S_GRAIN, 128) == 0);
     CHECK(t_patch_le32("a.vmdk", S_GTES, 0) == 0);
-    REFUSED("a.vmdk", -EINVAL, "grain size 128 or table size 0 out of range");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "grain size 128 or table size 0 out of "
+            "range");
 }
 
 static void t_sparse_bad_magic(void)
@@ -281,7 +283,7 @@ static void t_sparse_bad_magic(void)
     CHECK(sparse_image("s.vmdk") == 0);
     CHECK(t_patch("s.vmdk", 0, "XDMV", 4) == 0);
     CHECK(put_desc("a.vmdk", DESC_HEAD "RW 2048 SPARSE \"s.vmdk\"\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "is not a sparse VMDK extent");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "is not a sparse VMDK extent");
 }
 
 static void t_embedded_descriptor_outside(void)
@@ -289,7 +291,7 @@ static void t_embedded_descriptor_outside(void)
     NEED_QEMU();
     CHECK(sparse_image("a.vmdk") == 0);
     CHECK(t_patch_le64("a.vmdk", S_DESC_OFF, UINT64_C(1) << 50) == 0);
-    REFUSED("a.vmdk", -EINVAL, "the embedded descriptor lies outside the "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "the embedded descriptor lies outside the "
             "file");
 }
 
@@ -341,7 +343,7 @@ static void t_stream_truncated(void)
     CHECK(b && len > 2048);
     free(b);
     CHECK(truncate("a.vmdk", (off_t)(len - 1024)) == 0);
-    REFUSED("a.vmdk", -EINVAL, "there is no valid footer (a truncated "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "there is no valid footer (a truncated "
             "stream?)");
 }
 
@@ -354,7 +356,7 @@ static void t_stream_cut(void)
                "a.vmdk") == 0);
     CHECK(le_at("a.vmdk", 65544, 4) > 20);
     CHECK(truncate("a.vmdk", 65536 + 12 + 10) == 0);
-    REFUSED("a.vmdk", -EINVAL, "bytes at 65536) runs past the end of the "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "bytes at 65536) runs past the end of the "
             "file (a truncated stream?)");
 }
 
@@ -372,9 +374,9 @@ static void t_stream_bad_grain(void)
     CHECK(le_at("a.vmdk", 65544, 4) > 0);
     memset(junk, 0x5a, sizeof(junk));
     CHECK(t_patch("a.vmdk", 65548, junk, sizeof(junk)) == 0);
-    REFUSED("a.vmdk", -EINVAL, "grain 0 does not inflate");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "grain 0 does not inflate");
     CHECK(t_patch_le32("a.vmdk", 65544, 0x7fffffff) == 0);
-    REFUSED("a.vmdk", -EINVAL, "compressed grain 0 has a bad length");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "compressed grain 0 has a bad length");
 }
 
 static void t_parent_loop(void)
@@ -403,7 +405,7 @@ static void t_parent_not_vmdk(void)
     CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
                    "parentFileNameHint=\"p.vmdk\"\n"
                    "RW 8 FLAT \"f.raw\" 0\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "the parent of 'a.vmdk': './p.vmdk': the "
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "the parent of 'a.vmdk': './p.vmdk': the "
             "descriptor lists no extents");
     /* a descriptor without its first line, naming itself as parent */
     CHECK(put_desc("b.vmdk", "# not the usual first line\n"
@@ -419,8 +421,8 @@ static void t_parent_outside(void)
     CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
                    "parentFileNameHint=\"../b.vmdk\"\n"
                    "RW 8 FLAT \"f.raw\" 0\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "whose parent ('../b.vmdk') is not a file "
-            "beside it");
+    REFUSED("a.vmdk", OVFK_EUNSUPPORTED, "whose parent ('../b.vmdk') is not a "
+            "file beside it");
 }
 
 static void t_parent_smaller(void)
@@ -431,7 +433,7 @@ static void t_parent_smaller(void)
     CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
                    "parentFileNameHint=\"p.vmdk\"\n"
                    "RW 8 FLAT \"f.raw\" 0\n") == 0);
-    REFUSED("a.vmdk", -EINVAL, "is smaller than 'a.vmdk'");
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "is smaller than 'a.vmdk'");
 }
 
 TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
