@@ -83,11 +83,13 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
     *out = NULL;
     if (!doc || !xmlDocGetRootElement(doc) ||
         strcmp((const char *)xmlDocGetRootElement(doc)->name, "domain")) {
-        r = ovfk_err_last(-EINVAL, "'%s' is not a libvirt domain XML", path);
+        r = ovfk_err_last(OVFK_ECORRUPT, "'%s' is not a libvirt domain XML",
+                          path);
         goto out;
     }
     if (doc->intSubset) {
-        r = ovfk_err_last(-EINVAL, "'%s' has a DTD; refused", path);
+        /* valid XML, but entities are not expanded here */
+        r = ovfk_err_last(OVFK_EUNSUPPORTED, "'%s' has a DTD; refused", path);
         goto out;
     }
     ctx = xmlXPathNewContext(doc);
@@ -185,7 +187,9 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
         n->model = xp_str(ctx, "string(model/@type)");
     }
     if (vm->n_disks == 0) {
-        r = ovfk_err_last(-EINVAL, "'%s' has no file or block disk", path);
+        /* network and volume disks are valid, but not read here */
+        r = ovfk_err_last(OVFK_EUNSUPPORTED, "'%s' has no file or block disk",
+                          path);
     }
 out:
     xmlXPathFreeObject(set);

@@ -207,9 +207,10 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
     int r = 0;
 
     *out = NULL;
-    if (stat(path, &st) < 0 || st.st_size > MAX_VMX) {
-        return ovfk_err_last(-EINVAL, "'%s' is missing or larger than 1 MiB",
-                             path);
+    /* too large is a limit of ours (-EFBIG), not a fault of the file */
+    r = stat(path, &st) < 0 ? -errno : st.st_size > MAX_VMX ? -EFBIG : 0;
+    if (r < 0) {
+        return ovfk_err_last(r, "'%s' is missing or larger than 1 MiB", path);
     }
     text = calloc(1, (size_t)st.st_size + 1);
     f = fopen(path, "r");
@@ -224,7 +225,8 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
         r = parse(text, &x);
     }
     if (r == 0 && !get(&x, "config.version") && !get(&x, "virtualHW.version")) {
-        r = ovfk_err_last(-EINVAL, "'%s' is not a VMware .vmx file", path);
+        r = ovfk_err_last(OVFK_ECORRUPT, "'%s' is not a VMware .vmx file",
+                          path);
     }
     vm = r == 0 ? hv_vm_new() : NULL;
     if (r == 0 && !vm) {
@@ -265,7 +267,8 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
         r = add_nics(&x, vm);
     }
     if (r == 0 && vm->n_disks == 0) {
-        r = ovfk_err_last(-EINVAL, "'%s' names no hard disk", path);
+        /* a VM without disks is valid, but nothing to convert */
+        r = ovfk_err_last(OVFK_EUNSUPPORTED, "'%s' names no hard disk", path);
     }
     vmx_free(&x);
     free(text);

@@ -5,11 +5,22 @@
  * before it had a handle to keep its message on.
  *
  * Error convention (all modules): a function returns 0 (or a count) on
- * success and a negative errno value on failure.  Input that is not what
- * its format says it is returns OVFK_ECORRUPT; a valid feature we do not
- * implement returns OVFK_EUNSUPPORTED.  The human-readable message is kept
- * on the handle where the error was found (vhd_error(h), ...), valid until
- * the next call on that handle.
+ * success and a negative code on failure, chosen by one rule:
+ *   - OVFK_ECORRUPT: the input violates its format (a field out of range,
+ *     a table outside the file, a bad magic when the format was named);
+ *   - OVFK_EUNSUPPORTED: the input is valid but asks for what we do not
+ *     handle (a compression, a version, an extent type, a protocol);
+ *   - OVFK_EMISMATCH: each file is fine but a link between them disagrees
+ *     (a parent's UUID, a digest);
+ *   - -EINVAL: the caller's arguments are wrong (the input is not at
+ *     fault); limits of ours keep their errno (-EFBIG, -E2BIG, -ELOOP),
+ *     refusals on principle -EPERM, and the system's failures theirs.
+ * The human-readable message goes where the call was made: a function
+ * that takes a handle reports on that handle (vhd_error(h), hv_error(c)
+ * for hv_* and snap_*, sysprep_error(s), ...), valid until the next call
+ * on it; only a function without one (a constructor that failed before
+ * its handle existed, ovfk_open_source, ovfk_convert_vm, ...) reports
+ * through ovfk_last_error().  One call, one place to read.
  */
 #ifndef OVFKIT_COMMON_H
 #define OVFKIT_COMMON_H

@@ -7,7 +7,9 @@
  * (restore: UUID and MACs kept).  Import and restore share one code path
  * and differ only in identity policy.
  *
- * Errors: 0 or negative; message in hv_error(conn) or ovfk_last_error().
+ * Errors: 0 or negative (common.h); the message of a call on a
+ * connection is in hv_error(conn), that of a call without one (hv_connect
+ * failing, hv_vm_from_json, ...) in ovfk_last_error().
  */
 #ifndef OVFKIT_HV_H
 #define OVFKIT_HV_H

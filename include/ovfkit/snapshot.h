@@ -8,6 +8,9 @@
  * snapshot merges the delta above its files into them (vhd_merge), so the
  * chain gets shorter; reverting discards the current state and starts a
  * new delta on the snapshot's files (a branch).
+ *
+ * Errors: 0 or negative (common.h), the message in hv_error(c) of the
+ * connection the call was given.
  */
 #ifndef OVFKIT_SNAPSHOT_H
 #define OVFKIT_SNAPSHOT_H
