@@ -425,6 +425,18 @@ static void t_parent_outside(void)
             "file beside it");
 }
 
+/* A delta that names no parent at all is corrupt (one named elsewhere is
+ * only not followed: OVFK_EUNSUPPORTED above). */
+static void t_parent_unnamed(void)
+{
+    CHECK(t_write_file("f.raw", "", 0) == 0);
+    CHECK(truncate("f.raw", 4096) == 0);
+    CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
+                   "RW 8 FLAT \"f.raw\" 0\n") == 0);
+    REFUSED("a.vmdk", OVFK_ECORRUPT, "whose parent ('') is not a file beside "
+            "it");
+}
+
 static void t_parent_smaller(void)
 {
     CHECK(t_write_file("f.raw", "", 0) == 0);
@@ -447,4 +459,4 @@ TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
           T(t_embedded_descriptor_outside), T(t_stream_footer),
           T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain),
           T(t_parent_loop), T(t_parent_not_vmdk), T(t_parent_outside),
-          T(t_parent_smaller))
+          T(t_parent_unnamed), T(t_parent_smaller))
