@@ -61,10 +61,10 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 NBDKIT_SRCS := $(wildcard nbdkit/*.c)
 NBDKIT_PLUGIN := $(if $(NBDKIT_SRCS),$(BUILD)/nbdkit-ovfkit-plugin.so)
 # A sanitized plugin needs the sanitizer's runtime loaded first in nbdkit,
-# which is not built with it: sanitized builds put an nbdkit wrapper in
-# $(BUILD), which tests/run.sh puts first in PATH (nbdkit's own leaks are
-# not ours to report)
-NBDKIT_WRAP := $(if $(SANITIZE),$(BUILD)/nbdkit)
+# which is not built with it: sanitized builds make $(BUILD)/wrap/nbdkit,
+# which preloads it, and tests/run.sh puts $(BUILD)/wrap first in PATH
+# (nbdkit's own leaks are not ours to report)
+NBDKIT_WRAP := $(if $(SANITIZE),$(BUILD)/wrap/nbdkit)
 
 STATIC   := $(BUILD)/libovfkit.a
 SHARED   := $(BUILD)/libovfkit.so.$(SOVER)
@@ -108,15 +108,15 @@ $(BIN): $(CLI_OBJS) $(STATIC)
 $(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(PKG_LIBS)
 
-$(BUILD)/nbdkit:
-	@mkdir -p $(BUILD)
+$(BUILD)/wrap/nbdkit:
+	@mkdir -p $(dir $@)
 	printf '#!/bin/sh\n# made by the Makefile for SANITIZE builds\nLD_PRELOAD="%s" ASAN_OPTIONS=detect_leaks=0 exec %s "$$@"\n' \
 	    '$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)' \
 	    '$(or $(shell PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v nbdkit),/usr/sbin/nbdkit)' > $@
 	chmod +x $@
 
 $(PC): FORCE
-	@mkdir -p $(BUILD)
+	@mkdir -p $(dir $@)
 	printf 'prefix=%s\nlibdir=%s\nincludedir=%s\n\nName: ovfkit\nDescription: OVF/OVA packages, VHD disks and VM conversion\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lovfkit\nCflags: -I$${includedir}\n' \
 	    '$(PREFIX)' '$(LIBDIR)' '$(INCDIR)' '$(VERSION)' '$(LINKED)' > $@
 
