@@ -147,7 +147,7 @@ uint64_t hv_image_capacity(const char *path, const char *format)
         }
     }
     /* a VHD's capacity is in its own footer: its parents are not needed,
-     * and looking must not finish an interrupted merge */
+     * and looking never writes (a read-only open finishes no merge) */
     if ((!use || !strcmp(use, "vhd")) && vhd_probe(path) > 0) {
         if (vhd_open(path, VHD_OPEN_NO_PARENT, &h) == 0) {
             size = vhd_size(h);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vhd/merge.c - merge a differencing disk C into its parent P, in place,
- * crash-safe.
+ * crash-safe.  The journal is journal.c's, the steps from a journal's
+ * state to the end recover.c's (a new merge and a recovery run the same
+ * code), the children and the read-ahead children.c's, the space
+ * merge_plan.c's; none of them calls back into this file.
  *
  * NOTES
  *
@@ -34,6 +37,36 @@
  *      C is removed: a G that cannot be found, saved or listed (no
  *      memory) fails the merge before its first write.
  *
+ * Reading beside an unfinished merge (reading never writes, STYLE.md 2:
+ * only a writer completes a merge, see Completion below):
+ *   6. A reader resolves each range from the journal's state, without
+ *      touching any file.  "copying" (crash points 1-4): P's own old
+ *      contents are given up (4) and P may hold any part of C's data, so
+ *      P is read through C: a sector C holds comes from C, every other
+ *      from P (open.c's find_merges, rw.c's read_merging).  P then reads
+ *      what the merge leaves in it, which is what C read before the
+ *      merge, at every crash point.  A reader that reaches P through C
+ *      (C itself, each G and what is above them) needs nothing: C lies
+ *      above P already (1, 2).  "repointing" (5-7): P holds all of C's
+ *      data, fsync'ed (3); C and P read alike, so each G reads the same
+ *      whether it points at C or already at P.  No journal state
+ *      (none, or 8: C removed): every file is read as it stands.
+ *   7. So the logical content of C, of each G and of everything above
+ *      them is, at every crash point, exactly what it was before the
+ *      merge; P's is what it is after.  Readers that do not know the
+ *      journal (libvhdi, qemu) read C, the G and above correctly at every
+ *      point, and P correctly once the journal says "repointing" (or the
+ *      copy ended: 3, 4).
+ *   8. vhd check names the unfinished merge (a "merge" finding, exit 3 as
+ *      for leaks) and leaves it.
+ *
+ * Completion: the explicit step of a writer.  vhd_merge_recover (vhd
+ * repair, a merge, the snapshot operations, a VHD_OPEN_RDWR open of C, P
+ * or a G: recover.c's vhd_open) carries the merge from its journal's
+ * state to its end (4: never back).  A read-write open that cannot
+ * complete it fails: a write into C or P beside the merge would be lost
+ * or undone.
+ *
  * Write order (everything allocated first, see Memory below):
  *   journal(copying) -> fsync
  *   for each block of C: data into P (P's own order: footer -> data ->
@@ -63,8 +96,9 @@
  * completes once memory is there.
  *
  * Allocation failures (OVFKIT_FAIL_ALLOC_AT=N, for tests): the Nth
- * allocation of the merge code in the process (this file and
- * merge_plan.c, counted from vhd_find_children and the plan on) fails as
+ * allocation of the merge code in the process (this file, journal.c,
+ * children.c, recover.c and merge_plan.c, counted from
+ * vhd_find_children and the plan on) fails as
  * if the system were out of memory, and a line on stderr says so, so a
  * test can tell the failure it caused from one that went unnoticed.
  */

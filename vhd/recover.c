@@ -120,7 +120,8 @@ static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf,
         }
         if (r == 0 && progress && progress(opaque, done, total)) {
             r = ovfk_err_set(err, -ECANCELED, "canceled (the merge journal "
-                             "stays; the next open completes it)");
+                             "stays; vhd repair or the next write "
+                             "completes it)");
         }
     }
     return r;
