@@ -64,7 +64,7 @@ int cmd_convert(int argc, char **argv)
     struct ovfk_convert_opts o = { .progress = cli_progress,
                                    .opaque = "convert" };
     const char *nics[16];
-    char staged[PATH_MAX] = "";
+    char staged[PATH_MAX] = "", *package = NULL;
     bool import = false, keep = false;
     const char *cpus = NULL;
     uint32_t max_cpus = 0;
@@ -175,6 +175,7 @@ int cmd_convert(int argc, char **argv)
         snprintf(staged + n, sizeof(staged) - n, "/pkg");
         o.to = staged;
     }
+    o.package = import ? &package : NULL;
     r = ovfk_convert_vm((const char *const *)argv + optind,
                         (size_t)(argc - optind), &o, &vm);
     cli_progress_done();
@@ -200,18 +201,14 @@ int cmd_convert(int argc, char **argv)
                                      .max_cpus = max_cpus,
                                      .progress = cli_progress,
                                      .opaque = "import" };
-        char ovf[PATH_MAX + 64];
         struct hv_plan *plan = NULL;
         hv_conn *c;
-        snprintf(ovf, sizeof(ovf), "%s%s%s%s", o.to,
-                 strstr(o.to, ".ova") ? "" : "/",
-                 strstr(o.to, ".ova") ? "" : vm->name,
-                 strstr(o.to, ".ova") ? "" : ".ovf");
         if (cli_connect(&c)) {
             r = 1;
             goto out;
         }
-        r = hv_import(c, ovf, &io, &plan);
+        /* the package the library says it wrote, not a guess at its name */
+        r = hv_import(c, package, &io, &plan);
         cli_progress_done();
         if (r < 0) {
             r = cli_error("%s", hv_error(c));
@@ -234,6 +231,7 @@ out:
         *strrchr(staged, '/') = '\0';
         rmdir(staged);      /* only when no report is in it */
     }
+    free(package);
     hv_vm_free(vm);
     return r;
 }

@@ -344,7 +344,7 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
             }
             cli_json_print(j);
         }
-    } else if (plan && (!g.quiet || o.dry_run || r < 0)) {
+    } else if (plan && (!g.quiet || o.dry_run)) {
         print_plan(plan, r < 0 ? 2 : o.dry_run ? 1 : 0);
         fflush(stdout);
     }

@@ -17,7 +17,6 @@
  * the staging directory goes in every case.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "ovfkit/sysprep.h"
 #include "ovfkit/vhd.h"
 #include "util/err.h"
+#include "util/fs.h"
 #include "util/io.h"
 
 static bool ends_with(const char *s, const char *e)
@@ -41,19 +41,10 @@ static bool ends_with(const char *s, const char *e)
     return n >= m && !strcasecmp(s + n - m, e);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(p);
-}
-
 static void rm_tree(const char *dir)
 {
     if (dir[0]) {
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        ovfk_rm_tree(dir);
     }
 }
 
@@ -296,7 +287,8 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
     struct hv_export_opts eo = { .to = o->to, .digest = o->digest,
                                  .fixed = o->fixed,
                                  .progress = o->progress,
-                                 .opaque = o->opaque };
+                                 .opaque = o->opaque,
+                                 .package = o->package };
     char stage[PATH_MAX] = "", work[PATH_MAX + 16], dir[PATH_MAX];
     char report[PATH_MAX + 32];
     ova_pkg *pkg = NULL;

@@ -178,12 +178,16 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
         }
         free(text);
         rebase(vm, dirp, false);
-        /* what lies in the VM's own directory was made for it */
         for (size_t i = 0; i < vm->n_disks; i++) {
-            const char *p = vm->disks[i].path;
+            struct hv_disk *dk = &vm->disks[i];
             size_t len = strlen(dirp);
-            vm->disks[i].owned |= p && !strncmp(p, dirp, len) &&
-                                  p[len] == '/';
+            /* what lies in the VM's own directory was made for it */
+            dk->owned |= dk->path && !strncmp(dk->path, dirp, len) &&
+                         dk->path[len] == '/';
+            /* a definition written by hand may give no capacity */
+            if (!dk->capacity) {
+                dk->capacity = hv_image_capacity(dk->path, dk->format);
+            }
         }
         nv = realloc(vms, (*n + 1) * sizeof(*nv));
         if (!nv) {

@@ -151,7 +151,7 @@ int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
     const char **hrefs = calloc(vm->n_disks + 1, sizeof(*hrefs));
     uint64_t *sizes = calloc(vm->n_disks + 1, sizeof(*sizes));
     bool ova = ends_with(o->to, ".ova");
-    char desc_name[300], *xml = NULL;
+    char desc_name[300], *xml = NULL, *pkg_path = NULL;
     ova_writer *w = NULL;
     ovf_doc *doc = NULL;
     ovfk_sink sink;
@@ -211,8 +211,23 @@ int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
                           : vhd_stream_write(e->stream, &sink, NULL, NULL);
         }
     }
+    if (r == 0 && o->package) {
+        /* allocated before the package completes: a complete package is
+         * never reported as a failure for want of this string */
+        char path[PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s%s%s", o->to, ova ? "" : "/",
+                 ova ? "" : desc_name);
+        pkg_path = strdup(path);
+        if (!pkg_path) {
+            r = ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+        }
+    }
     if (r == 0) {
         r = ova_writer_finish(w);
+    }
+    if (r == 0 && o->package) {
+        *o->package = pkg_path;
+        pkg_path = NULL;
     }
     if (r < 0 && w && !c->err.code) {
         ovfk_err_set(&c->err, r, "cannot export '%s': %s", vm->name,
@@ -227,6 +242,7 @@ out:
     free(disks);
     free(hrefs);
     free(sizes);
+    free(pkg_path);
     free(xml);
     ovf_free(doc);
     return r;

@@ -751,7 +751,12 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
             ovfk_source_free(s);
         }
         if (r < 0) {
-            return fail(j, r, "disk '%s': %s", p->id, ovfk_last_error());
+            /* an OVA's member is read from a temporary copy: name the
+             * file as the package does */
+            const struct ovf_file *f = ovf_find_file(j->doc, k->file_ref);
+            return fail(j, r, "disk '%s' (file '%s' of the package): %s",
+                        p->id, f && f->href ? f->href : "?",
+                        ovfk_last_error());
         }
     }
     return 0;
@@ -852,12 +857,19 @@ static int carry_out(struct job *j, const char *pkg)
             j->c->drv->discard(j->c, vm);
         }
     } else if (j->existing) {
-        /* the old definition is gone: its disks go too */
-        for (size_t i = 0; i < j->existing->n_disks; i++) {
-            const char *old = j->existing->disks[i].path;
-            if (old && !listed((const char *const *)j->made, j->n_made, old)) {
-                unlink(old);
+        /* the old definition is gone: its disks go too, as vm remove
+         * takes them: only those ovfkit made for it that no other
+         * definition uses (a user's file, a shared disk stay) */
+        struct hv_refs refs;
+        if (hv_refs_collect(j->c, j->existing, &refs) == 0) {
+            for (size_t i = 0; i < j->existing->n_disks; i++) {
+                const struct hv_disk *d = &j->existing->disks[i];
+                if (!listed((const char *const *)j->made, j->n_made,
+                            d->path) && hv_disk_removable(d, &refs)) {
+                    unlink(d->path);
+                }
             }
+            hv_refs_free(&refs);
         }
     }
     if (lock >= 0) {

@@ -259,28 +259,17 @@ static void emit_options(struct ectx *c, const ovf_doc *d)
 static void emit_product(struct ectx *c, xmlNodePtr parent,
                          const struct ovf_product *p)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        { "Product", offsetof(struct ovf_product, product) },
-        { "Vendor", offsetof(struct ovf_product, vendor) },
-        { "Version", offsetof(struct ovf_product, version) },
-        { "FullVersion", offsetof(struct ovf_product, full_version) },
-        { "ProductUrl", offsetof(struct ovf_product, product_url) },
-        { "VendorUrl", offsetof(struct ovf_product, vendor_url) },
-        { "AppUrl", offsetof(struct ovf_product, app_url) },
-    };
     xmlNodePtr sec = el(c, parent, "ProductSection", NULL);
 
     at(c, sec, "class", p->class_);
     at(c, sec, "instance", p->instance);
     put_attrs(c, sec, p->extra);
     el(c, sec, "Info", p->info ? p->info : INFO_PRODUCT);
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        char *const *f = (char *const *)((const char *)p + fields[i].off);
+    for (size_t i = 0; i < ovf_n_product_fields; i++) {
+        const struct ovf_product_field *pf = &ovf_product_fields[i];
+        char *const *f = (char *const *)((const char *)p + pf->off);
         if (*f) {
-            el(c, sec, fields[i].name, *f);
+            el(c, sec, pf->name, *f);
         }
     }
     put_head(c, sec, p->extra);

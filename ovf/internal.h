@@ -64,6 +64,15 @@ struct ovf_priv {
 #define INFO_OS "The guest operating system"
 #define INFO_HARDWARE "Virtual hardware"
 
+/* The ProductSection's text fields after Info, in the schema's order: the
+ * one table parse.c reads them with and emit.c writes them from. */
+struct ovf_product_field {
+    const char *name;           /* element name */
+    size_t off;                 /* of the char * in struct ovf_product */
+};
+extern const struct ovf_product_field ovf_product_fields[];
+extern const size_t ovf_n_product_fields;
+
 /* parse.c: XenCenter's encoding="utf-16" on 8-bit text? */
 bool ovf_utf16_label_on_8bit(const char *buf, size_t len);
 

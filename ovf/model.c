@@ -4,6 +4,7 @@
  * summary, and a canonical dump for round-trip comparison.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,18 @@ int ovf_warn(ovf_doc *d, const char *fmt, ...)
     }
     return 0;
 }
+
+const struct ovf_product_field ovf_product_fields[] = {
+    { "Product", offsetof(struct ovf_product, product) },
+    { "Vendor", offsetof(struct ovf_product, vendor) },
+    { "Version", offsetof(struct ovf_product, version) },
+    { "FullVersion", offsetof(struct ovf_product, full_version) },
+    { "ProductUrl", offsetof(struct ovf_product, product_url) },
+    { "VendorUrl", offsetof(struct ovf_product, vendor_url) },
+    { "AppUrl", offsetof(struct ovf_product, app_url) },
+};
+const size_t ovf_n_product_fields = sizeof(ovf_product_fields) /
+                                    sizeof(ovf_product_fields[0]);
 
 struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
                               uint64_t size)

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "ovf/pkg.h"
+#include "util/fs.h"
 #include "util/io.h"
 
 struct pkg_file {
@@ -69,22 +69,13 @@ const char *ova_pkg_file(ova_pkg *p, const char *id, bool *movable)
     return NULL;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void ova_pkg_free(ova_pkg *p)
 {
     if (!p) {
         return;
     }
     if (p->work[0]) {
-        nftw(p->work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        ovfk_rm_tree(p->work);
     }
     for (size_t i = 0; i < p->n; i++) {
         free(p->files[i].id);

@@ -623,19 +623,6 @@ static int parse_property(struct pctx *c, xmlNodePtr n, struct ovf_product *p,
 
 static int parse_product(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        { "Info", offsetof(struct ovf_product, info) },
-        { "Product", offsetof(struct ovf_product, product) },
-        { "Vendor", offsetof(struct ovf_product, vendor) },
-        { "Version", offsetof(struct ovf_product, version) },
-        { "FullVersion", offsetof(struct ovf_product, full_version) },
-        { "ProductUrl", offsetof(struct ovf_product, product_url) },
-        { "VendorUrl", offsetof(struct ovf_product, vendor_url) },
-        { "AppUrl", offsetof(struct ovf_product, app_url) },
-    };
     static const char *const modeled[] = { "class", "instance", NULL };
     struct ovf_product *p = ovf_grow(&s->products, &s->n_products,
                                      sizeof(*p));
@@ -651,9 +638,14 @@ static int parse_product(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
     }
     for (xmlNodePtr n = sec->children; n; n = n->next) {
         bool done = false;
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-            char **f = (char **)((char *)p + fields[i].off);
-            if (!done && !*f && is_el(c, n, fields[i].name)) {
+        if (!p->info && is_el(c, n, "Info")) {
+            p->info = text(n);
+            continue;
+        }
+        for (size_t i = 0; i < ovf_n_product_fields; i++) {
+            const struct ovf_product_field *pf = &ovf_product_fields[i];
+            char **f = (char **)((char *)p + pf->off);
+            if (!done && !*f && is_el(c, n, pf->name)) {
                 *f = text(n);
                 done = true;
             }

@@ -413,7 +413,7 @@ def commands_of(words, env, funcs, out, line, unseen, depth=0):
         rest = rest[1:]         # the duration
     elif name in ("nice", "nohup", "setsid", "exec", "sudo", "stdbuf",
                   "ionice", "env", "xargs"):
-        takes = {"nice": "-n", "ionice": "-c -n", "env": "-u",
+        takes = {"nice": "-n", "ionice": "-c -n", "env": "-u", "exec": "-a",
                  "xargs": "-n -I -P -d -L -s -E -a"}.get(name, "").split()
         while rest and (rest[0].text.startswith("-") or
                         (name == "env" and "=" in rest[0].text)):
@@ -499,8 +499,36 @@ def c_strip(src):
 
 
 C_CALL = re.compile(r"\b(system|popen|execl|execlp|execle|execv|execvp|"
-                    r"execvpe|execve|posix_spawn|posix_spawnp)\s*\(")
+                    r"execvpe|execve|posix_spawn|posix_spawnp|"
+                    r"t_sh)\s*\(")
 C_STR = r'"((?:[^"\\]|\\.)*)"'
+# adjacent literals, as C joins them
+C_STRS = re.compile(r'\s*((?:"(?:[^"\\]|\\.)*"\s*)+)')
+# shell-like calls: the first argument is a command line (t_sh is the unit
+# tests' printf-style system(), tests/unit/images.h)
+SHELL_FNS = ("system", "popen", "t_sh")
+
+
+def c_literal(strs):
+    """The text of adjacent C string literals."""
+    parts = re.findall(C_STR, strs)
+    return bytes("".join(parts), "utf-8").decode("unicode_escape")
+
+
+def built_command(src, start, var):
+    """The format a nearby snprintf(var, ...) gave a command buffer: the
+    literal after its size argument, or None."""
+    head = src[:start]
+    lo = max(0, len(head) - 3000)
+    for m in reversed(list(re.finditer(r"\bsnprintf\s*\(\s*%s\s*,"
+                                       % re.escape(var), head[lo:]))):
+        rest = head[lo + m.end():]
+        size = re.match(r"[^,]*,", rest)
+        if not size:
+            return None
+        lit = C_STRS.match(rest[size.end():])
+        return c_literal(lit.group(1)) if lit else None
+    return None
 
 
 def scan_c(path, rel, env, problems):
@@ -509,14 +537,28 @@ def scan_c(path, rel, env, problems):
     found, unseen = [], []
     for m in C_CALL.finditer(src):
         fn, line = m.group(1), src.count("\n", 0, m.start()) + 1
+        bol = src.rfind("\n", 0, m.start()) + 1
+        if re.search(r"\b(int|void|char)\s*\**\s*$", src[bol:m.start()]):
+            continue    # a declaration or definition, not a call
         args = src[m.end():m.end() + 400]
         if fn.startswith("posix_spawn"):
             # posix_spawn(&pid, PATH, ...): the program is the 2nd argument
             args = args.split(",", 1)[1] if "," in args else ""
         lit = re.match(r"\s*" + C_STR, args)
-        if lit and fn in ("system", "popen"):
+        var = re.match(r"\s*([A-Za-z_]\w*)\s*[,)]", args)
+        if lit and fn in SHELL_FNS:
             w = Word()
-            w.text = bytes(lit.group(1), "utf-8").decode("unicode_escape")
+            w.text = c_literal(C_STRS.match(args).group(1))
+            script(w, env, set(), found, line, unseen, 0)
+        elif (fn in SHELL_FNS and var and
+              re.search(r"\bvsnprintf\s*\(\s*%s\b" % var.group(1),
+                        src[max(0, m.start() - 600):m.start()])):
+            # a printf-style wrapper's own system(): its callers are seen
+            unseen.append((line, "%s() of a wrapper" % fn))
+        elif (fn in SHELL_FNS and var and
+              built_command(src, m.start(), var.group(1)) is not None):
+            w = Word()
+            w.text = built_command(src, m.start(), var.group(1))
             script(w, env, set(), found, line, unseen, 0)
         elif lit:
             found.append((line, lit.group(1)))

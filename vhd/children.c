@@ -111,12 +111,15 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
         if (!strcmp(real, self) || !vhd_probe(path)) {
             continue;
         }
-        /* a file that is no VHD is no child; one that could not be looked
-         * at for want of memory may be one */
-        r = vhd_open_one(path, VHD_OPEN_NO_PARENT, &h,
-                         &err);
+        /* a file that is no VHD is no child; one that looks like a VHD
+         * but cannot be read (no memory, a damaged footer) may be one, and
+         * a merge that left it out would remove its parent */
+        r = vhd_open_one(path, VHD_OPEN_NO_PARENT, &h, &err);
         if (r < 0) {
-            r = r == -ENOMEM ? r : 0;
+            char why[OVFK_ERR_MAX];
+            snprintf(why, sizeof(why), "%s", err.msg);
+            ovfk_err_set(&err, r, "cannot tell whether '%s' is a child of "
+                         "'%s': %s", path, file, why);
             continue;
         }
         if (h->ft.type == VHD_TYPE_DIFF &&
@@ -142,8 +145,11 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
         free(*paths);
         *paths = NULL;
         *n = 0;
-        return ovfk_err_last(r, "cannot list the children of '%s': out of "
-                             "memory", file);
+        if (r == -ENOMEM && !err.code) {
+            ovfk_err_set(&err, r, "cannot list the children of '%s': out "
+                         "of memory", file);
+        }
+        return ovfk_err_publish(&err);
     }
     return 0;
 }

@@ -37,6 +37,8 @@ struct ovfk_convert_opts {
     bool fixed;                     /* fixed VHDs (default dynamic) */
     const char *format;             /* of bare disk sources; NULL: probe */
     size_t *changes;                /* out: guest changes made (or NULL) */
+    char **package;                 /* out (or NULL): the descriptor or OVA
+                                       written, malloc'ed, caller frees */
     ovfk_progress_fn progress;
     void *opaque;
 };

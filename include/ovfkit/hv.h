@@ -169,6 +169,10 @@ struct hv_export_opts {
     bool allow_running;         /* snapshot exports (next layer) */
     ovfk_progress_fn progress;
     void *opaque;
+    /* out (NULL: not wanted): what a program opens to read the package
+     * back, TO/NAME.ovf for a directory, TO itself for an OVA; malloc'ed,
+     * set only on success, the caller frees it */
+    char **package;
 };
 
 /* Export a VM (stopped) as OVF + one VHD per disk, or one OVA. */

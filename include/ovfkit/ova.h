@@ -179,15 +179,24 @@ struct ova_open_opts {
     void *opaque;
 };
 
+/* Open a package; *out is the caller's, freed with ova_pkg_free (which
+ * removes the files it extracted into workdir).  On failure *out is NULL
+ * and the message is in ovfk_last_error(). */
 int ova_pkg_open(const char *path, const struct ova_open_opts *o,
                  ova_pkg **out);
+/* The parsed descriptor.  It belongs to the package: valid until
+ * ova_pkg_free(p); the caller may change it but must not free it. */
 ovf_doc *ova_pkg_doc(ova_pkg *p);
+/* The descriptor's bytes as read (len in *len, NUL-terminated), owned by
+ * the package and valid until ova_pkg_free(p). */
 const char *ova_pkg_descriptor(ova_pkg *p, size_t *len);
 /* The local path holding file id's content (decompressed, joined), or
  * NULL when the package does not contain it.  *movable says whether the
  * file is ovfkit's own copy (extracted or unpacked) that the caller may
- * rename away; a file of a package directory belongs to the user. */
+ * rename away; a file of a package directory belongs to the user.  The
+ * string belongs to the package: valid until ova_pkg_free(p). */
 const char *ova_pkg_file(ova_pkg *p, const char *file_id, bool *movable);
+/* Free the package and remove what it extracted; NULL is accepted. */
 void ova_pkg_free(ova_pkg *p);
 
 #ifdef __cplusplus

@@ -207,7 +207,9 @@ int ovf_emit(const ovf_doc *doc, int version, char **out, size_t *len);
  * malloc'ed, caller frees. */
 char *ovf_dump(const ovf_doc *doc);
 
-/* Builders: each copies its strings; return NULL/negative on ENOMEM. */
+/* Builders: each copies its strings; return NULL/negative on ENOMEM.  The
+ * element returned belongs to the document: valid until ovf_free(d) or
+ * the next builder call that adds to the same array (which may move it). */
 struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
                               uint64_t size);
 struct ovf_disk *ovf_add_disk(ovf_doc *d, const char *id,
@@ -241,7 +243,8 @@ char *ovf_hw_get_config(const struct ovf_system *s, const char *ns_href,
 char *ovf_system_vendor_attr(const struct ovf_system *s, const char *ns_href,
                              const char *local, const char *attr);
 
-/* Lookups. */
+/* Lookups.  What they return points into the document (or the item) and
+ * stays valid until it is freed or changed; NULL when absent. */
 const char *ovf_item_get(const struct ovf_item *it, const char *name);
 int ovf_item_type(const struct ovf_item *it);
 const char *ovf_prop_get(const struct ovf_prop *props, size_t n,
@@ -257,7 +260,8 @@ const char *ovf_default_config(const ovf_doc *d);
 bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
                         const char *cfg);
 
-/* Systems in depth-first order (the top one, then its descendants). */
+/* Systems in depth-first order (the top one, then its descendants);
+ * ovf_system_at's pointer belongs to the document (valid until ovf_free). */
 size_t ovf_system_count(const ovf_doc *d);
 const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i);
 

@@ -292,8 +292,9 @@ int vhd_merge(const char *child, const char *const *children, size_t n,
 /*
  * The differencing disks in dir whose parent is file (by UUID): its
  * children, which a merge must re-point.  *paths is malloc'ed (free each
- * and the array).  Returns 0, or a negative errno (-ENOMEM: out of memory,
- * never a shorter list) with *paths NULL and *n 0.
+ * and the array).  Returns 0, or a negative errno with *paths NULL and *n
+ * 0: never a shorter list, so a file there that looks like a VHD but
+ * cannot be read (damaged, or no memory) is an error.
  */
 int vhd_find_children(const char *file, const char *dir, char ***paths,
                       size_t *n);

@@ -58,8 +58,9 @@ for where in "--store $S" "--connect xen:$X"; do
         ovfkit $where import renamed/keep.ovf --name n1 --keep-guest-config
     grep -qF "ovfkit vhd repair" err.txt || fail "no repair hint: $(cat err.txt)"
     unchanged "import of data.img ($where)"
-    expect_err "keep-disk1.vhd' is not a valid VHD" \
+    expect_err "disk 'vmdisk1' (file 'keep-disk1.vhd' of the package): " \
         ovfkit $where import bad.ova --name n1 --keep-guest-config
+    grep -qF "keep-disk1.vhd' is not a valid VHD" err.txt || fail "$(cat err.txt)"
     unchanged "import of the OVA ($where)"
     expect_err "is not a valid VHD" \
         ovfkit $where restore bad/keep.ovf --force --keep-guest-config

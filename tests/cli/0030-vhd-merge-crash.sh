@@ -83,6 +83,27 @@ PYEOF
     ovfkit vhd compare ref-base.raw c/base.vhd > /dev/null || fail "base changed"
 done
 
+# a child that cannot be read (its trailing footer destroyed) may build on
+# the file merged away: the merge is refused before anything is written,
+# rather than remove the parent under it; once repaired, it is re-pointed
+build
+sz=$(stat -c %s c/d3.vhd)
+printf 'XXXXXXXX' | dd of=c/d3.vhd bs=1 seek=$((sz - 512)) conv=notrunc \
+    status=none
+sums=$(cd c && sha256sum $(ls -A))
+expect_err "cannot tell whether 'c/d3.vhd' is a child of 'c/d2.vhd'" \
+    ovfkit vhd merge c/d2.vhd
+[ "$(cd c && sha256sum $(ls -A))" = "$sums" ] || fail "a refused merge wrote"
+ovfkit vhd repair c/d3.vhd > /dev/null
+(cd c && ovfkit vhd merge d2.vhd > /dev/null)
+[ ! -e c/d2.vhd ] || fail "d2 not merged after the repair"
+same d3
+if "$PY" -c 'import pyvhdi' 2>/dev/null; then
+    vhdi_raw c/d3.vhd got.raw
+    cmp -s got.raw ref-d3.raw || fail "libvhdi reads d3 differently"
+fi
+echo "unreadable child: merge refused"
+
 # a real small file system that runs out of space (root only)
 if [ "$(id -u)" = 0 ] && mkdir small && mount -t tmpfs -o size=12M tmpfs small 2>/dev/null; then
     trap 'umount "$T/small" 2>/dev/null; cd /; rm -rf "$T"' EXIT

@@ -26,7 +26,13 @@ mkdir -p "$run"
 # the VM's qemu, as `vm start` finds it (a process named qemu...)
 bash -c 'exec -a qemu-standin sleep 600' &
 echo $! > "$run/qemu.pid"
-trap 'kill $(cat "$run/qemu.pid") 2>/dev/null; ovfk_stop; cd /; [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"' EXIT
+cleanup() {
+    kill "$(cat "$run/qemu.pid")" 2>/dev/null
+    ovfk_stop
+    cd /
+    [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
 ovfk_stop() { # stop the disk server; it flushes and closes on the way
     p=$(cat "$run/nbdkit-0.pid" 2>/dev/null) || return 0
     kill "$p" 2>/dev/null || return 0
@@ -41,7 +47,8 @@ nbdkit --unix "$run/disk-0.sock" --pidfile "$run/nbdkit-0.pid" "$plugin" \
 before=$(ls "$S/vms/$uuid/disks")
 
 expect_err "is not a delta on" o snapshot create sw --name s1
-grep -q "no snapshot was taken" err.txt || fail "no outcome said: $(cat err.txt)"
+grep -q "no snapshot was taken" err.txt ||
+    fail "no outcome said: $(cat err.txt)"
 [ "$(o --json vm show sw | json 'd["disks"][0]["path"]')" = "$disk" ] ||
     fail "the definition does not name the old disk file"
 [ "$(ls "$S/vms/$uuid/disks")" = "$before" ] ||

@@ -16,7 +16,11 @@ o() { ovfkit $CONN "$@"; }
 V() { echo "$P$1"; }
 disk() { o --json vm show "$(V "$1")" | json "d['disks'][${2:-0}]['path']"; }
 cap() { o --json vm show "$(V "$1")" | json "d['disks'][${2:-0}]['capacity']"; }
-macs() { o --json vm show "$(V "$1")" | json "' '.join(n['mac'] for n in d['nics'])"; }
+macs() {
+    o --json vm show "$(V "$1")" |
+        json "' '.join(n['mac'] for n in d['nics'])"
+}
+ovfcaps() { grep -o 'ovf:capacity="[0-9]*"' "$1"/*.ovf; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 vsize() { qemu-img info --output=json "$1" | json "d['virtual-size']"; }
 distinct() { [ "$(echo "$@" | tr ' ' '\n' | sort | uniq -d)" = "" ]; }
@@ -109,6 +113,7 @@ PYEOF
     xen)
         {
             echo "name = \"$name\""
+            echo "uuid = \"$(cat /proc/sys/kernel/random/uuid)\""
             printf 'disk = ['
             sep=" " i=0
             for d in "$@"; do
@@ -164,19 +169,26 @@ case_disks() {
     mk b --disk 16M
     pb=$(disk b)
     a_intact "creating b"
+    if [ "$DRV" != dir ]; then
+        # shared directory: the file names come from the VM's name, and a
+        # file of the user's where c's first disk would go is left alone
+        case $(basename "$pb") in "$(V b)"-*) ;;
+            *) fail "disks: b's disk '$pb' is not named after b" ;;
+        esac
+        squat="$(dirname "$pa")/$(V c)-disk1.vhd"
+        head -c 4096 /dev/urandom > "$squat"
+        hs=$(sha "$squat")
+    fi
     mk c --disk 8M --disk 8M
     pc1=$(disk c 0) pc2=$(disk c 1)
     distinct "$pa" "$pb" "$pc1" "$pc2" ||
         fail "disks: two disks share a file: $pa $pb $pc1 $pc2"
     a_intact "creating c"
-    case $DRV in
-    xen|libvirt)
-        # shared directory: the file names come from the VM's name
-        case $(basename "$pb") in "$(V b)"-*) ;;
-            *) fail "disks: b's disk '$pb' is not named after b" ;;
-        esac
-        ;;
-    esac
+    if [ "$DRV" != dir ]; then
+        [ "$pc1" != "$squat" ] && [ "$(sha "$squat")" = "$hs" ] ||
+            fail "disks: c's create took the user's file '$squat'"
+        rm -f "$squat"
+    fi
 
     # a create that fails after making its first disk takes back only that
     before=$(files)
@@ -186,17 +198,6 @@ case_disks() {
         fail "disks: the failed create changed the files: $(files)"
     ! o vm show "$(V d)" > /dev/null 2>&1 || fail "disks: d was defined"
     a_intact "a failed create"
-
-    if [ "$DRV" != dir ]; then
-        # a file of the user's where e's disk would go is left alone
-        squat="$(dirname "$pa")/$(V e)-disk1.vhd"
-        head -c 4096 /dev/urandom > "$squat"
-        hs=$(sha "$squat")
-        mk e --disk 8M
-        [ "$(disk e)" != "$squat" ] && [ "$(sha "$squat")" = "$hs" ] ||
-            fail "disks: e's create took the user's file '$squat'"
-        rm -f "$squat"
-    fi
 
     # definitions ovfkit did not write: f shares a's disk, g has a file
     # of the user's; removing them removes neither
@@ -229,6 +230,31 @@ case_disks() {
     [ "$(disk c)" != "$pc1" ] && [ "$(disk c)" != "$pc2" ] &&
         [ "$(sha "$pc1")" = "$hc" ] ||
         fail "disks: the new c took the old c's kept disk"
+
+    # restore --force replaces a definition; of the old one's disks it
+    # removes only those ovfkit made for it that nobody else uses
+    mkdir -p rs
+    mk r --disk 8M
+    pr=$(disk r)
+    hr=$(sha "$pr")
+    foreign s "$pr:vhd"
+    o export "$(V r)" --to r.ova > /dev/null
+    o restore r.ova --force --storage "$T/rs" > /dev/null 2> err.txt ||
+        fail "disks: restore over r: $(cat err.txt)"
+    [ -f "$pr" ] && [ "$(sha "$pr")" = "$hr" ] ||
+        fail "disks: restore over r removed the disk s uses"
+    o vm remove "$(V s)"
+    pr2=$(disk r)
+    o restore r.ova --force --storage "$T/rs" > /dev/null 2> err.txt ||
+        fail "disks: second restore over r: $(cat err.txt)"
+    [ ! -e "$pr2" ] && [ -f "$(disk r)" ] ||
+        fail "disks: restore over r left its old disk '$pr2'"
+    foreign u "$T/user.img:raw"
+    o export "$(V u)" --to u.ova > /dev/null
+    o restore u.ova --force --storage "$T/rs" > /dev/null 2> err.txt ||
+        fail "disks: restore over u: $(cat err.txt)"
+    [ -f user.img ] && [ "$(sha user.img)" = "$hu" ] ||
+        fail "disks: restore over u removed the user's file"
     echo "disks: ok"
 }
 
@@ -254,8 +280,16 @@ case_macs() {
     my=$(macs y)
     distinct $mx $my || fail "macs: x and y share a MAC: $mx / $my"
     # the next pool MAC, given to the second NIC: the first gets another
-    nm=$(next_mac)
-    mk z --nic "$NET1" --nic "$NET2,mac=$nm"
+    # (on a shared libvirtd another user may take it first: ask again)
+    for try in 1 2 3 4 5; do
+        nm=$(next_mac)
+        o vm create "$(V z)" --nic "$NET1" --nic "$NET2,mac=$nm" \
+            > /dev/null 2> err.txt && break
+        grep -q "MAC $nm is used by VM '" err.txt &&
+            ! grep -q "used by VM '$P" err.txt ||
+            fail "vm create z: $(cat err.txt)"
+    done
+    o vm show "$(V z)" > /dev/null 2>&1 || fail "vm create z: $(cat err.txt)"
     mz=$(macs z)
     [ "${mz#* }" = "$nm" ] && distinct $mx $my $mz ||
         fail "macs: z's MACs $mz (second asked as $nm; x: $mx, y: $my)"
@@ -291,11 +325,7 @@ case_capacity() {
     [ "$(cap v)" = 67108864 ] || fail "capacity: v's 64 MiB disk says $(cap v)"
     o export "$(V v)" --to vdir --config-only > /dev/null
     grep -q 'ovf:capacity="67108864"' vdir/*.ovf ||
-        fail "capacity: v's OVF says $(grep -o 'ovf:capacity="[0-9]*"' vdir/*.ovf)"
-    if [ "$DRV" = dir ]; then
-        echo "capacity: ok"
-        return      # the dir store keeps the capacity it created with
-    fi
+        fail "capacity: v's OVF says $(ovfcaps vdir)"
     # images ovfkit did not make: the size qemu-img reads, not the file's
     qemu-img create -q -f vpc -o subformat=dynamic,force_size=on f.vhd 48M
     qemu-img create -q -f qcow2 q.qcow2 40M
@@ -308,9 +338,9 @@ case_capacity() {
         i=$((i + 1))
     done
     o export "$(V h)" --to hdir --config-only > /dev/null
-    [ "$(grep -o 'ovf:capacity="[0-9]*"' hdir/*.ovf | tr -dc '0-9\n' | sort)" = \
+    [ "$(ovfcaps hdir | tr -dc '0-9\n' | sort)" = \
       "$(for f in f.vhd q.qcow2 r.img; do vsize $f; done | sort)" ] ||
-        fail "capacity: h's OVF says $(grep -o 'ovf:capacity="[0-9]*"' hdir/*.ovf)"
+        fail "capacity: h's OVF says $(ovfcaps hdir)"
     o vm remove "$(V h)"
     [ -f f.vhd ] && [ -f q.qcow2 ] && [ -f r.img ] ||
         fail "capacity: removing h removed the user's images"

@@ -58,6 +58,14 @@ libvirt)
         virsh -c $WHERE list > /dev/null 2>&1 ||
             skip "libvirtd cannot be started on this machine"
     fi
+    # where qemu's user cannot open /dev/kvm (a device group that is not
+    # kvm) but root's qemu can, libvirtd's capability cache goes stale at
+    # once and every define re-probes qemu: slow, not wrong; say why
+    if [ -c /dev/kvm ] && id libvirt-qemu > /dev/null 2>&1 &&
+       ! runuser -u libvirt-qemu -- test -w /dev/kvm 2> /dev/null; then
+        echo "note: /dev/kvm ($(stat -c %U:%G /dev/kvm)) is closed to" \
+             "libvirt-qemu: libvirtd re-probes qemu on every define (slow)"
+    fi
     CONN="--connect $WHERE"
     NET1=${P}n1 NET2=${P}n2
     for n in "$NET1" "$NET2"; do
@@ -98,6 +106,8 @@ libvirt)
 *) fail "SCEN_DRIVER '$SCEN_DRIVER'" ;;
 esac
 trap 'cd /; set +e; cleanup_driver; [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"' EXIT
+# run.sh's timeout sends TERM: exit, so that the EXIT trap cleans up
+trap 'exit 143' HUP INT TERM
 mkdir "$T/state"
 export SCEN_OVFKIT="$OVFKIT" SCEN_CONN="$CONN" SCEN_DRIVER SCEN_PREFIX="$P" \
     SCEN_WHERE="$WHERE" SCEN_STATE="$T/state"

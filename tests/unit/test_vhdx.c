@@ -175,5 +175,5 @@ static void t_parent_wrong(void)
 
 TEST_MAIN(T(t_dynamic), T(t_fixed), T(t_bad_signature), T(t_bad_headers),
           T(t_bad_region_table), T(t_region_table_checksum),
-          T(t_metadata_item_outside), T(t_block_past_eof), T(t_truncated_file), T(t_parent_missing),
-          T(t_parent_wrong))
+          T(t_metadata_item_outside), T(t_block_past_eof),
+          T(t_truncated_file), T(t_parent_missing), T(t_parent_wrong))

@@ -389,6 +389,28 @@ static void t_parent_loop(void)
     REFUSED("a.vmdk", -ELOOP, "'a.vmdk': more than 32 parents (a loop?)");
 }
 
+/*
+ * A parent whose name says VMDK but whose content does not: handed to
+ * "whatever reads it", it came straight back here by its name and
+ * recursed until the stack ran out (found by fuzz_vmdk).
+ */
+static void t_parent_not_vmdk(void)
+{
+    CHECK(t_write_file("f.raw", "", 0) == 0);
+    CHECK(truncate("f.raw", 4096) == 0);
+    CHECK(t_write_file("p.vmdk", "hello\n", 6) == 0);
+    CHECK(put_desc("a.vmdk", DESC_HEAD "parentCID=11111111\n"
+                   "parentFileNameHint=\"p.vmdk\"\n"
+                   "RW 8 FLAT \"f.raw\" 0\n") == 0);
+    REFUSED("a.vmdk", -EINVAL, "the parent of 'a.vmdk': './p.vmdk': the "
+            "descriptor lists no extents");
+    /* a descriptor without its first line, naming itself as parent */
+    CHECK(put_desc("b.vmdk", "# not the usual first line\n"
+                   "parentCID=11111111\nparentFileNameHint=\"b.vmdk\"\n"
+                   "RW 8 FLAT \"f.raw\" 0\n") == 0);
+    REFUSED("b.vmdk", -ELOOP, "more than 32 parents (a loop?)");
+}
+
 static void t_parent_outside(void)
 {
     CHECK(t_write_file("f.raw", "", 0) == 0);
@@ -412,12 +434,14 @@ static void t_parent_smaller(void)
 }
 
 TEST_MAIN(T(t_monolithic_sparse), T(t_stream_optimized),
-          T(t_monolithic_flat), T(t_mixed_extents), T(t_zero_extent), T(t_snapshot_child),
-          T(t_extent_outside_dir), T(t_extent_missing),
+          T(t_monolithic_flat), T(t_mixed_extents), T(t_zero_extent),
+          T(t_snapshot_child), T(t_extent_outside_dir), T(t_extent_missing),
           T(t_flat_extent_short), T(t_flat_offset_wraps),
           T(t_unsupported_extent), T(t_no_extents),
           T(t_descriptor_too_large), T(t_grain_table_past_eof),
-          T(t_grain_dir_outside), T(t_grain_dir_on_header), T(t_grain_past_eof), T(t_bad_grain_size),
-          T(t_sparse_bad_magic), T(t_embedded_descriptor_outside),
-          T(t_stream_footer), T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain), T(t_parent_loop),
-          T(t_parent_outside), T(t_parent_smaller))
+          T(t_grain_dir_outside), T(t_grain_dir_on_header),
+          T(t_grain_past_eof), T(t_bad_grain_size), T(t_sparse_bad_magic),
+          T(t_embedded_descriptor_outside), T(t_stream_footer),
+          T(t_stream_truncated), T(t_stream_cut), T(t_stream_bad_grain),
+          T(t_parent_loop), T(t_parent_not_vmdk), T(t_parent_outside),
+          T(t_parent_smaller))
