@@ -61,9 +61,11 @@
  *      for leaks) and leaves it.
  *
  * Completion: the explicit step of a writer.  vhd_merge_recover (vhd
- * repair, a merge, the snapshot operations, a VHD_OPEN_RDWR open of C, P
- * or a G: recover.c's vhd_open) carries the merge from its journal's
- * state to its end (4: never back).  A read-write open that cannot
+ * repair, a merge, the snapshot commands that write, a VHD_OPEN_RDWR open
+ * of C, P or a G in recover.c's vhd_open, a new child of one of them in
+ * vhd_create) carries the merge from its journal's state to its end (4:
+ * never back).  A write into any other file needs no completion: the
+ * merge writes only P and the G.  A read-write open that cannot
  * complete it fails: a write into C or P beside the merge would be lost
  * or undone.
  *
