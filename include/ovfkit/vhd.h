@@ -276,7 +276,8 @@ int vhd_merge_plan_into(const char *child, const char *target,
  * write (vhd_merge_recover, vhd_repair, a VHD_OPEN_RDWR open, a merge or
  * a snapshot operation) on any file involved completes the merge; reading
  * never does.  The parent's old contents (the deleted snapshot's state)
- * are given up from the first write: a merge only goes forward.  See merge.c's NOTES.
+ * are given up from the first write: a merge only goes forward.  See
+ * merge.c's NOTES.
  *
  * VHD_MERGE_KEEP_CHILD leaves the child in place, still a valid child of
  * the parent reading the same data (it then duplicates what the parent
