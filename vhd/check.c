@@ -219,8 +219,9 @@ static int report_merge(struct journal *j, void *opaque)
         }
     }
     say(c, "merge", "the merge of '%s' into '%s' is unfinished (journal "
-        "'%s', step %s): the chain reads correctly; 'ovfkit vhd repair' "
-        "completes it", j->child, j->parent, j->path, j->state);
+        "'%s', step %s): the chain reads correctly; 'ovfkit vhd repair "
+        "%s' completes it", j->child, j->parent, j->path, j->state,
+        j->parent);
     return 0;
 }
 
