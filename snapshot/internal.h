@@ -37,7 +37,7 @@ void snap_end(struct snap_ctx *x);
 int snap_take_out_garbage(struct snap_ctx *x);
 /* Complete the merges left unfinished in the VM's deltas (the explicit
  * step before a snapshot command writes): 0, or a negative errno with the
- * message in ovfk_last_error(). */
+ * message on x->c. */
 int snap_finish_merges(struct snap_ctx *x);
 char *snap_now(void);
 

@@ -359,7 +359,7 @@ int snap_finish_merges(struct snap_ctx *x)
             r = vhd_merge_recover(x->vm->disks[i].path);
         }
     }
-    return r < 0 ? r : 0;
+    return r < 0 ? snap_err(x->c, r, "%s", ovfk_last_error()) : 0;
 }
 
 void snap_end(struct snap_ctx *x)
