@@ -199,7 +199,7 @@ int cmd_sysprep(int argc, char **argv)
     if (report && sysprep_report_write(s, (const char *const *)argv + optind,
                                        (size_t)(argc - optind), dry,
                                        report) < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_error("%s", sysprep_error(s));
     }
     if (g.json) {
         json_object *o = json_object_new_object(), *a = json_object_new_array();

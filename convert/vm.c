@@ -217,7 +217,7 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
     struct sysprep_services set = { 0 };
     const char **paths = calloc(vm->n_disks + 1, sizeof(*paths));
     sysprep_t *s = NULL;
-    int r = paths ? 0 : ovfk_err_last(-ENOMEM, "out of memory");
+    int r = paths ? 0 : ovfk_err_last(-ENOMEM, "out of memory"), rw;
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         struct hv_disk *d = &vm->disks[i];
@@ -266,9 +266,9 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
                 ovfk_err_last(r, "%s", sysprep_error(s));
             }
         }
-        if (sysprep_report_write(s, paths, vm->n_disks, false, report) < 0 &&
-            r == 0) {
-            r = -EIO;
+        rw = sysprep_report_write(s, paths, vm->n_disks, false, report);
+        if (rw < 0 && r == 0) {
+            r = ovfk_err_last(rw, "%s", sysprep_error(s));
         }
         if (o->changes) {
             *o->changes = sysprep_change_count(s);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sysprep/internal.h"
 #include "util/tmpfile.h"
@@ -96,7 +97,7 @@ static char *get_value(json_object *o, const char *key, bool *present)
     return NULL;
 }
 
-int sysprep_report_write(const sysprep_t *s, const char *const *disks,
+int sysprep_report_write(sysprep_t *s, const char *const *disks,
                          size_t n, bool dry_run, const char *path)
 {
     json_object *o = json_object_new_object(), *a;
@@ -153,8 +154,8 @@ int sysprep_report_write(const sysprep_t *s, const char *const *disks,
     r = ovfk_write_file_atomic(path, text, strlen(text));
     json_object_put(o);
     if (r < 0) {
-        return ovfk_err_last(r, "cannot write the report '%s': %s", path,
-                             ovfk_errtext(r));
+        return ovfk_err_set(&s->err, r, "cannot write the report '%s': %s",
+                            path, ovfk_errtext(r));
     }
     return 0;
 }
@@ -432,15 +433,15 @@ static int check_report(const char *report, json_object *o,
     if (json_object_object_get_ex(o, "version", &v) &&
         (!json_object_is_type(v, json_type_int) ||
          json_object_get_int(v) != 1)) {
-        return ovfk_err_last(-EINVAL, "'%s': report version '%s' is not "
-                             "supported (1 is)", report,
+        return ovfk_err_last(OVFK_EUNSUPPORTED, "'%s': report version '%s' "
+                             "is not supported (1 is)", report,
                              json_object_get_string(v));
     }
     for (size_t i = 0; i < count; i++) {
         const char *why = check_change(json_object_array_get_idx(changes,
                                                                  i));
         if (why) {
-            return ovfk_err_last(-EINVAL, "'%s' is not a valid sysprep "
+            return ovfk_err_last(OVFK_ECORRUPT, "'%s' is not a valid sysprep "
                                  "report: change %zu %s; nothing was "
                                  "undone", report, i + 1, why);
         }
@@ -459,8 +460,10 @@ int sysprep_undo(const char *report, const char *const *disks, size_t n,
     *restored = 0;
     if (!o || !json_object_object_get_ex(o, "changes", &changes) ||
         !json_object_is_type(changes, json_type_array)) {
+        /* one that cannot be read is not at fault: its errno */
+        int e = !o && access(report, R_OK) != 0 ? -errno : OVFK_ECORRUPT;
         json_object_put(o);
-        return ovfk_err_last(-EINVAL, "'%s' is not an ovfkit sysprep report",
+        return ovfk_err_last(e, "'%s' is not an ovfkit sysprep report",
                              report);
     }
     if (json_object_object_get_ex(o, "dry_run", &dry) &&

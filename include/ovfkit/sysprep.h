@@ -8,8 +8,9 @@
  * back from the report.
  *
  * When qemu cannot use KVM, the libguestfs appliance falls back to TCG by
- * itself.  Errors: 0 or negative, message in sysprep_error() or
- * ovfk_last_error().
+ * itself.  Errors: 0 or negative (common.h); the message of a call on a
+ * handle in sysprep_error(s), that of a call without one (sysprep_open
+ * failing, sysprep_undo, sysprep_services_resolve) in ovfk_last_error().
  */
 #ifndef OVFKIT_SYSPREP_H
 #define OVFKIT_SYSPREP_H
@@ -110,8 +111,8 @@ int sysprep_op_run(sysprep_t *s, const char *op, const char *hostname,
 const char *const *sysprep_op_names(void);
 
 /* Write the report (JSON): the disks, what inspection found, every
- * change with its old and new value. */
-int sysprep_report_write(const sysprep_t *s, const char *const *disks,
+ * change with its old and new value (message in sysprep_error(s)). */
+int sysprep_report_write(sysprep_t *s, const char *const *disks,
                          size_t n, bool dry_run, const char *path);
 
 /* Put back what a report changed, newest change first; *restored counts

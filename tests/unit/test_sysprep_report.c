@@ -69,7 +69,7 @@ static void t_write_read_back(void)
     size_t restored = 7;
 
     CHECK_OK(sysprep_report_write(&s, disks, 2, false, "r.json"),
-             ovfk_last_error());
+             sysprep_error(&s));
     o = json_object_from_file("r.json");
     CHECK(o);
     CHECK(json_object_object_get_ex(o, "version", &v) &&
@@ -119,7 +119,7 @@ static void t_write_dry_run(void)
     size_t restored;
 
     CHECK_OK(sysprep_report_write(&s, no_disks, 1, true, "r.json"),
-             ovfk_last_error());
+             sysprep_error(&s));
     CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -EINVAL,
               ovfk_last_error(), "'r.json' is the report of a dry run: "
               "nothing was changed");
@@ -129,8 +129,9 @@ static void t_write_error(void)
 {
     sysprep_t s = { .mounted = -1 };
 
+    /* on the handle it was given (common.h), not in ovfk_last_error() */
     CHECK_ERR(sysprep_report_write(&s, no_disks, 1, false, "nodir/r.json"),
-              -ENOENT, ovfk_last_error(), "cannot write the report "
+              -ENOENT, sysprep_error(&s), "cannot write the report "
               "'nodir/r.json'");
 }
 
@@ -138,17 +139,20 @@ static void t_not_a_report(void)
 {
     size_t restored;
 
-    CHECK_ERR(sysprep_undo("gone.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_ERR(sysprep_undo("gone.json", no_disks, 1, &restored), -ENOENT,
               ovfk_last_error(), "'gone.json' is not an ovfkit sysprep "
               "report");
     CHECK(put("a.json", "not json at all") == 0);
-    CHECK_ERR(sysprep_undo("a.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_ERR(sysprep_undo("a.json", no_disks, 1, &restored),
+              OVFK_ECORRUPT,
               ovfk_last_error(), "'a.json' is not an ovfkit sysprep report");
     CHECK(put("b.json", "{\"version\": 1, \"os\": []}") == 0);
-    CHECK_ERR(sysprep_undo("b.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_ERR(sysprep_undo("b.json", no_disks, 1, &restored),
+              OVFK_ECORRUPT,
               ovfk_last_error(), "'b.json' is not an ovfkit sysprep report");
     CHECK(put("c.json", "{\"changes\": {\"kind\": \"file\"}}") == 0);
-    CHECK_ERR(sysprep_undo("c.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_ERR(sysprep_undo("c.json", no_disks, 1, &restored),
+              OVFK_ECORRUPT,
               ovfk_last_error(), "'c.json' is not an ovfkit sysprep report");
 }
 
@@ -157,7 +161,8 @@ static void t_other_version(void)
     size_t restored;
 
     CHECK(put("r.json", "{\"version\": 2, \"changes\": []}") == 0);
-    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored),
+              OVFK_EUNSUPPORTED,
               ovfk_last_error(), "'r.json': report version '2' is not "
               "supported (1 is)");
 }
@@ -224,8 +229,8 @@ static void t_malformed_changes(void)
         CHECK(put("r.json", text) == 0);
         snprintf(want, sizeof(want), "'r.json' is not a valid sysprep "
                  "report: %s", bad[i].why);
-        CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -EINVAL,
-                  ovfk_last_error(), want);
+        CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored),
+                  OVFK_ECORRUPT, ovfk_last_error(), want);
         CHECK_MSG(strstr(ovfk_last_error(), "nothing was undone"),
                   "case %zu: %s", i, ovfk_last_error());
     }
@@ -268,7 +273,7 @@ static void t_undo_round_trip(void)
     changes = sysprep_change_count(s);
     CHECK(changes >= 3);
     CHECK_OK(sysprep_report_write(s, disks, 1, false, "r.json"),
-             ovfk_last_error());
+             sysprep_error(s));
     sysprep_close(s);
     CHECK_OK(sysprep_undo("r.json", disks, 1, &restored), ovfk_last_error());
     CHECK_EQ(restored, changes);
