@@ -108,11 +108,11 @@ $(BIN): $(CLI_OBJS) $(STATIC)
 $(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(PKG_LIBS)
 
-$(BUILD)/wrap/nbdkit:
+$(BUILD)/wrap/nbdkit: scripts/nbdkit-san.sh
 	@mkdir -p $(dir $@)
-	printf '#!/bin/sh\n# made by the Makefile for SANITIZE builds\nLD_PRELOAD="%s" ASAN_OPTIONS=detect_leaks=0 exec %s "$$@"\n' \
-	    '$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)' \
-	    '$(or $(shell PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v nbdkit),/usr/sbin/nbdkit)' > $@
+	sed -e 's|@PRELOAD@|$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)|' \
+	    -e 's|@NBDKIT@|$(or $(shell PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v nbdkit),/usr/sbin/nbdkit)|' \
+	    scripts/nbdkit-san.sh > $@
 	chmod +x $@
 
 $(PC): FORCE
