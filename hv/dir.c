@@ -12,7 +12,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include "hv/internal.h"
 #include "hv/run.h"
+#include "util/fs.h"
 #include "util/tmpfile.h"
 
 struct dir_priv {
@@ -246,15 +246,6 @@ static int dir_replace(hv_conn *c, const struct hv_vm *old,
     return save(c, vm);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /*
  * Remove what is under path (and path itself), except the files in keep
  * and the directories that still hold them.
@@ -323,7 +314,7 @@ static void dir_discard(hv_conn *c, const struct hv_vm *vm)
     vm_dir(c, vm->uuid, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/vm.json", dir);
     if (access(path, F_OK) != 0) {
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        ovfk_rm_tree(dir);
     }
 }
 
