@@ -441,6 +441,7 @@ static void test_restore_renamed(void)
     struct hv_plan *plan;
     struct hv_vm *vm;
     hv_conn *c;
+    int r;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
     CHECK_OK(write_text("d.img", "the user's disk"), "d.img");
@@ -456,8 +457,10 @@ static void test_restore_renamed(void)
     io.storage = rs;
 
     io.name = "other";
-    CHECK_ERR(hv_import(c, "db.ova", &io, &plan), -EEXIST, hv_error(c),
-              "other.cfg' already exists");
+    plan = NULL;
+    r = hv_import(c, "db.ova", &io, &plan);
+    hv_plan_free(plan);     /* made also when the import fails */
+    CHECK_ERR(r, -EEXIST, hv_error(c), "other.cfg' already exists");
     CHECK(!strcmp(read_text("xen/other.cfg"), "this is not a domain\n"));
     CHECK_OK(hv_load(c, "db01", &vm), hv_error(c));
     hv_vm_free(vm);
