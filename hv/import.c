@@ -734,8 +734,16 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         bool standalone = vhd_type(h) != VHD_TYPE_DIFF;
         d->capacity = vhd_size(h);
         vhd_close(h);
-        if (standalone && rename(src, p->target) == 0) {
+        /* link, not rename: a file that appeared at the target since the
+         * plan (EEXIST) is never replaced; across file systems (EXDEV)
+         * the copy below does the work */
+        if (standalone && link(src, p->target) == 0) {
+            unlink(src);
             return 0;
+        }
+        if (standalone && errno == EEXIST) {
+            return fail(j, -EEXIST, "'%s' appeared while importing: it is "
+                        "not replaced", p->target);
         }
     }
     {
