@@ -461,6 +461,20 @@ static int dir_stop(hv_conn *c, const struct hv_vm *vm)
     return run_stop(c, dir);
 }
 
+/* A running VM's disks are served by its nbdkit plugin (hv/run.c): ask
+ * it, through the control socket in the VM's run directory. */
+static int dir_disk_request(hv_conn *c, const struct hv_vm *vm, size_t i,
+                            const char *verb, const char *path)
+{
+    char dir[PATH_MAX];
+
+    if (dir_is_running(c, vm) <= 0) {
+        return 0;
+    }
+    dir_vm_dir(c, vm, dir, sizeof(dir));
+    return run_disk_request(c, dir, i, verb, path);
+}
+
 const struct hv_driver hv_dir_driver = {
     .name = "dir",
     .open = dir_open,
@@ -479,4 +493,5 @@ const struct hv_driver hv_dir_driver = {
     .unlock = dir_unlock,
     .discard = dir_discard,
     .vm_dir = dir_vm_dir,
+    .disk_request = dir_disk_request,
 };
