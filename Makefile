@@ -33,6 +33,9 @@ BUILD    := build
 ifneq ($(SANITIZE),)
 BUILD    := build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# ASan resolves its xdr_* interceptors at start-up; libvirt, loaded later,
+# brings libtirpc, whose calls would then jump to NULL: load it up front
+SANLIBS  := -Wl,--no-as-needed -ltirpc -Wl,--as-needed
 endif
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
@@ -47,7 +50,7 @@ ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
              -include util/banned.h \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS) $(SANLIBS)
 
 LIB_DIRS := util vhd image ovf sysprep hv snapshot convert
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))

@@ -345,14 +345,27 @@ static int networks(struct job *j)
     }
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
         struct hv_nic *nic = &vm->nics[i];
-        for (size_t m = 0; m < j->o->n_networks; m++) {
+        const struct hv_map *map = NULL;
+        char *to;
+
+        for (size_t m = 0; !map && m < j->o->n_networks; m++) {
             if (!strcmp(j->o->networks[m].from, nic->network)) {
-                free(nic->network);
-                nic->network = strdup(j->o->networks[m].to);
-                break;
+                map = &j->o->networks[m];
             }
         }
-        if (!listed((const char *const *)have, n, nic->network)) {
+        if (map && listed((const char *const *)have, n, map->to)) {
+            if (!(to = strdup(map->to))) {
+                r = fail(j, -ENOMEM, "out of memory");
+                break;
+            }
+            free(nic->network);
+            nic->network = to;
+        } else if (map) {
+            /* the user mapped it: "map it" would send them in a circle */
+            r = fail(j, -ENOENT, "network '%s' (from --network %s=%s) does "
+                     "not exist on the target (available: %s)", map->to,
+                     map->from, map->to, avail[0] ? avail : "none");
+        } else if (!listed((const char *const *)have, n, nic->network)) {
             r = fail(j, -ENOENT, "network '%s' does not exist on the target; "
                      "map it with --network '%s'=NAME (available: %s)",
                      nic->network, nic->network, avail[0] ? avail : "none");
