@@ -596,6 +596,40 @@ static bool is_vhd(const struct ovf_disk *k, const struct ovf_file *f)
 }
 
 /*
+ * The size the VM's disk will have, when the descriptor says otherwise:
+ * a VHD keeps its own virtual size (the guest's data is laid out for it),
+ * so the plan shows that size, with a warning naming both.
+ */
+static void capacity_differs(struct job *j, struct hv_plan_disk *p,
+                             uint64_t actual)
+{
+    if (actual && actual != p->capacity) {
+        warn(j, "disk '%s': the descriptor declares %llu bytes, its VHD "
+             "holds %llu: the VM's disk has the VHD's size", p->id,
+             (unsigned long long)p->capacity, (unsigned long long)actual);
+        p->capacity = actual;
+    }
+}
+
+/* The same, before anything is copied, for a loose package's VHD beside
+ * its descriptor (an OVA's is known once extracted: place_disk). */
+static void true_capacity(struct job *j, struct hv_plan_disk *p,
+                          const struct ovf_disk *k, const struct ovf_file *f,
+                          const char *base)
+{
+    char path[PATH_MAX];
+
+    if (!k || !f || !f->href || (f->compression && *f->compression) ||
+        f->chunk_size || !is_vhd(k, f) || !strcmp(p->action, "empty")) {
+        return;
+    }
+    if (snprintf(path, sizeof(path), "%s/%s", base, f->href) <
+        (int)sizeof(path)) {
+        capacity_differs(j, p, hv_image_capacity(path, "vhd"));
+    }
+}
+
+/*
  * The most one disk of the plan takes on the target, given the package
  * (an OVA, or the directory base of a loose descriptor).  A disk from an
  * OVA is extracted beside its target (the member's size; the rest of
@@ -679,6 +713,9 @@ static int plan_space(struct job *j, const char *pkg)
         const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref)
                                      : NULL;
         if (strcmp(p->disks[i].action, "skip")) {
+            if (!ova) {
+                true_capacity(j, &p->disks[i], k, f, base);
+            }
             p->disks[i].space = disk_space(j, &p->disks[i], ova, base);
             p->space_needed += p->disks[i].space;
         }
@@ -747,6 +784,7 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         bool standalone = vhd_type(h) != VHD_TYPE_DIFF;
         d->capacity = vhd_size(h);
         vhd_close(h);
+        capacity_differs(j, p, d->capacity);
         /* link, not rename: a file that appeared at the target since the
          * plan (EEXIST) is never replaced; across file systems (EXDEV)
          * the copy below does the work */
@@ -768,6 +806,7 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
                              &s);
         if (r == 0) {
             d->capacity = s->size;
+            capacity_differs(j, p, d->capacity);
             r = vhd_convert(s, p->target, &co);
             ovfk_source_free(s);
         }
