@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/export_opts.h"
 #include "ovfkit/hv.h"
 
 #define SYN_EXPORT "ovfkit [--store DIR | --connect URI|xen:DIR] export VM " \
-    "--to DIR|FILE.ova [--ovf 1.0|2.0] [--digest sha256|sha1|sha512] " \
-    "[--compress] [--config-only] [--fixed] [--key KEY.pem --cert CERT.pem]"
+    "--to DIR|FILE.ova\n       " CLI_EXPORT_SYN
 #define SYN_IMPORT "ovfkit [...] import|restore PKG [--name N] [--cpus N] " \
     "[--memory MIB] [--network OLD=NEW]... [--storage DIR] " \
     "[--skip-disk ID]... [--empty-disk ID]... [--system ID] [--dry-run] " \
@@ -26,73 +26,45 @@
 
 static int do_export(int argc, char **argv)
 {
-    static const struct option opts[] = {
+    static const struct option own[] = {
         { "to", required_argument, NULL, 't' },
-        { "ovf", required_argument, NULL, 'v' },
-        { "digest", required_argument, NULL, 'd' },
-        { "compress", no_argument, NULL, 'z' },
-        { "config-only", no_argument, NULL, 'C' },
-        { "fixed", no_argument, NULL, 'F' },
-        { "key", required_argument, NULL, 'k' },
-        { "cert", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct option opts[16];
     struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
     hv_conn *c;
     int ch, r;
 
+    if (cli_export_options(CLI_EXP_ALL, own, opts, 16) < 0) {
+        return cli_error("export: option table too small");
+    }
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             o.to = optarg;
             break;
-        case 'v':
-            if (!strcmp(optarg, "1.0") || !strcmp(optarg, "1")) {
-                o.ovf_version = 10;
-            } else if (!strcmp(optarg, "2.0") || !strcmp(optarg, "2")) {
-                o.ovf_version = 20;
-            } else {
-                return cli_usage(SYN_EXPORT, "--ovf takes 1.0 or 2.0");
-            }
-            break;
-        case 'd':
-            if (ova_digest_parse(optarg, &o.digest) < 0) {
-                return cli_usage(SYN_EXPORT, "unknown digest '%s'", optarg);
-            }
-            break;
-        case 'z':
-            o.compress = true;
-            break;
-        case 'C':
-            o.config_only = true;
-            break;
-        case 'F':
-            o.fixed = true;
-            break;
-        case 'k':
-            o.key = optarg;
-            break;
-        case 'c':
-            o.cert = optarg;
-            break;
         case 'j':
             g.json = true;
             break;
         case 'h':
             printf("usage: %s\n", SYN_EXPORT);
+            cli_export_help(CLI_EXP_ALL);
             return 0;
         default:
-            return cli_usage(SYN_EXPORT, "invalid option");
+            r = cli_export_opt(SYN_EXPORT, ch, optarg, &o);
+            if (r) {
+                return r == 1 ? cli_usage(SYN_EXPORT, "invalid option") : r;
+            }
         }
     }
     if (argc - optind != 1 || !o.to) {
         return cli_usage(SYN_EXPORT, "expected VM and --to");
     }
-    if (!o.key != !o.cert) {
-        return cli_usage(SYN_EXPORT, "--key and --cert go together");
+    if (cli_export_check(SYN_EXPORT, &o)) {
+        return EXIT_USAGE;
     }
     if (cli_connect(&c)) {
         return 1;
