@@ -51,6 +51,78 @@ struct convert_args {
 /* parse_args() printed the help: exit 0 */
 #define CONVERT_HELP (-1)
 
+/* One of convert's own options into a: 0, 1 when ch is none of them
+ * (the shared packaging options, or invalid), or EXIT_USAGE (printed). */
+static int take_convert_opt(int ch, const char *arg, struct convert_args *a)
+{
+    struct ovfk_convert_opts *o = &a->o;
+
+    switch (ch) {
+    case 't':
+        o->to = arg;
+        return 0;
+    case 'n':
+        o->name = arg;
+        return 0;
+    case 'P':
+    case 'V':
+        if (o->mode != OVFK_CONVERT_PLAIN) {
+            return cli_usage(SYN_CONVERT, "--p2v and --v2v exclude each "
+                             "other");
+        }
+        o->mode = ch == 'P' ? OVFK_CONVERT_P2V : OVFK_CONVERT_V2V;
+        return 0;
+    case 'o':
+        o->os_type = arg;
+        return 0;
+    case 'c':
+        a->cpus = arg;
+        return 0;
+    case 'M':
+        if (cli_max_cpus(SYN_CONVERT, arg, &a->max_cpus)) {
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'm':
+        if (cli_memory(SYN_CONVERT, arg, &o->memory_mib)) {
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'f':
+        o->format = arg;
+        return 0;
+    case 'N':
+        if (o->n_nics == 16) {
+            return cli_usage(SYN_CONVERT, "at most 16 --nic");
+        }
+        a->nics[o->n_nics++] = arg;
+        return 0;
+    case 'C':
+        o->catalog = arg;
+        return 0;
+    case 'r':
+        o->report = arg;
+        return 0;
+    case 'i':
+        a->import = true;
+        return 0;
+    case 's':
+        g.store = arg;
+        return 0;
+    case 'u':
+        g.connect = arg;
+        return 0;
+    case 'k':
+        a->keep = true;
+        return 0;
+    case 'j':
+        g.json = true;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
 /* Options and operands into a: 0, CONVERT_HELP, or EXIT_USAGE (printed).
  * a->o.nics and a->o.changes point into a. */
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -77,7 +149,6 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[32];
-    /* --digest and --fixed: the shared export table's packaging options */
     struct hv_export_opts pkg = { 0 };
     struct ovfk_convert_opts *o = &a->o;
     int ch, r;
@@ -89,76 +160,18 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     o->nics = a->nics;
     o->changes = &a->changes;
     while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 't':
-            o->to = optarg;
-            break;
-        case 'n':
-            o->name = optarg;
-            break;
-        case 'P':
-        case 'V':
-            if (o->mode != OVFK_CONVERT_PLAIN) {
-                return cli_usage(SYN_CONVERT, "--p2v and --v2v exclude each "
-                                 "other");
-            }
-            o->mode = ch == 'P' ? OVFK_CONVERT_P2V : OVFK_CONVERT_V2V;
-            break;
-        case 'o':
-            o->os_type = optarg;
-            break;
-        case 'c':
-            a->cpus = optarg;
-            break;
-        case 'M':
-            if (cli_max_cpus(SYN_CONVERT, optarg, &a->max_cpus)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'm':
-            if (cli_memory(SYN_CONVERT, optarg, &o->memory_mib)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'f':
-            o->format = optarg;
-            break;
-        case 'N':
-            if (o->n_nics == 16) {
-                return cli_usage(SYN_CONVERT, "at most 16 --nic");
-            }
-            a->nics[o->n_nics++] = optarg;
-            break;
-        case 'C':
-            o->catalog = optarg;
-            break;
-        case 'r':
-            o->report = optarg;
-            break;
-        case 'i':
-            a->import = true;
-            break;
-        case 's':
-            g.store = optarg;
-            break;
-        case 'u':
-            g.connect = optarg;
-            break;
-        case 'k':
-            a->keep = true;
-            break;
-        case 'j':
-            g.json = true;
-            break;
-        case 'h':
+        if (ch == 'h') {
             printf("usage: %s\n", SYN_CONVERT);
             cli_export_help(CLI_EXP_PACKAGING);
             return CONVERT_HELP;
-        default:
+        }
+        r = take_convert_opt(ch, optarg, a);
+        if (r == 1) {
+            /* --digest and --fixed: the shared table's packaging options */
             r = cli_export_opt(SYN_CONVERT, ch, optarg, &pkg);
-            if (r) {
-                return r == 1 ? cli_usage(SYN_CONVERT, "invalid option") : r;
-            }
+        }
+        if (r) {
+            return r == 1 ? cli_usage(SYN_CONVERT, "invalid option") : r;
         }
     }
     o->digest = pkg.digest;
