@@ -147,10 +147,9 @@ uint64_t hv_image_capacity(const char *path, const char *format)
         }
     }
     /* a VHD's capacity is in its own footer: its parents are not needed,
-     * and looking must not finish an interrupted merge */
+     * and looking never writes (a read-only open finishes no merge) */
     if ((!use || !strcmp(use, "vhd")) && vhd_probe(path) > 0) {
-        if (vhd_open(path, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
-                     &h) == 0) {
+        if (vhd_open(path, VHD_OPEN_NO_PARENT, &h) == 0) {
             size = vhd_size(h);
             vhd_close(h);
         }
@@ -502,7 +501,7 @@ static int refs_add_chain(struct hv_refs *refs, const char *path)
     vhd_t *h;
 
     if (r == 0 && path && vhd_probe(path) > 0 &&
-        vhd_open(path, VHD_OPEN_NO_RECOVER, &h) == 0) {
+        vhd_open(path, 0, &h) == 0) {
         for (vhd_t *p = vhd_parent(h); r == 0 && p; p = vhd_parent(p)) {
             r = refs_add(refs, vhd_path(p));
         }

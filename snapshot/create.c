@@ -95,6 +95,9 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
     int r;
 
     r = snap_begin(c, vmkey, &x);
+    if (r == 0 && (r = snap_finish_merges(&x)) < 0) {
+        snap_end(&x);
+    }
     if (r < 0) {
         return r;
     }

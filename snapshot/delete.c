@@ -621,6 +621,9 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
 
     memset(p, 0, sizeof(*p));
     r = snap_begin(c, vmkey, &x);
+    if (r == 0 && !dry_run && (r = snap_finish_merges(&x)) < 0) {
+        snap_end(&x);     /* a dry run only reads: it completes nothing */
+    }
     if (r < 0) {
         return r;
     }

@@ -28,6 +28,10 @@ int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x);
 void snap_end(struct snap_ctx *x);
 /* Remove the files of list.garbage no record or disk names; save. */
 int snap_take_out_garbage(struct snap_ctx *x);
+/* Complete the merges left unfinished in the VM's deltas (the explicit
+ * step before a snapshot command writes): 0, or a negative errno with the
+ * message in ovfk_last_error(). */
+int snap_finish_merges(struct snap_ctx *x);
 char *snap_now(void);
 
 #endif

@@ -32,6 +32,9 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
     int r;
 
     r = snap_begin(c, vmkey, &x);
+    if (r == 0 && (r = snap_finish_merges(&x)) < 0) {
+        snap_end(&x);
+    }
     if (r < 0) {
         return r;
     }

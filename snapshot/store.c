@@ -4,6 +4,7 @@
  * directory of the dir store, written atomically (temporary + rename), and
  * read back into struct snap_list.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -293,6 +294,62 @@ int snap_take_out_garbage(struct snap_ctx *x)
     x->list.garbage = NULL;
     x->list.n_garbage = 0;
     return snap_save(x->c, x->vm, &x->list);
+}
+
+/* Is there a merge journal (".<delta>.merge.json", merge.c) in dir? */
+static bool has_journal(const char *dir)
+{
+    struct dirent *e;
+    bool found = false;
+    DIR *d = opendir(dir);
+
+    while (d && !found && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        found = e->d_name[0] == '.' && n > 11 &&
+                !strcmp(e->d_name + n - 11, ".merge.json");
+    }
+    if (d) {
+        closedir(d);
+    }
+    return found;
+}
+
+/*
+ * Complete the merges a deletion cut off left in the VM's deltas: the
+ * explicit step of each snapshot command that writes, before it looks at
+ * the chains (reading them completes nothing, merge.c NOTES 6-8).  A
+ * journal concerns its child, which may be gone (crash point 8), its
+ * parent or a child's child: each delta is given to vhd_merge_recover
+ * until no journal is left.
+ */
+int snap_finish_merges(struct snap_ctx *x)
+{
+    char disks[PATH_MAX + 8], path[PATH_MAX * 2];
+    struct dirent *e;
+    int r = 0;
+    DIR *d;
+
+    snprintf(disks, sizeof(disks), "%s/disks", x->dir);
+    if (!has_journal(disks) || !(d = opendir(disks))) {
+        return 0;
+    }
+    while (r >= 0 && (e = readdir(d)) && has_journal(disks)) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 5 ||
+            strcmp(e->d_name + n - 4, ".vhd")) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", disks, e->d_name);
+        r = vhd_merge_recover(path);
+    }
+    closedir(d);
+    for (size_t i = 0; r >= 0 && x->vm && i < x->vm->n_disks; i++) {
+        /* a parent outside the store (the VM's own base disk) */
+        if (x->vm->disks[i].path && has_journal(disks)) {
+            r = vhd_merge_recover(x->vm->disks[i].path);
+        }
+    }
+    return r < 0 ? r : 0;
 }
 
 void snap_end(struct snap_ctx *x)

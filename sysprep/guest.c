@@ -60,7 +60,7 @@ static bool is_chain(const char *disk)
     bool diff = false;
 
     if (vhd_probe(disk) > 0 &&
-        vhd_open(disk, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER, &h) == 0) {
+        vhd_open(disk, VHD_OPEN_NO_PARENT, &h) == 0) {
         diff = vhd_type(h) == VHD_TYPE_DIFF;
         vhd_close(h);
     }

@@ -11,6 +11,8 @@ case $build in /*) ;; *) build="$top/$build" ;; esac
 pattern=${1:-}
 export OVFK_SRCDIR="$top" OVFKIT="$build/ovfkit" OVFK_BUILD="$build"
 export PATH="$build:$PATH"
+# sanitized builds: an nbdkit that loads the sanitizer runtimes first
+[ -d "$build/wrap" ] && export PATH="$build/wrap:$PATH"
 # leaks in other projects' code that the fuzz corpus reaches (sanitizer builds)
 export LSAN_OPTIONS="suppressions=$top/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 log="$build/test-log"

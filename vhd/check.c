@@ -8,9 +8,14 @@
  * checksum, block size and table bounds; every BAT entry inside the file
  * and clear of the header, BAT, locator data and the other blocks; parent
  * locator bounds; differencing bitmaps; leaked space; the parent link
- * (UUID, loops, missing files).  Exit codes follow qemu-img check.
+ * (UUID, loops, missing files); a merge left unfinished in the chain
+ * (merge.c's journal), reported as a "merge" finding and left alone:
+ * the chain reads correctly meanwhile, and `vhd repair` (or the next
+ * write) completes it.  Exit codes follow qemu-img check; an unfinished
+ * merge counts as leaks do (3: the data is intact, repair finishes it).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,9 @@ struct ctx {
     void *opaque;
     int errors;
     int leaks;
+    int merges;
     uint64_t leaked_bytes;
+    char seen[4][PATH_MAX];     /* journals reported (most chains: one) */
 };
 
 static void say(struct ctx *c, const char *sev, const char *fmt, ...)
@@ -41,6 +48,8 @@ static void say(struct ctx *c, const char *sev, const char *fmt, ...)
         c->errors++;
     } else if (strcmp(sev, "leak") == 0) {
         c->leaks++;
+    } else if (strcmp(sev, "merge") == 0) {
+        c->merges++;
     }
     if (c->report) {
         c->report(c->opaque, sev, msg);
@@ -178,7 +187,7 @@ static void check_bitmaps(struct ctx *c, vhd_t *h)
 static void check_parent(struct ctx *c, const char *path, int *failed)
 {
     vhd_t *full;
-    int r = vhd_open(path, VHD_OPEN_NO_RECOVER, &full);
+    int r = vhd_open_chain(path, 0, &full);
 
     if (r == -ENOENT) {
         say(c, "error", "%s", ovfk_last_error());
@@ -190,6 +199,53 @@ static void check_parent(struct ctx *c, const char *path, int *failed)
         return;
     }
     vhd_close(full);
+}
+
+/* A journal concerns a file of the chain: name it, once. */
+static int report_merge(struct journal *j, void *opaque)
+{
+    struct ctx *c = opaque;
+    size_t n = sizeof(c->seen) / sizeof(c->seen[0]);
+
+    for (size_t i = 0; i < n && c->seen[i][0]; i++) {
+        if (!strcmp(c->seen[i], j->path)) {
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!c->seen[i][0]) {
+            snprintf(c->seen[i], sizeof(c->seen[i]), "%s", j->path);
+            break;
+        }
+    }
+    say(c, "merge", "the merge of '%s' into '%s' is unfinished (journal "
+        "'%s', step %s): the chain reads correctly; 'ovfkit vhd repair "
+        "%s' completes it", j->child, j->parent, j->path, j->state,
+        j->parent);
+    return 0;
+}
+
+/* Report the merges left unfinished in path's chain (merge.c's journal),
+ * without touching them. */
+static void check_merges(struct ctx *c, const char *path)
+{
+    char abs[PATH_MAX], jp[PATH_MAX];
+    ovfk_err err = { 0 };
+    vhd_t *chain = NULL;
+
+    /* the chain as far as it opens; path alone when it does not */
+    if (vhd_open_chain(path, 0, &chain) < 0 &&
+        vhd_open_chain(path, VHD_OPEN_NO_PARENT, &chain) < 0) {
+        chain = NULL;
+    }
+    for (vhd_t *x = chain; x; x = x->parent) {
+        if (realpath(x->path, abs) &&
+            vhd_journal_each(abs, false, report_merge, c, jp, &err) < 0) {
+            say(c, "error", "%s", err.msg);
+            memset(&err, 0, sizeof(err));
+        }
+    }
+    vhd_close(chain);
 }
 
 enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
@@ -236,11 +292,12 @@ enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
         }
     }
     vhd_free_one(h);
+    check_merges(&c, path);
     if (parent_missing && c.errors == 1) {
         return VHD_CHECK_FAILED;
     }
     if (c.errors) {
         return VHD_CHECK_CORRUPT;
     }
-    return c.leaks ? VHD_CHECK_LEAKS : VHD_CHECK_OK;
+    return c.leaks || c.merges ? VHD_CHECK_LEAKS : VHD_CHECK_OK;
 }

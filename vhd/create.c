@@ -136,7 +136,13 @@ int vhd_create(const char *path, const struct vhd_create_opts *o,
         return ovfk_err_last(-EINVAL, "unknown VHD type %d", (int)type);
     }
     if (o->parent) {
-        r = vhd_open(o->parent, 0, &parent);
+        /* a new child builds on the parent, a write: a merge left
+         * unfinished in it completes first (merge.c's Completion), or a
+         * reader that knows no journal would read the child mixed */
+        r = vhd_merge_recover(o->parent);
+        if (r >= 0) {
+            r = vhd_open(o->parent, 0, &parent);
+        }
         if (r < 0) {
             return ovfk_err_last(r, "cannot use '%s' as parent: %s",
                                  o->parent, ovfk_last_error());

@@ -12,7 +12,10 @@
 #define OVFK_VHD_INTERNAL_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "ovfkit/vhd.h"
 #include "util/err.h"
@@ -141,6 +144,11 @@ struct vhd {
     bool bm_valid;
     uint8_t *bm;
     ovfk_err err;
+    /* read-only: C of an unfinished merge into this file (journal state
+     * "copying", merge.c NOTES 6), opened alone with this file as its
+     * parent (not owned through it): reads of this file go through C */
+    vhd_t *merging;
+    bool in_merging;            /* a read through merging is under way */
 };
 
 /* footer.c */
@@ -191,21 +199,71 @@ static inline void bm_set(uint8_t *bm, uint32_t bit)
     bm[bit >> 3] |= (uint8_t)(0x80 >> (bit & 7));
 }
 
-/* merge.c: while block b of v is worked on, ask the kernel to read the
+/* journal.c: the merge code's allocations, which the test hook
+ * OVFKIT_FAIL_ALLOC_AT=N (merge.c's NOTES) can make fail */
+bool vhd_merge_alloc_fails(void);
+static inline void *m_calloc(size_t n, size_t size)
+{
+    return vhd_merge_alloc_fails() ? NULL : calloc(n, size);
+}
+static inline void *m_realloc(void *p, size_t n)
+{
+    return vhd_merge_alloc_fails() ? NULL : realloc(p, n);
+}
+static inline char *m_strdup(const char *s)
+{
+    return vhd_merge_alloc_fails() ? NULL : strdup(s);
+}
+/* journal.c: the merge journal (merge.c's NOTES) */
+struct child_hdr {
+    char *path;
+    uint8_t old[VHD_DYNHDR_SIZE];
+};
+struct journal {
+    char path[PATH_MAX];        /* the journal file */
+    char state[16];             /* "copying" or "repointing" */
+    char child[PATH_MAX], parent[PATH_MAX];
+    uint8_t child_uuid[16], parent_uuid[16];
+    struct child_hdr *kids;
+    size_t n_kids;
+    bool keep_child;            /* VHD_MERGE_KEEP_CHILD: the caller removes C */
+};
+void vhd_journal_free(struct journal *j);
+void vhd_journal_name(const char *child, char *out, size_t len);
+int vhd_merge_nomem(ovfk_err *err, const char *what, const char *path);
+int vhd_journal_render(const struct journal *j, const char *state,
+                       char **out, ovfk_err *err);
+int vhd_journal_write(struct journal *j, const char *state, const char *text,
+                      ovfk_err *err);
+int vhd_journal_read(const char *path, struct journal *j, ovfk_err *err);
+/* Does the journal concern abs (as C, P or a G)? */
+bool vhd_journal_concerns(const struct journal *j, const char *abs);
+/* Call fn on each journal beside abs (a resolved path) that concerns it,
+ * until fn returns non-zero; a journal that cannot be read ends the walk
+ * with its error, or is skipped when skip_bad (but for -ENOMEM).  jp
+ * receives the last journal's path (for messages).  Returns fn's last
+ * result, 0, or a negative errno with the message in err. */
+typedef int (*vhd_journal_fn)(struct journal *j, void *opaque);
+int vhd_journal_each(const char *abs, bool skip_bad, vhd_journal_fn fn,
+                     void *opaque, char jp[PATH_MAX], ovfk_err *err);
+/* children.c: while block b of v is worked on, ask the kernel to read the
  * first len bytes (bitmap first) of v's allocated blocks up to b + window
  * - 1, their data extents only; *ahead (0 at the start) is how far that
  * has gone, so each block is asked for once */
 void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
                           uint64_t len, uint32_t *ahead);
-/* merge.c: open child's chain (vhd_open flags) for a merge: 0, or a
- * negative errno with the message in ovfk_last_error() and *chain NULL
+/* children.c: open child's chain (vhd_open_chain flags) for a merge: 0, or
+ * a negative errno with the message in ovfk_last_error() and *chain NULL
  * when it cannot open or has no parent.  The caller closes *chain. */
 int vhd_open_merge_child(const char *child, int flags, vhd_t **chain);
-/* merge.c: the test hook OVFKIT_FAIL_ALLOC_AT=N (merge.c's NOTES): true
- * when the allocation about to be made by the merge code is to fail */
-bool vhd_merge_alloc_fails(void);
-
+/* recover.c: carry the merge j describes from its state to its end (fresh:
+ * a new merge, in state "copying", whose journal is written first) */
+int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,
+                  void *opaque, ovfk_err *err);
 /* open.c */
+/* vhd_open without recovery: never writes (a read-only open reads an
+ * unfinished merge through its journal, merge.c NOTES 6) */
+int vhd_open_chain(const char *path, int flags, vhd_t **out);
 int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);
 int vhd_load_structure(vhd_t *h, ovfk_err *err);
 void vhd_free_one(vhd_t *h);

@@ -243,8 +243,7 @@ int vhd_merge_plan_into(const char *child, const char *target,
     c = chain;
     snprintf(plan->parent, sizeof(plan->parent), "%s",
              target ? target : vhd_path(vhd_parent(chain)));
-    r = vhd_open_one(plan->parent, VHD_OPEN_NO_PARENT | VHD_OPEN_NO_RECOVER,
-                     &p, &err);
+    r = vhd_open_one(plan->parent, VHD_OPEN_NO_PARENT, &p, &err);
     if (r < 0) {
         vhd_close(chain);
         return ovfk_err_publish(&err);

@@ -241,6 +241,10 @@ void vhd_free_one(vhd_t *h)
     if (!h) {
         return;
     }
+    if (h->merging) {
+        h->merging->parent = NULL;  /* h itself, not the merging C's */
+        vhd_free_one(h->merging);
+    }
     ovfk_io_close(h->io);
     free(h->bat);
     free(h->bm);
@@ -348,7 +352,75 @@ static int open_parent(vhd_t *h, vhd_t **out, ovfk_err *err)
                         n > 0 ? cands[0] : "no locator");
 }
 
-int vhd_open(const char *path, int flags, vhd_t **out)
+/* What find_merges carries through vhd_journal_each: file x of the chain
+ * and the file opened above it (NULL for the top). */
+struct merge_look {
+    vhd_t *x, *above;
+    ovfk_err *err;
+};
+
+/*
+ * A journal concerns x: when it says C's data is being copied into x and
+ * x is not read through C, read x through C (merge.c NOTES 6).
+ */
+static int look_at_merge(struct journal *j, void *opaque)
+{
+    struct merge_look *m = opaque;
+    char abs[PATH_MAX];
+    vhd_t *x = m->x, *c;
+    int r;
+
+    if (strcmp(j->state, "copying") || !realpath(x->path, abs) ||
+        strcmp(j->parent, abs) ||
+        (m->above && !memcmp(m->above->ft.uuid, j->child_uuid, 16))) {
+        return 0;
+    }
+    if ((x->flags & VHD_OPEN_RDWR) || x->merging) {
+        /* read-write: the merge's own handle of P (a public read-write
+         * open completed the merge first); a second C: a sibling of the
+         * first, which the merge refuses */
+        return 0;
+    }
+    r = vhd_open_one(j->child, VHD_OPEN_NO_PARENT, &c, m->err);
+    if (r < 0) {
+        return ovfk_err_prefix(m->err, "cannot read '%s' through the merge "
+                               "in flight (journal '%s')", x->path, j->path);
+    }
+    if (c->ft.type != VHD_TYPE_DIFF || memcmp(c->ft.uuid, j->child_uuid, 16) ||
+        memcmp(c->dh.parent_uuid, x->ft.uuid, 16)) {
+        vhd_free_one(c);
+        return ovfk_err_set(m->err, OVFK_EMISMATCH, "'%s' is not the child "
+                            "the merge journal '%s' names (UUID differs)",
+                            j->child, j->path);
+    }
+    c->parent = x;
+    c->depth = x->depth;
+    x->merging = c;
+    return 0;
+}
+
+/* Read each file of the chain top through the merge in flight into it,
+ * if there is one (merge.c NOTES 6).  Nothing is written. */
+static int find_merges(vhd_t *top, ovfk_err *err)
+{
+    char abs[PATH_MAX], jp[PATH_MAX];
+
+    for (vhd_t *x = top, *above = NULL; x; above = x, x = x->parent) {
+        struct merge_look m = { .x = x, .above = above, .err = err };
+        int r;
+        if (!realpath(x->path, abs)) {
+            continue;       /* opened, so there; a journal names it by
+                             * its resolved path */
+        }
+        r = vhd_journal_each(abs, true, look_at_merge, &m, jp, err);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+int vhd_open_chain(const char *path, int flags, vhd_t **out)
 {
     struct { dev_t dev; ino_t ino; } seen[VHD_MAX_CHAIN];
     ovfk_err err = { 0 };
@@ -358,15 +430,6 @@ int vhd_open(const char *path, int flags, vhd_t **out)
     int r;
 
     *out = NULL;
-    if (!(flags & VHD_OPEN_NO_RECOVER)) {
-        /*
-         * An interrupted merge involving this file completes first.  When
-         * it cannot (still no space), the chain reads correctly anyway
-         * (merge.c's invariants): open it; vhd repair and vhd check name
-         * the pending merge.
-         */
-        vhd_merge_recover(path);
-    }
     r = vhd_open_one(path, flags, &top, &err);
     if (r < 0) {
         return ovfk_err_publish(&err);
@@ -398,6 +461,10 @@ int vhd_open(const char *path, int flags, vhd_t **out)
         parent->depth = depth;
         cur->parent = parent;
         cur = parent;
+    }
+    r = find_merges(top, &err);
+    if (r < 0) {
+        goto fail;
     }
     *out = top;
     return 0;

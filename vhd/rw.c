@@ -117,6 +117,32 @@ static int read_diff_block(vhd_t *h, uint32_t blk, uint8_t *buf, uint32_t in,
     return 0;
 }
 
+/*
+ * Read h through the merge in flight into it (merge.c NOTES 6): the
+ * sectors its child C holds are read from C, the rest from h itself (C's
+ * parent is h; in_merging makes that read h's own).  Past C's end, h's.
+ */
+static int read_merging(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
+{
+    vhd_t *c = h->merging;
+    size_t n = off >= c->size ? 0 : (c->size - off < len ? c->size - off
+                                                          : len);
+    int r = 0;
+
+    h->in_merging = true;
+    if (n > 0) {
+        r = vhd_pread(c, buf, n, off);
+        if (r < 0) {
+            ovfk_err_set(&h->err, r, "%s", c->err.msg);
+        }
+    }
+    if (r == 0 && n < len) {
+        r = vhd_pread(h, buf + n, len - n, off + n);
+    }
+    h->in_merging = false;
+    return r;
+}
+
 int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
 {
     uint8_t *p = buf;
@@ -125,6 +151,9 @@ int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
 
     if (r < 0) {
         return r;
+    }
+    if (h->merging && !h->in_merging) {
+        return read_merging(h, buf, len, off);
     }
     if (h->ft.type == VHD_TYPE_FIXED) {
         r = ovfk_io_pread(h->io, buf, len, off);
@@ -450,6 +479,23 @@ int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
     }
     if (len > h->size - off) {
         len = h->size - off;
+    }
+    if (h->merging && !h->in_merging && off < h->merging->size) {
+        /* through the merge in flight (read_merging): C's data and h's
+         * are both h's own (depth 0) once the merge completes */
+        if (len > h->merging->size - off) {
+            len = h->merging->size - off;
+        }
+        h->in_merging = true;
+        r = vhd_block_status(h->merging, off, len, pnum, depth);
+        h->in_merging = false;
+        if (r < 0) {
+            return ovfk_err_set(&h->err, r, "%s", h->merging->err.msg);
+        }
+        if (*depth > 0) {
+            (*depth)--;
+        }
+        return r;
     }
     if (h->ft.type == VHD_TYPE_FIXED) {
         return file_status(h, off, len, pnum, depth);

@@ -39,7 +39,6 @@ enum vhd_type {
 enum {
     VHD_OPEN_RDWR = 1 << 0,
     VHD_OPEN_NO_PARENT = 1 << 1,    /* do not open the parent chain */
-    VHD_OPEN_NO_RECOVER = 1 << 2,   /* do not finish an interrupted merge */
 };
 
 struct vhd_create_opts {
@@ -65,9 +64,12 @@ int vhd_create(const char *path, const struct vhd_create_opts *opts,
  * A parent is found through its relative locator, then its absolute one,
  * then its name in the child's directory; a parent whose UUID differs from
  * the child's record, a loop, or a chain deeper than VHD_MAX_CHAIN is
- * refused.  A differencing disk with an interrupted merge is completed or
- * rolled back first (unless VHD_OPEN_NO_RECOVER).  On failure *out is NULL
- * and the message is in ovfk_last_error().
+ * refused.  A read-only open never writes: a file an interrupted merge is
+ * copying into reads through the merge's journal as the merge will leave
+ * it (merge.c's NOTES 6).  VHD_OPEN_RDWR is a write: an interrupted merge
+ * that involves path is completed first (vhd_merge_recover), and the open
+ * fails when it cannot be.  On failure *out is NULL and the message is in
+ * ovfk_last_error().
  */
 int vhd_open(const char *path, int flags, vhd_t **out);
 
@@ -168,11 +170,14 @@ enum vhd_check_result {
     VHD_CHECK_OK = 0,
     VHD_CHECK_FAILED = 1,       /* could not check */
     VHD_CHECK_CORRUPT = 2,
-    VHD_CHECK_LEAKS = 3,
+    VHD_CHECK_LEAKS = 3,        /* leaks or an unfinished merge only: the
+                                   data is intact, vhd_repair finishes */
     VHD_CHECK_UNSUPPORTED = 63,
 };
 
-/* One line per finding: severity is "error", "leak" or "warning". */
+/* One line per finding: severity is "error", "leak", "merge" (a merge
+ * left unfinished in the chain, which vhd_check leaves alone) or
+ * "warning". */
 typedef void (*vhd_report_fn)(void *opaque, const char *severity,
                               const char *msg);
 
@@ -268,9 +273,11 @@ int vhd_merge_plan_into(const char *child, const char *target,
  * children[]) at the parent, and delete the child.  Crash-safe: a journal
  * beside the child records the step; every state on the way reads the
  * same logical data for the child and everything above it, and the next
- * vhd_open (or vhd_repair) of any file involved completes the merge.  The
- * parent's old contents (the deleted snapshot's state) are given up from
- * the first write: a merge only goes forward.  See merge.c's NOTES.
+ * write (vhd_merge_recover, vhd_repair, a VHD_OPEN_RDWR open, a merge or
+ * a snapshot operation) on any file involved completes the merge; reading
+ * never does.  The parent's old contents (the deleted snapshot's state)
+ * are given up from the first write: a merge only goes forward.  See
+ * merge.c's NOTES.
  *
  * VHD_MERGE_KEEP_CHILD leaves the child in place, still a valid child of
  * the parent reading the same data (it then duplicates what the parent
@@ -296,8 +303,10 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
 /* The resolved path of path's parent in buf: 1, or 0 when it has none. */
 int vhd_parent_path(const char *path, char *buf, size_t len);
 
-/* Complete an interrupted merge that involves path, if there is one.
- * Returns 1 when one was completed, 0 when there was none. */
+/* Complete an interrupted merge that involves path (as the child, the
+ * parent or one of the child's children), if there is one: the explicit
+ * step a writer takes before writing (reads never complete one).  Returns
+ * 1 when one was completed, 0 when there was none, or a negative errno. */
 int vhd_merge_recover(const char *path);
 
 /* Probe: 100 when path ends in a VHD footer, or has one at offset 0. */

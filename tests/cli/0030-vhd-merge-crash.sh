@@ -1,8 +1,8 @@
 # A merge killed at every numbered crash point, failing with ENOSPC or EIO
 # injected through the I/O layer, or running out of space on a real small
 # file system, leaves a chain that reads exactly the same data (checked by
-# hash for every state that remains), and the next command that touches it
-# completes the merge.
+# hash for every state that remains), reading leaves it unfinished, and
+# the explicit step (vhd repair, or the next write) completes it.
 . "$OVFK_SRCDIR/tests/cli/lib.sh"
 
 # base <- d1 <- d2 <- d3 (the newest): 8 MiB disks, deltas with
@@ -34,7 +34,12 @@ for point in 1 2 3 4 5 6 7 8; do
     rc=$?
     set -e
     [ $rc -ne 0 ] || fail "crash point $point was not reached"
-    # the next command touching the chain completes the merge
+    # reading finds the merge unfinished and reads correctly; vhd repair
+    # (the explicit step, tests/cli/0036) completes it
+    same d2 d3
+    [ -e c/.d1.vhd.merge.json ] || fail "point $point: reading completed the merge"
+    ovfkit vhd repair c/base.vhd | grep -q "completed an interrupted merge" ||
+        fail "point $point: repair did not complete the merge"
     same d2 d3
     [ ! -e c/.d1.vhd.merge.json ] || fail "point $point: journal left after recovery"
     [ ! -e c/d1.vhd ] || fail "point $point: d1 not removed after recovery"
@@ -68,7 +73,11 @@ for n in ("d2", "d3"):
     assert got == open("ref-%s.raw" % n, "rb").read(), n
 PYEOF
     fi
-    # the next command completes it
+    # reading does not complete it; the explicit step (a write into the
+    # parent, as the next snapshot operation is) does
+    same d3
+    [ -e c/.d2.vhd.merge.json ] || fail "reading completed the merge after $err"
+    head -c 512 ref-d1.raw | ovfkit vhd write c/d1.vhd 0
     same d3
     [ ! -e c/d2.vhd ] && ovfkit vhd compare ref-d2.raw c/d1.vhd > /dev/null || fail "merge not completed after $err"
     ovfkit vhd compare ref-base.raw c/base.vhd > /dev/null || fail "base changed"

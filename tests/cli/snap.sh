@@ -57,7 +57,18 @@ verify_states() {
     ovfkit vhd compare ref-now.raw "$c" > /dev/null || fail "$1: the current state changed"
     vhdi_raw "$c" v.raw
     cmp -s v.raw ref-now.raw || fail "$1: libvhdi reads the current state differently"
-    ovfkit vhd check "$c" > /dev/null || fail "$1: check of the current chain"
+    # clean (0), or, while a merge cut off is left for the next write to
+    # complete, exit 3 with that merge as the only finding (merge.c NOTES 8)
+    set +e
+    ovfkit vhd check "$c" > check.out 2>&1
+    rc=$?
+    set -e
+    if [ $rc -eq 3 ] && ls -a "$dir" | grep -q 'merge\.json$'; then
+        ! grep -v "^merge: the merge of .* is unfinished" check.out | grep -q . ||
+            fail "$1: check of the current chain: $(cat check.out)"
+    else
+        [ $rc -eq 0 ] || fail "$1: check of the current chain: $(cat check.out)"
+    fi
 }
 
 # verify LABEL [KEPT]: verify_states, and the files are exactly one per

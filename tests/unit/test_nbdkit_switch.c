@@ -113,7 +113,7 @@ static int byte_at(const char *path, uint64_t off)
     vhd_t *h;
     int r;
 
-    if (vhd_open(path, VHD_OPEN_NO_RECOVER, &h) < 0) {
+    if (vhd_open(path, 0, &h) < 0) {
         return -1;
     }
     r = vhd_pread(h, &b, 1, off);
