@@ -33,6 +33,9 @@ BUILD    := build
 ifneq ($(SANITIZE),)
 BUILD    := build-san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# ASan resolves its xdr_* interceptors at start-up; libvirt, loaded later,
+# brings libtirpc, whose calls would then jump to NULL: load it up front
+SANLIBS  := -Wl,--no-as-needed -ltirpc -Wl,--as-needed
 endif
 
 WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
@@ -47,7 +50,7 @@ ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              -DOVFK_DATADIR='"$(DATADIR)"' -I. -Iinclude \
              -include util/banned.h \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS) $(SANLIBS)
 
 LIB_DIRS := util vhd image ovf sysprep hv snapshot convert
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -108,11 +111,11 @@ $(BIN): $(CLI_OBJS) $(STATIC)
 $(NBDKIT_PLUGIN): $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC)
 	$(CC) -shared $(ALL_LDFLAGS) -o $@ $(NBDKIT_SRCS:%.c=$(BUILD)/%.o) $(STATIC) $(PKG_LIBS)
 
-$(BUILD)/wrap/nbdkit:
+$(BUILD)/wrap/nbdkit: scripts/nbdkit-san.sh
 	@mkdir -p $(dir $@)
-	printf '#!/bin/sh\n# made by the Makefile for SANITIZE builds\nLD_PRELOAD="%s" ASAN_OPTIONS=detect_leaks=0 exec %s "$$@"\n' \
-	    '$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)' \
-	    '$(or $(shell PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v nbdkit),/usr/sbin/nbdkit)' > $@
+	sed -e 's|@PRELOAD@|$(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)|' \
+	    -e 's|@NBDKIT@|$(or $(shell PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v nbdkit),/usr/sbin/nbdkit)|' \
+	    scripts/nbdkit-san.sh > $@
 	chmod +x $@
 
 $(PC): FORCE

@@ -12,7 +12,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include "hv/internal.h"
 #include "hv/run.h"
+#include "util/fs.h"
 #include "util/tmpfile.h"
 
 struct dir_priv {
@@ -246,15 +246,6 @@ static int dir_replace(hv_conn *c, const struct hv_vm *old,
     return save(c, vm);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /*
  * Remove what is under path (and path itself), except the files in keep
  * and the directories that still hold them.
@@ -323,7 +314,7 @@ static void dir_discard(hv_conn *c, const struct hv_vm *vm)
     vm_dir(c, vm->uuid, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/vm.json", dir);
     if (access(path, F_OK) != 0) {
-        nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        ovfk_rm_tree(dir);
     }
 }
 
@@ -470,6 +461,20 @@ static int dir_stop(hv_conn *c, const struct hv_vm *vm)
     return run_stop(c, dir);
 }
 
+/* A running VM's disks are served by its nbdkit plugin (hv/run.c): ask
+ * it, through the control socket in the VM's run directory. */
+static int dir_disk_request(hv_conn *c, const struct hv_vm *vm, size_t i,
+                            const char *verb, const char *path)
+{
+    char dir[PATH_MAX];
+
+    if (dir_is_running(c, vm) <= 0) {
+        return 0;
+    }
+    dir_vm_dir(c, vm, dir, sizeof(dir));
+    return run_disk_request(c, dir, i, verb, path);
+}
+
 const struct hv_driver hv_dir_driver = {
     .name = "dir",
     .open = dir_open,
@@ -488,4 +493,5 @@ const struct hv_driver hv_dir_driver = {
     .unlock = dir_unlock,
     .discard = dir_discard,
     .vm_dir = dir_vm_dir,
+    .disk_request = dir_disk_request,
 };

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
-#include "hv/run.h"
 #include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 
@@ -630,11 +629,8 @@ void hv_vm_unlock(hv_conn *c, int token)
 int hv_vm_disk_request(hv_conn *c, const struct hv_vm *vm, size_t disk,
                        const char *verb, const char *path)
 {
-    char dir[PATH_MAX];
-
-    if (c->drv != &hv_dir_driver || hv_is_running(c, vm) <= 0) {
+    if (!c->drv->disk_request) {
         return 0;
     }
-    c->drv->vm_dir(c, vm, dir, sizeof(dir));
-    return run_disk_request(c, dir, disk, verb, path);
+    return c->drv->disk_request(c, vm, disk, verb, path);
 }

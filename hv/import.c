@@ -345,14 +345,27 @@ static int networks(struct job *j)
     }
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
         struct hv_nic *nic = &vm->nics[i];
-        for (size_t m = 0; m < j->o->n_networks; m++) {
+        const struct hv_map *map = NULL;
+        char *to;
+
+        for (size_t m = 0; !map && m < j->o->n_networks; m++) {
             if (!strcmp(j->o->networks[m].from, nic->network)) {
-                free(nic->network);
-                nic->network = strdup(j->o->networks[m].to);
-                break;
+                map = &j->o->networks[m];
             }
         }
-        if (!listed((const char *const *)have, n, nic->network)) {
+        if (map && listed((const char *const *)have, n, map->to)) {
+            if (!(to = strdup(map->to))) {
+                r = fail(j, -ENOMEM, "out of memory");
+                break;
+            }
+            free(nic->network);
+            nic->network = to;
+        } else if (map) {
+            /* the user mapped it: "map it" would send them in a circle */
+            r = fail(j, -ENOENT, "network '%s' (from --network %s=%s) does "
+                     "not exist on the target (available: %s)", map->to,
+                     map->from, map->to, avail[0] ? avail : "none");
+        } else if (!listed((const char *const *)have, n, nic->network)) {
             r = fail(j, -ENOENT, "network '%s' does not exist on the target; "
                      "map it with --network '%s'=NAME (available: %s)",
                      nic->network, nic->network, avail[0] ? avail : "none");
@@ -583,6 +596,40 @@ static bool is_vhd(const struct ovf_disk *k, const struct ovf_file *f)
 }
 
 /*
+ * The size the VM's disk will have, when the descriptor says otherwise:
+ * a VHD keeps its own virtual size (the guest's data is laid out for it),
+ * so the plan shows that size, with a warning naming both.
+ */
+static void capacity_differs(struct job *j, struct hv_plan_disk *p,
+                             uint64_t actual)
+{
+    if (actual && actual != p->capacity) {
+        warn(j, "disk '%s': the descriptor declares %llu bytes, its VHD "
+             "holds %llu: the VM's disk has the VHD's size", p->id,
+             (unsigned long long)p->capacity, (unsigned long long)actual);
+        p->capacity = actual;
+    }
+}
+
+/* The same, before anything is copied, for a loose package's VHD beside
+ * its descriptor (an OVA's is known once extracted: place_disk). */
+static void true_capacity(struct job *j, struct hv_plan_disk *p,
+                          const struct ovf_disk *k, const struct ovf_file *f,
+                          const char *base)
+{
+    char path[PATH_MAX];
+
+    if (!k || !f || !f->href || (f->compression && *f->compression) ||
+        f->chunk_size || !is_vhd(k, f) || !strcmp(p->action, "empty")) {
+        return;
+    }
+    if (snprintf(path, sizeof(path), "%s/%s", base, f->href) <
+        (int)sizeof(path)) {
+        capacity_differs(j, p, hv_image_capacity(path, "vhd"));
+    }
+}
+
+/*
  * The most one disk of the plan takes on the target, given the package
  * (an OVA, or the directory base of a loose descriptor).  A disk from an
  * OVA is extracted beside its target (the member's size; the rest of
@@ -666,6 +713,9 @@ static int plan_space(struct job *j, const char *pkg)
         const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref)
                                      : NULL;
         if (strcmp(p->disks[i].action, "skip")) {
+            if (!ova) {
+                true_capacity(j, &p->disks[i], k, f, base);
+            }
             p->disks[i].space = disk_space(j, &p->disks[i], ova, base);
             p->space_needed += p->disks[i].space;
         }
@@ -734,8 +784,17 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         bool standalone = vhd_type(h) != VHD_TYPE_DIFF;
         d->capacity = vhd_size(h);
         vhd_close(h);
-        if (standalone && rename(src, p->target) == 0) {
+        capacity_differs(j, p, d->capacity);
+        /* link, not rename: a file that appeared at the target since the
+         * plan (EEXIST) is never replaced; across file systems (EXDEV)
+         * the copy below does the work */
+        if (standalone && link(src, p->target) == 0) {
+            unlink(src);
             return 0;
+        }
+        if (standalone && errno == EEXIST) {
+            return fail(j, -EEXIST, "'%s' appeared while importing: it is "
+                        "not replaced", p->target);
         }
     }
     {
@@ -747,6 +806,7 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
                              &s);
         if (r == 0) {
             d->capacity = s->size;
+            capacity_differs(j, p, d->capacity);
             r = vhd_convert(s, p->target, &co);
             ovfk_source_free(s);
         }

@@ -57,6 +57,12 @@ struct hv_driver {
     void (*discard)(hv_conn *c, const struct hv_vm *vm);
     /* where this driver keeps per-VM data (snapshots), or -ENOTSUP */
     int (*vm_dir)(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len);
+    /* ask the disk server of a running VM (vm start's nbdkit plugin) to
+     * act on disk i (verb "switch" PATH: write to PATH from now on); 0 when
+     * the VM is not running; NULL: this driver's VMs have no such server
+     * (their hypervisor opens the files itself) */
+    int (*disk_request)(hv_conn *c, const struct hv_vm *vm, size_t i,
+                        const char *verb, const char *path);
 };
 
 struct hv_conn {

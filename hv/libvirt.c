@@ -7,7 +7,6 @@
  * id) goes in the domain's <metadata> under our namespace.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
+#include "util/fs.h"
 #include "hv/virt.h"
 
 struct lv_priv {
@@ -86,21 +86,12 @@ static int lv_open(hv_conn *c, const char *uri)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static void lv_close(hv_conn *c)
 {
     if (P(c)) {
         virConnectClose(P(c)->conn);
         if (P(c)->scratch[0]) {
-            nftw(P(c)->scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+            ovfk_rm_tree(P(c)->scratch);
         }
         free(P(c));
     }

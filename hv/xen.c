@@ -583,7 +583,15 @@ static int xen_replace(hv_conn *c, const struct hv_vm *old,
     if (!strcmp(old->name, vm->name)) {
         return write_cfg(c, path, vm);
     }
+    /* a new name: a new file, never over another one (a file that does
+     * not parse is still the user's); the old file may already have it */
     snprintf(fresh, sizeof(fresh), "%s/%s.cfg", P(c)->dir, vm->name);
+    if (!strcmp(fresh, path)) {
+        return write_cfg(c, path, vm);
+    }
+    if (access(fresh, F_OK) == 0) {
+        return ovfk_err_set(&c->err, -EEXIST, "'%s' already exists", fresh);
+    }
     r = write_cfg(c, fresh, vm);
     if (r == 0) {
         unlink(path);

@@ -28,3 +28,14 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
 fi
+
+# /dev/kvm as Debian's udev rules leave it (root:kvm 0660), on hosts that
+# run no udev and made it otherwise: libvirtd probes qemu as root, then
+# checks KVM again as its qemu user (group kvm); when the two disagree it
+# throws its capability cache away and probes qemu again on every define
+# (~4 s each).  ovfkit's libvirt domains use TCG either way.
+if [ -c /dev/kvm ] && getent group kvm > /dev/null &&
+   [ "$(stat -c %G /dev/kvm)" != kvm ] && [ "$(id -u)" = 0 ]; then
+    echo "giving /dev/kvm to group kvm (as udev would)"
+    chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+fi

@@ -52,8 +52,9 @@ static int delta_name(const char *dir, const char *disk, const char *sid,
 
 /*
  * The server of disk i refused its new delta (-EIO: it answered so) and
- * still writes to the old file (nbdkit/ovfkit.c): point the definition of disks i.. back at their
- * old files and remove their deltas, which nothing writes to or names.
+ * still writes to the old file (nbdkit/ovfkit.c): point the definition of
+ * disks i.. back at their old files and remove their deltas, which nothing
+ * writes to or names.
  * The disks before i write to their new deltas already and keep them.
  * Returns the error to report.
  */

@@ -83,6 +83,13 @@ choose another name" d vm create bad-name
     fail "vm create hints at --name: $(cat err.txt)"
 expect_err "choose another name with --name" d import web.ova --name bad-name
 
+# a --network target that does not exist: the mapping is named, not
+# "map 'nope' with --network" (the user did map it)
+expect_err "network 'nope' (from --network dmz=nope) does not exist on \
+the target (available: " d import web.ova --name mapped \
+    --network dmz=nope --dry-run
+! grep -q -- "--network 'nope'=" err.txt || fail "hint: $(cat err.txt)"
+
 # libvirt's test driver: the disks go with its in-memory VM
 if ovfkit --connect test:///default vm list > /dev/null 2>&1; then
     ovfkit --connect test:///default import web.ova --name lvt \

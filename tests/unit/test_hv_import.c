@@ -368,7 +368,8 @@ static void unknown_networks_are_refused(void)
     o.networks = &to_none;
     o.n_networks = 1;
     CHECK_ERR(hv_import(c, "pkg.ova", &o, NULL), -ENOENT, hv_error(c),
-              "network 'nosuch' does not exist on the target");
+              "network 'nosuch' (from --network dmz=nosuch) does not "
+              "exist on the target (available: lan)");
     CHECK_EQ(vm_count(c), 0);
     o.networks = &to_lan;
     o.dry_run = true;

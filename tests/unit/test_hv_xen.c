@@ -427,6 +427,57 @@ static void test_capacity(void)
     hv_disconnect(c);
 }
 
+/*
+ * A restore that renames a VM writes NEWNAME.cfg: over the VM's own file
+ * when that already has the name (db.cfg holding "db01", restored as
+ * "db"), never over a file of the user's; the user's disk stays.
+ */
+static void test_restore_renamed(void)
+{
+    struct hv_import_opts io = { .mode = HV_RESTORE, .force = true,
+                                 .keep_guest_config = true };
+    struct hv_export_opts eo = { .to = "db.ova" };
+    char text[4096], rs[4200];
+    struct hv_plan *plan;
+    struct hv_vm *vm;
+    hv_conn *c;
+    int r;
+
+    CHECK_OK(connect_xen(&c), ovfk_last_error());
+    CHECK_OK(write_text("d.img", "the user's disk"), "d.img");
+    CHECK(truncate("d.img", MIB) == 0);
+    snprintf(text, sizeof(text), "name = \"db01\"\nuuid = \"8d9b3a1e-1f2c-"
+             "4c55-9a1e-5b6f7a8c9d0e\"\ndisk = [ \"tap:aio:%s/d.img,xvda,"
+             "w\" ]\n", top);
+    CHECK_OK(write_text("xen/db.cfg", text), "db.cfg");
+    CHECK_OK(write_text("xen/other.cfg", "this is not a domain\n"), "other");
+    CHECK_OK(hv_export(c, "db01", &eo), hv_error(c));
+    snprintf(rs, sizeof(rs), "%s/rs", top);
+    CHECK(mkdir(rs, 0755) == 0);
+    io.storage = rs;
+
+    io.name = "other";
+    plan = NULL;
+    r = hv_import(c, "db.ova", &io, &plan);
+    hv_plan_free(plan);     /* made also when the import fails */
+    CHECK_ERR(r, -EEXIST, hv_error(c), "other.cfg' already exists");
+    CHECK(!strcmp(read_text("xen/other.cfg"), "this is not a domain\n"));
+    CHECK_OK(hv_load(c, "db01", &vm), hv_error(c));
+    hv_vm_free(vm);
+
+    io.name = "db";
+    CHECK_OK(hv_import(c, "db.ova", &io, &plan), hv_error(c));
+    hv_plan_free(plan);
+    CHECK_MSG(exists("xen/db.cfg"), "the renamed VM's file is gone");
+    CHECK_OK(hv_load(c, "db", &vm), hv_error(c));
+    CHECK(vm->disks[0].owned);
+    CHECK(strncmp(vm->disks[0].path, rs, strlen(rs)) == 0);
+    hv_vm_free(vm);
+    CHECK_EQ(vm_count(c), 1);
+    CHECK_MSG(exists("d.img"), "the restore removed the user's disk");
+    hv_disconnect(c);
+}
+
 static void test_macs(void)
 {
     const char *br = bridge();
@@ -473,4 +524,5 @@ static void test_macs(void)
 TEST_MAIN(T(test_open_errors), T(test_read_hand_written),
           T(test_bad_config_lines), T(test_names), T(test_disk_names_unique),
           T(test_create_rollback), T(test_remove_owned_only),
-          T(test_remove_without_uuid), T(test_capacity), T(test_macs))
+          T(test_remove_without_uuid), T(test_capacity),
+          T(test_restore_renamed), T(test_macs))
