@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/export_opts.h"
 #include "ovfkit/convert.h"
 #include "ovfkit/hv.h"
 
@@ -24,7 +25,7 @@
     "       [--max-cpus N] [--memory MIB] [--nic NETWORK]... " \
     "[-f FORMAT] [--catalog FILE.json] " \
     "[--report FILE.json]\n" \
-    "       [--fixed] [--digest sha256|sha1|sha512]\n" \
+    "       " CLI_PACKAGING_SYN "\n" \
     "       [--import [--store DIR|--connect URI] [--keep-guest-config]]"
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -36,9 +37,97 @@ static int rm_one(const char *p, const struct stat *st, int flag,
     return remove(p);
 }
 
-int cmd_convert(int argc, char **argv)
+/* What the command line asks for. */
+struct convert_args {
+    struct ovfk_convert_opts o;
+    const char *nics[16];
+    bool import;            /* --import */
+    bool keep;              /* --keep-guest-config */
+    const char *cpus;       /* checked once --max-cpus is known */
+    uint32_t max_cpus;
+    size_t changes;         /* out of the conversion */
+};
+
+/* parse_args() printed the help: exit 0 */
+#define CONVERT_HELP (-1)
+
+/* One of convert's own options into a: 0, 1 when ch is none of them
+ * (the shared packaging options, or invalid), or EXIT_USAGE (printed). */
+static int take_convert_opt(int ch, const char *arg, struct convert_args *a)
 {
-    static const struct option opts[] = {
+    struct ovfk_convert_opts *o = &a->o;
+
+    switch (ch) {
+    case 't':
+        o->to = arg;
+        return 0;
+    case 'n':
+        o->name = arg;
+        return 0;
+    case 'P':
+    case 'V':
+        if (o->mode != OVFK_CONVERT_PLAIN) {
+            return cli_usage(SYN_CONVERT, "--p2v and --v2v exclude each "
+                             "other");
+        }
+        o->mode = ch == 'P' ? OVFK_CONVERT_P2V : OVFK_CONVERT_V2V;
+        return 0;
+    case 'o':
+        o->os_type = arg;
+        return 0;
+    case 'c':
+        a->cpus = arg;
+        return 0;
+    case 'M':
+        if (cli_max_cpus(SYN_CONVERT, arg, &a->max_cpus)) {
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'm':
+        if (cli_memory(SYN_CONVERT, arg, &o->memory_mib)) {
+            return EXIT_USAGE;
+        }
+        return 0;
+    case 'f':
+        o->format = arg;
+        return 0;
+    case 'N':
+        if (o->n_nics == 16) {
+            return cli_usage(SYN_CONVERT, "at most 16 --nic");
+        }
+        a->nics[o->n_nics++] = arg;
+        return 0;
+    case 'C':
+        o->catalog = arg;
+        return 0;
+    case 'r':
+        o->report = arg;
+        return 0;
+    case 'i':
+        a->import = true;
+        return 0;
+    case 's':
+        g.store = arg;
+        return 0;
+    case 'u':
+        g.connect = arg;
+        return 0;
+    case 'k':
+        a->keep = true;
+        return 0;
+    case 'j':
+        g.json = true;
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Options and operands into a: 0, CONVERT_HELP, or EXIT_USAGE (printed).
+ * a->o.nics and a->o.changes point into a. */
+static int parse_args(int argc, char **argv, struct convert_args *a)
+{
+    static const struct option own[] = {
         { "to", required_argument, NULL, 't' },
         { "name", required_argument, NULL, 'n' },
         { "p2v", no_argument, NULL, 'P' },
@@ -55,107 +144,42 @@ int cmd_convert(int argc, char **argv)
         { "store", required_argument, NULL, 's' },
         { "connect", required_argument, NULL, 'u' },
         { "keep-guest-config", no_argument, NULL, 'k' },
-        { "fixed", no_argument, NULL, 'F' },
-        { "digest", required_argument, NULL, 'd' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct ovfk_convert_opts o = { .progress = cli_progress,
-                                   .opaque = "convert" };
-    const char *nics[16];
-    char staged[PATH_MAX] = "", *package = NULL;
-    bool import = false, keep = false;
-    const char *cpus = NULL;
-    uint32_t max_cpus = 0;
-    struct hv_vm *vm = NULL;
-    size_t changes = 0, n;
+    struct option opts[32];
+    struct hv_export_opts pkg = { 0 };
+    struct ovfk_convert_opts *o = &a->o;
     int ch, r;
 
+    if (cli_export_options(CLI_EXP_PACKAGING, own, opts, 32) < 0) {
+        return cli_error("convert: option table too small");
+    }
     optind = 0;
-    o.nics = nics;
-    o.changes = &changes;
+    o->nics = a->nics;
+    o->changes = &a->changes;
     while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
-        switch (ch) {
-        case 't':
-            o.to = optarg;
-            break;
-        case 'n':
-            o.name = optarg;
-            break;
-        case 'P':
-        case 'V':
-            if (o.mode != OVFK_CONVERT_PLAIN) {
-                return cli_usage(SYN_CONVERT, "--p2v and --v2v exclude each "
-                                 "other");
-            }
-            o.mode = ch == 'P' ? OVFK_CONVERT_P2V : OVFK_CONVERT_V2V;
-            break;
-        case 'o':
-            o.os_type = optarg;
-            break;
-        case 'c':
-            cpus = optarg;
-            break;
-        case 'M':
-            if (cli_max_cpus(SYN_CONVERT, optarg, &max_cpus)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'm':
-            if (cli_memory(SYN_CONVERT, optarg, &o.memory_mib)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'f':
-            o.format = optarg;
-            break;
-        case 'N':
-            if (o.n_nics == 16) {
-                return cli_usage(SYN_CONVERT, "at most 16 --nic");
-            }
-            nics[o.n_nics++] = optarg;
-            break;
-        case 'C':
-            o.catalog = optarg;
-            break;
-        case 'r':
-            o.report = optarg;
-            break;
-        case 'i':
-            import = true;
-            break;
-        case 's':
-            g.store = optarg;
-            break;
-        case 'u':
-            g.connect = optarg;
-            break;
-        case 'k':
-            keep = true;
-            break;
-        case 'F':
-            o.fixed = true;
-            break;
-        case 'd':
-            if (ova_digest_parse(optarg, &o.digest) < 0) {
-                return cli_usage(SYN_CONVERT, "unknown digest '%s'", optarg);
-            }
-            break;
-        case 'j':
-            g.json = true;
-            break;
-        case 'h':
+        if (ch == 'h') {
             printf("usage: %s\n", SYN_CONVERT);
-            return 0;
-        default:
-            return cli_usage(SYN_CONVERT, "invalid option");
+            cli_export_help(CLI_EXP_PACKAGING);
+            return CONVERT_HELP;
+        }
+        r = take_convert_opt(ch, optarg, a);
+        if (r == 1) {
+            /* --digest and --fixed: the shared table's packaging options */
+            r = cli_export_opt(SYN_CONVERT, ch, optarg, &pkg);
+        }
+        if (r) {
+            return r == 1 ? cli_usage(SYN_CONVERT, "invalid option") : r;
         }
     }
-    if (cli_cpus(SYN_CONVERT, cpus, max_cpus, &o.cpus)) {
+    o->digest = pkg.digest;
+    o->fixed = pkg.fixed;
+    if (cli_cpus(SYN_CONVERT, a->cpus, a->max_cpus, &o->cpus)) {
         return EXIT_USAGE;
     }
-    if (argc - optind < 1 || (!o.to && !import)) {
+    if (argc - optind < 1 || (!o->to && !a->import)) {
         return cli_usage(SYN_CONVERT, "expected sources and --to (or "
                          "--import)");
     }
@@ -163,73 +187,119 @@ int cmd_convert(int argc, char **argv)
         return cli_usage(SYN_CONVERT, "--store and --connect exclude each "
                          "other");
     }
-    if (!o.to) {
-        /* straight into the inventory: a package in a private directory */
-        const char *tmp = getenv("TMPDIR");
-        snprintf(staged, sizeof(staged), "%s/ovfkit-convert-XXXXXX",
-                 tmp && *tmp ? tmp : "/var/tmp");
-        if (!mkdtemp(staged)) {
-            return cli_error("cannot make a directory in %s", staged);
-        }
-        n = strlen(staged);
-        snprintf(staged + n, sizeof(staged) - n, "/pkg");
-        o.to = staged;
+    return 0;
+}
+
+/* Without --to (straight into the inventory): a package in a private
+ * directory, staged (PATH_MAX bytes) its path.  0 or 1 (printed). */
+static int make_staged(char *staged)
+{
+    const char *tmp = getenv("TMPDIR");
+    size_t n;
+
+    snprintf(staged, PATH_MAX, "%s/ovfkit-convert-XXXXXX",
+             tmp && *tmp ? tmp : "/var/tmp");
+    if (!mkdtemp(staged)) {
+        return cli_error("cannot make a directory in %s", staged);
     }
-    o.package = import ? &package : NULL;
+    n = strlen(staged);
+    snprintf(staged + n, PATH_MAX - n, "/pkg");
+    return 0;
+}
+
+static void print_converted(const struct convert_args *a,
+                            const struct hv_vm *vm, bool staged)
+{
+    const struct ovfk_convert_opts *o = &a->o;
+
+    printf("converted '%s' (%u vCPU, %llu MiB, %zu disk%s, OS '%s')%s%s\n",
+           vm->name, vm->cpus, (unsigned long long)vm->memory_mib,
+           vm->n_disks, vm->n_disks == 1 ? "" : "s",
+           vm->os_type ? vm->os_type : "unknown",
+           staged ? "" : " to ", staged ? "" : o->to);
+    if (o->mode != OVFK_CONVERT_PLAIN) {
+        printf("%zu guest change%s; report in '%s%s'\n", a->changes,
+               a->changes == 1 ? "" : "s", o->report ? o->report : o->to,
+               o->report ? "" : ".sysprep.json");
+    }
+}
+
+/* --import: the package the library says it wrote, not a guess at its
+ * name.  0 or 1 (printed). */
+static int import_package(const struct convert_args *a, const char *package)
+{
+    struct hv_import_opts io = { .mode = HV_IMPORT,
+                                 .keep_guest_config = a->keep,
+                                 .max_cpus = a->max_cpus,
+                                 .progress = cli_progress,
+                                 .opaque = "import" };
+    struct hv_plan *plan = NULL;
+    hv_conn *c;
+    int r;
+
+    if (cli_connect(&c)) {
+        return 1;
+    }
+    r = hv_import(c, package, &io, &plan);
+    cli_progress_done();
+    if (r < 0) {
+        r = cli_error("%s", hv_error(c));
+    } else if (!g.quiet) {
+        char u[37];
+        hv_uuid_str(plan->vm->uuid, u);
+        printf("imported as '%s' (%s)\n", plan->vm->name, u);
+    }
+    hv_plan_free(plan);
+    hv_disconnect(c);
+    return r;
+}
+
+/* The private package goes; the report beside it stays (--undo). */
+static void remove_staged(char *staged, const struct convert_args *a, int r)
+{
+    nftw(staged, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (!g.quiet && a->o.mode != OVFK_CONVERT_PLAIN && r == 0) {
+        printf("the guest changes are reported in '%s.sysprep.json'\n",
+               staged);
+    }
+    *strrchr(staged, '/') = '\0';
+    rmdir(staged);      /* only when no report is in it */
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    struct convert_args a = { .o = { .progress = cli_progress,
+                                     .opaque = "convert" } };
+    char staged[PATH_MAX] = "", *package = NULL;
+    struct hv_vm *vm = NULL;
+    int r;
+
+    r = parse_args(argc, argv, &a);
+    if (r) {
+        return r == CONVERT_HELP ? 0 : r;
+    }
+    if (!a.o.to) {
+        if (make_staged(staged)) {
+            return 1;
+        }
+        a.o.to = staged;
+    }
+    a.o.package = a.import ? &package : NULL;
     r = ovfk_convert_vm((const char *const *)argv + optind,
-                        (size_t)(argc - optind), &o, &vm);
+                        (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
         r = cli_error("%s", ovfk_last_error());
-        goto out;
-    }
-    if (!g.quiet && !g.json) {
-        printf("converted '%s' (%u vCPU, %llu MiB, %zu disk%s, OS '%s')%s%s\n",
-               vm->name, vm->cpus, (unsigned long long)vm->memory_mib,
-               vm->n_disks, vm->n_disks == 1 ? "" : "s",
-               vm->os_type ? vm->os_type : "unknown",
-               staged[0] ? "" : " to ", staged[0] ? "" : o.to);
-        if (o.mode != OVFK_CONVERT_PLAIN) {
-            printf("%zu guest change%s; report in '%s%s'\n", changes,
-                   changes == 1 ? "" : "s", o.report ? o.report : o.to,
-                   o.report ? "" : ".sysprep.json");
+    } else {
+        if (!g.quiet && !g.json) {
+            print_converted(&a, vm, staged[0] != '\0');
+        }
+        if (a.import) {
+            r = import_package(&a, package);
         }
     }
-    if (import) {
-        struct hv_import_opts io = { .mode = HV_IMPORT,
-                                     .keep_guest_config = keep,
-                                     .max_cpus = max_cpus,
-                                     .progress = cli_progress,
-                                     .opaque = "import" };
-        struct hv_plan *plan = NULL;
-        hv_conn *c;
-        if (cli_connect(&c)) {
-            r = 1;
-            goto out;
-        }
-        /* the package the library says it wrote, not a guess at its name */
-        r = hv_import(c, package, &io, &plan);
-        cli_progress_done();
-        if (r < 0) {
-            r = cli_error("%s", hv_error(c));
-        } else if (!g.quiet) {
-            char u[37];
-            hv_uuid_str(plan->vm->uuid, u);
-            printf("imported as '%s' (%s)\n", plan->vm->name, u);
-        }
-        hv_plan_free(plan);
-        hv_disconnect(c);
-    }
-out:
     if (staged[0]) {
-        /* the private package goes; the report beside it stays (--undo) */
-        nftw(staged, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        if (!g.quiet && o.mode != OVFK_CONVERT_PLAIN && r == 0) {
-            printf("the guest changes are reported in '%s.sysprep.json'\n",
-                   staged);
-        }
-        *strrchr(staged, '/') = '\0';
-        rmdir(staged);      /* only when no report is in it */
+        remove_staged(staged, &a, r);
     }
     free(package);
     hv_vm_free(vm);

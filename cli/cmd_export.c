@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/export_opts.h"
 #include "ovfkit/hv.h"
 
 #define SYN_EXPORT "ovfkit [--store DIR | --connect URI|xen:DIR] export VM " \
-    "--to DIR|FILE.ova [--ovf 1.0|2.0] [--digest sha256|sha1|sha512] " \
-    "[--compress] [--config-only] [--fixed] [--key KEY.pem --cert CERT.pem]"
+    "--to DIR|FILE.ova\n       " CLI_EXPORT_SYN
 #define SYN_IMPORT "ovfkit [...] import|restore PKG [--name N] [--cpus N] " \
     "[--memory MIB] [--network OLD=NEW]... [--storage DIR] " \
     "[--skip-disk ID]... [--empty-disk ID]... [--system ID] [--dry-run] " \
@@ -26,73 +26,45 @@
 
 static int do_export(int argc, char **argv)
 {
-    static const struct option opts[] = {
+    static const struct option own[] = {
         { "to", required_argument, NULL, 't' },
-        { "ovf", required_argument, NULL, 'v' },
-        { "digest", required_argument, NULL, 'd' },
-        { "compress", no_argument, NULL, 'z' },
-        { "config-only", no_argument, NULL, 'C' },
-        { "fixed", no_argument, NULL, 'F' },
-        { "key", required_argument, NULL, 'k' },
-        { "cert", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct option opts[16];
     struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
     hv_conn *c;
     int ch, r;
 
+    if (cli_export_options(CLI_EXP_ALL, own, opts, 16) < 0) {
+        return cli_error("export: option table too small");
+    }
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             o.to = optarg;
             break;
-        case 'v':
-            if (!strcmp(optarg, "1.0") || !strcmp(optarg, "1")) {
-                o.ovf_version = 10;
-            } else if (!strcmp(optarg, "2.0") || !strcmp(optarg, "2")) {
-                o.ovf_version = 20;
-            } else {
-                return cli_usage(SYN_EXPORT, "--ovf takes 1.0 or 2.0");
-            }
-            break;
-        case 'd':
-            if (ova_digest_parse(optarg, &o.digest) < 0) {
-                return cli_usage(SYN_EXPORT, "unknown digest '%s'", optarg);
-            }
-            break;
-        case 'z':
-            o.compress = true;
-            break;
-        case 'C':
-            o.config_only = true;
-            break;
-        case 'F':
-            o.fixed = true;
-            break;
-        case 'k':
-            o.key = optarg;
-            break;
-        case 'c':
-            o.cert = optarg;
-            break;
         case 'j':
             g.json = true;
             break;
         case 'h':
             printf("usage: %s\n", SYN_EXPORT);
+            cli_export_help(CLI_EXP_ALL);
             return 0;
         default:
-            return cli_usage(SYN_EXPORT, "invalid option");
+            r = cli_export_opt(SYN_EXPORT, ch, optarg, &o);
+            if (r) {
+                return r == 1 ? cli_usage(SYN_EXPORT, "invalid option") : r;
+            }
         }
     }
     if (argc - optind != 1 || !o.to) {
         return cli_usage(SYN_EXPORT, "expected VM and --to");
     }
-    if (!o.key != !o.cert) {
-        return cli_usage(SYN_EXPORT, "--key and --cert go together");
+    if (cli_export_check(SYN_EXPORT, &o)) {
+        return EXIT_USAGE;
     }
     if (cli_connect(&c)) {
         return 1;
@@ -218,7 +190,79 @@ static void print_plan(const struct hv_plan *p, int state)
     print_guest(p);
 }
 
-static int do_import_restore(int argc, char **argv, enum hv_identity mode)
+/* What the command line of an import or restore asks for. */
+struct import_args {
+    struct hv_import_opts o;
+    struct hv_map maps[32];
+    const char *skip[32], *empty[32];
+    const char *cpus;       /* checked once --max-cpus is known */
+};
+
+/* parse_import() printed the help: exit 0 */
+#define IMPORT_HELP (-1)
+
+/* One option into a: 0 or EXIT_USAGE (printed). */
+static int take_import_opt(int ch, char *arg, struct import_args *a)
+{
+    struct hv_import_opts *o = &a->o;
+    char *eq;
+
+    switch (ch) {
+    case 'n':
+        o->name = arg;
+        return 0;
+    case 'c':
+        a->cpus = arg;
+        return 0;
+    case 'm':
+        return cli_memory(SYN_IMPORT, arg, &o->memory_mib) ? EXIT_USAGE : 0;
+    case 'M':
+        return cli_max_cpus(SYN_IMPORT, arg, &o->max_cpus) ? EXIT_USAGE : 0;
+    case 'N':
+        eq = strchr(arg, '=');
+        if (!eq || o->n_networks >= 32) {
+            return cli_usage(SYN_IMPORT, "--network takes OLD=NEW");
+        }
+        *eq = '\0';
+        a->maps[o->n_networks].from = arg;
+        a->maps[o->n_networks++].to = eq + 1;
+        return 0;
+    case 's':
+        o->storage = arg;
+        return 0;
+    case 'S':
+        if (o->n_skip < 32) {
+            a->skip[o->n_skip++] = arg;
+        }
+        return 0;
+    case 'E':
+        if (o->n_empty < 32) {
+            a->empty[o->n_empty++] = arg;
+        }
+        return 0;
+    case 'y':
+        o->system = arg;
+        return 0;
+    case 'D':
+        o->dry_run = true;
+        return 0;
+    case 'f':
+        o->force = true;
+        return 0;
+    case 'K':
+        o->keep_guest_config = true;
+        return 0;
+    case 'j':
+        g.json = true;
+        return 0;
+    default:
+        return cli_usage(SYN_IMPORT, "invalid option");
+    }
+}
+
+/* The options and the one PKG (argv[optind]) into a: 0, IMPORT_HELP or
+ * EXIT_USAGE (printed). */
+static int parse_import(int argc, char **argv, struct import_args *a)
 {
     static const struct option opts[] = {
         { "name", required_argument, NULL, 'n' },
@@ -237,116 +281,81 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct hv_import_opts o = { .mode = mode, .confirm = ask,
-                                .warn = warn_line, .progress = cli_progress,
-                                .opaque = NULL };
-    struct hv_map maps[32];
-    const char *skip[32], *empty[32];
-    struct hv_plan *plan = NULL;
-    const char *cpus = NULL;
-    hv_conn *c;
     int ch, r;
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        char *eq;
-        switch (ch) {
-        case 'n':
-            o.name = optarg;
-            break;
-        case 'c':
-            cpus = optarg;      /* checked once --max-cpus is known */
-            break;
-        case 'm':
-            if (cli_memory(SYN_IMPORT, optarg, &o.memory_mib)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'M':
-            if (cli_max_cpus(SYN_IMPORT, optarg, &o.max_cpus)) {
-                return EXIT_USAGE;
-            }
-            break;
-        case 'N':
-            eq = strchr(optarg, '=');
-            if (!eq || o.n_networks >= 32) {
-                return cli_usage(SYN_IMPORT, "--network takes OLD=NEW");
-            }
-            *eq = '\0';
-            maps[o.n_networks].from = optarg;
-            maps[o.n_networks++].to = eq + 1;
-            break;
-        case 's':
-            o.storage = optarg;
-            break;
-        case 'S':
-            if (o.n_skip < 32) {
-                skip[o.n_skip++] = optarg;
-            }
-            break;
-        case 'E':
-            if (o.n_empty < 32) {
-                empty[o.n_empty++] = optarg;
-            }
-            break;
-        case 'y':
-            o.system = optarg;
-            break;
-        case 'D':
-            o.dry_run = true;
-            break;
-        case 'f':
-            o.force = true;
-            break;
-        case 'K':
-            o.keep_guest_config = true;
-            break;
-        case 'j':
-            g.json = true;
-            break;
-        case 'h':
+        if (ch == 'h') {
             printf("usage: %s\n", SYN_IMPORT);
-            return 0;
-        default:
-            return cli_usage(SYN_IMPORT, "invalid option");
+            return IMPORT_HELP;
+        }
+        r = take_import_opt(ch, optarg, a);
+        if (r) {
+            return r;
         }
     }
-    if (cli_cpus(SYN_IMPORT, cpus, o.max_cpus, &o.cpus)) {
+    if (cli_cpus(SYN_IMPORT, a->cpus, a->o.max_cpus, &a->o.cpus)) {
         return EXIT_USAGE;
     }
     if (argc - optind != 1) {
         return cli_usage(SYN_IMPORT, "expected one PKG");
     }
-    o.networks = maps;
-    o.skip_disks = skip;
-    o.empty_disks = empty;
-    if (cli_connect(&c)) {
-        return 1;
-    }
-    o.opaque = mode == HV_IMPORT ? "import" : "restore";
-    r = hv_import(c, argv[optind], &o, &plan);
-    cli_progress_done();
-    /* a plan is shown also when it was refused (space) or failed: first
-     * the plan, then the error */
-    if (plan && g.json) {
+    a->o.networks = a->maps;
+    a->o.skip_disks = a->skip;
+    a->o.empty_disks = a->empty;
+    return 0;
+}
+
+/* The plan, also when it was refused (space) or failed (r < 0): first
+ * the plan, then the error. */
+static void show_plan(hv_conn *c, const struct hv_plan *plan,
+                      const struct hv_import_opts *o, int r)
+{
+    if (g.json) {
         char *text = hv_plan_to_json(plan);
         json_object *j = text ? json_tokener_parse(text) : NULL;
         free(text);
-        if (j) {
-            json_object_object_add(j, "dry_run",
-                                   json_object_new_boolean(o.dry_run));
-            json_object_object_add(j, "done",
-                                   json_object_new_boolean(r == 0 &&
-                                                           !o.dry_run));
-            if (r < 0) {
-                json_object_object_add(j, "error",
-                                       json_object_new_string(hv_error(c)));
-            }
-            cli_json_print(j);
+        if (!j) {
+            return;
         }
-    } else if (plan && (!g.quiet || o.dry_run)) {
-        print_plan(plan, r < 0 ? 2 : o.dry_run ? 1 : 0);
+        json_object_object_add(j, "dry_run",
+                               json_object_new_boolean(o->dry_run));
+        json_object_object_add(j, "done",
+                               json_object_new_boolean(r == 0 &&
+                                                       !o->dry_run));
+        if (r < 0) {
+            json_object_object_add(j, "error",
+                                   json_object_new_string(hv_error(c)));
+        }
+        cli_json_print(j);
+    } else if (!g.quiet || o->dry_run) {
+        print_plan(plan, r < 0 ? 2 : o->dry_run ? 1 : 0);
         fflush(stdout);
+    }
+}
+
+static int do_import_restore(int argc, char **argv, enum hv_identity mode)
+{
+    struct import_args a = { .o = { .mode = mode, .confirm = ask,
+                                    .warn = warn_line,
+                                    .progress = cli_progress,
+                                    .opaque = NULL } };
+    struct hv_plan *plan = NULL;
+    hv_conn *c;
+    int r;
+
+    r = parse_import(argc, argv, &a);
+    if (r) {
+        return r == IMPORT_HELP ? 0 : r;
+    }
+    if (cli_connect(&c)) {
+        return 1;
+    }
+    a.o.opaque = mode == HV_IMPORT ? "import" : "restore";
+    r = hv_import(c, argv[optind], &a.o, &plan);
+    cli_progress_done();
+    if (plan) {
+        show_plan(c, plan, &a.o, r);
     }
     if (r < 0) {
         r = cli_error("%s", hv_error(c));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/export_opts.h"
 #include "ovfkit/ova.h"
 #include "ovfkit/vhd.h"
 
@@ -26,32 +27,27 @@ struct aopts {
 
 static int parse(int argc, char **argv, const char *syn, struct aopts *o)
 {
-    static const struct option opts[] = {
-        { "digest", required_argument, NULL, 'd' },
-        { "compress", no_argument, NULL, 'z' },
+    static const struct option own[] = {
         { "chunk-size", required_argument, NULL, 'c' },
-        { "key", required_argument, NULL, 'k' },
-        { "cert", required_argument, NULL, 'C' },
         { "ca", required_argument, NULL, 'a' },
         { "require-signature", no_argument, NULL, 'r' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int c;
+    /* --digest, --compress, --key, --cert: the export commands' table */
+    struct hv_export_opts eo = { 0 };
+    struct option opts[16];
+    int c, r;
 
     memset(o, 0, sizeof(*o));
+    if (cli_export_options(CLI_EXP_DIGEST | CLI_EXP_COMPRESS | CLI_EXP_SIGN,
+                           own, opts, 16) < 0) {
+        return -cli_error("ova: option table too small");
+    }
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd':
-            if (ova_digest_parse(optarg, &o->pack.digest) < 0) {
-                return -cli_usage(syn, "unknown digest '%s'", optarg);
-            }
-            break;
-        case 'z':
-            o->pack.compress = true;
-            break;
         case 'c':
             /* at least 1 MiB: smaller chunks only multiply tar members
              * and manifest lines; at most the largest VHD */
@@ -59,12 +55,6 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
                          VHD_MAX_SIZE, &o->pack.chunk_size)) {
                 return -EXIT_USAGE;
             }
-            break;
-        case 'k':
-            o->pack.key = optarg;
-            break;
-        case 'C':
-            o->pack.cert = optarg;
             break;
         case 'a':
             o->verify.ca = optarg;
@@ -79,12 +69,19 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
             printf("usage: %s\n", syn);
             exit(0);
         default:
-            return -cli_usage(syn, "invalid option");
+            r = cli_export_opt(syn, c, optarg, &eo);
+            if (r) {
+                return -(r == 1 ? cli_usage(syn, "invalid option") : r);
+            }
         }
     }
-    if (!o->pack.key != !o->pack.cert) {
-        return -cli_usage(syn, "--key and --cert go together");
+    if (cli_export_check(syn, &eo)) {
+        return -EXIT_USAGE;
     }
+    o->pack.digest = eo.digest;
+    o->pack.compress = eo.compress;
+    o->pack.key = eo.key;
+    o->pack.cert = eo.cert;
     return optind;
 }
 

@@ -13,13 +13,14 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/export_opts.h"
 #include "ovfkit/snapshot.h"
 
 #define SYN_CREATE "ovfkit snapshot create VM [--name N] [--description D]"
 #define SYN_LIST "ovfkit snapshot list VM [--json]"
 #define SYN_REVERT "ovfkit snapshot revert VM SNAP"
-#define SYN_EXPORT "ovfkit snapshot export VM SNAP --to DIR|FILE.ova " \
-    "[--ovf 1.0|2.0] [--digest sha256|sha1|sha512] [--compress]"
+#define SYN_EXPORT "ovfkit snapshot export VM SNAP --to DIR|FILE.ova\n" \
+    "       " CLI_EXPORT_SYN
 #define SYN_DELETE "ovfkit snapshot delete VM SNAP|--all [--dry-run] [--json]"
 
 static int do_create(int argc, char **argv)
@@ -258,47 +259,41 @@ static int do_revert(int argc, char **argv)
 
 static int do_export(int argc, char **argv)
 {
-    static const struct option opts[] = {
+    static const struct option own[] = {
         { "to", required_argument, NULL, 't' },
-        { "ovf", required_argument, NULL, 'v' },
-        { "digest", required_argument, NULL, 'd' },
-        { "compress", no_argument, NULL, 'z' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct option opts[16];
     struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
     hv_conn *c;
     int ch, r;
 
+    if (cli_export_options(CLI_EXP_ALL, own, opts, 16) < 0) {
+        return cli_error("snapshot export: option table too small");
+    }
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             o.to = optarg;
             break;
-        case 'v':
-            if (strcmp(optarg, "1.0") && strcmp(optarg, "2.0")) {
-                return cli_usage(SYN_EXPORT, "--ovf takes 1.0 or 2.0");
-            }
-            o.ovf_version = optarg[0] == '2' ? 20 : 10;
-            break;
-        case 'd':
-            if (ova_digest_parse(optarg, &o.digest) < 0) {
-                return cli_usage(SYN_EXPORT, "unknown digest '%s'", optarg);
-            }
-            break;
-        case 'z':
-            o.compress = true;
-            break;
         case 'h':
             printf("usage: %s\n", SYN_EXPORT);
+            cli_export_help(CLI_EXP_ALL);
             return 0;
         default:
-            return cli_usage(SYN_EXPORT, "invalid option");
+            r = cli_export_opt(SYN_EXPORT, ch, optarg, &o);
+            if (r) {
+                return r == 1 ? cli_usage(SYN_EXPORT, "invalid option") : r;
+            }
         }
     }
     if (argc - optind != 2 || !o.to) {
         return cli_usage(SYN_EXPORT, "expected VM, SNAP and --to");
+    }
+    if (cli_export_check(SYN_EXPORT, &o)) {
+        return EXIT_USAGE;
     }
     if (cli_connect(&c)) {
         return 1;

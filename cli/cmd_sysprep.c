@@ -88,7 +88,30 @@ static int do_undo(const char *report, int argc, char **argv)
     return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
 }
 
-int cmd_sysprep(int argc, char **argv)
+/* What the command line asks for. */
+struct sysprep_args {
+    const char *services[64], *ops[16];
+    size_t ns, no;
+    char *sbuf, *obuf;      /* the split copies services and ops point in */
+    const char *hostname, *catalog, *report, *undo;
+    bool dry;
+};
+
+/* parse_args() printed the help: exit 0 */
+#define SYSPREP_HELP (-1)
+
+static void print_help(void)
+{
+    printf("usage: %s\n\noperations:", SYN_SYSPREP);
+    for (const char *const *n = sysprep_op_names(); *n; n++) {
+        printf(" %s", *n);
+    }
+    printf("\n");
+}
+
+/* The options into a (a->sbuf and a->obuf to free): 0, SYSPREP_HELP, or
+ * EXIT_USAGE (printed). */
+static int parse_args(int argc, char **argv, struct sysprep_args *a)
 {
     static const struct option opts[] = {
         { "disable-services", required_argument, NULL, 's' },
@@ -102,109 +125,79 @@ int cmd_sysprep(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *services[64], *ops[16], *catalog = NULL, *report = NULL;
-    const char *hostname = NULL, *undo = NULL;
-    char *sbuf = NULL, *obuf = NULL;
-    size_t ns = 0, no = 0;
-    bool dry = false;
-    struct sysprep_services set = { 0 };
-    sysprep_t *s = NULL;
-    int ch, r = 0;
+    int ch;
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 's':
-            free(sbuf);
-            sbuf = strdup(optarg);
-            ns = split(sbuf, services, 64);
+            free(a->sbuf);
+            a->sbuf = strdup(optarg);
+            a->ns = split(a->sbuf, a->services, 64);
             break;
         case 'o':
-            free(obuf);
-            obuf = strdup(optarg);
-            no = split(obuf, ops, 16);
+            free(a->obuf);
+            a->obuf = strdup(optarg);
+            a->no = split(a->obuf, a->ops, 16);
             break;
         case 'H':
-            hostname = optarg;
+            a->hostname = optarg;
             break;
         case 'c':
-            catalog = optarg;
+            a->catalog = optarg;
             break;
         case 'r':
-            report = optarg;
+            a->report = optarg;
             break;
         case 'n':
-            dry = true;
+            a->dry = true;
             break;
         case 'u':
-            undo = optarg;
+            a->undo = optarg;
             break;
         case 'j':
             g.json = true;
             break;
         case 'h':
-            printf("usage: %s\n\noperations:", SYN_SYSPREP);
-            for (const char *const *n = sysprep_op_names(); *n; n++) {
-                printf(" %s", *n);
-            }
-            printf("\n");
-            return 0;
+            print_help();
+            return SYSPREP_HELP;
         default:
             return cli_usage(SYN_SYSPREP, "invalid option");
         }
     }
-    if (undo) {
-        r = (ns || no || dry) ? cli_usage(SYN_SYSPREP, "--undo takes only "
-                                          "the disks")
-                              : do_undo(undo, argc - optind, argv + optind);
-        goto out;
+    return 0;
+}
+
+/* Before anything is opened: the disks and what to do with them are
+ * there, every operation is one the library knows.  0 or EXIT_USAGE. */
+static int check_args(int ndisks, const struct sysprep_args *a)
+{
+    if (ndisks < 1 || (a->ns == 0 && a->no == 0)) {
+        return cli_usage(SYN_SYSPREP, "expected disks and --disable-services "
+                         "or --operations");
     }
-    if (argc - optind < 1 || (ns == 0 && no == 0)) {
-        r = cli_usage(SYN_SYSPREP, "expected disks and --disable-services "
-                      "or --operations");
-        goto out;
-    }
-    for (size_t i = 0; i < no; i++) {
+    for (size_t i = 0; i < a->no; i++) {
         bool known = false;
         for (const char *const *n = sysprep_op_names(); *n; n++) {
-            known |= !strcmp(*n, ops[i]);
+            known |= !strcmp(*n, a->ops[i]);
         }
         if (!known) {
-            r = cli_usage(SYN_SYSPREP, "unknown operation '%s'", ops[i]);
-            goto out;
+            return cli_usage(SYN_SYSPREP, "unknown operation '%s'",
+                             a->ops[i]);
         }
     }
-    if (ns && sysprep_services_resolve(services, ns, catalog, &set) < 0) {
-        r = cli_error("%s", ovfk_last_error());
-        goto out;
-    }
-    if (sysprep_open((const char *const *)argv + optind,
-                     (size_t)(argc - optind), dry, &s) < 0) {
-        r = cli_error("%s", ovfk_last_error());
-        goto out;
-    }
-    if (!g.quiet && !g.json) {
-        print_os(s);
-    }
-    if (ns) {
-        r = sysprep_op_disable_services(s, &set, dry);
-    }
-    for (size_t i = 0; r == 0 && i < no; i++) {
-        r = sysprep_op_run(s, ops[i], hostname, dry);
-    }
-    if (r < 0) {
-        r = cli_error("%s", sysprep_error(s));
-    }
-    /* the report is written even after a failure: it holds what changed */
-    if (report && sysprep_report_write(s, (const char *const *)argv + optind,
-                                       (size_t)(argc - optind), dry,
-                                       report) < 0) {
-        r = cli_error("%s", sysprep_error(s));
-    }
+    return 0;
+}
+
+/* What sysprep changed (or would change, dry): JSON or one line each. */
+static void print_changes(sysprep_t *s, bool dry)
+{
+    size_t n = sysprep_change_count(s);
+
     if (g.json) {
         json_object *o = json_object_new_object(), *a = json_object_new_array();
         json_object_object_add(o, "os", os_json(s));
-        for (size_t i = 0; i < sysprep_change_count(s); i++) {
+        for (size_t i = 0; i < n; i++) {
             const struct sysprep_change *c = sysprep_change_at(s, i);
             json_object *e = json_object_new_object();
             json_object_object_add(e, "kind", json_object_new_string(c->kind));
@@ -214,20 +207,81 @@ int cmd_sysprep(int argc, char **argv)
         json_object_object_add(o, "changes", a);
         json_object_object_add(o, "dry_run", json_object_new_boolean(dry));
         cli_json_print(o);
-    } else if (!g.quiet) {
-        for (size_t i = 0; i < sysprep_change_count(s); i++) {
-            const struct sysprep_change *c = sysprep_change_at(s, i);
-            printf("%s%s %s\n", dry ? "would change: " : "", c->kind, c->path);
-        }
-        printf("%zu change%s%s\n", sysprep_change_count(s),
-               sysprep_change_count(s) == 1 ? "" : "s",
-               dry ? " (dry run: nothing written)" : "");
+        return;
     }
+    if (g.quiet) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct sysprep_change *c = sysprep_change_at(s, i);
+        printf("%s%s %s\n", dry ? "would change: " : "", c->kind, c->path);
+    }
+    printf("%zu change%s%s\n", n, n == 1 ? "" : "s",
+           dry ? " (dry run: nothing written)" : "");
+}
+
+/* Open the disks, run the operations, write the report: 0 or 1
+ * (printed). */
+static int run(const char *const *disks, size_t ndisks,
+               const struct sysprep_args *a,
+               const struct sysprep_services *set)
+{
+    sysprep_t *s = NULL;
+    int r = 0;
+
+    if (sysprep_open(disks, ndisks, a->dry, &s) < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    if (!g.quiet && !g.json) {
+        print_os(s);
+    }
+    if (a->ns) {
+        r = sysprep_op_disable_services(s, set, a->dry);
+    }
+    for (size_t i = 0; r == 0 && i < a->no; i++) {
+        r = sysprep_op_run(s, a->ops[i], a->hostname, a->dry);
+    }
+    if (r < 0) {
+        r = cli_error("%s", sysprep_error(s));
+    }
+    /* the report is written even after a failure: it holds what changed */
+    if (a->report && sysprep_report_write(s, disks, ndisks, a->dry,
+                                          a->report) < 0) {
+        r = cli_error("%s", sysprep_error(s));
+    }
+    print_changes(s, a->dry);
     sysprep_close(s);
-out:
+    return r;
+}
+
+int cmd_sysprep(int argc, char **argv)
+{
+    struct sysprep_args a = { .ns = 0 };
+    struct sysprep_services set = { 0 };
+    const char *const *disks;
+    size_t ndisks;
+    int r;
+
+    r = parse_args(argc, argv, &a);
+    disks = (const char *const *)argv + optind;
+    ndisks = (size_t)(argc - optind);
+    if (r) {
+        r = r == SYSPREP_HELP ? 0 : r;
+    } else if (a.undo) {
+        r = (a.ns || a.no || a.dry)
+            ? cli_usage(SYN_SYSPREP, "--undo takes only the disks")
+            : do_undo(a.undo, argc - optind, argv + optind);
+    } else if ((r = check_args(argc - optind, &a)) == 0) {
+        if (a.ns && sysprep_services_resolve(a.services, a.ns, a.catalog,
+                                             &set) < 0) {
+            r = cli_error("%s", ovfk_last_error());
+        } else {
+            r = run(disks, ndisks, &a, &set);
+        }
+    }
     sysprep_services_free(&set);
-    free(sbuf);
-    free(obuf);
+    free(a.sbuf);
+    free(a.obuf);
     return r;
 }
 

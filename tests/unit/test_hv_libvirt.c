@@ -145,7 +145,8 @@ static void unknown_network_is_refused(void)
     io.n_networks = 1;
     io.name = "lvnet";
     CHECK_ERR(hv_import(lv, "pkg.ova", &io, NULL), -ENOENT, hv_error(lv),
-              "network 'nosuchnet' does not exist");
+              "network 'nosuchnet' (from --network default=nosuchnet) does not "
+              "exist on the target");
     hv_disconnect(lv);
 }
 
