@@ -34,12 +34,11 @@ fi
 # checks KVM again as its qemu user (group kvm); when the two disagree it
 # throws its capability cache away and probes qemu again on every define
 # (~4 s each).  ovfkit's libvirt domains use TCG either way.
-# Not inside a chroot (scripts/fresh-check.sh): its kvm group's number is
-# not the host's, and /dev is the host's.
-in_chroot() {
-    [ "$(stat -c %d:%i /)" != "$(stat -c %d:%i /proc/1/root/. 2>/dev/null)" ]
-}
-if [ -c /dev/kvm ] && getent group kvm > /dev/null && ! in_chroot &&
+# Not inside a chroot (Debian marks one with /etc/debian_chroot, as
+# scripts/fresh-check.sh does): its kvm group has another number than the
+# host's, and /dev is the host's.
+if [ -c /dev/kvm ] && getent group kvm > /dev/null &&
+   [ ! -e /etc/debian_chroot ] &&
    [ "$(stat -c %G /dev/kvm)" != kvm ] && [ "$(id -u)" = 0 ]; then
     echo "giving /dev/kvm to group kvm (as udev would)"
     chgrp kvm /dev/kvm && chmod 660 /dev/kvm
