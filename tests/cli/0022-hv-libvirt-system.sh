@@ -2,19 +2,8 @@
 # when the machine allows): `virsh dumpxml` of an imported VM shows the new
 # UUID, MACs and disks; after a restore, the original ones.
 . "$OVFK_SRCDIR/tests/cli/lib.sh"
-need virsh libvirt-clients
 URI=qemu:///system
-if ! virsh -c $URI list > /dev/null 2>&1; then
-    [ "$(id -u)" = 0 ] || skip "libvirtd is not running and starting it needs root"
-    command -v libvirtd > /dev/null || skip "needs libvirtd (libvirt-daemon-system)"
-    mkdir -p /var/log/libvirt /var/run/libvirt
-    libvirtd -d > /dev/null 2>&1 || true
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        virsh -c $URI list > /dev/null 2>&1 && break
-        sleep 1
-    done
-    virsh -c $URI list > /dev/null 2>&1 || skip "libvirtd cannot be started on this machine"
-fi
+libvirt_up $URI
 net=$(virsh -c $URI net-list --all --name | head -1)
 [ -n "$net" ] || skip "libvirtd has no network defined"
 name=ovfkit_test_$$

@@ -57,22 +57,8 @@ drv_setup() {
               cd /; rm -rf "$T"' EXIT
         ;;
     libvirt)
-        need virsh libvirt-clients
         URI=qemu:///system
-        if ! virsh -c $URI list > /dev/null 2>&1; then
-            [ "$(id -u)" = 0 ] ||
-                skip "libvirtd is not running and starting it needs root"
-            command -v libvirtd > /dev/null ||
-                skip "needs libvirtd (libvirt-daemon-system)"
-            mkdir -p /var/log/libvirt /var/run/libvirt
-            libvirtd -d > /dev/null 2>&1 || true
-            for i in 1 2 3 4 5 6 7 8 9 10; do
-                virsh -c $URI list > /dev/null 2>&1 && break
-                sleep 1
-            done
-            virsh -c $URI list > /dev/null 2>&1 ||
-                skip "libvirtd cannot be started on this machine"
-        fi
+        libvirt_up $URI
         CONN="--connect $URI"
         # the daemon is shared: every name made here has this prefix
         P=drv_$$_

@@ -42,6 +42,24 @@ expect_err() {
     ! grep -q "AddressSanitizer\|runtime error" err.txt || fail "sanitizer: $(cat err.txt)"
 }
 
+# libvirt_up URI: make sure a libvirtd answers at URI, starting one when
+# none runs (root only); skip the test, with the reason, when it cannot
+libvirt_up() {
+    need virsh libvirt-clients
+    virsh -c "$1" list > /dev/null 2>&1 && return 0
+    [ "$(id -u)" = 0 ] ||
+        skip "libvirtd is not running and starting it needs root"
+    command -v libvirtd > /dev/null ||
+        skip "needs libvirtd (libvirt-daemon-system)"
+    mkdir -p /var/log/libvirt /var/run/libvirt
+    libvirtd -d > /dev/null 2>&1 || true
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        virsh -c "$1" list > /dev/null 2>&1 && return 0
+        sleep 1
+    done
+    skip "libvirtd cannot be started on this machine"
+}
+
 # the Python that has Debian's python3-libvhdi / python3-guestfs
 PY=/usr/bin/python3
 

@@ -44,20 +44,8 @@ xen)
     cleanup_driver() { ip link del "$NET1"; ip link del "$NET2"; }
     ;;
 libvirt)
-    need virsh libvirt-clients
     WHERE=qemu:///system
-    if ! virsh -c $WHERE list > /dev/null 2>&1; then
-        [ "$(id -u)" = 0 ] || skip "libvirtd is not running and starting it needs root"
-        command -v libvirtd > /dev/null || skip "needs libvirtd (libvirt-daemon-system)"
-        mkdir -p /var/log/libvirt /var/run/libvirt
-        libvirtd -d > /dev/null 2>&1 || true
-        for i in 1 2 3 4 5 6 7 8 9 10; do
-            virsh -c $WHERE list > /dev/null 2>&1 && break
-            sleep 1
-        done
-        virsh -c $WHERE list > /dev/null 2>&1 ||
-            skip "libvirtd cannot be started on this machine"
-    fi
+    libvirt_up $WHERE
     # where qemu's user cannot open /dev/kvm (a device group that is not
     # kvm) but root's qemu can, libvirtd's capability cache goes stale at
     # once and every define re-probes qemu: slow, not wrong; say why
