@@ -107,19 +107,6 @@ static bool ask(void *opaque, const char *question)
     return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-static const char *fmt_size(uint64_t n, char *buf, size_t len)
-{
-    if (n >= (10ull << 30)) {
-        snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
-    } else if (n >= (10ull << 20)) {
-        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
-    } else {
-        snprintf(buf, len, "%llu KiB", (unsigned long long)((n + 1023) >>
-                                                             10));
-    }
-    return buf;
-}
-
 /* The guest fixup of an import: what it did, or why not. */
 static void print_guest(const struct hv_plan *p)
 {
@@ -184,8 +171,8 @@ static void print_plan(const struct hv_plan *p, int state)
     if (p->space_dir) {
         char need[32], have[32];
         printf("  space:   up to %s in '%s', %s free\n",
-               fmt_size(p->space_needed, need, sizeof(need)), p->space_dir,
-               fmt_size(p->space_free, have, sizeof(have)));
+               ovfk_size_str(p->space_needed, need, sizeof(need)), p->space_dir,
+               ovfk_size_str(p->space_free, have, sizeof(have)));
     }
     print_guest(p);
 }

@@ -674,18 +674,6 @@ static uint64_t disk_space(struct job *j, const struct hv_plan_disk *p,
     return need;
 }
 
-static void human(uint64_t n, char *buf, size_t len)
-{
-    if (n >= (10ull << 30)) {
-        snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
-    } else if (n >= (10ull << 20)) {
-        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
-    } else {
-        snprintf(buf, len, "%llu KiB", (unsigned long long)((n + 1023) >>
-                                                             10));
-    }
-}
-
 /*
  * Will it fit?  Sum what every disk may take (and, for an OVA, the rest
  * of its members, all extracted) and compare with the free space of the
@@ -742,8 +730,8 @@ static int plan_space(struct job *j, const char *pkg)
     }
     p->space_free = (uint64_t)fs.f_bavail * fs.f_frsize;
     if (p->space_needed > p->space_free) {
-        human(p->space_needed, need, sizeof(need));
-        human(p->space_free, have, sizeof(have));
+        ovfk_size_str(p->space_needed, need, sizeof(need));
+        ovfk_size_str(p->space_free, have, sizeof(have));
         return fail(j, -ENOSPC, "not enough space in '%s': the disks need "
                     "up to %s, only %s free; make room or choose another "
                     "place with --storage", p->space_dir, need, have);

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ovfkit/common.h"
@@ -45,4 +46,17 @@ int ovfk_parse_size(const char *text, uint64_t *out)
     }
     *out = v;
     return 0;
+}
+
+const char *ovfk_size_str(uint64_t n, char *buf, size_t len)
+{
+    if (n >= (10ull << 30)) {
+        snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+    } else if (n >= (10ull << 20)) {
+        snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+    } else {
+        snprintf(buf, len, "%llu KiB", (unsigned long long)((n + 1023) >>
+                                                             10));
+    }
+    return buf;
 }

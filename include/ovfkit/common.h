@@ -64,6 +64,11 @@ const char *ovfk_strerror(int code);
  */
 int ovfk_parse_size(const char *text, uint64_t *out);
 
+/* n bytes for people, in buf: "12 GiB" from 10 GiB up, "37 MiB" from
+ * 10 MiB, else KiB rounded up (a free-space check never shows "0 KiB"
+ * for a few bytes).  Returns buf. */
+const char *ovfk_size_str(uint64_t n, char *buf, size_t len);
+
 /*
  * UUIDs, one implementation for every layer (VHD identifiers, VM UUIDs).
  * ovfk_uuid_str writes "2a7f0c1e-...", lower-case, 36 characters and a
