@@ -86,9 +86,10 @@ static int do_export(int argc, char **argv)
     return r;
 }
 
-static void warn_line(void *opaque, const char *msg)
+static void warn_line(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     (void)opaque;
+    (void)sev;
     cli_warn("%s", msg);
 }
 

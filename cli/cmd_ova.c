@@ -174,10 +174,15 @@ static int do_list(int argc, char **argv)
     return c.bad ? 1 : 0;
 }
 
-static void say(void *opaque, const char *msg)
+/* errors as they are, what readers tolerate marked */
+static void say(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     (void)opaque;
-    printf("%s\n", msg);
+    if (sev == OVFK_SEV_ERROR) {
+        printf("%s\n", msg);
+    } else {
+        printf("%s: %s\n", ovfk_severity_str(sev), msg);
+    }
 }
 
 static int do_verify(int argc, char **argv)

@@ -313,11 +313,11 @@ struct vcount {
     int warnings;
 };
 
-static void diag_line(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
+static void diag_line(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     struct vcount *c = opaque;
 
-    if (sev == OVFK_OVF_ERROR) {
+    if (sev == OVFK_SEV_ERROR) {
         printf("error: %s\n", msg);
     } else {
         c->warnings++;

@@ -341,9 +341,10 @@ struct report_ctx {
     json_object *list;
 };
 
-static void report(void *opaque, const char *sev, const char *msg)
+static void report(void *opaque, enum ovfk_severity severity, const char *msg)
 {
     struct report_ctx *c = opaque;
+    const char *sev = ovfk_severity_str(severity);
 
     if (c->list) {
         json_object *o = json_object_new_object();

@@ -207,10 +207,14 @@ static bool in_list(char **v, size_t n, const char *s)
 }
 
 /* Every limit problem is named, not just the first. */
-static void limit_error(void *opaque, const char *msg)
+/* a limit's errors become the call's error; its warnings are dropped */
+static void limit_error(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     ovfk_hv_conn *c = opaque;
 
+    if (sev != OVFK_SEV_ERROR) {
+        return;
+    }
     if (!c->err.code) {
         ovfk_err_set(&c->err, -EINVAL, "%s", msg);
     } else {
@@ -402,7 +406,7 @@ int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
     }
     if (r == 0 && ovfk_hv_vm_check_limits(vm, o->max_cpus ? o->max_cpus
                                                       : c->max_cpus,
-                                     limit_error, NULL, c) > 0) {
+                                     limit_error, c) > 0) {
         r = c->err.code;
     }
     if (r == 0) {

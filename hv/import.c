@@ -376,7 +376,8 @@ static int networks(struct job *j)
 }
 
 /* Every limit problem is named, not just the first. */
-static void limit_error(void *opaque, const char *msg)
+/* a limit's errors fail the plan, its warnings go into it */
+static void limit_line(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     struct job *j = opaque;
     const char *why;
@@ -384,16 +385,13 @@ static void limit_error(void *opaque, const char *msg)
     const char *hint = !hv_name_ok(j->plan->vm->name, &why) &&
                        !strncmp(msg, "VM name '", 9) ? " with --name" : "";
 
-    if (!j->c->err.code) {
+    if (sev != OVFK_SEV_ERROR) {
+        warn(opaque, "%s", msg);
+    } else if (!j->c->err.code) {
         fail(j, -EINVAL, "%s%s", msg, hint);
     } else {
         ovfk_err_prefix(&j->c->err, "%s%s", msg, hint);
     }
-}
-
-static void limit_warn(void *opaque, const char *msg)
-{
-    warn(opaque, "%s", msg);
 }
 
 /* Does the plan copy this disk from the package? */
@@ -562,7 +560,7 @@ static int make_plan(struct job *j, const char *pkg)
     }
     if (r == 0 && ovfk_hv_vm_check_limits(j->plan->vm, o->max_cpus ?
                                      o->max_cpus : j->c->max_cpus,
-                                     limit_error, limit_warn, j) > 0) {
+                                     limit_line, j) > 0) {
         r = j->c->err.code;
     }
     if (r == 0) {
@@ -1143,7 +1141,7 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
         fix_guest(&j);
     }
     for (size_t i = 0; j.plan && o->warn && i < j.plan->n_warnings; i++) {
-        o->warn(o->opaque, j.plan->warnings[i]);
+        o->warn(o->opaque, OVFK_SEV_WARNING, j.plan->warnings[i]);
     }
     ovfk_hv_list_free(j.vms, j.n_vms);
     ovfk_hv_strv_free(j.made, j.n_made);

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 
 #include "hv/internal.h"
+#include "util/report.h"
 
 char *hv_strdup(const char *s)
 {
@@ -249,32 +250,11 @@ bool ovfk_hv_os_is_64bit(const struct ovfk_hv_vm *vm)
     return false;
 }
 
-static void report(ovfk_hv_report_fn fn, void *opaque, int *count,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void report(ovfk_hv_report_fn fn, void *opaque, int *count,
-                   const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (count) {
-        (*count)++;
-    }
-    if (fn) {
-        fn(opaque, msg);
-    }
-}
-
 int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
-                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
-                            void *opaque)
+                            ovfk_report_fn report, void *opaque)
 {
+    struct ovfk_reporter r = { report, opaque, { 0 } };
     const char *why;
-    int count = 0;
     uint64_t min = ovfk_hv_os_is_64bit(vm) ? OVFK_HV_MIN_MEMORY_64_MIB
                                       : OVFK_HV_MIN_MEMORY_MIB;
     size_t plain = 0;
@@ -283,29 +263,29 @@ int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
         max_cpus = OVFK_HV_DEFAULT_MAX_CPUS;
     }
     if (!hv_name_ok(vm->name, &why)) {
-        report(error, opaque, &count, "VM name '%s' %s; choose another name",
-               vm->name ? vm->name : "", why);
+        ovfk_say(&r, OVFK_SEV_ERROR, "VM name '%s' %s; choose another "
+                 "name", vm->name ? vm->name : "", why);
     }
     if (vm->memory_mib < min) {
-        report(error, opaque, &count, "%llu MiB of memory is below the "
-               "%llu MiB a %s guest needs; raise it with --memory",
-               (unsigned long long)vm->memory_mib, (unsigned long long)min,
-               min == OVFK_HV_MIN_MEMORY_64_MIB ? "64-bit" : "");
+        ovfk_say(&r, OVFK_SEV_ERROR, "%llu MiB of memory is below the "
+                 "%llu MiB a %s guest needs; raise it with --memory",
+                 (unsigned long long)vm->memory_mib, (unsigned long long)min,
+                 min == OVFK_HV_MIN_MEMORY_64_MIB ? "64-bit" : "");
     }
     if (vm->cpus == 0 || vm->cpus > max_cpus) {
-        report(error, opaque, &count, "%u vCPUs: a VM has 1 to %u here; set "
-               "--cpus (or --max-cpus for another platform)", vm->cpus,
-               max_cpus);
+        ovfk_say(&r, OVFK_SEV_ERROR, "%u vCPUs: a VM has 1 to %u here; set "
+                 "--cpus (or --max-cpus for another platform)", vm->cpus,
+                 max_cpus);
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
         const char *b = vm->disks[i].bus ? vm->disks[i].bus : "";
         plain += strcmp(b, "virtio") && strcmp(b, "xen");
     }
     if (plain > 3) {
-        report(warn, opaque, NULL, "%zu disks on emulated controllers: a guest "
-               "without paravirtual drivers sees at most 3", plain);
+        ovfk_say(&r, OVFK_SEV_WARNING, "%zu disks on emulated controllers: "
+                 "a guest without paravirtual drivers sees at most 3", plain);
     }
-    return count;
+    return r.n[OVFK_SEV_ERROR];
 }
 
 /* --- JSON --- */

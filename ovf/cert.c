@@ -17,22 +17,6 @@
 
 #include "ovf/pkg.h"
 
-static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (report) {
-        report(opaque, msg);
-    }
-}
-
 static const char *ssl_error(void)
 {
     static _Thread_local char buf[256];
@@ -227,7 +211,7 @@ static bool parse_sig_line(const char *line, size_t len, char *alg,
 }
 
 struct chain_errors {
-    ovfk_ova_report_fn report;
+    ovfk_report_fn report;
     void *opaque;
     int seen[32];
     int n;
@@ -256,13 +240,13 @@ static int collect(int ok, X509_STORE_CTX *ctx)
         ce->seen[ce->n++] = e;
     }
     (*ce->count)++;
-    say(ce->report, ce->opaque, "certificate: %s",
-        X509_verify_cert_error_string(e));
+    ovfk_sayf(ce->report, ce->opaque, OVFK_SEV_ERROR, "certificate: %s",
+              X509_verify_cert_error_string(e));
     return 1;
 }
 
 static void check_chain(X509 *c, STACK_OF(X509) *extra, const char *ca,
-                        ovfk_ova_report_fn report, void *opaque, int *count)
+                        ovfk_report_fn report, void *opaque, int *count)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -274,14 +258,15 @@ static void check_chain(X509 *c, STACK_OF(X509) *extra, const char *ca,
     }
     if (!store || !ctx) {
         (*count)++;
-        say(report, opaque, "certificate: out of memory");
+        ovfk_sayf(report, opaque, OVFK_SEV_ERROR, "certificate: out of memory");
         goto out;
     }
     if (ca ? X509_STORE_load_file(store, ca) != 1
            : X509_STORE_set_default_paths(store) != 1) {
         (*count)++;
-        say(report, opaque, "cannot load CA bundle '%s': %s",
-            ca ? ca : "(system)", ssl_error());
+        ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                  "cannot load CA bundle '%s': %s",
+                  ca ? ca : "(system)", ssl_error());
         goto out;
     }
     X509_STORE_set_verify_cb(store, collect);
@@ -295,7 +280,7 @@ out:
 
 int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
                     const void *mf, size_t mf_len, const char *ca,
-                    ovfk_ova_report_fn report, void *opaque)
+                    ovfk_report_fn report, void *opaque)
 {
     const char *nl = memchr(cert, '\n', cert_len);
     size_t l = nl ? (size_t)(nl - cert) : cert_len;
@@ -318,19 +303,21 @@ int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
               ovfk_ova_digest_parse(alg, &d) == 0;
     if (!line_ok) {
         count++;
-        say(report, opaque, "certificate: the signature line is malformed "
-            "(want 'SHA256(%s)= <hex signature>')", mf_name);
+        ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                  "certificate: the signature line is malformed (want "
+                  "'SHA256(%s)= <hex signature>')", mf_name);
     } else if (strcmp(name, mf_name) != 0) {
         count++;
-        say(report, opaque, "certificate: signs '%s', but the manifest is "
-            "'%s'", name, mf_name);
+        ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                  "certificate: signs '%s', but the manifest is '%s'",
+                  name, mf_name);
     }
     b = BIO_new_mem_buf(cert, (int)cert_len);
     c = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
     if (!c) {
         count++;
-        say(report, opaque, "certificate: no PEM certificate in the .cert "
-            "file");
+        ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                  "certificate: no PEM certificate in the .cert file");
         ERR_clear_error();
     } else {
         X509 *more;
@@ -344,8 +331,9 @@ int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
                                              X509_get0_pubkey(c)) != 1 ||
                 EVP_DigestVerify(ctx, sig, sig_len, mf, mf_len) != 1) {
                 count++;
-                say(report, opaque, "certificate: the signature does not "
-                    "match the manifest '%s'", mf_name);
+                ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                          "certificate: the signature does not match the "
+                          "manifest '%s'", mf_name);
                 ERR_clear_error();
             }
         }

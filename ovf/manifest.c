@@ -28,22 +28,6 @@ size_t pkg_manifest_line(enum ovfk_ova_digest alg, const char *name,
     return n < 0 ? 0 : (size_t)n;
 }
 
-static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (report) {
-        report(opaque, msg);
-    }
-}
-
 /* One line: "ALG(name)= hex".  Returns 0, or 1 for a malformed line. */
 static int parse_line(const char *line, size_t len,
                       struct ovfk_ova_manifest_entry *e)
@@ -97,7 +81,7 @@ static int parse_line(const char *line, size_t len,
 
 int ovfk_ova_manifest_parse(const char *buf, size_t len,
                             struct ovfk_ova_manifest *m,
-                            ovfk_ova_report_fn report, void *opaque)
+                            ovfk_report_fn report, void *opaque)
 {
     size_t pos = 0;
     int bad = 0, lineno = 0;
@@ -130,8 +114,9 @@ int ovfk_ova_manifest_parse(const char *buf, size_t len,
         }
         if (r > 0) {
             bad++;
-            say(report, opaque, "manifest line %d is malformed: '%.*s'",
-                lineno, (int)(l > 120 ? 120 : l), line);
+            ovfk_sayf(report, opaque, OVFK_SEV_ERROR,
+                      "manifest line %d is malformed: '%.*s'",
+                      lineno, (int)(l > 120 ? 120 : l), line);
             continue;
         }
         if (m->n >= OVFK_OVA_MAX_MEMBERS) {

@@ -243,11 +243,12 @@ static int prepare(ovfk_ova_pkg *p, const struct ovfk_ova_open_opts *o)
     return 0;
 }
 
-static void note(void *opaque, const char *msg)
+/* the first error is the message; warnings do not stop an open */
+static void note(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     ovfk_ova_pkg *p = opaque;
 
-    if (!p->err.code) {
+    if (sev == OVFK_SEV_ERROR && !p->err.code) {
         ovfk_err_set(&p->err, OVFK_EMISMATCH, "package does not verify: %s",
                      msg);
     }

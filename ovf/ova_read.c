@@ -384,7 +384,7 @@ static int add_rec(struct scan *s, const char *name, uint64_t size,
 }
 
 /* Problems with members are reported (or, with strict, fatal). */
-typedef void (*problem_fn)(void *opaque, const char *msg);
+typedef ovfk_report_fn problem_fn;
 
 static void problemf(problem_fn fn, void *opaque, int *count, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
@@ -392,16 +392,12 @@ static void problemf(problem_fn fn, void *opaque, int *count, const char *fmt,
 static void problemf(problem_fn fn, void *opaque, int *count,
                      const char *fmt, ...)
 {
-    char msg[600];
     va_list ap;
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     (*count)++;
-    if (fn) {
-        fn(opaque, msg);
-    }
+    va_start(ap, fmt);
+    ovfk_vsayf(fn, opaque, OVFK_SEV_ERROR, fmt, ap);
+    va_end(ap);
 }
 
 /* Write a member already read into memory to the extraction directory. */
@@ -467,12 +463,12 @@ static const struct ovfk_ovf_file *file_of_member(const ovfk_ovf_doc *d,
     return NULL;
 }
 
-static void first_error(void *opaque, enum ovfk_ovf_severity sev,
+static void first_error(void *opaque, enum ovfk_severity sev,
                         const char *msg)
 {
     ovfk_err *e = opaque;
 
-    if (sev == OVFK_OVF_ERROR && !e->code) {
+    if (sev == OVFK_SEV_ERROR && !e->code) {
         ovfk_err_set(e, OVFK_ECORRUPT, "%s", msg);
     }
 }
@@ -693,18 +689,16 @@ struct verify_diag {
     int *count;
 };
 
-/* ovfk_ovf_diag_fn -> verify's lines: errors counted, warnings said only */
-static void verify_line(void *opaque, enum ovfk_ovf_severity sev,
+/* ovfk_ovf_check -> verify's lines: errors counted, warnings said only */
+static void verify_line(void *opaque, enum ovfk_severity sev,
                         const char *msg)
 {
     struct verify_diag *v = opaque;
 
-    if (sev == OVFK_OVF_ERROR) {
+    if (sev == OVFK_SEV_ERROR) {
         problemf(v->report, v->opaque, v->count, "%s", msg);
-    } else if (v->report) {
-        char line[700];
-        snprintf(line, sizeof(line), "warning: %s", msg);
-        v->report(v->opaque, line);
+    } else {
+        ovfk_sayf(v->report, v->opaque, sev, "%s", msg);
     }
 }
 
@@ -871,7 +865,7 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
 }
 
 int ovfk_ova_verify(const char *path, const struct ovfk_ova_verify_opts *o,
-               ovfk_ova_report_fn report, void *opaque)
+               ovfk_report_fn report, void *opaque)
 {
     struct scan s = { 0 };
     ovfk_err err = { 0 };

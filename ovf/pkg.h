@@ -12,6 +12,7 @@
 
 #include "ovfkit/ova.h"
 #include "util/err.h"
+#include "util/report.h"
 
 /* digest.c */
 const EVP_MD *pkg_md(enum ovfk_ova_digest d);
@@ -67,7 +68,7 @@ int pkg_cert_size(const char *mf_name, enum ovfk_ova_digest alg,
 /* Verify a .cert against the manifest bytes; each problem reported. */
 int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
                     const void *mf, size_t mf_len, const char *ca,
-                    ovfk_ova_report_fn report, void *opaque);
+                    ovfk_report_fn report, void *opaque);
 
 /* manifest.c */
 /* The manifest line for one file; returns its length. */
@@ -100,7 +101,7 @@ bool pkg_vhd_disk(const struct ovfk_ovf_disk *k, const struct ovfk_ovf_file *f);
 /* Compare k's capacity with the VHD's virtual size; reports through fn
  * and returns the number of errors (0 or 1). */
 int pkg_check_capacity(const struct ovfk_ovf_disk *k, const char *href,
-                       const struct pkg_ends *e, ovfk_ovf_diag_fn fn,
+                       const struct pkg_ends *e, ovfk_report_fn fn,
                        void *opaque);
 
 #endif

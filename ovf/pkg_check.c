@@ -24,6 +24,9 @@
 #include "ovf/pkg.h"
 #include "vhd/internal.h"
 
+#define ERR OVFK_SEV_ERROR
+#define WARN OVFK_SEV_WARNING
+
 #define CHUNK (1u << 20)
 
 void pkg_ends_update(struct pkg_ends *e, const void *buf, size_t n,
@@ -119,28 +122,16 @@ static bool vhd_virtual_size(const struct pkg_ends *e, uint64_t *size)
     return false;
 }
 
-static void quiet_diag(void *opaque, enum ovfk_ovf_severity sev,
-                       const char *msg)
-{
-    (void)opaque;
-    (void)sev;
-    (void)msg;
-}
-
 int pkg_check_capacity(const struct ovfk_ovf_disk *k, const char *href,
-                       const struct pkg_ends *e, ovfk_ovf_diag_fn fn,
+                       const struct pkg_ends *e, ovfk_report_fn fn,
                        void *opaque)
 {
-    char msg[600];
     uint64_t vsize;
 
-    if (!fn) {
-        fn = quiet_diag;
-    }
     if (!vhd_virtual_size(e, &vsize)) {
-        snprintf(msg, sizeof(msg), "disk '%s': '%s' is not a valid VHD (no "
-                 "footer); `ovfkit vhd repair` may recover it", k->id, href);
-        fn(opaque, OVFK_OVF_ERROR, msg);
+        ovfk_sayf(fn, opaque, ERR, "disk '%s': '%s' is not a "
+                  "valid VHD (no footer); `ovfkit vhd repair` may recover it",
+                  k->id, href);
         return 1;
     }
     if (!k->capacity_known || k->capacity == vsize) {
@@ -149,71 +140,44 @@ int pkg_check_capacity(const struct ovfk_ovf_disk *k, const char *href,
     if (k->capacity < vsize) {
         /* a deployer sizes the disk by the capacity: the image does not
          * fit, or the guest loses its end */
-        snprintf(msg, sizeof(msg), "disk '%s': capacity %llu bytes is "
-                 "smaller than the virtual size of '%s' (%llu bytes)", k->id,
-                 (unsigned long long)k->capacity, href,
-                 (unsigned long long)vsize);
-        fn(opaque, OVFK_OVF_ERROR, msg);
+        ovfk_sayf(fn, opaque, ERR, "disk '%s': capacity %llu "
+                  "bytes is smaller than the virtual size of '%s' (%llu "
+                  "bytes)", k->id, (unsigned long long)k->capacity, href,
+                  (unsigned long long)vsize);
         return 1;
     }
     /* Larger is how a package asks for a disk to grow (ovftool does);
      * ovfkit's import keeps the VHD's size. */
-    snprintf(msg, sizeof(msg), "disk '%s': capacity %llu bytes is larger "
-             "than the virtual size of '%s' (%llu bytes); ovfkit imports it "
-             "at the VHD's size", k->id, (unsigned long long)k->capacity,
-             href, (unsigned long long)vsize);
-    fn(opaque, OVFK_OVF_WARNING, msg);
+    ovfk_sayf(fn, opaque, WARN, "disk '%s': capacity %llu bytes "
+              "is larger than the virtual size of '%s' (%llu bytes); ovfkit "
+              "imports it at the VHD's size", k->id,
+              (unsigned long long)k->capacity, href,
+              (unsigned long long)vsize);
     return 0;
 }
 
-struct vstate {
-    ovfk_ovf_diag_fn fn;
-    void *opaque;
-    int errors;
-};
-
-static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
-                ...) __attribute__((format(printf, 3, 4)));
-
-static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
-                ...)
-{
-    char msg[700];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    v->errors += sev == OVFK_OVF_ERROR;
-    if (v->fn) {
-        v->fn(v->opaque, sev, msg);
-    }
-}
-
-static void count_and_pass(void *opaque, enum ovfk_ovf_severity sev,
+/* ovfk_ovf_check's findings, counted on the way through */
+static void count_and_pass(void *opaque, enum ovfk_severity sev,
                            const char *msg)
 {
-    struct vstate *v = opaque;
-
-    v->errors += sev == OVFK_OVF_ERROR;
-    if (v->fn) {
-        v->fn(v->opaque, sev, msg);
-    }
+    ovfk_say(opaque, sev, "%s", msg);
 }
 
 struct schema_sum {
-    struct vstate *v;
+    struct ovfk_reporter *v;
     bool strict;
     int n;
     char first[512];
 };
 
-static void schema_line(void *opaque, const char *msg)
+static void schema_line(void *opaque, enum ovfk_severity sev,
+                        const char *msg)
 {
     struct schema_sum *s = opaque;
 
+    (void)sev;                  /* every line is a violation */
     if (s->strict) {
-        say(s->v, OVFK_OVF_ERROR, "%s", msg);
+        ovfk_say(s->v, ERR, "%s", msg);
     } else if (s->n == 0) {
         /* libxml2 goes on to list every element it would accept */
         char *cut;
@@ -226,18 +190,18 @@ static void schema_line(void *opaque, const char *msg)
 }
 
 static void check_schema(const ovfk_ovf_doc *d, const char *buf, size_t len,
-                         bool strict, struct vstate *v)
+                         bool strict, struct ovfk_reporter *v)
 {
     struct schema_sum s = { v, strict, 0, "" };
     int version = d->version >= 20 ? 20 : 10;
     int r = ovfk_ovf_schema_check(buf, len, version, schema_line, &s);
 
     if (r < 0) {
-        say(v, strict ? OVFK_OVF_ERROR : OVFK_OVF_WARNING,
+        ovfk_say(v, strict ? ERR : WARN,
             "schema not checked: %s", ovfk_last_error());
     } else if (r > 0 && !strict) {
         /* readers tolerate these: one line, not one per violation */
-        say(v, OVFK_OVF_WARNING, "not valid under the DMTF OVF %s schema (%d "
+        ovfk_say(v, WARN, "not valid under the DMTF OVF %s schema (%d "
             "violation%s; --strict lists them), the first: %s",
             version == 20 ? "2.0.1" : "1.0.0", r, r == 1 ? "" : "s",
             s.first);
@@ -265,7 +229,7 @@ static const char *plain_href(const char *h)
 
 /* An OVA's members: present, of the declared size, VHDs of their size. */
 static int check_members(const char *path, const ovfk_ovf_doc *d,
-                         struct vstate *v)
+                         struct ovfk_reporter *v)
 {
     uint64_t *got = calloc(d->n_files + 1, sizeof(*got));
     bool *seen = calloc(d->n_files + 1, sizeof(*seen));
@@ -315,7 +279,8 @@ static int check_members(const char *path, const ovfk_ovf_doc *d,
                 off += (uint64_t)n;
             }
             if (r == 0) {
-                v->errors += pkg_check_capacity(k, h, &e, v->fn, v->opaque);
+                v->n[ERR] += pkg_check_capacity(k, h, &e, v->fn,
+                                                v->opaque);
             }
         }
     }
@@ -328,11 +293,11 @@ static int check_members(const char *path, const ovfk_ovf_doc *d,
             continue;
         }
         if (!seen[i]) {
-            say(v, OVFK_OVF_ERROR,
+            ovfk_say(v, ERR,
                 "'%s' (file '%s') is missing from the package", f->href,
                 f->id ? f->id : "?");
         } else if (f->has_size && got[i] != f->size) {
-            say(v, OVFK_OVF_ERROR, "'%s' (file '%s') has %llu bytes in the "
+            ovfk_say(v, ERR, "'%s' (file '%s') has %llu bytes in the "
                 "package; References says %llu", f->href,
                 f->id ? f->id : "?", (unsigned long long)got[i],
                 (unsigned long long)f->size);
@@ -348,7 +313,7 @@ out:
 
 /* A descriptor's files beside it: those present checked like members. */
 static void check_beside(const char *ovf, const ovfk_ovf_doc *d,
-                         struct vstate *v)
+                         struct ovfk_reporter *v)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     struct stat st;
@@ -376,20 +341,20 @@ static void check_beside(const char *ovf, const ovfk_ovf_doc *d,
             continue;
         }
         if (f->has_size && (uint64_t)st.st_size != f->size) {
-            say(v, OVFK_OVF_ERROR,
+            ovfk_say(v, ERR,
                 "'%s' (file '%s') has %llu bytes; References "
                 "says %llu",
                 f->href, f->id ? f->id : "?", (unsigned long long)st.st_size,
                 (unsigned long long)f->size);
         }
         if (k && pkg_vhd_disk(k, f) && pkg_file_ends(path, &e) == 0) {
-            v->errors += pkg_check_capacity(k, f->href, &e, v->fn,
+            v->n[ERR] += pkg_check_capacity(k, f->href, &e, v->fn,
                                             v->opaque);
         }
     }
     /* a descriptor is often checked before its disks exist: one line */
     if (n_absent) {
-        say(v, OVFK_OVF_WARNING,
+        ovfk_say(v, WARN,
             "%d referenced file%s not beside the descriptor "
             "(%s%s): sizes and VHD capacities not checked",
             n_absent, n_absent == 1 ? " is" : "s are", absent,
@@ -398,9 +363,9 @@ static void check_beside(const char *ovf, const ovfk_ovf_doc *d,
 }
 
 int ovfk_ova_validate(const char *path, const struct ovfk_ova_validate_opts *o,
-                 ovfk_ovf_diag_fn fn, void *opaque)
+                 ovfk_report_fn fn, void *opaque)
 {
-    struct vstate v = { fn, opaque, 0 };
+    struct ovfk_reporter v = { fn, opaque, { 0 } };
     struct ovfk_ovf_check_opts co = { .in_archive = ovfk_ova_is_archive(path) };
     ovfk_ovf_doc *d = NULL;
     char *buf = NULL, *name = NULL;
@@ -417,7 +382,7 @@ int ovfk_ova_validate(const char *path, const struct ovfk_ova_validate_opts *o,
         return r;
     }
     for (size_t i = 0; i < d->n_warnings; i++) {
-        say(&v, OVFK_OVF_WARNING, "%s", d->warnings[i]);
+        ovfk_say(&v, WARN, "%s", d->warnings[i]);
     }
     check_schema(d, buf, len, o && o->strict, &v);
     ovfk_ovf_check(d, &co, count_and_pass, &v);
@@ -428,5 +393,5 @@ int ovfk_ova_validate(const char *path, const struct ovfk_ova_validate_opts *o,
     }
     ovfk_ovf_free(d);
     free(buf);
-    return r < 0 ? r : v.errors;
+    return r < 0 ? r : v.n[ERR];
 }

@@ -21,6 +21,7 @@
 
 #include "util/datadir.h"
 #include "ovf/internal.h"
+#include "util/report.h"
 
 const char *ovfk_ovf_schema_dir(void)
 {
@@ -102,7 +103,7 @@ static xmlSchemaPtr load_schema(int version, const char **why)
 }
 
 struct sctx {
-    ovfk_ovf_report_fn report;
+    ovfk_report_fn report;
     void *opaque;
     int count;
 };
@@ -117,12 +118,12 @@ static void schema_error(void *opaque, xmlErrorPtr e)
     msg[strcspn(msg, "\n")] = '\0';
     v->count++;
     if (v->report) {
-        v->report(v->opaque, msg);
+        v->report(v->opaque, OVFK_SEV_ERROR, msg);
     }
 }
 
 int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
-                     ovfk_ovf_report_fn report, void *opaque)
+                     ovfk_report_fn report, void *opaque)
 {
     struct sctx v = { report, opaque, 0 };
     const char *why;
@@ -165,32 +166,15 @@ int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
 }
 
 struct vctx {
-    ovfk_ovf_diag_fn fn;
-    void *opaque;
+    struct ovfk_reporter r;     /* r.n[ERR]: what ovfk_ovf_check returns */
     const struct ovfk_ovf_check_opts *o;
-    int errors;
 };
 
-static void problem(struct vctx *v, enum ovfk_ovf_severity sev, const char *fmt,
-                    ...) __attribute__((format(printf, 3, 4)));
+/* one finding of ovfk_ovf_check (util/report.h's say, counted) */
+#define problem(v, ...) ovfk_say(&(v)->r, __VA_ARGS__)
 
-static void problem(struct vctx *v, enum ovfk_ovf_severity sev, const char *fmt,
-                    ...)
-{
-    char msg[600];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    v->errors += sev == OVFK_OVF_ERROR;
-    if (v->fn) {
-        v->fn(v->opaque, sev, msg);
-    }
-}
-
-#define ERR OVFK_OVF_ERROR
-#define WARN OVFK_OVF_WARNING
+#define ERR OVFK_SEV_ERROR
+#define WARN OVFK_SEV_WARNING
 
 static const char *sv(const char *s)
 {
@@ -555,9 +539,9 @@ static void check_disks(const ovfk_ovf_doc *d, struct vctx *v)
 }
 
 int ovfk_ovf_check(const ovfk_ovf_doc *d, const struct ovfk_ovf_check_opts *o,
-              ovfk_ovf_diag_fn fn, void *opaque)
+              ovfk_report_fn fn, void *opaque)
 {
-    struct vctx v = { fn, opaque, o, 0 };
+    struct vctx v = { { fn, opaque, { 0 } }, o };
 
     check_version(d, &v);
     check_files(d, &v);
@@ -580,25 +564,25 @@ int ovfk_ovf_check(const ovfk_ovf_doc *d, const struct ovfk_ovf_check_opts *o,
     } else {
         check_system(d, &d->top, &v);
     }
-    return v.errors;
+    return v.r.n[ERR];
 }
 
 struct errors_only {
-    ovfk_ovf_report_fn report;
+    ovfk_report_fn report;
     void *opaque;
 };
 
-static void pass_errors(void *opaque, enum ovfk_ovf_severity sev,
+static void pass_errors(void *opaque, enum ovfk_severity sev,
                         const char *msg)
 {
     struct errors_only *e = opaque;
 
-    if (sev == OVFK_OVF_ERROR && e->report) {
-        e->report(e->opaque, msg);
+    if (sev == ERR && e->report) {
+        e->report(e->opaque, sev, msg);
     }
 }
 
-int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_report_fn report,
                             void *opaque)
 {
     struct errors_only e = { report, opaque };

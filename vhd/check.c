@@ -21,40 +21,19 @@
 #include <string.h>
 
 #include "util/bytes.h"
+#include "util/report.h"
 #include "vhd/internal.h"
 
+#define ERR OVFK_SEV_ERROR
+#define WARN OVFK_SEV_WARNING
+#define LEAK OVFK_SEV_LEAK
+#define MERGE OVFK_SEV_MERGE
+
 struct ctx {
-    ovfk_vhd_report_fn report;
-    void *opaque;
-    int errors;
-    int leaks;
-    int merges;
+    struct ovfk_reporter r;     /* the findings, counted by severity */
     uint64_t leaked_bytes;
     char seen[4][PATH_MAX];     /* journals reported (most chains: one) */
 };
-
-static void say(struct ctx *c, const char *sev, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(struct ctx *c, const char *sev, const char *fmt, ...)
-{
-    char msg[OVFK_ERR_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (strcmp(sev, "error") == 0) {
-        c->errors++;
-    } else if (strcmp(sev, "leak") == 0) {
-        c->leaks++;
-    } else if (strcmp(sev, "merge") == 0) {
-        c->merges++;
-    }
-    if (c->report) {
-        c->report(c->opaque, sev, msg);
-    }
-}
 
 struct range {
     uint64_t start, end;
@@ -75,14 +54,14 @@ static void check_copy(struct ctx *c, ovfk_vhd *h)
 
     if (ovfk_io_pread(h->io, copy, sizeof(copy), 0) < 0 ||
         ovfk_io_pread(h->io, trailing, sizeof(trailing), h->footer_off) < 0) {
-        say(c, "error", "cannot read the footers");
+        ovfk_say(&c->r, ERR, "cannot read the footers");
         return;
     }
     if (!vhd_footer_cookie_ok(copy) || !vhd_footer_checksum_ok(copy)) {
-        say(c, "error", "footer copy at offset 0 is damaged");
+        ovfk_say(&c->r, ERR, "footer copy at offset 0 is damaged");
     } else if (memcmp(copy, trailing, sizeof(copy)) != 0) {
-        say(c, "error", "footer copy at offset 0 differs from the trailing "
-            "footer");
+        ovfk_say(&c->r, ERR, "footer copy at offset 0 differs from the "
+            "trailing footer");
     }
 }
 
@@ -98,7 +77,7 @@ static void check_layout(struct ctx *c, ovfk_vhd *h)
      * 4 KiB for the BAT and aligns block data, as we do); a crashed
      * allocation always leaves at least a whole block. */
     if (!rg) {
-        say(c, "error", "out of memory");
+        ovfk_say(&c->r, ERR, "out of memory");
         return;
     }
     rg[n++] = (struct range){ 0, VHD_FOOTER_SIZE, "footer copy", 0 };
@@ -115,7 +94,7 @@ static void check_layout(struct ctx *c, ovfk_vhd *h)
         }
         if (bytes < l->length || l->offset > h->footer_off ||
             h->footer_off - l->offset < bytes) {
-            say(c, "error", "parent locator %d lies outside the file or "
+            ovfk_say(&c->r, ERR, "parent locator %d lies outside the file or "
                 "its data space is smaller than its length", i);
             continue;
         }
@@ -132,7 +111,7 @@ static void check_layout(struct ctx *c, ovfk_vhd *h)
     pos = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i > 0 && rg[i].start < rg[i - 1].end) {
-            say(c, "error", "%s %u (offset %llu) overlaps %s %u",
+            ovfk_say(&c->r, ERR, "%s %u (offset %llu) overlaps %s %u",
                 rg[i].what, rg[i].index, (unsigned long long)rg[i].start,
                 rg[i - 1].what, rg[i - 1].index);
         }
@@ -147,8 +126,8 @@ static void check_layout(struct ctx *c, ovfk_vhd *h)
         c->leaked_bytes += h->footer_off - pos;
     }
     if (c->leaked_bytes) {
-        say(c, "leak", "%llu bytes of the file are not referenced by any "
-            "block (an interrupted write; 'vhd repair' drops what is at "
+        ovfk_say(&c->r, LEAK, "%llu bytes of the file are not referenced "
+            "by any block (an interrupted write; 'vhd repair' drops what is at "
             "the end)", (unsigned long long)c->leaked_bytes);
     }
     free(rg);
@@ -164,7 +143,7 @@ static void check_bitmaps(struct ctx *c, ovfk_vhd *h)
             continue;
         }
         if (vhd_bitmap_load(h, b) < 0) {
-            say(c, "error", "cannot read the bitmap of block %u", b);
+            ovfk_say(&c->r, ERR, "cannot read the bitmap of block %u", b);
             continue;
         }
         for (uint32_t s = 0; s < spb && !any; s++) {
@@ -174,11 +153,11 @@ static void check_bitmaps(struct ctx *c, ovfk_vhd *h)
             pad = bm_test(h->bm, s);
         }
         if (!any && h->ft.type == OVFK_VHD_TYPE_DIFF) {
-            say(c, "leak", "block %u is allocated but its bitmap marks no "
-                "sector", b);
+            ovfk_say(&c->r, LEAK, "block %u is allocated but its bitmap "
+                "marks no sector", b);
         }
         if (pad) {
-            say(c, "warning", "block %u has bits set in the bitmap padding",
+            ovfk_say(&c->r, WARN, "block %u has bits set in the bitmap padding",
                 b);
         }
     }
@@ -190,12 +169,12 @@ static void check_parent(struct ctx *c, const char *path, int *failed)
     int r = vhd_open_chain(path, 0, &full);
 
     if (r == -ENOENT) {
-        say(c, "error", "%s", ovfk_last_error());
+        ovfk_say(&c->r, ERR, "%s", ovfk_last_error());
         *failed = 1;
         return;
     }
     if (r < 0) {
-        say(c, "error", "%s", ovfk_last_error());
+        ovfk_say(&c->r, ERR, "%s", ovfk_last_error());
         return;
     }
     ovfk_vhd_close(full);
@@ -218,7 +197,7 @@ static int report_merge(struct journal *j, void *opaque)
             break;
         }
     }
-    say(c, "merge", "the merge of '%s' into '%s' is unfinished (journal "
+    ovfk_say(&c->r, MERGE, "the merge of '%s' into '%s' is unfinished (journal "
         "'%s', step %s): the chain reads correctly; 'ovfkit vhd repair "
         "%s' completes it", j->child, j->parent, j->path, j->state,
         j->parent);
@@ -241,7 +220,7 @@ static void check_merges(struct ctx *c, const char *path)
     for (ovfk_vhd *x = chain; x; x = x->parent) {
         if (realpath(x->path, abs) &&
             vhd_journal_each(abs, false, report_merge, c, jp, &err) < 0) {
-            say(c, "error", "%s", err.msg);
+            ovfk_say(&c->r, ERR, "%s", err.msg);
             memset(&err, 0, sizeof(err));
         }
     }
@@ -249,9 +228,9 @@ static void check_merges(struct ctx *c, const char *path)
 }
 
 enum ovfk_vhd_check_result
-ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque)
+ovfk_vhd_check(const char *path, ovfk_report_fn report, void *opaque)
 {
-    struct ctx c = { .report = report, .opaque = opaque };
+    struct ctx c = { .r = { report, opaque, { 0 } } };
     ovfk_err err = { 0 };
     int parent_missing = 0;
     ovfk_vhd *h;
@@ -259,27 +238,27 @@ ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque)
 
     r = vhd_open_one(path, OVFK_VHD_OPEN_NO_PARENT, &h, &err);
     if (r == OVFK_EUNSUPPORTED) {
-        say(&c, "error", "%s", err.msg);
+        ovfk_say(&c.r, ERR, "%s", err.msg);
         return OVFK_VHD_CHECK_UNSUPPORTED;
     }
     if (r == OVFK_ECORRUPT) {
-        say(&c, "error", "%s", err.msg);
+        ovfk_say(&c.r, ERR, "%s", err.msg);
         return OVFK_VHD_CHECK_CORRUPT;
     }
     if (r < 0) {
-        say(&c, "error", "%s", err.msg);
+        ovfk_say(&c.r, ERR, "%s", err.msg);
         return OVFK_VHD_CHECK_FAILED;
     }
     if ((h->ft.version >> 16) != 1) {
-        say(&c, "warning", "footer version %#x is not 1.x", h->ft.version);
+        ovfk_say(&c.r, WARN, "footer version %#x is not 1.x", h->ft.version);
     }
     if (h->ft.type == OVFK_VHD_TYPE_FIXED) {
         if (h->ft.data_offset != VHD_DATA_OFFSET_FIXED) {
-            say(&c, "warning", "fixed disk with data offset %llu (expected "
+            ovfk_say(&c.r, WARN, "fixed disk with data offset %llu (expected "
                 "0xFFFFFFFFFFFFFFFF)", (unsigned long long)h->ft.data_offset);
         }
         if (h->footer_off > h->ft.current_size) {
-            say(&c, "warning", "%llu bytes between the disk data and the "
+            ovfk_say(&c.r, WARN, "%llu bytes between the disk data and the "
                 "footer", (unsigned long long)(h->footer_off -
                                                h->ft.current_size));
         }
@@ -293,11 +272,12 @@ ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque)
     }
     vhd_free_one(h);
     check_merges(&c, path);
-    if (parent_missing && c.errors == 1) {
+    if (parent_missing && c.r.n[ERR] == 1) {
         return OVFK_VHD_CHECK_FAILED;
     }
-    if (c.errors) {
+    if (c.r.n[ERR]) {
         return OVFK_VHD_CHECK_CORRUPT;
     }
-    return c.leaks || c.merges ? OVFK_VHD_CHECK_LEAKS : OVFK_VHD_CHECK_OK;
+    return c.r.n[LEAK] || c.r.n[MERGE] ? OVFK_VHD_CHECK_LEAKS
+                                       : OVFK_VHD_CHECK_OK;
 }

@@ -17,25 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/report.h"
 #include "vhd/internal.h"
 
 #define FIXED_SCAN_MAX (64u << 20)   /* how far back to look for a footer */
 
-static void say(ovfk_vhd_report_fn report, void *opaque, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(ovfk_vhd_report_fn report, void *opaque, const char *fmt, ...)
-{
-    char msg[OVFK_ERR_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (report) {
-        report(opaque, "repair", msg);
-    }
-}
 
 /* Write the footer of h at end, sync, cut the file after it, sync. */
 static int place_footer(ovfk_vhd *h, uint64_t end)
@@ -106,7 +92,7 @@ static int repair_open(const char *path, ovfk_vhd **out, ovfk_err *err)
 }
 
 /* The trailing footer of a dynamic disk is gone: use the copy at 0. */
-static int from_copy(ovfk_vhd *h, ovfk_err *err, ovfk_vhd_report_fn report,
+static int from_copy(ovfk_vhd *h, ovfk_err *err, ovfk_report_fn report,
                      void *opaque)
 {
     uint8_t copy[VHD_FOOTER_SIZE];
@@ -136,16 +122,18 @@ static int from_copy(ovfk_vhd *h, ovfk_err *err, ovfk_vhd_report_fn report,
     if (r < 0) {
         return ovfk_err_set(err, r, "%s", h->err.msg);
     }
-    say(report, opaque, "restored the trailing footer from the copy at "
-        "offset 0 (at offset %llu)", (unsigned long long)end);
+    ovfk_sayf(report, opaque, OVFK_SEV_REPAIR, "restored the trailing footer "
+              "from the copy at offset 0 (at offset %llu)",
+              (unsigned long long)end);
     if (h->file_size > end + VHD_FOOTER_SIZE) {
-        say(report, opaque, "dropped %llu bytes of trailing garbage",
-            (unsigned long long)(h->file_size - end - VHD_FOOTER_SIZE));
+        ovfk_sayf(report, opaque, OVFK_SEV_REPAIR,
+                  "dropped %llu bytes of trailing garbage",
+                  (unsigned long long)(h->file_size - end - VHD_FOOTER_SIZE));
     }
     return 0;
 }
 
-int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque)
+int ovfk_vhd_repair(const char *path, ovfk_report_fn report, void *opaque)
 {
     ovfk_err err = { 0 };
     uint8_t buf[VHD_FOOTER_SIZE];
@@ -158,7 +146,8 @@ int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque)
         return r;
     }
     if (r > 0) {
-        say(report, opaque, "completed an interrupted merge");
+        ovfk_sayf(report, opaque, OVFK_SEV_REPAIR,
+                  "completed an interrupted merge");
     }
     r = repair_open(path, &h, &err);
     if (r < 0) {
@@ -179,9 +168,10 @@ int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque)
             if (h->footer_off > at) {
                 r = place_footer(h, at);
                 if (r == 0) {
-                    say(report, opaque, "dropped %llu bytes of leaked space "
-                        "after the last block",
-                        (unsigned long long)(h->footer_off - at));
+                    ovfk_sayf(report, opaque, OVFK_SEV_REPAIR,
+                              "dropped %llu bytes of leaked space after "
+                              "the last block",
+                              (unsigned long long)(h->footer_off - at));
                 } else {
                     ovfk_err_set(&err, r, "%s", h->err.msg);
                 }
@@ -197,9 +187,10 @@ int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque)
     if (find_fixed_footer(h, &at) == 0) {
         r = place_footer(h, at);
         if (r == 0) {
-            say(report, opaque, "dropped %llu bytes of trailing garbage "
-                "after the footer", (unsigned long long)(h->file_size - at -
-                                                         VHD_FOOTER_SIZE));
+            ovfk_sayf(report, opaque, OVFK_SEV_REPAIR,
+                      "dropped %llu bytes of trailing garbage after the "
+                      "footer", (unsigned long long)(h->file_size - at -
+                                                     VHD_FOOTER_SIZE));
         } else {
             ovfk_err_set(&err, r, "%s", h->err.msg);
         }

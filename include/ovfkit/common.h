@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ovfkit/common.h - what every ovfkit module shares: error codes, the
- * progress callback, and the "last error" of a constructor that failed
+ * progress and report callbacks, and the "last error" of a constructor that failed
  * before it had a handle to keep its message on.
  *
  * Error convention (all modules): a function returns 0 (or a count) on
@@ -46,6 +46,25 @@ enum {
  * fails with -ECANCELED and leaves the state documented for that function.
  */
 typedef int (*ovfk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
+
+/*
+ * Findings: what a check, a repair, a verification or a plan has to say,
+ * one line each, through one callback type for every module.  sev says
+ * how much the line weighs; msg is the whole line (it names its subject:
+ * a file, a line, a member), without a trailing newline.  A callback may
+ * be NULL wherever one is taken.  ovfk_severity_str gives the word the
+ * CLI prints before the line ("error", "warning", ...; static storage).
+ */
+enum ovfk_severity {
+    OVFK_SEV_WARNING = 1,       /* readers tolerate it; not counted */
+    OVFK_SEV_ERROR = 2,         /* counted in the caller's result */
+    OVFK_SEV_LEAK = 3,          /* VHD: space no block uses (data intact) */
+    OVFK_SEV_MERGE = 4,         /* VHD: a merge left unfinished */
+    OVFK_SEV_REPAIR = 5,        /* a change made to repair the input */
+};
+typedef void (*ovfk_report_fn)(void *opaque, enum ovfk_severity sev,
+                               const char *msg);
+const char *ovfk_severity_str(enum ovfk_severity sev);
 
 /*
  * The message of the last constructor (ovfk_vhd_open, ovfk_vhd_create,

@@ -86,13 +86,12 @@ bool ovfk_hv_os_is_64bit(const struct ovfk_hv_vm *vm);
  * (letters, digits, '_', at most 50, not all digits, not "auto" or
  * "scripts", not starting "xmexample"), memory (256 MiB; 600 MiB for a
  * 64-bit guest), vCPUs (max_cpus).  Each problem is reported with how to
- * fix it; returns the number of problems.  Warnings (more than 3 disks
- * without paravirtual drivers) go to warn and are not counted.
+ * fix it, as an error; returns the number of errors.  Warnings (more
+ * than 3 disks without paravirtual drivers) are reported as warnings and
+ * not counted.
  */
-typedef void (*ovfk_hv_report_fn)(void *opaque, const char *msg);
 int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
-                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
-                            void *opaque);
+                            ovfk_report_fn report, void *opaque);
 
 /* JSON form (json-c text): what `vm show --json` prints and the dir
  * store keeps.  ovfk_hv_vm_to_json returns malloc'ed text. */
@@ -225,7 +224,7 @@ struct ovfk_hv_import_opts {
     /* asked before a restore replaces an existing VM; NULL: refuse
      * unless force */
     bool (*confirm)(void *opaque, const char *question);
-    ovfk_hv_report_fn warn;
+    ovfk_report_fn warn;            /* the plan's warnings (OVFK_SEV_WARNING) */
     ovfk_progress_fn progress;
     void *opaque;
 };

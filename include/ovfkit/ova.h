@@ -50,12 +50,12 @@ struct ovfk_ova_manifest {
     size_t n;
 };
 
-/* Parse "ALG(name)= hex" lines.  Each malformed line is reported (and
- * counted in the return value, >= 0), or negative for an unusable file. */
-typedef void (*ovfk_ova_report_fn)(void *opaque, const char *msg);
+/* Parse "ALG(name)= hex" lines.  Each malformed line is reported as an
+ * error (and counted in the return value, >= 0), or negative for an
+ * unusable file. */
 int ovfk_ova_manifest_parse(const char *buf, size_t len,
                             struct ovfk_ova_manifest *m,
-                            ovfk_ova_report_fn report, void *opaque);
+                            ovfk_report_fn report, void *opaque);
 void ovfk_ova_manifest_free(struct ovfk_ova_manifest *m);
 
 /*
@@ -92,11 +92,12 @@ struct ovfk_ova_verify_opts {
 /*
  * Verify a package (OVA or .ovf with its files beside it): every manifest
  * entry against its file, files missing or unlisted, repeated entries,
- * and the signature in the .cert.  Each problem is reported as one line;
- * returns their number (0 = verified) or negative when it cannot check.
+ * and the signature in the .cert.  Each problem is reported as an error
+ * line, what readers tolerate as a warning; returns the number of errors
+ * (0 = verified) or negative when it cannot check.
  */
 int ovfk_ova_verify(const char *path, const struct ovfk_ova_verify_opts *opts,
-               ovfk_ova_report_fn report, void *opaque);
+               ovfk_report_fn report, void *opaque);
 
 struct ovfk_ova_validate_opts {
     bool strict;                /* schema violations are errors */
@@ -113,7 +114,7 @@ struct ovfk_ova_validate_opts {
  * (message in ovfk_last_error()).
  */
 int ovfk_ova_validate(const char *path, const struct ovfk_ova_validate_opts *o,
-                 ovfk_ovf_diag_fn fn, void *opaque);
+                 ovfk_report_fn fn, void *opaque);
 
 /* Sign the manifest of a package into its .cert (an OVA is rewritten with
  * the certificate after the manifest). */

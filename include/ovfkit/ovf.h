@@ -292,16 +292,15 @@ const char *ovfk_ovf_schema_dir(void);
 
 /*
  * Validate against the DMTF schema of the descriptor's version, in process.
- * Each problem goes to report (one line); returns the number of problems,
- * or negative when the schema cannot be loaded.
+ * Each problem goes to report (one line, an error); returns the number of
+ * problems, or negative when the schema cannot be loaded.
  */
-typedef void (*ovfk_ovf_report_fn)(void *opaque, const char *msg);
 int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
-                     ovfk_ovf_report_fn report, void *opaque);
+                     ovfk_report_fn report, void *opaque);
 
 /* Semantic checks (ids unique, references resolve, ...): reports the
  * errors of ovfk_ovf_check (not its warnings) and returns their number. */
-int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_report_fn report,
                             void *opaque);
 
 /*
@@ -309,14 +308,9 @@ int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
  * an error breaks a deployment (a reference that resolves nowhere, an id
  * used twice, a capacity that cannot be read or is zero, a section marked
  * required that no reader understands, ...); a warning is something
- * readers tolerate.  Schema conformance is ovfk_ova_validate's --strict.
+ * readers tolerate (OVFK_SEV_ERROR, OVFK_SEV_WARNING).  Schema conformance
+ * is ovfk_ova_validate's --strict.
  */
-enum ovfk_ovf_severity {
-    OVFK_OVF_WARNING = 1,
-    OVFK_OVF_ERROR = 2,
-};
-typedef void (*ovfk_ovf_diag_fn)(void *opaque, enum ovfk_ovf_severity sev,
-                            const char *msg);
 
 struct ovfk_ovf_check_opts {
     bool in_archive;        /* the descriptor of an OVA: an href that leaves
@@ -325,7 +319,7 @@ struct ovfk_ovf_check_opts {
 
 /* Report each finding (fn may be NULL); returns the number of errors. */
 int ovfk_ovf_check(const ovfk_ovf_doc *d, const struct ovfk_ovf_check_opts *o,
-              ovfk_ovf_diag_fn fn, void *opaque);
+              ovfk_report_fn fn, void *opaque);
 
 #ifdef __cplusplus
 }

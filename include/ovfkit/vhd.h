@@ -175,24 +175,22 @@ enum ovfk_vhd_check_result {
     OVFK_VHD_CHECK_UNSUPPORTED = 63,
 };
 
-/* One line per finding: severity is "error", "leak", "merge" (a merge
- * left unfinished in the chain, which ovfk_vhd_check leaves alone) or
- * "warning". */
-typedef void (*ovfk_vhd_report_fn)(void *opaque, const char *severity,
-                              const char *msg);
-
-/* Check path (and its parent link) without modifying it. */
+/* Check path (and its parent link) without modifying it.  One line per
+ * finding: OVFK_SEV_ERROR, OVFK_SEV_LEAK, OVFK_SEV_MERGE (a merge left
+ * unfinished in the chain, which ovfk_vhd_check leaves alone) or
+ * OVFK_SEV_WARNING. */
 enum ovfk_vhd_check_result
-ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque);
+ovfk_vhd_check(const char *path, ovfk_report_fn report, void *opaque);
 
 /*
  * Repair path: finish or roll back an interrupted merge, restore a lost or
  * damaged trailing footer from the copy at offset 0, and drop trailing
- * garbage and leaked space after the last block.  Each action is reported.
+ * garbage and leaked space after the last block.  Each action is reported
+ * (OVFK_SEV_REPAIR).
  * Returns 0 (also when nothing needed doing) or negative (message in
  * ovfk_last_error()); on failure the file is as it was or repaired.
  */
-int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque);
+int ovfk_vhd_repair(const char *path, ovfk_report_fn report, void *opaque);
 
 enum ovfk_vhd_out_type {
     OVFK_VHD_OUT_RAW = 1,

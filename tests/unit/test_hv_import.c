@@ -522,10 +522,11 @@ static void name_hints_fit_the_command(void)
 
 static int count_warnings;
 
-static void count_warn(void *opaque, const char *msg)
+static void count_warn(void *opaque, enum ovfk_severity sev,
+                       const char *msg)
 {
     (void)opaque;
-    if (strstr(msg, "could not clean the guest's MAC-pinned")) {
+    if (sev == OVFK_SEV_WARNING && strstr(msg, "could not clean the guest's MAC-pinned")) {
         count_warnings++;
     }
 }

@@ -208,12 +208,12 @@ struct diags {
     char last_error[600];
 };
 
-static void collect_diag(void *opaque, enum ovfk_ovf_severity sev,
+static void collect_diag(void *opaque, enum ovfk_severity sev,
                          const char *msg)
 {
     struct diags *d = opaque;
 
-    if (sev == OVFK_OVF_ERROR) {
+    if (sev == OVFK_SEV_ERROR) {
         d->errors++;
         snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
     } else {

@@ -138,9 +138,11 @@ static void round_trip_keeps_the_model(void)
     CHECK_MSG(fails == 0, "%d round trips failed (listed above)", fails);
 }
 
-static void print_problem(void *opaque, const char *msg)
+static void print_problem(void *opaque, enum ovfk_severity sev,
+                          const char *msg)
 {
-    printf("    %s: %s\n", (const char *)opaque, msg);
+    printf("    %s: %s: %s\n", (const char *)opaque, ovfk_severity_str(sev),
+           msg);
 }
 
 /* Samples the DMTF 1.0 schema accepts as they are (PROVENANCE.tsv). */
