@@ -160,7 +160,8 @@ static void print_plan(const struct ovfk_hv_plan *p, int state)
            vm->os_type ? vm->os_type : "(unknown)", vm->os_id);
     for (size_t i = 0; i < p->n_disks; i++) {
         const struct ovfk_hv_plan_disk *d = &p->disks[i];
-        printf("  disk:    %s %s (%llu bytes)%s%s%s%s\n", d->id, d->action,
+        printf("  disk:    %s %s (%llu bytes)%s%s%s%s\n", d->id,
+               ovfk_hv_disk_action_str(d->action),
                (unsigned long long)d->capacity, d->source ? " from " : "",
                d->source ? d->source : "", d->target ? " -> " : "",
                d->target ? d->target : "");

@@ -323,9 +323,8 @@ static void print_plan(const struct ovfk_snap_plan *p, bool dry)
         for (size_t i = 0; i < p->n; i++) {
             const struct ovfk_snap_step *s = &p->steps[i];
             json_object *e = json_object_new_object();
-            static const char *actions[] = { "merge", "remove", "keep" };
-            json_object_object_add(e, "action",
-                                   json_object_new_string(actions[s->action]));
+            json_object_object_add(e, "action", json_object_new_string(
+                                       ovfk_snap_action_str(s->action)));
             json_object_object_add(e, "snapshot",
                                    json_object_new_string(s->snapshot));
             json_object_object_add(e, "child", s->child ?

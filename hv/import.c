@@ -397,7 +397,8 @@ static void limit_line(void *opaque, enum ovfk_severity sev, const char *msg)
 /* Does the plan copy this disk from the package? */
 static bool copies(const struct ovfk_hv_plan_disk *p)
 {
-    return !strcmp(p->action, "import") || !strcmp(p->action, "restore");
+    return p->action == OVFK_HV_DISK_IMPORT ||
+           p->action == OVFK_HV_DISK_RESTORE;
 }
 
 /* A free file name for disk id in dir (never one a replaced VM uses). */
@@ -460,26 +461,26 @@ static int plan_disks(struct job *j)
         p->id = strdup(d->id);
         p->capacity = d->capacity;
         if (listed(j->o->skip_disks, j->o->n_skip, d->id)) {
-            p->action = "skip";
+            p->action = OVFK_HV_DISK_SKIP;
             continue;
         }
         p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id)
-                        ? "empty"
-                    : j->o->mode == OVFK_HV_IMPORT ? "import"
-                                                   : "restore";
+                        ? OVFK_HV_DISK_EMPTY
+                    : j->o->mode == OVFK_HV_IMPORT ? OVFK_HV_DISK_IMPORT
+                                                   : OVFK_HV_DISK_RESTORE;
         p->source = f ? strdup(f->href) : NULL;
         p->target = target_name(j, dir, d->id, j->plan->n_disks - 1);
         if (!p->target) {
             return fail(j, -ENOSPC, "no free name for disk '%s' in '%s'",
                         d->id, dir);
         }
-        if (!d->capacity && !strcmp(p->action, "empty")) {
+        if (!d->capacity && p->action == OVFK_HV_DISK_EMPTY) {
             return fail(j, -EINVAL, "disk '%s' has no capacity to create it "
                         "empty with", d->id);
         }
     }
     for (size_t i = 0; i < j->plan->n_disks; i++) {
-        if (!strcmp(j->plan->disks[i].action, "skip")) {
+        if (j->plan->disks[i].action == OVFK_HV_DISK_SKIP) {
             continue;
         }
         if (keep != i) {
@@ -620,7 +621,7 @@ static void true_capacity(struct job *j, struct ovfk_hv_plan_disk *p,
     char path[PATH_MAX];
 
     if (!k || !f || !f->href || (f->compression && *f->compression) ||
-        f->chunk_size || !is_vhd(k, f) || !strcmp(p->action, "empty")) {
+        f->chunk_size || !is_vhd(k, f) || p->action == OVFK_HV_DISK_EMPTY) {
         return;
     }
     if (snprintf(path, sizeof(path), "%s/%s", base, f->href) <
@@ -652,7 +653,7 @@ static uint64_t disk_space(struct job *j, const struct ovfk_hv_plan_disk *p,
     char path[PATH_MAX];
     struct stat st;
 
-    if (!strcmp(p->action, "empty")) {
+    if (p->action == OVFK_HV_DISK_EMPTY) {
         return vhd_overhead(cap);
     }
     if (!f) {
@@ -702,15 +703,14 @@ static int plan_space(struct job *j, const char *pkg)
             ovfk_ovf_find_disk(j->doc, p->disks[i].id);
         const struct ovfk_ovf_file *f =
             k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
-        if (strcmp(p->disks[i].action, "skip")) {
+        if (p->disks[i].action != OVFK_HV_DISK_SKIP) {
             if (!ova) {
                 true_capacity(j, &p->disks[i], k, f, base);
             }
             p->disks[i].space = disk_space(j, &p->disks[i], ova, base);
             p->space_needed += p->disks[i].space;
         }
-        if (ova && f && f->has_size && strcmp(p->disks[i].action, "skip") &&
-            copies(&p->disks[i])) {
+        if (ova && f && f->has_size && copies(&p->disks[i])) {
             members += f->size;
         }
     }
@@ -751,7 +751,7 @@ static int place_disk(struct job *j, ovfk_ova_pkg *pkg,
     ovfk_vhd *h;
     int r;
 
-    if (!strcmp(p->action, "empty")) {
+    if (p->action == OVFK_HV_DISK_EMPTY) {
         struct ovfk_vhd_create_opts co = { .type = OVFK_VHD_TYPE_DYNAMIC,
                                       .size = p->capacity };
         r = ovfk_vhd_create(p->target, &co, NULL);
@@ -886,7 +886,7 @@ static int carry_out(struct job *j, const char *pkg)
     }
     for (size_t i = 0; r == 0 && i < j->plan->n_disks; i++) {
         struct ovfk_hv_plan_disk *pd = &j->plan->disks[i];
-        if (!strcmp(pd->action, "skip")) {
+        if (pd->action == OVFK_HV_DISK_SKIP) {
             continue;
         }
         r = place_disk(j, p, pd, &vm->disks[di++]);
@@ -1156,7 +1156,7 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
     return r;
 }
 
-const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g)
+const char *ovfk_hv_guest_fix_str(enum ovfk_hv_guest_fix g)
 {
     switch (g) {
     case OVFK_HV_GUEST_KEPT:
@@ -1173,6 +1173,21 @@ const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g)
     default:
         return "none";
     }
+}
+
+const char *ovfk_hv_disk_action_str(enum ovfk_hv_disk_action a)
+{
+    switch (a) {
+    case OVFK_HV_DISK_IMPORT:
+        return "import";
+    case OVFK_HV_DISK_RESTORE:
+        return "restore";
+    case OVFK_HV_DISK_EMPTY:
+        return "empty";
+    case OVFK_HV_DISK_SKIP:
+        return "skip";
+    }
+    return "unknown";
 }
 
 static json_object *space_json(const struct ovfk_hv_plan *p)
@@ -1197,7 +1212,7 @@ static json_object *guest_json(const struct ovfk_hv_plan *p)
     json_object_object_add(o, "operation",
                            json_object_new_string("net-mac-pins"));
     json_object_object_add(
-        o, "status", json_object_new_string(ovfk_hv_guest_fix_name(p->guest)));
+        o, "status", json_object_new_string(ovfk_hv_guest_fix_str(p->guest)));
     for (size_t i = 0; i < p->n_guest_changes; i++) {
         const struct ovfk_hv_guest_change *c = &p->guest_changes[i];
         json_object *e = json_object_new_object();
@@ -1226,9 +1241,10 @@ char *ovfk_hv_plan_to_json(const struct ovfk_hv_plan *p)
     json_object_object_add(o, "replaces", json_object_new_boolean(p->replaces));
     for (size_t i = 0; i < p->n_disks; i++) {
         json_object *d = json_object_new_object();
+        const char *action = ovfk_hv_disk_action_str(p->disks[i].action);
+
         json_object_object_add(d, "id", json_object_new_string(p->disks[i].id));
-        json_object_object_add(d, "action",
-                               json_object_new_string(p->disks[i].action));
+        json_object_object_add(d, "action", json_object_new_string(action));
         if (p->disks[i].source) {
             json_object_object_add(d, "source",
                                    json_object_new_string(p->disks[i].source));

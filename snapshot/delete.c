@@ -54,6 +54,19 @@
 #include "snapshot/internal.h"
 #include "util/io.h"
 
+const char *ovfk_snap_action_str(enum ovfk_snap_action a)
+{
+    switch (a) {
+    case OVFK_SNAP_MERGE:
+        return "merge";
+    case OVFK_SNAP_REMOVE:
+        return "remove";
+    case OVFK_SNAP_KEEP:
+        return "keep";
+    }
+    return "unknown";
+}
+
 void ovfk_snap_plan_free(struct ovfk_snap_plan *p)
 {
     for (size_t i = 0; i < p->n; i++) {

@@ -229,15 +229,21 @@ struct ovfk_hv_import_opts {
     void *opaque;
 };
 
+/* What an import does with one disk of the package. */
+enum ovfk_hv_disk_action {
+    OVFK_HV_DISK_IMPORT = 1,    /* the package's disk copied for a new VM */
+    OVFK_HV_DISK_RESTORE,       /* the same for the package's own VM */
+    OVFK_HV_DISK_EMPTY,         /* an empty disk of the declared capacity */
+    OVFK_HV_DISK_SKIP,          /* left out (--skip-disk) */
+};
+
 /* The plan an import would carry out (what --dry-run prints). */
 struct ovfk_hv_plan_disk {
     char *id;
     char *source;           /* href in the package, or NULL */
     char *target;           /* path the disk will have */
     uint64_t capacity;
-    /* "import" (the package's disk copied for a new VM), "restore" (the
-     * same for the package's own VM), "empty", "skip" */
-    const char *action;
+    enum ovfk_hv_disk_action action;
     uint64_t space;         /* bytes it may take on the target, at most */
 };
 
@@ -298,8 +304,10 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
                    const struct ovfk_hv_import_opts *o,
                    struct ovfk_hv_plan **plan);
 void ovfk_hv_plan_free(struct ovfk_hv_plan *p);
-/* "none", "kept", "planned", "blank", "cleaned", "failed" (static) */
-const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g);
+/* For printing (static storage): "none", "kept", "planned", "blank",
+ * "cleaned", "failed"; and "import", "restore", "empty", "skip". */
+const char *ovfk_hv_guest_fix_str(enum ovfk_hv_guest_fix g);
+const char *ovfk_hv_disk_action_str(enum ovfk_hv_disk_action a);
 char *ovfk_hv_plan_to_json(const struct ovfk_hv_plan *p);
 
 #ifdef __cplusplus

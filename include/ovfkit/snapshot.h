@@ -101,6 +101,8 @@ struct ovfk_snap_plan {
     uint64_t available;     /* free space where the disks are */
 };
 
+/* "merge", "remove", "keep" (static storage), for printing a plan. */
+const char *ovfk_snap_action_str(enum ovfk_snap_action a);
 void ovfk_snap_plan_free(struct ovfk_snap_plan *p);
 
 /*

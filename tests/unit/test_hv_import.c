@@ -167,8 +167,9 @@ static void plan_names_every_disk_and_nic(void)
     CHECK_EQ(p->disks[1].capacity, 8 << 20);
     CHECK_EQ(p->disks[2].capacity, 4 << 20);
     for (size_t i = 0; i < 3; i++) {
-        CHECK_MSG(!strcmp(p->disks[i].action, "import"), "disk %zu: '%s'",
-                  i, p->disks[i].action);
+        CHECK_MSG(p->disks[i].action == OVFK_HV_DISK_IMPORT,
+                  "disk %zu: '%s'", i,
+                  ovfk_hv_disk_action_str(p->disks[i].action));
         CHECK(p->disks[i].source && p->disks[i].target);
         CHECK(!strncmp(p->disks[i].target, p->space_dir,
                        strlen(p->space_dir)));
@@ -201,10 +202,10 @@ static void plan_names_every_disk_and_nic(void)
     o.empty_disks = empty;
     o.n_empty = 1;
     CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
-    CHECK(!strcmp(p->disks[0].action, "import"));
-    CHECK(!strcmp(p->disks[1].action, "skip"));
+    CHECK_EQ(p->disks[0].action, OVFK_HV_DISK_IMPORT);
+    CHECK_EQ(p->disks[1].action, OVFK_HV_DISK_SKIP);
     CHECK(p->disks[1].target == NULL && p->disks[1].space == 0);
-    CHECK(!strcmp(p->disks[2].action, "empty"));
+    CHECK_EQ(p->disks[2].action, OVFK_HV_DISK_EMPTY);
     CHECK(p->disks[2].space > 0 && p->disks[2].space < (1 << 20));
     CHECK_EQ(p->vm->n_disks, 2);
     CHECK_EQ(p->vm->disks[1].capacity, 4 << 20);
@@ -228,7 +229,8 @@ static void plan_key(const struct ovfk_hv_plan *p, char *buf, size_t len)
     }
     for (size_t i = 0; i < p->n_disks && n < len; i++) {
         n += (size_t)snprintf(buf + n, len - n, " %s:%s:%s:%llu",
-                              p->disks[i].id, p->disks[i].action,
+                              p->disks[i].id,
+                              ovfk_hv_disk_action_str(p->disks[i].action),
                               p->disks[i].target ? p->disks[i].target : "-",
                               (unsigned long long)p->disks[i].capacity);
     }
@@ -310,7 +312,7 @@ static void import_and_restore_differ_in_identity(void)
 
     CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!p->replaces);
-    CHECK(!strcmp(p->disks[0].action, "import"));
+    CHECK_EQ(p->disks[0].action, OVFK_HV_DISK_IMPORT);
     ovfk_hv_plan_free(p);
     CHECK_OK(ovfk_hv_load(c, "copy", &imp), ovfk_hv_error(c));
     CHECK(memcmp(imp->uuid, orig->uuid, 16) != 0);
@@ -322,8 +324,8 @@ static void import_and_restore_differ_in_identity(void)
     o.name = NULL;
     CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!p->replaces);
-    CHECK_MSG(!strcmp(p->disks[0].action, "restore"), "'%s'",
-              p->disks[0].action);
+    CHECK_MSG(p->disks[0].action == OVFK_HV_DISK_RESTORE, "'%s'",
+              ovfk_hv_disk_action_str(p->disks[0].action));
     CHECK_EQ(p->guest, OVFK_HV_GUEST_NONE);
     ovfk_hv_plan_free(p);
     CHECK_OK(ovfk_hv_load(c, "web", &res), ovfk_hv_error(c));
@@ -526,7 +528,8 @@ static void count_warn(void *opaque, enum ovfk_severity sev,
                        const char *msg)
 {
     (void)opaque;
-    if (sev == OVFK_SEV_WARNING && strstr(msg, "could not clean the guest's MAC-pinned")) {
+    if (sev == OVFK_SEV_WARNING &&
+        strstr(msg, "could not clean the guest's MAC-pinned")) {
         count_warnings++;
     }
 }
@@ -559,7 +562,7 @@ static void blank_disks_do_not_start_the_appliance(void)
     count_warnings = 0;
     CHECK_OK(ovfk_hv_import(c, "data.ova", &o, &p), ovfk_hv_error(c));
     CHECK_MSG(p->guest == OVFK_HV_GUEST_BLANK, "guest fixup: %s",
-              ovfk_hv_guest_fix_name(p->guest));
+              ovfk_hv_guest_fix_str(p->guest));
     CHECK(!mapped("libguestfs.so"));
     CHECK_EQ(count_warnings, 0);
     json = ovfk_hv_plan_to_json(p);
@@ -573,7 +576,7 @@ static void blank_disks_do_not_start_the_appliance(void)
     o.name = "part";
     CHECK_OK(ovfk_hv_import(c, "part.ova", &o, &p), ovfk_hv_error(c));
     CHECK_MSG(p->guest == OVFK_HV_GUEST_FAILED, "guest fixup: %s",
-              ovfk_hv_guest_fix_name(p->guest));
+              ovfk_hv_guest_fix_str(p->guest));
     CHECK(mapped("libguestfs.so"));
     CHECK_EQ(count_warnings, 1);
     ovfk_hv_plan_free(p);
