@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "hv/internal.h"
-#include "hv/run.h"
 #include "util/fs.h"
 #include "util/tmpfile.h"
+#include "vmm/vmm.h"
 
 struct dir_priv {
     char root[PATH_MAX];
@@ -384,7 +384,7 @@ static int dir_net_add(ovfk_hv_conn *c, const char *name, const char *bridge)
 
 /* The bridge a store network is attached to, or NULL for qemu's user
  * networking (caller frees). */
-char *dir_net_bridge(ovfk_hv_conn *c, const char *name)
+static char *dir_net_bridge(ovfk_hv_conn *c, const char *name)
 {
     json_object *o = load_networks(c), *arr, *v, *b;
     char *r = NULL;
@@ -437,20 +437,52 @@ static void dir_unlock(ovfk_hv_conn *c, int token)
     hv_funlock(token);
 }
 
+/* A store's VMs run under the supervisor (vmm/), in their directory. */
 static int dir_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char dir[PATH_MAX];
 
     vm_dir(c, vm->uuid, dir, sizeof(dir));
-    return run_is_running(dir);
+    return vmm_is_running(dir);
 }
 
+/* What the supervisor needs of vm, the store's bridges resolved. */
 static int dir_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, bool console)
 {
+    struct vmm_vm v = { .name = vm->name, .memory_mib = vm->memory_mib,
+                        .cpus = vm->cpus, .firmware = vm->firmware,
+                        .kernel = vm->kernel, .initrd = vm->initrd,
+                        .cmdline = vm->cmdline, .n_disks = vm->n_disks,
+                        .n_nics = vm->n_nics };
+    struct vmm_disk *disks = calloc(vm->n_disks + 1, sizeof(*disks));
+    struct vmm_nic *nics = calloc(vm->n_nics + 1, sizeof(*nics));
     char dir[PATH_MAX];
+    int r;
 
+    if (!disks || !nics) {
+        free(disks);
+        free(nics);
+        return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
+    }
+    memcpy(v.uuid, vm->uuid, sizeof(v.uuid));
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        disks[i] = (struct vmm_disk){ vm->disks[i].path, vm->disks[i].format,
+                                      vm->disks[i].bus };
+    }
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        nics[i] = (struct vmm_nic){ vm->nics[i].mac, vm->nics[i].model,
+                                    dir_net_bridge(c, vm->nics[i].network) };
+    }
+    v.disks = disks;
+    v.nics = nics;
     vm_dir(c, vm->uuid, dir, sizeof(dir));
-    return run_start(c, vm, dir, console);
+    r = vmm_start(&v, dir, console, &c->err);
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        free((char *)nics[i].bridge);
+    }
+    free(disks);
+    free(nics);
+    return r;
 }
 
 static int dir_stop(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
@@ -458,10 +490,10 @@ static int dir_stop(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
     char dir[PATH_MAX];
 
     vm_dir(c, vm->uuid, dir, sizeof(dir));
-    return run_stop(c, dir);
+    return vmm_stop(dir, &c->err);
 }
 
-/* A running VM's disks are served by its nbdkit plugin (hv/run.c): ask
+/* A running VM's disks are served by its nbdkit plugin (vmm/run.c): ask
  * it, through the control socket in the VM's run directory. */
 static int dir_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                             size_t i, const char *verb, const char *path)
@@ -472,7 +504,7 @@ static int dir_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
         return 0;
     }
     dir_vm_dir(c, vm, dir, sizeof(dir));
-    return run_disk_request(c, dir, i, verb, path);
+    return vmm_disk_request(dir, i, verb, path, &c->err);
 }
 
 const struct hv_driver hv_dir_driver = {

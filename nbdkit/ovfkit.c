@@ -25,7 +25,7 @@
  * once), its bytes arrive exactly (a message keeps its boundaries: a path
  * is never parsed at blanks or cut), every requester gets its own answer,
  * and the control thread sleeps in poll() rather than watching a file's
- * modification time.  util/nbdkit.c has the requester's side.
+ * modification time.  vmm/nbdkit.c has the requester's side.
  *
  * A switch is atomic: under the lock every NBD request takes, the current
  * file is flushed, the new chain opened and checked, and only then does it

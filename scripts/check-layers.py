@@ -17,7 +17,7 @@ import sys
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # lowest first; a layer may include its own and any earlier one
-ORDER = ["util", "vhd", "image", "ovf", "sysprep", "hv", "snapshot",
+ORDER = ["util", "vhd", "image", "ovf", "vmm", "sysprep", "hv", "snapshot",
          "convert", "p2v", "backup", "nbdkit", "cli"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 PUBLIC = {"common": "util", "source": "util", "vhd": "vhd", "image": "image", "ovf": "ovf",

@@ -58,7 +58,7 @@ KEYWORDS = set("if then else elif fi do done while until for in case esac "
 # the C exec calls whose program is not a literal: file -> programs; each
 # program must still appear as a literal in that file
 INDIRECT = {
-    "hv/run.c": ["qemu-system-x86_64"],
+    "vmm/run.c": ["qemu-system-x86_64"],
 }
 SYSDIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
            "/sbin", "/bin"]

@@ -13,8 +13,8 @@
 #include "sysprep/internal.h"
 #include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
-#include "util/kvm.h"
-#include "util/nbdkit.h"
+#include "vmm/kvm.h"
+#include "vmm/nbdkit.h"
 
 static void quiet(guestfs_h *g, void *opaque, const char *msg)
 {
@@ -133,7 +133,7 @@ static int add_disk(ovfk_sysprep *s, const char *disk)
 }
 
 /*
- * Launch, with TCG when KVM is absent or does not work (util/kvm.c: some
+ * Launch, with TCG when KVM is absent or does not work (vmm/kvm.c: some
  * hosts expose /dev/kvm yet guests hang or qemu aborts on an MSR write);
  * a failed KVM launch is retried once under TCG.  A user's
  * LIBGUESTFS_BACKEND_SETTINGS wins.

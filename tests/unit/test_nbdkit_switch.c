@@ -2,7 +2,7 @@
 /*
  * Unit tests: a running VM's disk server (nbdkit with our plugin, started
  * as `vm start` starts it) switches its write target when the snapshot
- * code asks (hv/run.c's run_disk_request): to a path with blanks; never
+ * code asks (vmm/run.c's vmm_disk_request): to a path with blanks; never
  * to a missing, foreign or unrelated file, which it refuses with the
  * reason while it keeps writing to the old file (and a later reopen opens
  * that one); and requests in quick succession, one after another or from
@@ -13,11 +13,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "hv/internal.h"
-#include "hv/run.h"
 #include "ovfkit/vhd.h"
 #include "tests/unit/harness.h"
-#include "util/nbdkit.h"
+#include "vmm/nbdkit.h"
+#include "vmm/vmm.h"
 
 #define DISK (8u << 20)
 
@@ -86,13 +85,13 @@ static void stop(void)
     ovfk_nbdkit_stop(pid);
 }
 
-/* Ask the server of disk 0; the message in msg (ovfk_hv_conn's error). */
+/* Ask the server of disk 0; the message in msg. */
 static int ask(const char *verb, const char *path, char *msg, size_t len)
 {
-    ovfk_hv_conn c = { 0 };
-    int r = run_disk_request(&c, dir, 0, verb, path);
+    ovfk_err err = { 0 };
+    int r = vmm_disk_request(dir, 0, verb, path, &err);
 
-    snprintf(msg, len, "%s", c.err.msg);
+    snprintf(msg, len, "%s", err.msg);
     return r;
 }
 

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * util/kvm.h - does KVM really work here?  Some hosts expose /dev/kvm yet
+ * vmm/kvm.h - does KVM really work here?  Some hosts expose /dev/kvm yet
  * guests hang or qemu aborts under it (nested virtualisation without the
  * CPU features qemu asks for).  Both `vm start` and the libguestfs
  * appliance then fall back to TCG by themselves.
  */
-#ifndef OVFK_UTIL_KVM_H
-#define OVFK_UTIL_KVM_H
+#ifndef OVFK_VMM_KVM_H
+#define OVFK_VMM_KVM_H
 
 #include <stdbool.h>
 

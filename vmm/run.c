@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * hv/run.c - start and stop the dir store's VMs with qemu-system-x86_64.
+ * vmm/run.c - start and stop a VM with qemu-system-x86_64 (vmm/vmm.h).
  *
- * Acceleration: KVM when it really works (util/kvm.c probes it: some
+ * Acceleration: KVM when it really works (vmm/kvm.c probes it: some
  * hosts expose /dev/kvm yet guests hang or qemu aborts), TCG otherwise or
  * when qemu dies at once under KVM.  OVFKIT_ACCEL=tcg|kvm forces one.
- * NICs on store networks without a bridge use qemu's user networking;
- * with a bridge, qemu's bridge helper.
+ * NICs without a bridge use qemu's user networking; with a bridge, qemu's
+ * bridge helper.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hv/run.h"
-#include "util/kvm.h"
-#include "util/nbdkit.h"
+#include "ovfkit/common.h"
 #include "util/tmpfile.h"
+#include "vmm/kvm.h"
+#include "vmm/nbdkit.h"
+#include "vmm/vmm.h"
 
 #define MAX_ARGS 128
 #define NBD_TIMEOUT_MS 30000
@@ -39,8 +40,8 @@ static void stop_servers(const char *vmdir)
 }
 
 /* Serve disk i of vm over NBD on run/disk-i.sock; 0 or negative. */
-static int serve_disk(ovfk_hv_conn *c, const char *vmdir, size_t i,
-                      const struct ovfk_hv_disk *d)
+static int serve_disk(const char *vmdir, size_t i, const struct vmm_disk *d,
+                      ovfk_err *err)
 {
     char sock[4096], pid[4096], ctl[4096], plugin[4096];
     int r;
@@ -51,15 +52,15 @@ static int serve_disk(ovfk_hv_conn *c, const char *vmdir, size_t i,
     r = ovfk_nbdkit_serve(d->path, sock, pid, ctl, false);
     if (r < 0) {
         ovfk_nbdkit_plugin(plugin, sizeof(plugin));
-        return ovfk_err_set(&c->err, -EIO, "cannot serve disk '%s' with "
+        return ovfk_err_set(err, -EIO, "cannot serve disk '%s' with "
                             "nbdkit (%s)%s", d->path, plugin,
                             r == -ENOENT ? ": nbdkit is not installed" : "");
     }
     return 0;
 }
 
-int run_disk_request(ovfk_hv_conn *c, const char *vmdir, size_t i,
-                     const char *verb, const char *path)
+int vmm_disk_request(const char *vmdir, size_t i, const char *verb,
+                     const char *path, ovfk_err *err)
 {
     char ctl[4096], why[1400];
     int r;
@@ -68,18 +69,18 @@ int run_disk_request(ovfk_hv_conn *c, const char *vmdir, size_t i,
     r = ovfk_nbdkit_request(ctl, verb, path, NBD_TIMEOUT_MS, why,
                             sizeof(why));
     if (r == -EIO) {
-        return ovfk_err_set(&c->err, r, "the disk server of disk %zu could "
+        return ovfk_err_set(err, r, "the disk server of disk %zu could "
                             "not %s%s%s%s: %s", i, verb, path ? " to '" : "",
                             path ? path : "", path ? "'" : "", why);
     }
     if (r < 0) {
-        return ovfk_err_set(&c->err, r, "cannot ask the disk server of disk "
+        return ovfk_err_set(err, r, "cannot ask the disk server of disk "
                             "%zu to %s: %s", i, verb, why);
     }
     return 0;
 }
 
-int run_pid(const char *vmdir)
+int vmm_pid(const char *vmdir)
 {
     char path[4096], cmd[4096];
     int pid = 0;
@@ -109,9 +110,9 @@ int run_pid(const char *vmdir)
     return strstr(cmd, "qemu") ? pid : 0;
 }
 
-int run_is_running(const char *vmdir)
+bool vmm_is_running(const char *vmdir)
 {
-    return run_pid(vmdir) > 0;
+    return vmm_pid(vmdir) > 0;
 }
 
 struct argv {
@@ -168,13 +169,12 @@ static const char *disk_if(const char *bus)
     return "ide";
 }
 
-static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
-                  const char *vmdir, bool console, const char *accel,
-                  struct argv *a)
+static void build(const struct vmm_vm *vm, const char *vmdir, bool console,
+                  const char *accel, struct argv *a)
 {
     char uuid[37];
 
-    ovfk_hv_uuid_str(vm->uuid, uuid);
+    ovfk_uuid_str(vm->uuid, uuid);
     add(a, "qemu-system-x86_64");
     add(a, "-name");
     add(a, "%s", vm->name);
@@ -195,7 +195,7 @@ static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
         add(a, "/usr/share/ovmf/OVMF.fd");
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct ovfk_hv_disk *d = &vm->disks[i];
+        const struct vmm_disk *d = &vm->disks[i];
         add(a, "-drive");
         if (!d->format || !strcmp(d->format, "vhd")) {
             /* VHD chains are served by our nbdkit plugin (serve_disk) */
@@ -207,14 +207,13 @@ static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
         }
     }
     for (size_t i = 0; i < vm->n_nics; i++) {
-        char *br = dir_net_bridge(c, vm->nics[i].network);
+        const char *br = vm->nics[i].bridge;
         add(a, "-netdev");
         if (br) {
             add(a, "bridge,id=net%zu,br=%s", i, br);
         } else {
             add(a, "user,id=net%zu", i);
         }
-        free(br);
         add(a, "-device");
         add(a, "%s,netdev=net%zu,mac=%s", nic_device(vm->nics[i].model), i,
             vm->nics[i].mac);
@@ -247,7 +246,7 @@ static void write_pid(const char *vmdir, pid_t pid)
     if (fd >= 0) {
         snprintf(text, sizeof(text), "%d\n", (int)pid);
         if (write(fd, text, strlen(text)) < 0) {
-            /* best effort: run_pid then reports "not running" */
+            /* best effort: vmm_pid then reports "not running" */
         }
         close(fd);
     }
@@ -293,8 +292,8 @@ static pid_t spawn(struct argv *a, const char *vmdir, bool console,
     return pid;
 }
 
-int run_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
-              bool console)
+int vmm_start(const struct vmm_vm *vm, const char *vmdir, bool console,
+              ovfk_err *err)
 {
     const char *force = getenv("OVFKIT_ACCEL");
     const char *accels[2];
@@ -311,25 +310,25 @@ int run_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
     }
     snprintf(path, sizeof(path), "%s/run", vmdir);
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-        return ovfk_err_set(&c->err, -errno, "cannot create '%s'", path);
+        return ovfk_err_set(err, -errno, "cannot create '%s'", path);
     }
     stop_servers(vmdir);    /* left over from a guest that powered off */
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct ovfk_hv_disk *d = &vm->disks[i];
+        const struct vmm_disk *d = &vm->disks[i];
         if ((!d->format || !strcmp(d->format, "vhd")) &&
-            serve_disk(c, vmdir, i, d) < 0) {
+            serve_disk(vmdir, i, d, err) < 0) {
             stop_servers(vmdir);
-            return c->err.code;
+            return err->code;
         }
     }
     for (int i = 0; i < n; i++) {
         struct argv a = { { 0 }, 0 };
         pid_t pid;
-        build(c, vm, vmdir, console, accels[i], &a);
+        build(vm, vmdir, console, accels[i], &a);
         pid = spawn(&a, vmdir, console, 2000, &status);
         free_argv(&a);
         if (pid < 0) {
-            return ovfk_err_set(&c->err, -errno, "cannot start qemu: %s",
+            return ovfk_err_set(err, -errno, "cannot start qemu: %s",
                                 ovfk_errtext(-errno));
         }
         if (pid == 0) {
@@ -344,23 +343,23 @@ int run_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
         unlink(path);
         stop_servers(vmdir);
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 :
-               ovfk_err_set(&c->err, -EIO, "qemu exited with status %d",
+               ovfk_err_set(err, -EIO, "qemu exited with status %d",
                             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
     stop_servers(vmdir);
     snprintf(path, sizeof(path), "%s/run/qemu.log", vmdir);
-    return ovfk_err_set(&c->err, -EIO, "qemu could not start VM '%s' (exit "
+    return ovfk_err_set(err, -EIO, "qemu could not start VM '%s' (exit "
                         "%d); see '%s'", vm->name,
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, path);
 }
 
-int run_stop(ovfk_hv_conn *c, const char *vmdir)
+int vmm_stop(const char *vmdir, ovfk_err *err)
 {
     char path[4096];
-    int pid = run_pid(vmdir);
+    int pid = vmm_pid(vmdir);
 
     if (pid <= 0) {
-        return ovfk_err_set(&c->err, -ESRCH, "the VM is not running");
+        return ovfk_err_set(err, -ESRCH, "the VM is not running");
     }
     kill(pid, SIGTERM);
     for (int i = 0; i < 200 && kill(pid, 0) == 0; i++) {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * util/nbdkit.h - serve a VHD chain over NBD with our nbdkit plugin.
+ * vmm/nbdkit.h - serve a VHD chain over NBD with our nbdkit plugin.
  * qemu's own VHD driver (and so libguestfs, which runs qemu) opens a
  * differencing VHD as if it were a dynamic disk and never reads the
  * parent: both `vm start` and the guest fixups give such disks to qemu
  * through the plugin instead.
  */
-#ifndef OVFK_UTIL_NBDKIT_H
-#define OVFK_UTIL_NBDKIT_H
+#ifndef OVFK_VMM_NBDKIT_H
+#define OVFK_VMM_NBDKIT_H
 
 #include <stdbool.h>
 #include <stddef.h>

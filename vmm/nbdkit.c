@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * util/nbdkit.c - start and stop nbdkit with our plugin (util/nbdkit.h).
+ * vmm/nbdkit.c - start and stop nbdkit with our plugin (vmm/nbdkit.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
-#include "util/nbdkit.h"
+#include "vmm/nbdkit.h"
 
 void ovfk_nbdkit_plugin(char *out, size_t len)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * util/kvm.c - the KVM probe (see kvm.h).
+ * vmm/kvm.c - the KVM probe (see kvm.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/kvm.h"
+#include "vmm/kvm.h"
 #include "util/tmpfile.h"
 
 #define PROBE_SECONDS 8
