@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hv/domxml.h"
 #include "hv/internal.h"
 #include "util/fs.h"
 #include "hv/virt.h"
@@ -219,147 +220,23 @@ static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
     return out;
 }
 
-/* --- domain XML in --- */
-
-static char *xp_str(xmlXPathContextPtr ctx, const char *expr)
-{
-    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
-    char *r = NULL;
-
-    if (o && o->type == XPATH_NODESET && o->nodesetval &&
-        o->nodesetval->nodeNr > 0) {
-        xmlChar *v = xmlNodeGetContent(o->nodesetval->nodeTab[0]);
-        r = v ? strdup((const char *)v) : NULL;
-        xmlFree(v);
-    }
-    xmlXPathFreeObject(o);
-    return r;
-}
-
-static uint64_t memory_mib(const char *value, const char *unit)
-{
-    uint64_t v = value ? strtoull(value, NULL, 10) : 0;
-
-    if (!unit || !strcasecmp(unit, "KiB") || !strcasecmp(unit, "k")) {
-        return v / 1024;
-    }
-    if (!strcasecmp(unit, "MiB") || !strcasecmp(unit, "M")) {
-        return v;
-    }
-    if (!strcasecmp(unit, "GiB") || !strcasecmp(unit, "G")) {
-        return v * 1024;
-    }
-    if (!strcasecmp(unit, "b") || !strcasecmp(unit, "bytes")) {
-        return v >> 20;
-    }
-    return v / 1024;
-}
-
-/* Disks named by <ovfkit:owns path=.../> in our metadata are ours. */
-static void mark_owned(xmlXPathContextPtr ctx, struct ovfk_hv_vm *vm)
-{
-    xmlXPathObjectPtr set;
-
-    ctx->node = NULL;
-    set = xmlXPathEvalExpression(BAD_CAST "/domain/metadata/o:vm/o:owns/"
-                                 "@path", ctx);
-    for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
-         i++) {
-        xmlChar *v = xmlNodeGetContent(set->nodesetval->nodeTab[i]);
-        for (size_t k = 0; v && k < vm->n_disks; k++) {
-            vm->disks[k].owned |= vm->disks[k].path &&
-                                  !strcmp(vm->disks[k].path, (char *)v);
-        }
-        xmlFree(v);
-    }
-    xmlXPathFreeObject(set);
-}
+/* --- domain XML in (hv/domxml.c) --- */
 
 static int parse_domain(const char *xml, struct ovfk_hv_vm **out)
 {
-    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                  XML_PARSE_NOWARNING);
-    xmlXPathContextPtr ctx;
-    xmlXPathObjectPtr set;
-    struct ovfk_hv_vm *vm;
-    char *v, *u;
+    ovfk_err err = { 0 };
+    int r = hv_domxml_parse(xml, strlen(xml), 0, out, &err);
 
-    *out = NULL;
-    if (!doc) {
-        return -EINVAL;
-    }
-    vm = ovfk_hv_vm_new();
-    ctx = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctx, BAD_CAST "o", BAD_CAST OVFKIT_NS);
-    vm->name = xp_str(ctx, "/domain/name");
-    v = xp_str(ctx, "/domain/uuid");
-    ovfk_hv_uuid_parse(v, vm->uuid);
-    free(v);
-    vm->description = xp_str(ctx, "/domain/description");
-    v = xp_str(ctx, "/domain/memory");
-    u = xp_str(ctx, "/domain/memory/@unit");
-    vm->memory_mib = memory_mib(v, u);
-    free(v);
-    free(u);
-    v = xp_str(ctx, "/domain/vcpu");
-    vm->cpus = v ? (uint32_t)atoi(v) : 1;
-    free(v);
-    vm->os_type = xp_str(ctx, "/domain/metadata/o:vm/@os-type");
-    v = xp_str(ctx, "/domain/metadata/o:vm/@os-id");
-    vm->os_id = v ? atoi(v) : 0;
-    free(v);
-    v = xp_str(ctx, "/domain/os/@firmware");
-    vm->firmware = v ? v : strdup("bios");
-    vm->kernel = xp_str(ctx, "/domain/os/kernel");
-    vm->initrd = xp_str(ctx, "/domain/os/initrd");
-    vm->cmdline = xp_str(ctx, "/domain/os/cmdline");
-    set = xmlXPathEvalExpression(BAD_CAST
-                                 "/domain/devices/disk[@device='disk']", ctx);
-    for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
-         i++) {
-        struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
-        char id[32];
-        ctx->node = set->nodesetval->nodeTab[i];
-        d->path = xp_str(ctx, "source/@file");
-        if (!d->path) {
-            d->path = xp_str(ctx, "source/@dev");
+    for (size_t i = 0; r == 0 && i < (*out)->n_disks; i++) {
+        struct ovfk_hv_disk *d = &(*out)->disks[i];
+        /* we write every disk's type; qemu calls VHD "vpc" */
+        if (!d->format || !strcmp(d->format, "vpc")) {
+            free(d->format);
+            d->format = strdup("vhd");
         }
-        v = xp_str(ctx, "driver/@type");
-        d->format = strdup(!v || !strcmp(v, "vpc") ? "vhd" : v);
-        free(v);
-        d->bus = xp_str(ctx, "target/@bus");
-        snprintf(id, sizeof(id), "vmdisk%d", i + 1);
-        d->id = strdup(id);
-        d->boot_order = i == 0;
         d->capacity = hv_image_capacity(d->path, d->format);
     }
-    xmlXPathFreeObject(set);
-    mark_owned(ctx, vm);
-    set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);
-    for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
-         i++) {
-        struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
-        ctx->node = set->nodesetval->nodeTab[i];
-        v = xp_str(ctx, "mac/@address");
-        if (v) {
-            ovfk_hv_mac_normalize(v, n->mac);
-        }
-        free(v);
-        n->network = xp_str(ctx, "source/@network");
-        if (!n->network) {
-            n->network = xp_str(ctx, "source/@bridge");
-        }
-        if (!n->network) {
-            n->network = strdup("default");
-        }
-        n->model = xp_str(ctx, "model/@type");
-    }
-    xmlXPathFreeObject(set);
-    xmlXPathFreeContext(ctx);
-    xmlFreeDoc(doc);
-    *out = vm;
-    return 0;
+    return r;
 }
 
 static int lv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n)
@@ -518,7 +395,7 @@ static int lv_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                                             NULL, XML_PARSE_NONET) : NULL;
         if (doc) {
             xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-            path = xp_str(ctx, "/pool/target/path");
+            path = hv_xp_str(ctx, "/pool/target/path");
             xmlXPathFreeContext(ctx);
             xmlFreeDoc(doc);
         }
