@@ -828,32 +828,40 @@ static bool may_replace(struct job *j)
     return j->o->confirm(j->o->opaque, q);
 }
 
-static int carry_out(struct job *j, const char *pkg)
+/* Before a restore replaces a VM: asked, locked, and not running. */
+static int take_existing(struct job *j, int *lock)
+{
+    int r;
+
+    if (!may_replace(j)) {
+        return fail(j, -EEXIST, "VM '%s' exists; a restore replaces it: "
+                    "confirm on a terminal or pass --force",
+                    j->existing->name);
+    }
+    r = j->c->drv->lock(j->c, j->existing->uuid, lock);
+    if (r == 0 && ovfk_hv_is_running(j->c, j->existing) > 0) {
+        r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
+                 "restoring over it", j->existing->name);
+    }
+    return r;
+}
+
+/* Open the package (verified, extracted next to the disks' home, so that
+ * moving them is a rename, without the files no disk copies) and place
+ * each disk the plan copies or makes. */
+static int place_disks(struct job *j, const char *pkg)
 {
     struct ovfk_hv_vm *vm = j->plan->vm;
     const char **skip = calloc(j->plan->n_disks + 1, sizeof(*skip));
     struct ovfk_ova_open_opts po = { .verify = true, .progress = j->o->progress,
-                                .opaque = j->o->opaque };
+                                .opaque = j->o->opaque, .skip = skip };
     char workdir[PATH_MAX];
     ovfk_ova_pkg *p = NULL;
     size_t ns = 0, di = 0;
-    int lock = -1, r = 0;
+    int r;
 
     if (!skip) {
         return fail(j, -ENOMEM, "out of memory");
-    }
-    if (j->existing) {
-        if (!may_replace(j)) {
-            free(skip);
-            return fail(j, -EEXIST, "VM '%s' exists; a restore replaces it: "
-                        "confirm on a terminal or pass --force",
-                        j->existing->name);
-        }
-        r = j->c->drv->lock(j->c, j->existing->uuid, &lock);
-        if (r == 0 && ovfk_hv_is_running(j->c, j->existing) > 0) {
-            r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
-                     "restoring over it", j->existing->name);
-        }
     }
     for (size_t i = 0; i < j->plan->n_disks; i++) {
         const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc,
@@ -862,8 +870,7 @@ static int carry_out(struct job *j, const char *pkg)
             skip[ns++] = k->file_ref;
         }
     }
-    /* extract next to the disks' home: moving them is a rename */
-    for (size_t i = 0; r == 0 && i < j->plan->n_disks; i++) {
+    for (size_t i = 0; i < j->plan->n_disks; i++) {
         if (j->plan->disks[i].target) {
             char *slash;
             snprintf(workdir, sizeof(workdir), "%s",
@@ -877,12 +884,9 @@ static int carry_out(struct job *j, const char *pkg)
             break;
         }
     }
-    po.skip = skip;
-    if (r == 0) {
-        r = ovfk_ova_pkg_open(pkg, &po, &p);
-        if (r < 0) {
-            fail(j, r, "%s", ovfk_last_error());
-        }
+    r = ovfk_ova_pkg_open(pkg, &po, &p);
+    if (r < 0) {
+        fail(j, r, "%s", ovfk_last_error());
     }
     for (size_t i = 0; r == 0 && i < j->plan->n_disks; i++) {
         struct ovfk_hv_plan_disk *pd = &j->plan->disks[i];
@@ -896,6 +900,41 @@ static int carry_out(struct job *j, const char *pkg)
         }
     }
     ovfk_ova_pkg_free(p);
+    free(skip);
+    return r;
+}
+
+/* The old definition is gone: its disks go too, as vm remove takes them:
+ * only those ovfkit made for it that no other definition uses (a user's
+ * file, a shared disk stay). */
+static void drop_replaced_disks(struct job *j)
+{
+    struct hv_refs refs;
+
+    if (hv_refs_collect(j->c, j->existing, &refs) != 0) {
+        return;
+    }
+    for (size_t i = 0; i < j->existing->n_disks; i++) {
+        const struct ovfk_hv_disk *d = &j->existing->disks[i];
+        if (!listed((const char *const *)j->made, j->n_made, d->path) &&
+            hv_disk_removable(d, &refs)) {
+            unlink(d->path);
+        }
+    }
+    hv_refs_free(&refs);
+}
+
+static int carry_out(struct job *j, const char *pkg)
+{
+    struct ovfk_hv_vm *vm = j->plan->vm;
+    int lock = -1, r = 0;
+
+    if (j->existing) {
+        r = take_existing(j, &lock);
+    }
+    if (r == 0) {
+        r = place_disks(j, pkg);
+    }
     if (r == 0) {
         r = j->existing ? j->c->drv->replace(j->c, j->existing, vm)
                         : j->c->drv->define(j->c, vm);
@@ -908,25 +947,11 @@ static int carry_out(struct job *j, const char *pkg)
             j->c->drv->discard(j->c, vm);
         }
     } else if (j->existing) {
-        /* the old definition is gone: its disks go too, as vm remove
-         * takes them: only those ovfkit made for it that no other
-         * definition uses (a user's file, a shared disk stay) */
-        struct hv_refs refs;
-        if (hv_refs_collect(j->c, j->existing, &refs) == 0) {
-            for (size_t i = 0; i < j->existing->n_disks; i++) {
-                const struct ovfk_hv_disk *d = &j->existing->disks[i];
-                if (!listed((const char *const *)j->made, j->n_made,
-                            d->path) && hv_disk_removable(d, &refs)) {
-                    unlink(d->path);
-                }
-            }
-            hv_refs_free(&refs);
-        }
+        drop_replaced_disks(j);
     }
     if (lock >= 0) {
         j->c->drv->unlock(j->c, lock);
     }
-    free(skip);
     return r;
 }
 

@@ -52,14 +52,172 @@ static int set_num(struct ovfk_ovf_item *it, const char *name, uint64_t v)
     return ovfk_ovf_item_set(it, name, num);
 }
 
+/* References, DiskSection, NetworkSection: one file and disk per disk
+ * (no file with config_only), one network per name. */
+static int add_references(ovfk_ovf_doc *d, const struct ovfk_hv_vm *vm,
+                          const char *const *hrefs, const uint64_t *sizes)
+{
+    char id[64], text[128];
+
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        const struct ovfk_hv_disk *k = &vm->disks[i];
+        snprintf(id, sizeof(id), "file%zu", i + 1);
+        if (hrefs && hrefs[i] &&
+            !ovfk_ovf_add_file(d, id, hrefs[i], sizes[i])) {
+            return -ENOMEM;
+        }
+        if (!ovfk_ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
+                          k->capacity, HV_VHD_FORMAT_URI)) {
+            return -ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < d->n_networks; j++) {
+            seen |= !strcmp(d->networks[j].name, vm->nics[i].network);
+        }
+        snprintf(text, sizeof(text), "The %s network", vm->nics[i].network);
+        if (!seen && !ovfk_ovf_add_network(d, vm->nics[i].network, text)) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The system's identity (VirtualSystemIdentifier: our UUID), CPU and
+ * memory; *inst is the next InstanceID. */
+static int add_system(struct ovfk_ovf_system *s, const struct ovfk_hv_vm *vm,
+                      const char *uuid, int *inst)
+{
+    struct ovfk_ovf_item *it;
+    char id[64], text[128];
+
+    if (ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName",
+                          "Virtual Hardware Family") < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
+                          uuid) < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
+                          "ovfkit-1") < 0) {
+        return -ENOMEM;
+    }
+    snprintf(text, sizeof(text), "%u virtual CPU(s)", vm->cpus);
+    snprintf(id, sizeof(id), "%d", (*inst)++);
+    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_PROCESSOR, id, text);
+    if (!it || set_num(it, "VirtualQuantity", vm->cpus) < 0 ||
+        ovfk_ovf_item_set(it, "AllocationUnits", "hertz * 10^6") < 0) {
+        return -ENOMEM;
+    }
+    snprintf(text, sizeof(text), "%llu MB of memory",
+             (unsigned long long)vm->memory_mib);
+    snprintf(id, sizeof(id), "%d", (*inst)++);
+    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_MEMORY, id, text);
+    if (!it || set_num(it, "VirtualQuantity", vm->memory_mib) < 0 ||
+        ovfk_ovf_item_set(it, "AllocationUnits", "byte * 2^20") < 0) {
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* One controller per bus the disks use (an unknown bus: virtio's), each
+ * disk on its bus's controller at the next address. */
+static int add_disk_items(struct ovfk_ovf_system *s,
+                          const struct ovfk_hv_vm *vm, int *inst)
+{
+    int ctrl[sizeof(buses) / sizeof(buses[0])] = { 0 };
+    int used[sizeof(buses) / sizeof(buses[0])] = { 0 };
+    struct ovfk_ovf_item *it;
+    char id[64], text[128];
+
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        const char *bus = vm->disks[i].bus ? vm->disks[i].bus : "virtio";
+        size_t b = 0;
+        while (b + 1 < sizeof(buses) / sizeof(buses[0]) &&
+               strcmp(buses[b].bus, bus)) {
+            b++;
+        }
+        if (strcmp(buses[b].bus, bus)) {
+            b = 0;
+        }
+        if (!ctrl[b]) {
+            ctrl[b] = (*inst)++;
+            snprintf(id, sizeof(id), "%d", ctrl[b]);
+            snprintf(text, sizeof(text), "%s controller", buses[b].bus);
+            it = ovfk_ovf_add_item(s, buses[b].type, id, text);
+            if (!it || ovfk_ovf_item_set(it, "ResourceSubType",
+                                    buses[b].subtype) < 0) {
+                return -ENOMEM;
+            }
+        }
+        snprintf(id, sizeof(id), "%d", (*inst)++);
+        snprintf(text, sizeof(text), "disk %zu", i + 1);
+        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_DISK, id, text);
+        snprintf(text, sizeof(text), "ovf:/disk/%s", vm->disks[i].id);
+        if (!it || ovfk_ovf_item_set(it, "HostResource", text) < 0 ||
+            set_num(it, "Parent", (uint64_t)ctrl[b]) < 0 ||
+            set_num(it, "AddressOnParent", (uint64_t)used[b]++) < 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int add_nic_items(struct ovfk_ovf_system *s,
+                         const struct ovfk_hv_vm *vm, int *inst)
+{
+    struct ovfk_ovf_item *it;
+    char id[64], text[128];
+
+    for (size_t i = 0; i < vm->n_nics; i++) {
+        const char *sub = "VirtIO";
+        for (size_t m = 0; m < sizeof(nic_models) / sizeof(nic_models[0]);
+             m++) {
+            if (vm->nics[i].model && !strcmp(vm->nics[i].model,
+                                             nic_models[m].model)) {
+                sub = nic_models[m].subtype;
+            }
+        }
+        snprintf(id, sizeof(id), "%d", (*inst)++);
+        snprintf(text, sizeof(text), "Ethernet adapter on %s",
+                 vm->nics[i].network);
+        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_ETHERNET, id, text);
+        if (!it || ovfk_ovf_item_set(it, "Address", vm->nics[i].mac) < 0 ||
+            ovfk_ovf_item_set(it, "Connection", vm->nics[i].network) < 0 ||
+            ovfk_ovf_item_set(it, "ResourceSubType", sub) < 0 ||
+            ovfk_ovf_item_set(it, "AutomaticAllocation", "true") < 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* What OVF has no place for, as <ovfkit:Config> entries. */
+static int add_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s,
+                      const struct ovfk_hv_vm *vm, const char *uuid)
+{
+    const struct {
+        const char *key, *value;
+    } cfg[] = {
+        { "firmware", vm->firmware }, { "kernel", vm->kernel },
+        { "initrd", vm->initrd }, { "cmdline", vm->cmdline },
+        { "uuid", uuid },
+    };
+
+    for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+        if (cfg[i].value &&
+            ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", cfg[i].key,
+                                   cfg[i].value) < 0) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
                  const uint64_t *sizes, int version, ovfk_ovf_doc **out)
 {
     struct ovfk_ovf_system *s;
-    struct ovfk_ovf_item *it;
-    char id[64], text[128], uuid[37];
-    int ctrl[sizeof(buses) / sizeof(buses[0])] = { 0 };
-    int used[sizeof(buses) / sizeof(buses[0])] = { 0 };
+    char uuid[37];
     int inst = 1, r;
     ovfk_ovf_doc *d;
 
@@ -75,122 +233,18 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
     s->has_os = true;
     s->os_id = vm->os_type || vm->os_id ? vm->os_id : 1;   /* 1: Other */
     ovfk_ovf_set_str(&s->os_description, vm->os_type);
-    for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct ovfk_hv_disk *k = &vm->disks[i];
-        snprintf(id, sizeof(id), "file%zu", i + 1);
-        if (hrefs && hrefs[i] &&
-            !ovfk_ovf_add_file(d, id, hrefs[i], sizes[i])) {
-            goto oom;
-        }
-        if (!ovfk_ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
-                          k->capacity, HV_VHD_FORMAT_URI)) {
-            goto oom;
-        }
-    }
-    for (size_t i = 0; i < vm->n_nics; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < d->n_networks; j++) {
-            seen |= !strcmp(d->networks[j].name, vm->nics[i].network);
-        }
-        snprintf(text, sizeof(text), "The %s network", vm->nics[i].network);
-        if (!seen && !ovfk_ovf_add_network(d, vm->nics[i].network, text)) {
-            goto oom;
-        }
-    }
     ovfk_hv_uuid_str(vm->uuid, uuid);
     s->has_hardware = true;
-    if (ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName",
-                          "Virtual Hardware "
-                          "Family") < 0 ||
-        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
-        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
-                          uuid) < 0 ||
-        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
-                          "ovfkit-1") < 0) {
-        goto oom;
-    }
-    snprintf(text, sizeof(text), "%u virtual CPU(s)", vm->cpus);
-    snprintf(id, sizeof(id), "%d", inst++);
-    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_PROCESSOR, id, text);
-    if (!it || set_num(it, "VirtualQuantity", vm->cpus) < 0 ||
-        ovfk_ovf_item_set(it, "AllocationUnits", "hertz * 10^6") < 0) {
-        goto oom;
-    }
-    snprintf(text, sizeof(text), "%llu MB of memory",
-             (unsigned long long)vm->memory_mib);
-    snprintf(id, sizeof(id), "%d", inst++);
-    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_MEMORY, id, text);
-    if (!it || set_num(it, "VirtualQuantity", vm->memory_mib) < 0 ||
-        ovfk_ovf_item_set(it, "AllocationUnits", "byte * 2^20") < 0) {
-        goto oom;
-    }
-    for (size_t i = 0; i < vm->n_disks; i++) {
-        const char *bus = vm->disks[i].bus ? vm->disks[i].bus : "virtio";
-        size_t b = 0;
-        while (b + 1 < sizeof(buses) / sizeof(buses[0]) &&
-               strcmp(buses[b].bus, bus)) {
-            b++;
-        }
-        if (strcmp(buses[b].bus, bus)) {
-            b = 0;
-        }
-        if (!ctrl[b]) {
-            ctrl[b] = inst++;
-            snprintf(id, sizeof(id), "%d", ctrl[b]);
-            snprintf(text, sizeof(text), "%s controller", buses[b].bus);
-            it = ovfk_ovf_add_item(s, buses[b].type, id, text);
-            if (!it || ovfk_ovf_item_set(it, "ResourceSubType",
-                                    buses[b].subtype) < 0) {
-                goto oom;
-            }
-        }
-        snprintf(id, sizeof(id), "%d", inst++);
-        snprintf(text, sizeof(text), "disk %zu", i + 1);
-        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_DISK, id, text);
-        snprintf(text, sizeof(text), "ovf:/disk/%s", vm->disks[i].id);
-        if (!it || ovfk_ovf_item_set(it, "HostResource", text) < 0 ||
-            set_num(it, "Parent", (uint64_t)ctrl[b]) < 0 ||
-            set_num(it, "AddressOnParent", (uint64_t)used[b]++) < 0) {
-            goto oom;
-        }
-    }
-    for (size_t i = 0; i < vm->n_nics; i++) {
-        const char *sub = "VirtIO";
-        for (size_t m = 0; m < sizeof(nic_models) / sizeof(nic_models[0]);
-             m++) {
-            if (vm->nics[i].model && !strcmp(vm->nics[i].model,
-                                             nic_models[m].model)) {
-                sub = nic_models[m].subtype;
-            }
-        }
-        snprintf(id, sizeof(id), "%d", inst++);
-        snprintf(text, sizeof(text), "Ethernet adapter on %s",
-                 vm->nics[i].network);
-        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_ETHERNET, id, text);
-        if (!it || ovfk_ovf_item_set(it, "Address", vm->nics[i].mac) < 0 ||
-            ovfk_ovf_item_set(it, "Connection", vm->nics[i].network) < 0 ||
-            ovfk_ovf_item_set(it, "ResourceSubType", sub) < 0 ||
-            ovfk_ovf_item_set(it, "AutomaticAllocation", "true") < 0) {
-            goto oom;
-        }
-    }
-    if ((vm->firmware &&
-         ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "firmware",
-                                vm->firmware) < 0) ||
-        (vm->kernel && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                              "kernel", vm->kernel) < 0) ||
-        (vm->initrd && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                              "initrd", vm->initrd) < 0) ||
-        (vm->cmdline && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                               "cmdline", vm->cmdline) < 0) ||
-        ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "uuid", uuid) < 0) {
-        goto oom;
+    if (add_references(d, vm, hrefs, sizes) < 0 ||
+        add_system(s, vm, uuid, &inst) < 0 ||
+        add_disk_items(s, vm, &inst) < 0 ||
+        add_nic_items(s, vm, &inst) < 0 ||
+        add_config(d, s, vm, uuid) < 0) {
+        ovfk_ovf_free(d);
+        return ovfk_err_last(-ENOMEM, "out of memory");
     }
     *out = d;
     return 0;
-oom:
-    ovfk_ovf_free(d);
-    return ovfk_err_last(-ENOMEM, "out of memory");
 }
 
 const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d,

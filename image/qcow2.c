@@ -411,14 +411,16 @@ static int open_depth(const char *path, ovfk_source **out);
  */
 static __thread int nesting;
 
-static int parse_header(struct qcow2 *q)
+/* The fixed part of the header, as read. */
+struct header {
+    uint32_t version, hdr_len, bsize;
+    uint64_t boff, size, l1_off, incompat;
+};
+
+/* Magic, version, encryption, version 3's features; cluster size. */
+static int read_header(struct qcow2 *q, struct header *hd)
 {
     uint8_t h[112] = { 0 };
-    uint64_t size, l1_off, incompat = 0, autoclear = 0, need;
-    uint32_t version, hdr_len = 72, bsize;
-    uint64_t boff;
-    char bname[MAX_BACKING_NAME + 1] = "", bfmt[64] = "", dfile[1024] = "";
-    char bpath[PATH_MAX + 1024];
     int r = ovfk_io_pread(q->io, h, q->file_size < 112 ? 72 : 112, 0);
 
     if (r < 0 || q->file_size < 72) {
@@ -430,41 +432,44 @@ static int parse_header(struct qcow2 *q)
         return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s' is not a qcow2 image "
                             "(no QFI\\xfb magic)", q->path);
     }
-    version = get_be32(h + 4);
-    if (version < 2 || version > 3) {
+    hd->version = get_be32(h + 4);
+    if (hd->version < 2 || hd->version > 3) {
         return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s': qcow version %u "
-                            "is not supported (2 and 3 are)", q->path, version);
+                            "is not supported (2 and 3 are)", q->path,
+                            hd->version);
     }
-    boff = get_be64(h + 8);
-    bsize = get_be32(h + 16);
+    hd->boff = get_be64(h + 8);
+    hd->bsize = get_be32(h + 16);
     q->cluster_bits = get_be32(h + 20);
-    size = get_be64(h + 24);
+    hd->size = get_be64(h + 24);
     if (get_be32(h + 32) != 0) {
         return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' is encrypted; "
                             "decrypt it with qemu-img first", q->path);
     }
     q->l1_size = get_be32(h + 36);
-    l1_off = get_be64(h + 40);
-    if (version == 3) {
-        incompat = get_be64(h + 72);
-        autoclear = get_be64(h + 88);
-        hdr_len = get_be32(h + 100);
-        if (hdr_len < 104 || hdr_len > 4096) {
+    hd->l1_off = get_be64(h + 40);
+    hd->incompat = 0;
+    hd->hdr_len = 72;
+    if (hd->version == 3) {
+        /* the autoclear bits (h + 88) only say what a writer may drop */
+        hd->incompat = get_be64(h + 72);
+        hd->hdr_len = get_be32(h + 100);
+        if (hd->hdr_len < 104 || hd->hdr_len > 4096) {
             return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': header length "
-                                "%u", q->path, hdr_len);
+                                "%u", q->path, hd->hdr_len);
         }
-        if (incompat & ~INCOMPAT_KNOWN) {
+        if (hd->incompat & ~INCOMPAT_KNOWN) {
             return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' uses "
                                 "features we do not know (0x%llx)", q->path,
-                                (unsigned long long)incompat);
+                                (unsigned long long)hd->incompat);
         }
-        if (incompat & INCOMPAT_EXTL2) {
+        if (hd->incompat & INCOMPAT_EXTL2) {
             return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s' has extended "
                                 "L2 entries (subclusters), which are not "
                                 "supported", q->path);
         }
-        if (incompat & INCOMPAT_COMPRESSION) {
-            if (hdr_len < 105 || h[104] > 1) {
+        if (hd->incompat & INCOMPAT_COMPRESSION) {
+            if (hd->hdr_len < 105 || h[104] > 1) {
                 return ovfk_err_set(&q->err, OVFK_EUNSUPPORTED, "'%s': unknown "
                                     "compression type", q->path);
             }
@@ -477,13 +482,21 @@ static int parse_header(struct qcow2 *q)
     }
     q->cluster = UINT64_C(1) << q->cluster_bits;
     q->l2_entries = q->cluster / 8;
-    if (size > (UINT64_C(1) << 55)) {
+    if (hd->size > (UINT64_C(1) << 55)) {
         return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': a virtual size of "
                             "%llu bytes is out of range", q->path,
-                            (unsigned long long)size);
+                            (unsigned long long)hd->size);
     }
-    need = (size + (q->cluster * q->l2_entries) - 1) /
-           (q->cluster * q->l2_entries);
+    return 0;
+}
+
+/* The L1 table: large enough for the size, inside the file, read. */
+static int read_l1(struct qcow2 *q, uint64_t size, uint64_t l1_off)
+{
+    uint64_t need = (size + (q->cluster * q->l2_entries) - 1) /
+                    (q->cluster * q->l2_entries);
+    int r = 0;
+
     if (q->l1_size < need || (uint64_t)q->l1_size * 8 > MAX_L1_BYTES ||
         l1_off & (q->cluster - 1) ||
         l1_off + (uint64_t)q->l1_size * 8 > q->file_size) {
@@ -515,74 +528,114 @@ static int parse_header(struct qcow2 *q)
                                 "'%s'", q->path);
         }
     }
-    r = read_extensions(q, version == 3 ? hdr_len : 72,
-                        boff ? (boff < q->cluster ? boff : q->cluster)
-                             : (q->cluster < q->file_size ? q->cluster
-                                                          : q->file_size),
-                        bfmt, sizeof(bfmt), dfile, sizeof(dfile));
+    return 0;
+}
+
+/* An external data file (version 3): where the clusters are. */
+static int open_data_file(struct qcow2 *q, const char *dfile)
+{
+    char dpath[PATH_MAX + 1024];
+    int r;
+
+    if (!dfile[0]) {
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s' keeps its data "
+                            "in another file but does not name it", q->path);
+    }
+    r = name_to_path(q, "data file", dfile, dpath, sizeof(dpath));
+    if (r == 0) {
+        r = ovfk_io_open_file(dpath, OVFK_IO_RDONLY, &q->data);
+    }
+    if (r == 0) {
+        r = ovfk_io_size(q->data, &q->data_size);
+    }
+    if (r < 0) {
+        q->data = q->io;
+        return ovfk_err_set(&q->err, r, "'%s': cannot open its data file "
+                            "'%s': %s", q->path, dfile, q->err.msg[0] ?
+                            q->err.msg : ovfk_errtext(r));
+    }
+    return 0;
+}
+
+/* The backing file, in the format the header names or else probed. */
+static int open_backing(struct qcow2 *q, const struct header *hd,
+                        const char *bfmt)
+{
+    char bname[MAX_BACKING_NAME + 1] = "";
+    char bpath[PATH_MAX + 1024];
+    int r;
+
+    if (hd->bsize == 0 || hd->bsize > MAX_BACKING_NAME ||
+        hd->boff > q->file_size || hd->boff + hd->bsize > q->file_size) {
+        return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': the backing "
+                            "file name (%u bytes at %llu) is out of range",
+                            q->path, hd->bsize, (unsigned long long)hd->boff);
+    }
+    r = ovfk_io_pread(q->io, bname, hd->bsize, hd->boff);
+    if (r < 0) {
+        return ovfk_err_set(&q->err, r, "cannot read '%s'", q->path);
+    }
+    bname[hd->bsize] = '\0';
+    if (nesting > MAX_DEPTH) {
+        return ovfk_err_set(&q->err, -ELOOP, "'%s': more than %d backing "
+                            "files", q->path, MAX_DEPTH);
+    }
+    r = name_to_path(q, "backing file", bname, bpath, sizeof(bpath));
+    if (r < 0) {
+        return r;
+    }
+    if (!strcmp(bfmt, "raw")) {
+        r = ovfk_open_source(bpath, "raw", &q->backing);
+    } else if (qcow2_probe(bpath) > 0) {
+        r = open_depth(bpath, &q->backing);
+    } else {
+        r = ovfk_open_source(bpath, bfmt[0] ? bfmt : NULL, &q->backing);
+    }
+    if (r == -ELOOP) {
+        /* one line, not one "its backing file:" per level */
+        return ovfk_err_set(&q->err, r, "'%s': more than %d backing "
+                            "files (a loop?)", q->path, MAX_DEPTH);
+    }
+    if (r < 0) {
+        return ovfk_err_set(&q->err, r, "'%s': its backing file: %s",
+                            q->path, ovfk_last_error());
+    }
+    return 0;
+}
+
+static int parse_header(struct qcow2 *q)
+{
+    struct header hd = { 0 };
+    char bfmt[64] = "", dfile[1024] = "";
+    uint64_t ext_end;
+    int r = read_header(q, &hd);
+
+    if (r == 0) {
+        r = read_l1(q, hd.size, hd.l1_off);
+    }
+    if (r < 0) {
+        return r;
+    }
+    /* extensions end where the backing file's name starts, or with the
+     * first cluster */
+    ext_end = hd.boff ? (hd.boff < q->cluster ? hd.boff : q->cluster)
+                      : (q->cluster < q->file_size ? q->cluster
+                                                   : q->file_size);
+    r = read_extensions(q, hd.hdr_len, ext_end, bfmt, sizeof(bfmt), dfile,
+                        sizeof(dfile));
     if (r < 0) {
         return r;
     }
     q->data = q->io;
     q->data_size = q->file_size;
-    if (incompat & INCOMPAT_DATA_FILE) {
-        char dpath[PATH_MAX + 1024];
-        if (!dfile[0]) {
-            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s' keeps its data "
-                                "in another file but does not name it",
-                                q->path);
-        }
-        r = name_to_path(q, "data file", dfile, dpath, sizeof(dpath));
-        if (r == 0) {
-            r = ovfk_io_open_file(dpath, OVFK_IO_RDONLY, &q->data);
-        }
-        if (r == 0) {
-            r = ovfk_io_size(q->data, &q->data_size);
-        }
-        if (r < 0) {
-            q->data = q->io;
-            return ovfk_err_set(&q->err, r, "'%s': cannot open its data file "
-                                "'%s': %s", q->path, dfile, q->err.msg[0] ?
-                                q->err.msg : ovfk_errtext(r));
-        }
+    if (hd.incompat & INCOMPAT_DATA_FILE) {
+        r = open_data_file(q, dfile);
     }
-    (void)autoclear;
-    if (boff) {
-        if (bsize == 0 || bsize > MAX_BACKING_NAME || boff > q->file_size ||
-            boff + bsize > q->file_size) {
-            return ovfk_err_set(&q->err, OVFK_ECORRUPT, "'%s': the backing "
-                                "file name (%u bytes at %llu) is out of range",
-                                q->path, bsize, (unsigned long long)boff);
-        }
-        r = ovfk_io_pread(q->io, bname, bsize, boff);
-        if (r < 0) {
-            return ovfk_err_set(&q->err, r, "cannot read '%s'", q->path);
-        }
-        bname[bsize] = '\0';
-        if (nesting > MAX_DEPTH) {
-            return ovfk_err_set(&q->err, -ELOOP, "'%s': more than %d backing "
-                                "files", q->path, MAX_DEPTH);
-        }
-        r = name_to_path(q, "backing file", bname, bpath, sizeof(bpath));
-        if (r < 0) {
-            return r;
-        }
-        if (!strcmp(bfmt, "raw")) {
-            r = ovfk_open_source(bpath, "raw", &q->backing);
-        } else if (qcow2_probe(bpath) > 0) {
-            r = open_depth(bpath, &q->backing);
-        } else {
-            r = ovfk_open_source(bpath, bfmt[0] ? bfmt : NULL, &q->backing);
-        }
-        if (r == -ELOOP) {
-            /* one line, not one "its backing file:" per level */
-            return ovfk_err_set(&q->err, r, "'%s': more than %d backing "
-                                "files (a loop?)", q->path, MAX_DEPTH);
-        }
-        if (r < 0) {
-            return ovfk_err_set(&q->err, r, "'%s': its backing file: %s",
-                                q->path, ovfk_last_error());
-        }
+    if (r == 0 && hd.boff) {
+        r = open_backing(q, &hd, bfmt);
+    }
+    if (r < 0) {
+        return r;
     }
     q->zin = malloc(2 * q->cluster);
     q->grain = malloc(q->cluster);
