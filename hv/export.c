@@ -251,13 +251,14 @@ out:
 int hv_export(hv_conn *c, const char *key, const struct hv_export_opts *o)
 {
     struct hv_vm *vm;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     r = hv_load(c, key, &vm);
     if (r < 0) {
         return r;
     }
-    r = c->drv->lock(c, vm->uuid, &lock);
+    r = hv_lock(c, vm, &lock);
     if (r == 0 && !o->allow_running && hv_is_running(c, vm) > 0) {
         r = ovfk_err_set(&c->err, -EBUSY, "VM '%s' is running: stop it, or "
                          "export a snapshot ('ovfkit snapshot create' then "
@@ -267,7 +268,7 @@ int hv_export(hv_conn *c, const char *key, const struct hv_export_opts *o)
     if (r == 0) {
         r = hv_export_vm(c, vm, o);
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     hv_vm_free(vm);
     return r;
 }

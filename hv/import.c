@@ -834,7 +834,8 @@ static int carry_out(struct job *j, const char *pkg)
     char workdir[PATH_MAX];
     ova_pkg *p = NULL;
     size_t ns = 0, di = 0;
-    int lock = -1, r = 0;
+    ovfk_lock *lock = NULL;
+    int r = 0;
 
     if (!skip) {
         return fail(j, -ENOMEM, "out of memory");
@@ -846,7 +847,7 @@ static int carry_out(struct job *j, const char *pkg)
                         "confirm on a terminal or pass --force",
                         j->existing->name);
         }
-        r = j->c->drv->lock(j->c, j->existing->uuid, &lock);
+        r = hv_lock(j->c, j->existing, &lock);
         if (r == 0 && hv_is_running(j->c, j->existing) > 0) {
             r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
                      "restoring over it", j->existing->name);
@@ -920,9 +921,7 @@ static int carry_out(struct job *j, const char *pkg)
             hv_refs_free(&refs);
         }
     }
-    if (lock >= 0) {
-        j->c->drv->unlock(j->c, lock);
-    }
+    ovfk_lock_release(lock);
     free(skip);
     return r;
 }
@@ -1109,13 +1108,14 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
 {
     struct job j = { .c = c, .o = o };
     bool planned = false, carried = false;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (planp) {
         *planp = NULL;
     }
     ovfk_err_clear(&c->err);
-    r = c->drv->lock(c, NULL, &lock);     /* identities are checked and */
+    r = hv_lock(c, NULL, &lock);          /* identities are checked and */
     if (r == 0) {                         /* taken under one lock       */
         r = make_plan(&j, pkg);
     }
@@ -1131,7 +1131,7 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
         c->drv->discard) {
         c->drv->discard(c, j.plan->vm);    /* planning made directories */
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     if (r == 0 && !o->dry_run) {
         fix_guest(&j);
     }

@@ -575,21 +575,16 @@ static int lv_stop(hv_conn *c, const struct hv_vm *vm)
     return r;
 }
 
-static int lv_lock(hv_conn *c, const uint8_t *uuid, int *token)
+static int lv_lock_path(hv_conn *c, const uint8_t *uuid, char *path,
+                        size_t len)
 {
-    char path[PATH_MAX], u[37] = "inventory";
+    char u[37] = "inventory";
 
     if (uuid) {
         hv_uuid_str(uuid, u);
     }
-    snprintf(path, sizeof(path), "%s/%s.lock", P(c)->lockdir, u);
-    return hv_flock(path, uuid == NULL, token, &c->err);
-}
-
-static void lv_unlock(hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
+    snprintf(path, len, "%s/%s.lock", P(c)->lockdir, u);
+    return 0;
 }
 
 static int lv_vm_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
@@ -616,7 +611,6 @@ const struct hv_driver hv_libvirt_driver = {
     .is_running = lv_is_running,
     .start = lv_start,
     .stop = lv_stop,
-    .lock = lv_lock,
-    .unlock = lv_unlock,
+    .lock_path = lv_lock_path,
     .vm_dir = lv_vm_dir,
 };

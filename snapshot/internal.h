@@ -29,7 +29,7 @@ struct snap_ctx {
     struct hv_vm *vm;
     struct snap_list list;
     char dir[4096];
-    int lock;
+    ovfk_lock *lock;
 };
 int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x);
 void snap_end(struct snap_ctx *x);
