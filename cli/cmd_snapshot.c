@@ -57,7 +57,7 @@ static int do_create(int argc, char **argv)
     }
     r = snap_create(c, argv[optind], name, description, &l);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
     } else {
         const struct snap *s = snap_find(&l, l.current);
         if (g.json) {
@@ -186,13 +186,13 @@ static int do_list(int argc, char **argv)
     }
     r = hv_load(c, argv[optind], &vm);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
         hv_disconnect(c);
         return r;
     }
     r = snap_load(c, vm, &l);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array(), *cur;
@@ -249,7 +249,7 @@ static int do_revert(int argc, char **argv)
     }
     r = snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
@@ -301,7 +301,7 @@ static int do_export(int argc, char **argv)
     r = snap_export(c, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
@@ -417,7 +417,7 @@ static int do_delete(int argc, char **argv)
                     &p, g.json || g.quiet ? NULL : cli_progress, "merge");
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", hv_error(c));
     } else {
         print_plan(&p, dry);
     }
