@@ -28,16 +28,16 @@ const struct cli_exit_code cli_exit_codes[] = {
     { EXIT_OK, NULL, "success (with --dry-run: planned)" },
     { EXIT_FAILED, NULL, "failed; what the command changed was put back" },
     { EXIT_DAMAGE, NULL, "partly done, or damage found (ova verify, ovf "
-      "validate)" },
+      "validate; vhd check: corrupt)" },
     { EXIT_USAGE, NULL, "usage error: an unknown option, a missing or "
       "invalid argument" },
     { EXIT_TEMPFAIL, NULL, "temporary failure: a VM, store or repository "
-      "is locked by another job (the message names it); retry later or "
-      "pass --wait SECONDS" },
-    { EXIT_SIGINT, NULL, "interrupted by SIGINT (Ctrl-C); everything was "
-      "left as before" },
-    { EXIT_SIGTERM, NULL, "stopped by SIGTERM; everything was left as "
-      "before" },
+      "is locked by another job (the message names it); retry later, or "
+      "wait with --wait SECONDS" },
+    { EXIT_SIGINT, NULL, "interrupted by SIGINT (Ctrl-C): everything left "
+      "as before (a snapshot delete stopped inside a merge says what it "
+      "left)" },
+    { EXIT_SIGTERM, NULL, "stopped by SIGTERM: as for 130" },
     /* qemu-img check's codes */
     { 0, "vhd check", "no problems found" },
     { 1, "vhd check", "could not check (cannot open, I/O error)" },
@@ -52,18 +52,41 @@ const struct cli_exit_code cli_exit_codes[] = {
     { -1, NULL, NULL },
 };
 
+/* text at column indent, words wrapped before column 79 */
+static void wrap(FILE *out, const char *text, int indent, int col)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *end = p + strcspn(p, " ");
+        int len = (int)(end - p);
+        if (col > indent && col + 1 + len > 79) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", len, p);
+        col += len;
+        p = *end ? end + 1 : end;
+    }
+    fputc('\n', out);
+}
+
 void cli_exit_codes_print(FILE *out)
 {
     const char *group = NULL;
 
     fprintf(out, "exit codes:\n");
     for (const struct cli_exit_code *e = cli_exit_codes; e->meaning; e++) {
+        int indent = e->commands ? 9 : 7;
         if (e->commands && (!group || strcmp(group, e->commands) != 0)) {
             group = e->commands;
             fprintf(out, "  %s:\n", group);
         }
-        fprintf(out, "  %s%-4d %s\n", e->commands ? "  " : "", e->code,
-                e->meaning);
+        fprintf(out, "%*s%-4d ", indent - 5, "", e->code);
+        wrap(out, e->meaning, indent, indent);
     }
 }
 
