@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ovfkit/lock.h"
 
 const struct cli_exit_code cli_exit_codes[] = {
     { EXIT_OK, NULL, "success (with --dry-run: planned)" },
@@ -100,6 +101,7 @@ static void on_signal(int sig)
         raise(sig);
     }
     cli_signal = sig;
+    ovfk_lock_interrupt();      /* a wait for a lock ends too */
 }
 
 void cli_signals_install(void)

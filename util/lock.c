@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,13 @@
 struct ovfk_lock {
     int fd;
 };
+
+static volatile sig_atomic_t interrupted;
+
+void ovfk_lock_interrupt(void)
+{
+    interrupted = 1;
+}
 
 struct holder {
     long pid;
@@ -130,6 +138,9 @@ static int lock_until(int fd, int wait_seconds)
     clock_gettime(CLOCK_MONOTONIC, &end);
     end.tv_sec += wait_seconds > 0 ? wait_seconds : 0;
     for (;;) {
+        if (interrupted) {
+            return -EINTR;
+        }
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
             return 0;
         }
@@ -182,7 +193,7 @@ int ovfk_lock_take(const char *path, const char *what, int wait_seconds,
     }
     if (r == -EINTR) {
         close(fd);
-        return ovfk_err_last(r, "interrupted while waiting for %s", what);
+        return ovfk_err_last(r, "interrupted before taking %s", what);
     }
     if (r < 0) {
         close(fd);

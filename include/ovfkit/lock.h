@@ -39,12 +39,21 @@ typedef struct ovfk_lock ovfk_lock;
  *            this one) past the wait; ovfk_last_error() names the holder:
  *            "VM 'web' is in use by process 4242 (ovfkit export web
  *            --to /x) since 2026-11-29 11:30:05 UTC";
- *   -EINTR   a signal with a handler arrived while waiting;
+ *   -EINTR   ovfk_lock_interrupt() was called (before or while waiting),
+ *            or a signal with a handler arrived while waiting;
  *   another negative errno when the file cannot be opened or locked.
  * On failure *out is NULL and nothing was changed.
  */
 int ovfk_lock_take(const char *path, const char *what, int wait_seconds,
                    ovfk_lock **out);
+
+/*
+ * Make every ovfk_lock_take of this process, waiting now or called later,
+ * fail with -EINTR instead of taking the lock.  Async-signal-safe: a
+ * SIGINT/SIGTERM handler calls it, so a signal that arrives between two
+ * tries of a wait is not lost.  For processes that stop once asked to.
+ */
+void ovfk_lock_interrupt(void);
 
 /* Empty the record, drop the lock, free l.  NULL is accepted.  The lock
  * file stays (removing it would race with a process waiting on it). */

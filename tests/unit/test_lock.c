@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ovfkit/hv.h"
 #include "ovfkit/lock.h"
+#include "ovfkit/snapshot.h"
 #include "tests/unit/harness.h"
 
 static char warned[1024];
@@ -167,5 +169,61 @@ static void no_directory(void)
     CHECK(l == NULL);
 }
 
+/* After ovfk_lock_interrupt (a signal handler's call) no lock is taken,
+ * free or not: the process is stopping.  In a child: it lasts. */
+static void interrupt_stops_takers(void)
+{
+    int status = -1;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        ovfk_lock *l = NULL;
+        ovfk_lock_interrupt();
+        _exit(ovfk_lock_take("l", "thing 'l'", 5, &l) == -EINTR &&
+              !l && strstr(ovfk_last_error(), "interrupted before taking "
+                           "thing 'l'") ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A program linking libovfkit gets the locks from the library calls: one
+ * connection holds the VM, calls on another are refused with -EAGAIN and
+ * the holder's name, or wait as ovfk_hv_set_lock_wait says. */
+static void library_calls_take_the_vm_lock(void)
+{
+    const char *disks[] = { "1M", NULL };
+    struct hv_create_opts o = { .name = "web", .memory_mib = 512,
+                                .disks = disks, .n_disks = 1 };
+    struct hv_export_opts eo = { .to = "out" };
+    hv_conn *a = NULL, *b = NULL;
+    struct hv_vm *vm = NULL;
+    ovfk_lock *l = NULL;
+    char want[64];
+
+    snprintf(want, sizeof(want), "VM 'web' is in use by process %d (",
+             (int)getpid());
+    CHECK_OK(hv_connect("store", NULL, &a), ovfk_last_error());
+    CHECK_OK(hv_connect("store", NULL, &b), ovfk_last_error());
+    CHECK_OK(hv_vm_create(a, &o, &vm), hv_error(a));
+    CHECK_OK(hv_vm_lock(a, vm, &l), hv_error(a));
+    CHECK_ERR(hv_export(b, "web", &eo), -EAGAIN, hv_error(b), want);
+    CHECK(access("out", F_OK) != 0);
+    CHECK_ERR(hv_vm_remove(b, "web", false), -EAGAIN, hv_error(b), want);
+    CHECK_ERR(snap_create(b, "web", "s", NULL, NULL), -EAGAIN, hv_error(b),
+              want);
+    ovfk_hv_set_lock_wait(b, 1);
+    CHECK_ERR(hv_export(b, "web", &eo), -EAGAIN, hv_error(b),
+              "(waited 1 s)");
+    ovfk_lock_release(l);
+    CHECK_OK(hv_export(b, "web", &eo), hv_error(b));
+    CHECK(access("out/web.ovf", F_OK) == 0);
+    hv_vm_free(vm);
+    hv_disconnect(a);
+    hv_disconnect(b);
+}
+
 TEST_MAIN(T(take_and_release), T(refused_names_holder), T(wait_gets_it),
-          T(wait_gives_up), T(killed_holder_taken_over), T(no_directory))
+          T(wait_gives_up), T(killed_holder_taken_over), T(no_directory),
+          T(interrupt_stops_takers), T(library_calls_take_the_vm_lock))
