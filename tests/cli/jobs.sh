@@ -70,8 +70,8 @@ state() {
             -printf '%p %y %m\n' | sort
         find "$_jd" -path "$_jd/t" -prune -o -type f ! -name '*.lock' \
             -print0 | sort -z |
-            xargs -0 -r sha256sum
-    done | sha256sum | cut -c1-16
+            xargs -0 -r md5sum
+    done | md5sum | cut -c1-16
 }
 
 # locks_released DIR: every lock file under DIR is empty (no holder)
