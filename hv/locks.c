@@ -14,12 +14,12 @@
 
 #include "hv/internal.h"
 
-void ovfk_hv_set_lock_wait(hv_conn *c, int seconds)
+void ovfk_hv_set_lock_wait(ovfk_hv_conn *c, int seconds)
 {
     c->lock_wait = seconds;
 }
 
-int hv_lock(hv_conn *c, const struct hv_vm *vm, ovfk_lock **out)
+int hv_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, ovfk_lock **out)
 {
     char path[PATH_MAX], what[256];
     int r;

@@ -194,34 +194,34 @@ static void interrupt_stops_takers(void)
 static void library_calls_take_the_vm_lock(void)
 {
     const char *disks[] = { "1M", NULL };
-    struct hv_create_opts o = { .name = "web", .memory_mib = 512,
+    struct ovfk_hv_create_opts o = { .name = "web", .memory_mib = 512,
                                 .disks = disks, .n_disks = 1 };
-    struct hv_export_opts eo = { .to = "out" };
-    hv_conn *a = NULL, *b = NULL;
-    struct hv_vm *vm = NULL;
+    struct ovfk_hv_export_opts eo = { .to = "out" };
+    ovfk_hv_conn *a = NULL, *b = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     ovfk_lock *l = NULL;
     char want[64];
 
     snprintf(want, sizeof(want), "VM 'web' is in use by process %d (",
              (int)getpid());
-    CHECK_OK(hv_connect("store", NULL, &a), ovfk_last_error());
-    CHECK_OK(hv_connect("store", NULL, &b), ovfk_last_error());
-    CHECK_OK(hv_vm_create(a, &o, &vm), hv_error(a));
-    CHECK_OK(hv_vm_lock(a, vm, &l), hv_error(a));
-    CHECK_ERR(hv_export(b, "web", &eo), -EAGAIN, hv_error(b), want);
+    CHECK_OK(ovfk_hv_connect("store", NULL, &a), ovfk_last_error());
+    CHECK_OK(ovfk_hv_connect("store", NULL, &b), ovfk_last_error());
+    CHECK_OK(ovfk_hv_vm_create(a, &o, &vm), ovfk_hv_error(a));
+    CHECK_OK(ovfk_hv_vm_lock(a, vm, &l), ovfk_hv_error(a));
+    CHECK_ERR(ovfk_hv_export(b, "web", &eo), -EAGAIN, ovfk_hv_error(b), want);
     CHECK(access("out", F_OK) != 0);
-    CHECK_ERR(hv_vm_remove(b, "web", false), -EAGAIN, hv_error(b), want);
-    CHECK_ERR(snap_create(b, "web", "s", NULL, NULL), -EAGAIN, hv_error(b),
+    CHECK_ERR(ovfk_hv_vm_remove(b, "web", false), -EAGAIN, ovfk_hv_error(b), want);
+    CHECK_ERR(ovfk_snap_create(b, "web", "s", NULL, NULL), -EAGAIN, ovfk_hv_error(b),
               want);
     ovfk_hv_set_lock_wait(b, 1);
-    CHECK_ERR(hv_export(b, "web", &eo), -EAGAIN, hv_error(b),
+    CHECK_ERR(ovfk_hv_export(b, "web", &eo), -EAGAIN, ovfk_hv_error(b),
               "(waited 1 s)");
     ovfk_lock_release(l);
-    CHECK_OK(hv_export(b, "web", &eo), hv_error(b));
+    CHECK_OK(ovfk_hv_export(b, "web", &eo), ovfk_hv_error(b));
     CHECK(access("out/web.ovf", F_OK) == 0);
-    hv_vm_free(vm);
-    hv_disconnect(a);
-    hv_disconnect(b);
+    ovfk_hv_vm_free(vm);
+    ovfk_hv_disconnect(a);
+    ovfk_hv_disconnect(b);
 }
 
 TEST_MAIN(T(take_and_release), T(refused_names_holder), T(wait_gets_it),
