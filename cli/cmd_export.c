@@ -33,7 +33,8 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct ovfk_hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
+    struct ovfk_hv_export_opts o = { .progress = cli_progress,
+                                     .opaque = "export" };
     ovfk_hv_conn *c;
     int ch, r;
 

@@ -16,10 +16,12 @@
     "[--chunk-size N] [--key KEY.pem --cert CERT.pem] FILE.ovf OUT.ova"
 #define SYN_UNPACK "ovfkit ova unpack PKG.ova DIR"
 #define SYN_LIST "ovfkit ova list [--json] PKG.ova"
-#define SYN_VERIFY "ovfkit ova verify [--ca BUNDLE.pem] [--require-signature] " \
-    "PKG.ova|FILE.ovf\nexit: 0 verified, 2 problems (one line each), " \
+#define SYN_VERIFY                                                             \
+    "ovfkit ova verify [--ca BUNDLE.pem] [--require-signature] "               \
+    "PKG.ova|FILE.ovf\nexit: 0 verified, 2 problems (one line each), "        \
     "1 could not check"
-#define SYN_SIGN "ovfkit ova sign --key KEY.pem --cert CERT.pem PKG.ova|FILE.ovf"
+#define SYN_SIGN                                                               \
+    "ovfkit ova sign --key KEY.pem --cert CERT.pem PKG.ova|FILE.ovf"
 
 struct aopts {
     struct ovfk_ova_pack_opts pack;

@@ -38,7 +38,8 @@ static json_object *jstr(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static json_object *system_json(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s)
+static json_object *system_json(const ovfk_ovf_doc *d,
+                                const struct ovfk_ovf_system *s)
 {
     json_object *o = json_object_new_object();
     json_object *os = json_object_new_object();
@@ -82,11 +83,12 @@ static json_object *system_json(const ovfk_ovf_doc *d, const struct ovfk_ovf_sys
             json_object_array_add(disks, e);
         } else if (t == OVFK_OVF_RT_ETHERNET) {
             e = json_object_new_object();
-            json_object_object_add(e, "mac", jstr(ovfk_ovf_item_get(it, "Address")));
+            json_object_object_add(e, "mac",
+                                   jstr(ovfk_ovf_item_get(it, "Address")));
             json_object_object_add(e, "network",
                                    jstr(ovfk_ovf_item_get(it, "Connection")));
-            json_object_object_add(e, "model",
-                                   jstr(ovfk_ovf_item_get(it, "ResourceSubType")));
+            json_object_object_add(
+                e, "model", jstr(ovfk_ovf_item_get(it, "ResourceSubType")));
             json_object_object_add(e, "configuration",
                                    jstr(it->configuration));
             json_object_array_add(nics, e);

@@ -62,7 +62,8 @@ static int do_create(int argc, char **argv)
         const struct ovfk_snap *s = ovfk_snap_find(&l, l.current);
         if (g.json) {
             json_object *e = json_object_new_object();
-            json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
             json_object_object_add(e, "id", json_object_new_string(s->id));
             json_object_object_add(e, "name", json_object_new_string(s->name));
             cli_json_event("snapshot-created", e);
@@ -124,8 +125,9 @@ static json_object *snap_json(const struct ovfk_snap *s)
 }
 
 /* Print the children of parent (NULL: the roots), depth-first. */
-static void print_tree(const struct ovfk_snap_list *l, const struct ovfk_hv_vm *vm,
-                       const char *parent, int depth)
+static void print_tree(const struct ovfk_snap_list *l,
+                       const struct ovfk_hv_vm *vm, const char *parent,
+                       int depth)
 {
     for (size_t i = 0; i < l->n; i++) {
         const struct ovfk_snap *s = &l->snaps[i];
@@ -265,7 +267,8 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct ovfk_hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
+    struct ovfk_hv_export_opts o = { .progress = cli_progress,
+                                     .opaque = "export" };
     ovfk_hv_conn *c;
     int ch, r;
 
@@ -328,10 +331,12 @@ static void print_plan(const struct ovfk_snap_plan *p, bool dry)
             json_object_object_add(e, "child", s->child ?
                                    json_object_new_string(s->child) : NULL);
             json_object_object_add(e, "file", json_object_new_string(s->file));
-            json_object_object_add(e, "bytes_needed",
-                                   json_object_new_int64((int64_t)s->bytes_needed));
-            json_object_object_add(e, "child_bytes",
-                                   json_object_new_int64((int64_t)s->child_bytes));
+            json_object_object_add(
+                e, "bytes_needed",
+                json_object_new_int64((int64_t)s->bytes_needed));
+            json_object_object_add(
+                e, "child_bytes",
+                json_object_new_int64((int64_t)s->child_bytes));
             json_object_object_add(e, "frees",
                                    json_object_new_int64((int64_t)s->frees));
             json_object_array_add(arr, e);
@@ -413,8 +418,9 @@ static int do_delete(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all, dry,
-                    &p, g.json || g.quiet ? NULL : cli_progress, "merge");
+    r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all,
+                         dry, &p, g.json || g.quiet ? NULL : cli_progress,
+                         "merge");
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));

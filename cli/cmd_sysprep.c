@@ -57,7 +57,8 @@ static json_object *os_json(ovfk_sysprep *s)
     for (size_t i = 0; i < ovfk_sysprep_os_count(s); i++) {
         const struct ovfk_sysprep_os *o = ovfk_sysprep_os_at(s, i);
         json_object *e = json_object_new_object();
-#define STR(k, v) json_object_object_add(e, k, (v) ? json_object_new_string(v) : NULL)
+#define STR(k, v)                                                              \
+    json_object_object_add(e, k, (v) ? json_object_new_string(v) : NULL)
         STR("root", o->root);
         STR("type", o->type);
         STR("distro", o->distro);

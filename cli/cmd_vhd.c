@@ -220,7 +220,8 @@ static json_object *info_json(const char *path, const struct ovfk_vhd_info *in)
                            json_object_new_uint64(in->current_size));
     json_object_object_add(o, "original_size",
                            json_object_new_uint64(in->original_size));
-    json_object_object_add(geo, "cylinders", json_object_new_int(in->cylinders));
+    json_object_object_add(geo, "cylinders",
+                           json_object_new_int(in->cylinders));
     json_object_object_add(geo, "heads", json_object_new_int(in->heads));
     json_object_object_add(geo, "sectors", json_object_new_int(in->sectors));
     json_object_object_add(geo, "size", json_object_new_uint64(in->chs_size));
@@ -375,8 +376,10 @@ static int do_check(int argc, char **argv)
     if (g.json) {
         json_object *out = json_object_new_object();
         static const char *const names[] = {
-            [OVFK_VHD_CHECK_OK] = "ok", [OVFK_VHD_CHECK_FAILED] = "failed",
-            [OVFK_VHD_CHECK_CORRUPT] = "corrupt", [OVFK_VHD_CHECK_LEAKS] = "leaks",
+            [OVFK_VHD_CHECK_OK] = "ok",
+            [OVFK_VHD_CHECK_FAILED] = "failed",
+            [OVFK_VHD_CHECK_CORRUPT] = "corrupt",
+            [OVFK_VHD_CHECK_LEAKS] = "leaks",
         };
         json_object_object_add(out, "filename",
                                json_object_new_string(argv[i]));
@@ -434,7 +437,8 @@ static int do_map(int argc, char **argv)
     }
     while (off < ovfk_vhd_size(h)) {
         const ovfk_vhd *f = h;
-        r = ovfk_vhd_block_status(h, off, ovfk_vhd_size(h) - off, &pnum, &depth);
+        r = ovfk_vhd_block_status(h, off, ovfk_vhd_size(h) - off, &pnum,
+                                  &depth);
         if (r < 0) {
             break;
         }
@@ -449,8 +453,8 @@ static int do_map(int argc, char **argv)
             json_object_object_add(e, "data", json_object_new_boolean(r > 0));
             json_object_object_add(e, "zero", json_object_new_boolean(r == 0));
             if (r > 0) {
-                json_object_object_add(e, "file",
-                                       json_object_new_string(ovfk_vhd_path(f)));
+                json_object_object_add(
+                    e, "file", json_object_new_string(ovfk_vhd_path(f)));
             }
             json_object_array_add(list, e);
         } else if (r > 0) {
@@ -563,7 +567,8 @@ static int do_write(int argc, char **argv)
     if (argc - i < 2 || argc - i > 3) {
         return cli_usage(SYN_WRITE, "expected FILE OFFSET [LENGTH]");
     }
-    if (cli_size(SYN_WRITE, "offset", argv[i + 1], 0, OVFK_VHD_MAX_SIZE, &off) ||
+    if (cli_size(SYN_WRITE, "offset", argv[i + 1], 0, OVFK_VHD_MAX_SIZE,
+                 &off) ||
         (argc - i == 3 && cli_size(SYN_WRITE, "length", argv[i + 2], 1,
                                    OVFK_VHD_MAX_SIZE, &limit))) {
         return EXIT_USAGE;
@@ -680,8 +685,8 @@ static int do_merge(int argc, char **argv)
                       "change what the others read; pass --force if they "
                       "are no longer needed", plan.parent, ns, argv[i]);
     } else if (!o.dry_run) {
-        r = ovfk_vhd_merge(argv[i], (const char *const *)kids, nk, 0, cli_progress,
-                      "merge");
+        r = ovfk_vhd_merge(argv[i], (const char *const *)kids, nk, 0,
+                           cli_progress, "merge");
         cli_progress_done();
         if (r < 0) {
             r = cli_error("%s", ovfk_last_error());

@@ -25,7 +25,8 @@
 #define SYN_REMOVE "ovfkit [...] vm remove [--keep-disks] VM"
 #define SYN_START "ovfkit [...] vm start [--console] VM"
 #define SYN_STOP "ovfkit [...] vm stop VM"
-#define SYN_NET "ovfkit [...] net add NAME [--bridge BR]    ovfkit [...] net list"
+#define SYN_NET                                                                \
+    "ovfkit [...] net add NAME [--bridge BR]    ovfkit [...] net list"
 
 int cli_connect(ovfk_hv_conn **c)
 {
@@ -379,8 +380,9 @@ static int net_add(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = ovfk_hv_net_add(c, argv[i], o.bridge) < 0 ? cli_error("%s", ovfk_hv_error(c))
-                                              : 0;
+    r = ovfk_hv_net_add(c, argv[i], o.bridge) < 0
+            ? cli_error("%s", ovfk_hv_error(c))
+            : 0;
     ovfk_hv_disconnect(c);
     return r;
 }

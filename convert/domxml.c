@@ -99,7 +99,8 @@ int ovfk_vm_from_domxml(const char *path, struct ovfk_hv_vm **out)
         goto out;
     }
     xmlXPathRegisterNs(ctx, BAD_CAST "libosinfo",
-                       BAD_CAST "http://libosinfo.org/xmlns/libvirt/domain/1.0");
+                       BAD_CAST
+                       "http://libosinfo.org/xmlns/libvirt/domain/1.0");
     vm->name = xp_str(ctx, "/domain/name");
     if (!vm->name) {
         vm->name = strdup("vm");

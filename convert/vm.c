@@ -221,10 +221,11 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         struct ovfk_hv_disk *d = &vm->disks[i];
-        struct ovfk_vhd_convert_opts co = { .type = o->fixed ? OVFK_VHD_OUT_FIXED :
-                                               OVFK_VHD_OUT_DYNAMIC,
-                                       .progress = o->progress,
-                                       .opaque = o->opaque };
+        struct ovfk_vhd_convert_opts co = { .type = o->fixed
+                                                        ? OVFK_VHD_OUT_FIXED
+                                                        : OVFK_VHD_OUT_DYNAMIC,
+                                            .progress = o->progress,
+                                            .opaque = o->opaque };
         char path[PATH_MAX];
         ovfk_source *src;
         snprintf(path, sizeof(path), "%s/%s-disk%zu.vhd", stage, vm->name,
@@ -281,7 +282,8 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
 }
 
 int ovfk_convert_vm(const char *const *srcs, size_t n,
-                    const struct ovfk_convert_opts *o, struct ovfk_hv_vm **model)
+                    const struct ovfk_convert_opts *o,
+                    struct ovfk_hv_vm **model)
 {
     enum src_kind kind = n ? kind_of(srcs[0]) : SRC_DISKS;
     struct ovfk_hv_export_opts eo = { .to = o->to, .digest = o->digest,

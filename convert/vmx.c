@@ -107,7 +107,8 @@ static void vmx_free(struct vmx *x)
 }
 
 /* Disks: controllers in the order VMware numbers boot devices. */
-static int add_disks(const struct vmx *x, const char *dir, struct ovfk_hv_vm *vm)
+static int add_disks(const struct vmx *x, const char *dir,
+                     struct ovfk_hv_vm *vm)
 {
     static const struct { const char *ctl; int units; } ctls[] = {
         { "scsi", 4 }, { "sata", 4 }, { "nvme", 4 }, { "ide", 2 },

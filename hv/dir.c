@@ -457,8 +457,8 @@ static int dir_stop(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 
 /* A running VM's disks are served by its nbdkit plugin (hv/run.c): ask
  * it, through the control socket in the VM's run directory. */
-static int dir_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, size_t i,
-                            const char *verb, const char *path)
+static int dir_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t i, const char *verb, const char *path)
 {
     char dir[PATH_MAX];
 

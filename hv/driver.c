@@ -226,8 +226,8 @@ static void limit_error(void *opaque, const char *msg)
  * directory of the VM's own, NAME-diskIDX.vhd where other VMs' disks and
  * the user's files are too (NAME-diskIDX-K.vhd when that is taken).
  */
-static void disk_name(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *dir,
-                      int idx, int k, char *buf, size_t len)
+static void disk_name(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                      const char *dir, int idx, int k, char *buf, size_t len)
 {
     char pre[OVFK_HV_NAME_MAX + 2] = "", suf[16] = "";
 
@@ -248,9 +248,9 @@ static void disk_name(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *
  * never touched: the next name is tried.  d->owned is set only once the
  * file is this command's, and only such a file may a rollback remove.
  */
-static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *spec,
-                     const char *format, const char *dir, int idx,
-                     struct ovfk_hv_disk *d)
+static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                     const char *spec, const char *format, const char *dir,
+                     int idx, struct ovfk_hv_disk *d)
 {
     struct ovfk_vhd_convert_opts co = { .type = OVFK_VHD_OUT_DYNAMIC };
     struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC };
@@ -271,7 +271,8 @@ static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *s
          * merge into a preallocated base needs no space) */
         if (ovfk_vhd_probe(spec) > 0 && ovfk_vhd_open(spec, 0, &h) == 0) {
             struct ovfk_vhd_info info;
-            if (ovfk_vhd_get_info(h, &info) == 0 && info.type == OVFK_VHD_TYPE_FIXED) {
+            if (ovfk_vhd_get_info(h, &info) == 0 &&
+                info.type == OVFK_VHD_TYPE_FIXED) {
                 co.type = OVFK_VHD_OUT_FIXED;
             }
             ovfk_vhd_close(h);
@@ -280,7 +281,8 @@ static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *s
     }
     for (int k = 1; r == 0 && k <= HV_DISK_NAME_TRIES; k++) {
         disk_name(c, vm, dir, idx, k, path, sizeof(path));
-        r = blank ? ovfk_vhd_create(path, &o, NULL) : ovfk_vhd_convert(src, path, &co);
+        r = blank ? ovfk_vhd_create(path, &o, NULL)
+                  : ovfk_vhd_convert(src, path, &co);
         if (r != -EEXIST) {
             break;
         }
@@ -307,8 +309,8 @@ static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *s
  * every other NIC gets the lowest free pool address that neither the
  * inventory nor any NIC of this VM has.
  */
-static int assign_macs(ovfk_hv_conn *c, struct ovfk_hv_vm *vm, struct ovfk_hv_vm **vms,
-                       size_t n)
+static int assign_macs(ovfk_hv_conn *c, struct ovfk_hv_vm *vm,
+                       struct ovfk_hv_vm **vms, size_t n)
 {
     const char **taken = calloc(vm->n_nics + 1, sizeof(*taken));
     const struct ovfk_hv_vm *owner;
@@ -499,7 +501,8 @@ static int refs_add_chain(struct hv_refs *refs, const char *path)
 
     if (r == 0 && path && ovfk_vhd_probe(path) > 0 &&
         ovfk_vhd_open(path, 0, &h) == 0) {
-        for (ovfk_vhd *p = ovfk_vhd_parent(h); r == 0 && p; p = ovfk_vhd_parent(p)) {
+        for (ovfk_vhd *p = ovfk_vhd_parent(h); r == 0 && p;
+             p = ovfk_vhd_parent(p)) {
             r = refs_add(refs, ovfk_vhd_path(p));
         }
         ovfk_vhd_close(h);
@@ -614,13 +617,14 @@ int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
     return c->drv->vm_dir(c, vm, buf, len);
 }
 
-int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, ovfk_lock **out)
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out)
 {
     return hv_lock(c, vm, out);
 }
 
-int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, size_t disk,
-                       const char *verb, const char *path)
+int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t disk, const char *verb, const char *path)
 {
     if (!c->drv->disk_request) {
         return 0;

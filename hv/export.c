@@ -53,8 +53,9 @@ static int open_disk(ovfk_hv_conn *c, const struct ovfk_hv_disk *d, bool fixed,
         return ovfk_err_set(&c->err, r, "cannot read disk '%s': %s", d->path,
                             ovfk_last_error());
     }
-    r = ovfk_vhd_stream_new(e->src, fixed ? OVFK_VHD_OUT_FIXED : OVFK_VHD_OUT_DYNAMIC, 0,
-                       &e->stream);
+    r = ovfk_vhd_stream_new(e->src,
+                            fixed ? OVFK_VHD_OUT_FIXED : OVFK_VHD_OUT_DYNAMIC,
+                            0, &e->stream);
     if (r < 0) {
         return ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
     }
@@ -248,7 +249,8 @@ out:
     return r;
 }
 
-int ovfk_hv_export(ovfk_hv_conn *c, const char *key, const struct ovfk_hv_export_opts *o)
+int ovfk_hv_export(ovfk_hv_conn *c, const char *key,
+                   const struct ovfk_hv_export_opts *o)
 {
     struct ovfk_hv_vm *vm;
     ovfk_lock *lock = NULL;
@@ -273,7 +275,8 @@ int ovfk_hv_export(ovfk_hv_conn *c, const char *key, const struct ovfk_hv_export
     return r;
 }
 
-int ovfk_hv_export_model(const struct ovfk_hv_vm *vm, const struct ovfk_hv_export_opts *o)
+int ovfk_hv_export_model(const struct ovfk_hv_vm *vm,
+                         const struct ovfk_hv_export_opts *o)
 {
     ovfk_hv_conn c = { 0 };
     int r = ovfk_hv_export_vm(&c, vm, o);

@@ -457,16 +457,18 @@ static int plan_disks(struct job *j)
         struct ovfk_hv_disk *d = &vm->disks[i];
         struct ovfk_hv_plan_disk *p = &j->plan->disks[j->plan->n_disks++];
         const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, d->id);
-        const struct ovfk_ovf_file *f = k ? ovfk_ovf_find_file(j->doc, k->file_ref)
-                                     : NULL;
+        const struct ovfk_ovf_file *f =
+            k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
         p->id = strdup(d->id);
         p->capacity = d->capacity;
         if (listed(j->o->skip_disks, j->o->n_skip, d->id)) {
             p->action = "skip";
             continue;
         }
-        p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id) ?
-                    "empty" : j->o->mode == OVFK_HV_IMPORT ? "import" : "restore";
+        p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id)
+                        ? "empty"
+                    : j->o->mode == OVFK_HV_IMPORT ? "import"
+                                                   : "restore";
         p->source = f ? strdup(f->href) : NULL;
         p->target = target_name(j, dir, d->id, j->plan->n_disks - 1);
         if (!p->target) {
@@ -614,8 +616,8 @@ static void capacity_differs(struct job *j, struct ovfk_hv_plan_disk *p,
 /* The same, before anything is copied, for a loose package's VHD beside
  * its descriptor (an OVA's is known once extracted: place_disk). */
 static void true_capacity(struct job *j, struct ovfk_hv_plan_disk *p,
-                          const struct ovfk_ovf_disk *k, const struct ovfk_ovf_file *f,
-                          const char *base)
+                          const struct ovfk_ovf_disk *k,
+                          const struct ovfk_ovf_file *f, const char *base)
 {
     char path[PATH_MAX];
 
@@ -643,7 +645,8 @@ static uint64_t disk_space(struct job *j, const struct ovfk_hv_plan_disk *p,
                            bool ova, const char *base)
 {
     const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, p->id);
-    const struct ovfk_ovf_file *f = k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
+    const struct ovfk_ovf_file *f =
+        k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
     uint64_t cap = p->capacity, full = cap + vhd_overhead(cap), need = 0;
     uint64_t data = full;
     bool packed = f && ((f->compression && *f->compression) ||
@@ -697,9 +700,10 @@ static int plan_space(struct job *j, const char *pkg)
         snprintf(base, sizeof(base), ".");
     }
     for (size_t i = 0; i < p->n_disks; i++) {
-        const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, p->disks[i].id);
-        const struct ovfk_ovf_file *f = k ? ovfk_ovf_find_file(j->doc, k->file_ref)
-                                     : NULL;
+        const struct ovfk_ovf_disk *k =
+            ovfk_ovf_find_disk(j->doc, p->disks[i].id);
+        const struct ovfk_ovf_file *f =
+            k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
         if (strcmp(p->disks[i].action, "skip")) {
             if (!ova) {
                 true_capacity(j, &p->disks[i], k, f, base);
@@ -740,8 +744,8 @@ static int plan_space(struct job *j, const char *pkg)
 }
 
 /* Put one disk in place: move the package's VHD, or convert to VHD. */
-static int place_disk(struct job *j, ovfk_ova_pkg *pkg, struct ovfk_hv_plan_disk *p,
-                      struct ovfk_hv_disk *d)
+static int place_disk(struct job *j, ovfk_ova_pkg *pkg,
+                      struct ovfk_hv_plan_disk *p, struct ovfk_hv_disk *d)
 {
     const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, p->id);
     const char *src;
@@ -801,7 +805,8 @@ static int place_disk(struct job *j, ovfk_ova_pkg *pkg, struct ovfk_hv_plan_disk
         if (r < 0) {
             /* an OVA's member is read from a temporary copy: name the
              * file as the package does */
-            const struct ovfk_ovf_file *f = ovfk_ovf_find_file(j->doc, k->file_ref);
+            const struct ovfk_ovf_file *f =
+                ovfk_ovf_find_file(j->doc, k->file_ref);
             return fail(j, r, "disk '%s' (file '%s' of the package): %s",
                         p->id, f && f->href ? f->href : "?",
                         ovfk_last_error());
@@ -1033,7 +1038,8 @@ static bool disks_blank(const struct ovfk_hv_vm *vm)
     return true;
 }
 
-static int add_change(struct ovfk_hv_plan *p, const struct ovfk_sysprep_change *c)
+static int add_change(struct ovfk_hv_plan *p,
+                      const struct ovfk_sysprep_change *c)
 {
     struct ovfk_hv_guest_change *v = realloc(p->guest_changes,
                                         (p->n_guest_changes + 1) *
@@ -1103,8 +1109,9 @@ static void fix_guest(struct job *j)
     free(disks);
 }
 
-int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg, const struct ovfk_hv_import_opts *o,
-              struct ovfk_hv_plan **planp)
+int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
+                   const struct ovfk_hv_import_opts *o,
+                   struct ovfk_hv_plan **planp)
 {
     struct job j = { .c = c, .o = o };
     bool planned = false, carried = false;
@@ -1191,8 +1198,8 @@ static json_object *guest_json(const struct ovfk_hv_plan *p)
 
     json_object_object_add(o, "operation",
                            json_object_new_string("net-mac-pins"));
-    json_object_object_add(o, "status",
-                           json_object_new_string(ovfk_hv_guest_fix_name(p->guest)));
+    json_object_object_add(
+        o, "status", json_object_new_string(ovfk_hv_guest_fix_name(p->guest)));
     for (size_t i = 0; i < p->n_guest_changes; i++) {
         const struct ovfk_hv_guest_change *c = &p->guest_changes[i];
         json_object *e = json_object_new_object();

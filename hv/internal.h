@@ -56,7 +56,8 @@ struct hv_driver {
     /* forget what was made for a VM that was never defined (optional) */
     void (*discard)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
     /* where this driver keeps per-VM data (snapshots), or -ENOTSUP */
-    int (*vm_dir)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf, size_t len);
+    int (*vm_dir)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
+                  size_t len);
     /* ask the disk server of a running VM (vm start's nbdkit plugin) to
      * act on disk i (verb "switch" PATH: write to PATH from now on); 0 when
      * the VM is not running; NULL: this driver's VMs have no such server
@@ -93,7 +94,8 @@ bool hv_refs_has(const struct hv_refs *refs, const char *path);
 void hv_refs_free(struct hv_refs *refs);
 /* May removing a VM remove this disk's file: ovfkit made it for the VM
  * (owned), it is a regular file, and no other VM uses it (refs)? */
-bool hv_disk_removable(const struct ovfk_hv_disk *d, const struct hv_refs *refs);
+bool hv_disk_removable(const struct ovfk_hv_disk *d,
+                       const struct hv_refs *refs);
 
 /* vm.c */
 int hv_mac_next(ovfk_hv_conn *c, struct ovfk_hv_vm **vms, size_t n,
@@ -111,8 +113,8 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
                  const uint64_t *sizes, int version, ovfk_ovf_doc **out);
 int hv_vm_from_ovf(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
                    struct ovfk_hv_vm **out, char ***warnings, size_t *nwarn);
-const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d, const char *id,
-                                        ovfk_err *err);
+const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d,
+                                             const char *id, ovfk_err *err);
 #define HV_VHD_FORMAT_URI \
     "http://www.microsoft.com/technet/virtualserver/downloads/vhdspec.mspx"
 /* "vhd" when an ovf:format URI declares VHD, else NULL (probe the file) */

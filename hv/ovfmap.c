@@ -78,7 +78,8 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
     for (size_t i = 0; i < vm->n_disks; i++) {
         const struct ovfk_hv_disk *k = &vm->disks[i];
         snprintf(id, sizeof(id), "file%zu", i + 1);
-        if (hrefs && hrefs[i] && !ovfk_ovf_add_file(d, id, hrefs[i], sizes[i])) {
+        if (hrefs && hrefs[i] &&
+            !ovfk_ovf_add_file(d, id, hrefs[i], sizes[i])) {
             goto oom;
         }
         if (!ovfk_ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
@@ -98,13 +99,14 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
     }
     ovfk_hv_uuid_str(vm->uuid, uuid);
     s->has_hardware = true;
-    if (ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName", "Virtual Hardware "
-                     "Family") < 0 ||
+    if (ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName",
+                          "Virtual Hardware "
+                          "Family") < 0 ||
         ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
         ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
-                     uuid) < 0 ||
+                          uuid) < 0 ||
         ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
-                     "ovfkit-1") < 0) {
+                          "ovfkit-1") < 0) {
         goto oom;
     }
     snprintf(text, sizeof(text), "%u virtual CPU(s)", vm->cpus);
@@ -172,14 +174,15 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
             goto oom;
         }
     }
-    if ((vm->firmware && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                           "firmware", vm->firmware) < 0) ||
-        (vm->kernel && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "kernel",
-                                         vm->kernel) < 0) ||
-        (vm->initrd && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "initrd",
-                                         vm->initrd) < 0) ||
+    if ((vm->firmware &&
+         ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "firmware",
+                                vm->firmware) < 0) ||
+        (vm->kernel && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                              "kernel", vm->kernel) < 0) ||
+        (vm->initrd && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                              "initrd", vm->initrd) < 0) ||
         (vm->cmdline && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                          "cmdline", vm->cmdline) < 0) ||
+                                               "cmdline", vm->cmdline) < 0) ||
         ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "uuid", uuid) < 0) {
         goto oom;
     }
@@ -190,8 +193,8 @@ oom:
     return ovfk_err_last(-ENOMEM, "out of memory");
 }
 
-const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d, const char *id,
-                                        ovfk_err *err)
+const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d,
+                                             const char *id, ovfk_err *err)
 {
     const struct ovfk_ovf_system *pick = NULL;
     char ids[512] = "";
@@ -246,7 +249,8 @@ static const struct ovfk_ovf_item *find_item(const struct ovfk_ovf_system *s,
 static const char *bus_of(const struct ovfk_ovf_system *s,
                           const struct ovfk_ovf_item *disk)
 {
-    const struct ovfk_ovf_item *c = find_item(s, ovfk_ovf_item_get(disk, "Parent"));
+    const struct ovfk_ovf_item *c =
+        find_item(s, ovfk_ovf_item_get(disk, "Parent"));
     const char *sub = c ? ovfk_ovf_item_get(c, "ResourceSubType") : NULL;
 
     if (!c) {
@@ -452,7 +456,8 @@ const char *hv_ovf_disk_format(const char *uri)
     return NULL;
 }
 
-int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system, struct ovfk_hv_vm **out)
+int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system,
+                            struct ovfk_hv_vm **out)
 {
     ovfk_ovf_doc *doc = ovfk_ova_pkg_doc(pkg);
     ovfk_err err = { 0 };

@@ -168,8 +168,9 @@ static const char *disk_if(const char *bus)
     return "ide";
 }
 
-static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
-                  bool console, const char *accel, struct argv *a)
+static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                  const char *vmdir, bool console, const char *accel,
+                  struct argv *a)
 {
     char uuid[37];
 

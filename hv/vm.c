@@ -270,7 +270,8 @@ static void report(ovfk_hv_report_fn fn, void *opaque, int *count,
 }
 
 int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
-                       ovfk_hv_report_fn error, ovfk_hv_report_fn warn, void *opaque)
+                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
+                            void *opaque)
 {
     const char *why;
     int count = 0;

@@ -412,7 +412,8 @@ static char *read_file(const char *path)
 }
 
 /* Every configuration file of the directory, with the VM it defines. */
-static int scan(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n, char ***paths)
+static int scan(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n,
+                char ***paths)
 {
     DIR *d = opendir(P(c)->dir);
     struct dirent *e;
@@ -525,7 +526,8 @@ static char *vm_to_cfg(const struct ovfk_hv_vm *vm)
     return out;
 }
 
-static int write_cfg(ovfk_hv_conn *c, const char *path, const struct ovfk_hv_vm *vm)
+static int write_cfg(ovfk_hv_conn *c, const char *path,
+                     const struct ovfk_hv_vm *vm)
 {
     char *text = vm_to_cfg(vm);
     int r = text ? ovfk_write_file_atomic(path, text, strlen(text)) : -ENOMEM;

@@ -160,11 +160,14 @@ static int retarget(const char *path, char *msg, size_t len)
     pthread_mutex_lock(&lock);
     if (ovfk_vhd_flush(top) < 0) {
         snprintf(msg, len, "error %s", ovfk_vhd_error(top));
-    } else if (ovfk_vhd_open(name ? name : file, OVFK_VHD_OPEN_RDWR, &next) < 0) {
+    } else if (ovfk_vhd_open(name ? name : file, OVFK_VHD_OPEN_RDWR, &next) <
+               0) {
         snprintf(msg, len, "error %s", ovfk_last_error());
     } else if (ovfk_vhd_size(next) != ovfk_vhd_size(top)) {
-        snprintf(msg, len, "error '%s' holds %llu bytes; the disk holds "
-                 "%llu", ovfk_vhd_path(next), (unsigned long long)ovfk_vhd_size(next),
+        snprintf(msg, len,
+                 "error '%s' holds %llu bytes; the disk holds "
+                 "%llu",
+                 ovfk_vhd_path(next), (unsigned long long)ovfk_vhd_size(next),
                  (unsigned long long)ovfk_vhd_size(top));
     } else if (name && (!(parent = ovfk_vhd_parent(next)) ||
                         !same_file(ovfk_vhd_path(parent), file))) {

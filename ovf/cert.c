@@ -157,8 +157,8 @@ int pkg_cert_make(const char *mf_name, const void *mf, size_t mf_len,
         goto out;
     }
     pem = cert_pem(c, &pem_len);
-    total = strlen(ovfk_ova_digest_name(alg)) + strlen(mf_name) + 4 + 2 * sig_len +
-            1 + pem_len + 1;
+    total = strlen(ovfk_ova_digest_name(alg)) + strlen(mf_name) + 4 +
+            2 * sig_len + 1 + pem_len + 1;
     text = pem ? malloc(total) : NULL;
     if (!text) {
         r = ovfk_err_set(err, -ENOMEM, "out of memory");

@@ -20,10 +20,13 @@ int ovfk_ova_digest_parse(const char *name, enum ovfk_ova_digest *out)
         const char *name;
         enum ovfk_ova_digest d;
     } names[] = {
-        { "SHA1", OVFK_OVA_DIGEST_SHA1 }, { "SHA-1", OVFK_OVA_DIGEST_SHA1 },
-        { "SHA256", OVFK_OVA_DIGEST_SHA256 }, { "SHA-256", OVFK_OVA_DIGEST_SHA256 },
+        { "SHA1", OVFK_OVA_DIGEST_SHA1 },
+        { "SHA-1", OVFK_OVA_DIGEST_SHA1 },
+        { "SHA256", OVFK_OVA_DIGEST_SHA256 },
+        { "SHA-256", OVFK_OVA_DIGEST_SHA256 },
         { "SHA2-256", OVFK_OVA_DIGEST_SHA256 },
-        { "SHA512", OVFK_OVA_DIGEST_SHA512 }, { "SHA-512", OVFK_OVA_DIGEST_SHA512 },
+        { "SHA512", OVFK_OVA_DIGEST_SHA512 },
+        { "SHA-512", OVFK_OVA_DIGEST_SHA512 },
         { "SHA2-512", OVFK_OVA_DIGEST_SHA512 },
     };
 

@@ -78,7 +78,8 @@ bool ovf_utf16_label_on_8bit(const char *buf, size_t len);
 
 /* model.c */
 ovfk_ovf_extra *ovf_extra_new(ovfk_ovf_doc *d);
-int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node, bool head);
+int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node,
+                       bool head);
 int ovf_extra_add_attr(ovfk_ovf_extra *x, xmlAttrPtr a);
 bool ovf_is_envelope_ns(const char *href);
 void *ovf_grow(void *array, size_t *n, size_t elem);

@@ -14,14 +14,16 @@
 
 static size_t hexlen(enum ovfk_ova_digest d)
 {
-    return d == OVFK_OVA_DIGEST_SHA1 ? 40 : d == OVFK_OVA_DIGEST_SHA512 ? 128 : 64;
+    return d == OVFK_OVA_DIGEST_SHA1     ? 40
+           : d == OVFK_OVA_DIGEST_SHA512 ? 128
+                                         : 64;
 }
 
 size_t pkg_manifest_line(enum ovfk_ova_digest alg, const char *name,
                          const char *hex, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "%s(%s)= %s\n", ovfk_ova_digest_name(alg), name,
-                     hex);
+    int n = snprintf(out, outlen, "%s(%s)= %s\n", ovfk_ova_digest_name(alg),
+                     name, hex);
 
     return n < 0 ? 0 : (size_t)n;
 }
@@ -93,16 +95,19 @@ static int parse_line(const char *line, size_t len,
     return 0;
 }
 
-int ovfk_ova_manifest_parse(const char *buf, size_t len, struct ovfk_ova_manifest *m,
-                       ovfk_ova_report_fn report, void *opaque)
+int ovfk_ova_manifest_parse(const char *buf, size_t len,
+                            struct ovfk_ova_manifest *m,
+                            ovfk_ova_report_fn report, void *opaque)
 {
     size_t pos = 0;
     int bad = 0, lineno = 0;
 
     memset(m, 0, sizeof(*m));
     if (len > OVFK_OVA_MAX_MANIFEST) {
-        return ovfk_err_last(OVFK_ECORRUPT, "manifest of %zu bytes is over "
-                             "the %u MiB limit", len, OVFK_OVA_MAX_MANIFEST >> 20);
+        return ovfk_err_last(OVFK_ECORRUPT,
+                             "manifest of %zu bytes is over "
+                             "the %u MiB limit",
+                             len, OVFK_OVA_MAX_MANIFEST >> 20);
     }
     while (pos < len) {
         const char *line = buf + pos;

@@ -75,7 +75,8 @@ ovfk_ovf_extra *ovf_extra_new(ovfk_ovf_doc *d)
     return x;
 }
 
-int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node, bool head)
+int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node,
+                       bool head)
 {
     struct ovf_priv *p = d->priv;
     xmlNodePtr copy = xmlDocCopyNode(node, p->holder, 1);
@@ -308,8 +309,8 @@ const struct ovf_product_field ovf_product_fields[] = {
 const size_t ovf_n_product_fields = sizeof(ovf_product_fields) /
                                     sizeof(ovf_product_fields[0]);
 
-struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id, const char *href,
-                              uint64_t size)
+struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id,
+                                        const char *href, uint64_t size)
 {
     struct ovfk_ovf_file *f = ovf_grow(&d->files, &d->n_files, sizeof(*f));
 
@@ -392,12 +393,14 @@ const char *ovfk_ovf_item_get(const struct ovfk_ovf_item *it, const char *name)
     return ovfk_ovf_prop_get(it->props, it->n_props, name);
 }
 
-int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name, const char *value)
+int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name,
+                      const char *value)
 {
     return ovfk_ovf_prop_set(&it->props, &it->n_props, name, value);
 }
 
-int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name, const char *value)
+int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name,
+                      const char *value)
 {
     struct ovfk_ovf_prop *p = ovf_grow(&it->props, &it->n_props, sizeof(*p));
 
@@ -423,7 +426,8 @@ int ovfk_ovf_item_type(const struct ovfk_ovf_item *it)
             return OVFK_OVF_RT_ETHERNET;
         }
         if (it->element && !strcmp(it->element, "StorageItem") &&
-            ovfk_ovf_host_resource_disk(ovfk_ovf_item_get(it, "HostResource"))) {
+            ovfk_ovf_host_resource_disk(
+                ovfk_ovf_item_get(it, "HostResource"))) {
             return OVFK_OVF_RT_DISK;
         }
         return 0;
@@ -503,8 +507,8 @@ const char *ovfk_ovf_default_config(const ovfk_ovf_doc *d)
     return d->n_options ? d->options[0].id : NULL;
 }
 
-bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d, const struct ovfk_ovf_item *it,
-                        const char *cfg)
+bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d,
+                             const struct ovfk_ovf_item *it, const char *cfg)
 {
     const char *c = it->configuration;
     size_t n;
@@ -566,7 +570,8 @@ static const struct ovfk_ovf_system *nth_system(const struct ovfk_ovf_system *s,
     return NULL;
 }
 
-const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d, size_t i)
+const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d,
+                                                 size_t i)
 {
     return d->has_top ? nth_system(&d->top, &i) : NULL;
 }

@@ -270,8 +270,9 @@ static int prepare_files(xmlDocPtr doc, const char *dir, const char *out,
 }
 
 static int plan_and_write(ovfk_ova_writer *w, struct pack *p,
-                          const struct ovfk_ova_pack_opts *o, const char *desc_name,
-                          const char *xml, size_t xml_len)
+                          const struct ovfk_ova_pack_opts *o,
+                          const char *desc_name, const char *xml,
+                          size_t xml_len)
 {
     char name[600];
     ovfk_sink sink;
@@ -319,7 +320,8 @@ static int plan_and_write(ovfk_ova_writer *w, struct pack *p,
     return r;
 }
 
-int ovfk_ova_pack(const char *ovf, const char *out, const struct ovfk_ova_pack_opts *o)
+int ovfk_ova_pack(const char *ovf, const char *out,
+                  const struct ovfk_ova_pack_opts *o)
 {
     struct pack p = { 0 };
     char dir[PATH_MAX], tmp[PATH_MAX];

@@ -107,7 +107,8 @@ static int add_file(ovfk_ova_pkg *p, const char *id, const char *path)
  * or, for a file no disk uses, 1024 times its packed size (gzip's best
  * ratio is about 1032:1).
  */
-static uint64_t content_bound(const ovfk_ovf_doc *d, const struct ovfk_ovf_file *f)
+static uint64_t content_bound(const ovfk_ovf_doc *d,
+                              const struct ovfk_ovf_file *f)
 {
     for (size_t i = 0; i < d->n_disks; i++) {
         const struct ovfk_ovf_disk *k = &d->disks[i];
@@ -119,7 +120,8 @@ static uint64_t content_bound(const ovfk_ovf_doc *d, const struct ovfk_ovf_file 
 }
 
 /* Join href.000000000, href.000000001, ... into dst. */
-static int join_chunks(ovfk_ova_pkg *p, const struct ovfk_ovf_file *f, const char *dst)
+static int join_chunks(ovfk_ova_pkg *p, const struct ovfk_ovf_file *f,
+                       const char *dst)
 {
     char part[PATH_MAX];
     char *buf = malloc(1u << 20);

@@ -243,8 +243,8 @@ static void mh_final(struct multi_hash *mh, struct member_rec *rec)
     }
 }
 
-static const struct ovfk_ova_manifest_entry *listed(const struct ovfk_ova_manifest *m,
-                                               const char *name)
+static const struct ovfk_ova_manifest_entry *
+listed(const struct ovfk_ova_manifest *m, const char *name)
 {
     for (size_t i = 0; m && i < m->n; i++) {
         if (strcmp(m->entries[i].name, name) == 0) {
@@ -386,8 +386,8 @@ static int add_rec(struct scan *s, const char *name, uint64_t size,
 /* Problems with members are reported (or, with strict, fatal). */
 typedef void (*problem_fn)(void *opaque, const char *msg);
 
-static void problemf(problem_fn fn, void *opaque, int *count,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void problemf(problem_fn fn, void *opaque, int *count, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 static void problemf(problem_fn fn, void *opaque, int *count,
                      const char *fmt, ...)
@@ -467,7 +467,8 @@ static const struct ovfk_ovf_file *file_of_member(const ovfk_ovf_doc *d,
     return NULL;
 }
 
-static void first_error(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
+static void first_error(void *opaque, enum ovfk_ovf_severity sev,
+                        const char *msg)
 {
     ovfk_err *e = opaque;
 
@@ -487,7 +488,8 @@ static int check_descriptor(const char *path, struct scan *s, ovfk_err *err)
     struct ovfk_ovf_check_opts co = { .in_archive = true };
     ovfk_err first = { 0 };
 
-    if (ovfk_ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &s->doc) < 0) {
+    if (ovfk_ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &s->doc) <
+        0) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "%s; refusing to extract "
                             "'%s'", ovfk_last_error(), path);
     }
@@ -558,8 +560,9 @@ static int scan_ova(const char *path, struct scan *s, struct sinkdir *sd,
             break;
         }
         e = s->have_manifest ? listed(&s->manifest, m.name) : NULL;
-        r = mh_init(&mh, s->have_manifest ? (e ? e->digest : OVFK_OVA_DIGEST_SHA256)
-                                          : 0);
+        r = mh_init(&mh, s->have_manifest
+                             ? (e ? e->digest : OVFK_OVA_DIGEST_SHA256)
+                             : 0);
         if (r < 0) {
             ovfk_err_set(err, r, "out of memory");
             break;
@@ -972,8 +975,8 @@ static int check_unpacked(const char *path, const struct scan *s,
     return 0;
 }
 
-int ovfk_ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
-               void *opaque)
+int ovfk_ova_unpack(const char *path, const char *dir,
+                    ovfk_progress_fn progress, void *opaque)
 {
     struct sinkdir sd = { -1, progress, opaque, 0 };
     struct scan s = { 0 };

@@ -111,8 +111,9 @@ const char *ovfk_ova_writer_error(const ovfk_ova_writer *w)
     return w->err.msg;
 }
 
-int ovfk_ova_writer_new(const char *out, bool dir, const struct ovfk_ova_pack_opts *o,
-                   ovfk_ova_writer **wp)
+int ovfk_ova_writer_new(const char *out, bool dir,
+                        const struct ovfk_ova_pack_opts *o,
+                        ovfk_ova_writer **wp)
 {
     ovfk_ova_writer *w = calloc(1, sizeof(*w));
     int r;
@@ -194,7 +195,9 @@ int ovfk_ova_writer_plan(ovfk_ova_writer *w, const char *name, uint64_t size)
 
 static size_t hexlen(enum ovfk_ova_digest d)
 {
-    return d == OVFK_OVA_DIGEST_SHA1 ? 40 : d == OVFK_OVA_DIGEST_SHA512 ? 128 : 64;
+    return d == OVFK_OVA_DIGEST_SHA1     ? 40
+           : d == OVFK_OVA_DIGEST_SHA512 ? 128
+                                         : 64;
 }
 
 /* Exact length of the manifest: one line per file, hex of known width. */
@@ -309,8 +312,8 @@ static char *with_ext(const char *desc, const char *ext)
     return s;
 }
 
-int ovfk_ova_writer_descriptor(ovfk_ova_writer *w, const char *name, const char *buf,
-                          size_t len)
+int ovfk_ova_writer_descriptor(ovfk_ova_writer *w, const char *name,
+                               const char *buf, size_t len)
 {
     pkg_hash h;
     int r;

@@ -95,8 +95,10 @@ static bool is_el(struct pctx *c, xmlNodePtr n, const char *name)
     }
     if (!n->ns && c->root_ns && !c->warned_nons) {
         c->warned_nons = true;
-        ovfk_ovf_warn(c->d, "%s: elements in no namespace under an OVF envelope "
-                 "(read as OVF)", c->name);
+        ovfk_ovf_warn(c->d,
+                      "%s: elements in no namespace under an OVF envelope "
+                      "(read as OVF)",
+                      c->name);
     }
     return true;
 }
@@ -290,7 +292,8 @@ static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_disk *k)
     if (strncmp(k->capacity_text, "${", 2) == 0) {
         return 0;   /* resolved from properties once they are read */
     }
-    r = ovfk_ovf_units_to_bytes(k->capacity_text, k->capacity_units, &k->capacity);
+    r = ovfk_ovf_units_to_bytes(k->capacity_text, k->capacity_units,
+                                &k->capacity);
     if (r == -ERANGE) {
         return ovfk_err_set(&c->err, OVFK_ECORRUPT, "%s:%ld: capacity '%s' "
                             "'%s' of disk '%s' overflows 64 bits", c->name,
@@ -299,9 +302,11 @@ static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_disk *k)
                             k->id ? k->id : "?");
     }
     if (r < 0) {
-        ovfk_ovf_warn(c->d, "%s:%ld: capacity '%s' of disk '%s' is not a number "
-                 "with known units; size unknown", c->name, xmlGetLineNo(n),
-                 k->capacity_text, k->id ? k->id : "?");
+        ovfk_ovf_warn(c->d,
+                      "%s:%ld: capacity '%s' of disk '%s' is not a number "
+                      "with known units; size unknown",
+                      c->name, xmlGetLineNo(n), k->capacity_text,
+                      k->id ? k->id : "?");
         return 0;
     }
     k->capacity_known = true;
@@ -478,8 +483,9 @@ static bool setting_ns(struct pctx *c, const xmlNs *ns)
 }
 
 /* Name/value children of an Item or System; InstanceId is 0.9's spelling. */
-static int parse_props(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_prop **props,
-                       size_t *np, ovfk_ovf_extra **x)
+static int parse_props(struct pctx *c, xmlNodePtr n,
+                       struct ovfk_ovf_prop **props, size_t *np,
+                       ovfk_ovf_extra **x)
 {
     for (xmlNodePtr ch = n->children; ch; ch = ch->next) {
         struct ovfk_ovf_prop *p;
@@ -543,14 +549,16 @@ static int parse_item(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_system *s)
      * it implies, so every reader (and an OVF 1.0 rewrite, which calls
      * them all Item) sees the NIC or disk drive. */
     if (!ovfk_ovf_item_get(it, "ResourceType") && ovfk_ovf_item_type(it) &&
-        ovfk_ovf_item_set(it, "ResourceType", ovfk_ovf_item_type(it) == OVFK_OVF_RT_DISK ?
-                     "17" : "10") < 0) {
+        ovfk_ovf_item_set(
+            it, "ResourceType",
+            ovfk_ovf_item_type(it) == OVFK_OVF_RT_DISK ? "17" : "10") < 0) {
         return oom(c);
     }
     return 0;
 }
 
-static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
+static int parse_hardware(struct pctx *c, xmlNodePtr sec,
+                          struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "transport", NULL };
     int r;
@@ -583,8 +591,8 @@ static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system
     return 0;
 }
 
-static int parse_property(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_product *p,
-                          bool category)
+static int parse_property(struct pctx *c, xmlNodePtr n,
+                          struct ovfk_ovf_product *p, bool category)
 {
     static const char *const modeled[] = {
         "key", "type", "value", "qualifiers", "userConfigurable", "password",
@@ -621,7 +629,8 @@ static int parse_property(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_product 
     return 0;
 }
 
-static int parse_product(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
+static int parse_product(struct pctx *c, xmlNodePtr sec,
+                         struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "class", "instance", NULL };
     struct ovfk_ovf_product *p = ovf_grow(&s->products, &s->n_products,
@@ -704,8 +713,8 @@ static int first_child_text(struct pctx *c, xmlNodePtr sec, const char *name,
     return 0;
 }
 
-static int parse_system(struct pctx *c, xmlNodePtr node, struct ovfk_ovf_system *s,
-                        int depth);
+static int parse_system(struct pctx *c, xmlNodePtr node,
+                        struct ovfk_ovf_system *s, int depth);
 
 static bool is_content(struct pctx *c, xmlNodePtr n)
 {
@@ -713,8 +722,8 @@ static bool is_content(struct pctx *c, xmlNodePtr n)
            is_el(c, n, "VirtualSystemCollection");
 }
 
-static int parse_section(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_system *s,
-                         int depth)
+static int parse_section(struct pctx *c, xmlNodePtr n,
+                         struct ovfk_ovf_system *s, int depth)
 {
     char *t = NULL;
 
@@ -754,8 +763,8 @@ static int parse_section(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_system *s
     return keep_node(c, s->extra, n, false);
 }
 
-static int parse_system(struct pctx *c, xmlNodePtr node, struct ovfk_ovf_system *s,
-                        int depth)
+static int parse_system(struct pctx *c, xmlNodePtr node,
+                        struct ovfk_ovf_system *s, int depth)
 {
     static const char *const modeled[] = { "id", NULL };
     int r;
@@ -789,7 +798,8 @@ static int parse_system(struct pctx *c, xmlNodePtr node, struct ovfk_ovf_system 
 }
 
 /* Find property key's default value anywhere in the document. */
-static const char *find_property(const struct ovfk_ovf_system *s, const char *key)
+static const char *find_property(const struct ovfk_ovf_system *s,
+                                 const char *key)
 {
     const char *v;
 
@@ -824,14 +834,16 @@ static int resolve_capacities(struct pctx *c)
         snprintf(key, sizeof(key), "%.*s", (int)(l > 3 ? l - 3 : 0),
                  k->capacity_text + 2);
         v = c->d->has_top ? find_property(&c->d->top, key) : NULL;
-        if (v && ovfk_ovf_units_to_bytes(v, k->capacity_units, &k->capacity) == 0) {
+        if (v &&
+            ovfk_ovf_units_to_bytes(v, k->capacity_units, &k->capacity) == 0) {
             k->capacity_known = true;
             ovfk_ovf_warn(c->d, "%s: capacity of disk '%s' taken from property "
                      "'%s' (%s)", c->name, k->id ? k->id : "?", key, v);
         } else {
-            ovfk_ovf_warn(c->d, "%s: capacity '%s' of disk '%s' names no property "
-                     "with a numeric default; size unknown", c->name,
-                     k->capacity_text, k->id ? k->id : "?");
+            ovfk_ovf_warn(c->d,
+                          "%s: capacity '%s' of disk '%s' names no property "
+                          "with a numeric default; size unknown",
+                          c->name, k->capacity_text, k->id ? k->id : "?");
         }
     }
     return 0;
@@ -974,8 +986,10 @@ static const char *encoding_override(struct pctx *c, const char *buf,
     if (!ovf_utf16_label_on_8bit(buf, len)) {
         return NULL;
     }
-    ovfk_ovf_warn(c->d, "%s: declares encoding UTF-16 but is 8-bit text (read as "
-             "UTF-8)", c->name);
+    ovfk_ovf_warn(c->d,
+                  "%s: declares encoding UTF-16 but is 8-bit text (read as "
+                  "UTF-8)",
+                  c->name);
     return "UTF-8";
 }
 

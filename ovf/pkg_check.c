@@ -119,7 +119,8 @@ static bool vhd_virtual_size(const struct pkg_ends *e, uint64_t *size)
     return false;
 }
 
-static void quiet_diag(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
+static void quiet_diag(void *opaque, enum ovfk_ovf_severity sev,
+                       const char *msg)
 {
     (void)opaque;
     (void)sev;
@@ -174,7 +175,8 @@ struct vstate {
 static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
                 ...) __attribute__((format(printf, 3, 4)));
 
-static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt, ...)
+static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
+                ...)
 {
     char msg[700];
     va_list ap;
@@ -231,8 +233,8 @@ static void check_schema(const ovfk_ovf_doc *d, const char *buf, size_t len,
     int r = ovfk_ovf_schema_check(buf, len, version, schema_line, &s);
 
     if (r < 0) {
-        say(v, strict ? OVFK_OVF_ERROR : OVFK_OVF_WARNING, "schema not checked: %s",
-            ovfk_last_error());
+        say(v, strict ? OVFK_OVF_ERROR : OVFK_OVF_WARNING,
+            "schema not checked: %s", ovfk_last_error());
     } else if (r > 0 && !strict) {
         /* readers tolerate these: one line, not one per violation */
         say(v, OVFK_OVF_WARNING, "not valid under the DMTF OVF %s schema (%d "
@@ -242,7 +244,8 @@ static void check_schema(const ovfk_ovf_doc *d, const char *buf, size_t len,
     }
 }
 
-static const struct ovfk_ovf_disk *disk_of_file(const ovfk_ovf_doc *d, const char *id)
+static const struct ovfk_ovf_disk *disk_of_file(const ovfk_ovf_doc *d,
+                                                const char *id)
 {
     for (size_t i = 0; id && i < d->n_disks; i++) {
         if (d->disks[i].file_ref && !strcmp(d->disks[i].file_ref, id)) {
@@ -325,8 +328,9 @@ static int check_members(const char *path, const ovfk_ovf_doc *d,
             continue;
         }
         if (!seen[i]) {
-            say(v, OVFK_OVF_ERROR, "'%s' (file '%s') is missing from the package",
-                f->href, f->id ? f->id : "?");
+            say(v, OVFK_OVF_ERROR,
+                "'%s' (file '%s') is missing from the package", f->href,
+                f->id ? f->id : "?");
         } else if (f->has_size && got[i] != f->size) {
             say(v, OVFK_OVF_ERROR, "'%s' (file '%s') has %llu bytes in the "
                 "package; References says %llu", f->href,
@@ -343,7 +347,8 @@ out:
 }
 
 /* A descriptor's files beside it: those present checked like members. */
-static void check_beside(const char *ovf, const ovfk_ovf_doc *d, struct vstate *v)
+static void check_beside(const char *ovf, const ovfk_ovf_doc *d,
+                         struct vstate *v)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     struct stat st;
@@ -371,9 +376,10 @@ static void check_beside(const char *ovf, const ovfk_ovf_doc *d, struct vstate *
             continue;
         }
         if (f->has_size && (uint64_t)st.st_size != f->size) {
-            say(v, OVFK_OVF_ERROR, "'%s' (file '%s') has %llu bytes; References "
-                "says %llu", f->href, f->id ? f->id : "?",
-                (unsigned long long)st.st_size,
+            say(v, OVFK_OVF_ERROR,
+                "'%s' (file '%s') has %llu bytes; References "
+                "says %llu",
+                f->href, f->id ? f->id : "?", (unsigned long long)st.st_size,
                 (unsigned long long)f->size);
         }
         if (k && pkg_vhd_disk(k, f) && pkg_file_ends(path, &e) == 0) {
@@ -383,9 +389,10 @@ static void check_beside(const char *ovf, const ovfk_ovf_doc *d, struct vstate *
     }
     /* a descriptor is often checked before its disks exist: one line */
     if (n_absent) {
-        say(v, OVFK_OVF_WARNING, "%d referenced file%s not beside the descriptor "
-            "(%s%s): sizes and VHD capacities not checked", n_absent,
-            n_absent == 1 ? " is" : "s are", absent,
+        say(v, OVFK_OVF_WARNING,
+            "%d referenced file%s not beside the descriptor "
+            "(%s%s): sizes and VHD capacities not checked",
+            n_absent, n_absent == 1 ? " is" : "s are", absent,
             n_absent > 3 ? ", ..." : "");
     }
 }

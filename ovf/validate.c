@@ -223,7 +223,8 @@ static bool mac_ok(const char *m)
  * two that both apply always (no ovf:configuration, the same ovf:bound)
  * contradict each other (ovftool's twomax_rangemarker negative test).
  */
-static bool items_clash(const struct ovfk_ovf_item *a, const struct ovfk_ovf_item *b)
+static bool items_clash(const struct ovfk_ovf_item *a,
+                        const struct ovfk_ovf_item *b)
 {
     bool same_bound = !a->bound == !b->bound &&
                       (!a->bound || !strcmp(a->bound, b->bound));
@@ -287,7 +288,8 @@ static void check_quantity(const struct ovfk_ovf_system *s,
         problem(v, ERR, "system '%s': Item '%s': %s virtual CPUs cannot be "
                 "read", sv(s->id), sv(id), q);
     } else if (ovfk_ovf_item_type(it) == OVFK_OVF_RT_MEMORY &&
-               ovfk_ovf_units_to_bytes(q, units ? units : "byte * 2^20", &n) < 0) {
+               ovfk_ovf_units_to_bytes(q, units ? units : "byte * 2^20", &n) <
+                   0) {
         problem(v, ERR, "system '%s': Item '%s': memory '%s' in units '%s' "
                 "cannot be read", sv(s->id), sv(id), q,
                 units ? units : "byte * 2^20");
@@ -586,7 +588,8 @@ struct errors_only {
     void *opaque;
 };
 
-static void pass_errors(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
+static void pass_errors(void *opaque, enum ovfk_ovf_severity sev,
+                        const char *msg)
 {
     struct errors_only *e = opaque;
 
@@ -595,7 +598,8 @@ static void pass_errors(void *opaque, enum ovfk_ovf_severity sev, const char *ms
     }
 }
 
-int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report, void *opaque)
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+                            void *opaque)
 {
     struct errors_only e = { report, opaque };
 

@@ -10,8 +10,9 @@
 
 #include "ovf/internal.h"
 
-int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s, const char *ns_href,
-                      const char *prefix, const char *key, const char *value)
+int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s,
+                           const char *ns_href, const char *prefix,
+                           const char *key, const char *value)
 {
     struct ovf_priv *p = d->priv;
     xmlNodePtr n;
@@ -54,8 +55,8 @@ static char *attr_in(xmlNodePtr n, const char *ns_href, const char *name)
     return NULL;
 }
 
-char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s, const char *ns_href,
-                        const char *key)
+char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s,
+                             const char *ns_href, const char *key)
 {
     const ovfk_ovf_extra *x = s->hw_extra;
 
@@ -77,8 +78,9 @@ char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s, const char *ns_hre
     return NULL;
 }
 
-char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s, const char *ns_href,
-                             const char *local, const char *attr)
+char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s,
+                                  const char *ns_href, const char *local,
+                                  const char *attr)
 {
     const ovfk_ovf_extra *x = s->extra;
 

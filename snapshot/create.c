@@ -58,8 +58,8 @@ static int delta_name(const char *dir, const char *disk, const char *sid,
  * The disks before i write to their new deltas already and keep them.
  * Returns the error to report.
  */
-static int unswitch(ovfk_hv_conn *c, const struct ovfk_hv_vm *was, struct ovfk_hv_vm *now,
-                    size_t i, char **made, size_t nmade)
+static int unswitch(ovfk_hv_conn *c, const struct ovfk_hv_vm *was,
+                    struct ovfk_hv_vm *now, size_t i, char **made, size_t nmade)
 {
     char why[OVFK_ERR_MAX];
     bool named = true;

@@ -258,9 +258,10 @@ static uint64_t file_bytes(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 }
 
-static struct ovfk_snap_step *add_step(struct ovfk_snap_plan *p, enum ovfk_snap_action a,
-                                  const char *snap, const char *child,
-                                  const char *file)
+static struct ovfk_snap_step *add_step(struct ovfk_snap_plan *p,
+                                       enum ovfk_snap_action a,
+                                       const char *snap, const char *child,
+                                       const char *file)
 {
     struct ovfk_snap_step *s = realloc(p->steps, (p->n + 1) * sizeof(*s));
 
@@ -616,9 +617,9 @@ static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
     return r;
 }
 
-int ovfk_snap_delete(ovfk_hv_conn *c, const char *vmkey, const char *key, bool all,
-                bool dry_run, struct ovfk_snap_plan *plan,
-                ovfk_progress_fn progress, void *opaque)
+int ovfk_snap_delete(ovfk_hv_conn *c, const char *vmkey, const char *key,
+                     bool all, bool dry_run, struct ovfk_snap_plan *plan,
+                     ovfk_progress_fn progress, void *opaque)
 {
     struct ovfk_snap_plan local = { 0 };
     struct ovfk_snap_plan *p = plan ? plan : &local;

@@ -19,8 +19,10 @@ int snap_err(ovfk_hv_conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Release what one record holds. */
 void snap_clear(struct ovfk_snap *s);
-int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const struct ovfk_snap_list *l);
-int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf, size_t len);
+int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+              const struct ovfk_snap_list *l);
+int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
+             size_t len);
 /* Is path the frozen file of any snapshot? */
 bool snap_references(const struct ovfk_snap_list *l, const char *path);
 /* Load, lock and check: the VM, its snapshots, its directory. */

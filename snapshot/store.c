@@ -61,7 +61,8 @@ int snap_err(ovfk_hv_conn *c, int code, const char *fmt, ...)
     return ovfk_err_set(&c->err, code, "%s", msg);
 }
 
-int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf, size_t len)
+int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
+             size_t len)
 {
     int r = ovfk_hv_vm_data_dir(c, vm, buf, len);
 
@@ -75,14 +76,15 @@ static char *dup_str(json_object *o, const char *k)
 {
     json_object *v;
 
-    if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v,
-                                                                   json_type_null)) {
+    if (!json_object_object_get_ex(o, k, &v) ||
+        json_object_is_type(v, json_type_null)) {
         return NULL;
     }
     return strdup(json_object_get_string(v));
 }
 
-int ovfk_snap_load(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, struct ovfk_snap_list *out)
+int ovfk_snap_load(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                   struct ovfk_snap_list *out)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     json_object *o, *arr;
@@ -145,7 +147,8 @@ static void put(json_object *o, const char *k, const char *v)
     json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const struct ovfk_snap_list *l)
+int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+              const struct ovfk_snap_list *l)
 {
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     char dir[PATH_MAX], path[PATH_MAX + 32];
@@ -196,7 +199,8 @@ int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const struct ovfk_sn
     return r;
 }
 
-const struct ovfk_snap *ovfk_snap_find(const struct ovfk_snap_list *l, const char *key)
+const struct ovfk_snap *ovfk_snap_find(const struct ovfk_snap_list *l,
+                                       const char *key)
 {
     for (size_t i = 0; key && i < l->n; i++) {
         if (!strcmp(l->snaps[i].id, key)) {

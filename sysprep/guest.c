@@ -452,7 +452,8 @@ size_t ovfk_sysprep_os_count(const ovfk_sysprep *s)
     return s->n_os;
 }
 
-const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s, size_t i)
+const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s,
+                                                 size_t i)
 {
     return i < s->n_os ? &s->os[i] : NULL;
 }
@@ -462,7 +463,8 @@ size_t ovfk_sysprep_change_count(const ovfk_sysprep *s)
     return s->n_changes;
 }
 
-const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s, size_t i)
+const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s,
+                                                         size_t i)
 {
     return i < s->n_changes ? &s->changes[i] : NULL;
 }

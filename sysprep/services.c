@@ -75,7 +75,8 @@ char *sp_system_hive(ovfk_sysprep *s, const char *root)
 }
 
 static int disable_windows(ovfk_sysprep *s, const char *root,
-                           const struct ovfk_sysprep_services *set, bool dry_run)
+                           const struct ovfk_sysprep_services *set,
+                           bool dry_run)
 {
     static const char *const which[] = { "Current", "Default",
                                          "LastKnownGood" };
@@ -245,8 +246,8 @@ static int disable_sysv(ovfk_sysprep *s, const char *name, bool dry_run)
     return r;
 }
 
-static int disable_linux(ovfk_sysprep *s, const struct ovfk_sysprep_services *set,
-                         bool dry_run)
+static int disable_linux(ovfk_sysprep *s,
+                         const struct ovfk_sysprep_services *set, bool dry_run)
 {
     int r = 0;
 

@@ -248,8 +248,8 @@ static void check_merges(struct ctx *c, const char *path)
     ovfk_vhd_close(chain);
 }
 
-enum ovfk_vhd_check_result ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report,
-                                void *opaque)
+enum ovfk_vhd_check_result
+ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque)
 {
     struct ctx c = { .report = report, .opaque = opaque };
     ovfk_err err = { 0 };

@@ -249,8 +249,9 @@ out:
  * when they are large enough, else at *next (which is advanced).  The
  * header itself is not written: call vhd_write_header().
  */
-int vhd_set_parent_fields(ovfk_vhd *h, ovfk_vhd *parent, const char *parent_path,
-                          uint64_t unused, uint64_t *next)
+int vhd_set_parent_fields(ovfk_vhd *h, ovfk_vhd *parent,
+                          const char *parent_path, uint64_t unused,
+                          uint64_t *next)
 {
     char abs_parent[PATH_MAX], abs_child[PATH_MAX], rel[PATH_MAX * 2];
     char tmp[PATH_MAX];

@@ -226,7 +226,7 @@ struct journal {
     uint8_t child_uuid[16], parent_uuid[16];
     struct child_hdr *kids;
     size_t n_kids;
-    bool keep_child;            /* OVFK_VHD_MERGE_KEEP_CHILD: the caller removes C */
+    bool keep_child; /* OVFK_VHD_MERGE_KEEP_CHILD: the caller removes C */
 };
 void vhd_journal_free(struct journal *j);
 void vhd_journal_name(const char *child, char *out, size_t len);

@@ -91,7 +91,8 @@ static int check_header(ovfk_vhd *h, ovfk_err *err)
     }
     vhd_dynhdr_decode(buf, &h->dh);
     bs = h->dh.block_size;
-    if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE || !is_pow2_u64(bs)) {
+    if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE ||
+        !is_pow2_u64(bs)) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid VHD: "
                             "block size %u is not a power of two between "
                             "512 bytes and 256 MiB", h->path, bs);
@@ -386,7 +387,8 @@ static int look_at_merge(struct journal *j, void *opaque)
         return ovfk_err_prefix(m->err, "cannot read '%s' through the merge "
                                "in flight (journal '%s')", x->path, j->path);
     }
-    if (c->ft.type != OVFK_VHD_TYPE_DIFF || memcmp(c->ft.uuid, j->child_uuid, 16) ||
+    if (c->ft.type != OVFK_VHD_TYPE_DIFF ||
+        memcmp(c->ft.uuid, j->child_uuid, 16) ||
         memcmp(c->dh.parent_uuid, x->ft.uuid, 16)) {
         vhd_free_one(c);
         return ovfk_err_set(m->err, OVFK_EMISMATCH, "'%s' is not the child "
@@ -435,7 +437,8 @@ int vhd_open_chain(const char *path, int flags, ovfk_vhd **out)
         return ovfk_err_publish(&err);
     }
     cur = top;
-    while (cur->ft.type == OVFK_VHD_TYPE_DIFF && !(flags & OVFK_VHD_OPEN_NO_PARENT)) {
+    while (cur->ft.type == OVFK_VHD_TYPE_DIFF &&
+           !(flags & OVFK_VHD_OPEN_NO_PARENT)) {
         ovfk_vhd *parent;
         if (fstat(ovfk_io_fd(cur->io), &st) == 0) {
             for (int i = 0; i < depth; i++) {

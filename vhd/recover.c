@@ -32,7 +32,8 @@ struct recovery {
 };
 
 /* Open C alone and P with its chain (P's partial writes read below it). */
-static int open_pair(struct journal *j, ovfk_vhd **c, ovfk_vhd **p, ovfk_err *err)
+static int open_pair(struct journal *j, ovfk_vhd **c, ovfk_vhd **p,
+                     ovfk_err *err)
 {
     int r;
 

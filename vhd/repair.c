@@ -120,7 +120,8 @@ static int from_copy(ovfk_vhd *h, ovfk_err *err, ovfk_vhd_report_fn report,
                             h->path);
     }
     vhd_footer_decode(copy, &h->ft);
-    if (h->ft.type != OVFK_VHD_TYPE_DYNAMIC && h->ft.type != OVFK_VHD_TYPE_DIFF) {
+    if (h->ft.type != OVFK_VHD_TYPE_DYNAMIC &&
+        h->ft.type != OVFK_VHD_TYPE_DIFF) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "'%s': the footer copy at "
                             "offset 0 is not of a dynamic disk", h->path);
     }

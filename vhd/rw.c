@@ -292,7 +292,8 @@ static int write_block(ovfk_vhd *h, uint32_t blk, const uint8_t *data,
     return changed ? vhd_bitmap_store(h, blk) : 0;
 }
 
-static int write_aligned(ovfk_vhd *h, const uint8_t *p, size_t len, uint64_t off)
+static int write_aligned(ovfk_vhd *h, const uint8_t *p, size_t len,
+                         uint64_t off)
 {
     uint32_t bs = h->dh.block_size;
     int r;
@@ -389,7 +390,8 @@ static int status_below(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
 {
     int r;
 
-    if (h->ft.type == OVFK_VHD_TYPE_DIFF && h->parent && off < h->parent->size) {
+    if (h->ft.type == OVFK_VHD_TYPE_DIFF && h->parent &&
+        off < h->parent->size) {
         if (len > h->parent->size - off) {
             len = h->parent->size - off;
         }
@@ -467,8 +469,8 @@ static int block_status(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
     return status_below(h, off, pos - in, pnum, depth);
 }
 
-int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
-                     int *depth)
+int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len,
+                          uint64_t *pnum, int *depth)
 {
     uint64_t done = 0, n;
     int r, d, first_r = 0, first_d = 0;

@@ -66,7 +66,8 @@ int ovfk_vhd_stream_new(ovfk_source *src, enum ovfk_vhd_out_type type,
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     s->src = src;
-    s->type = type == OVFK_VHD_OUT_FIXED ? OVFK_VHD_OUT_FIXED : OVFK_VHD_OUT_DYNAMIC;
+    s->type =
+        type == OVFK_VHD_OUT_FIXED ? OVFK_VHD_OUT_FIXED : OVFK_VHD_OUT_DYNAMIC;
     s->size = align_up_u64(src->size, VHD_SECTOR);
     if (s->size > OVFK_VHD_MAX_SIZE) {
         free(s);

@@ -8,8 +8,8 @@
  * and differ only in identity policy.
  *
  * Errors: 0 or negative (common.h); the message of a call on a
- * connection is in ovfk_hv_error(conn), that of a call without one (ovfk_hv_connect
- * failing, ovfk_hv_vm_from_json, ...) in ovfk_last_error().
+ * connection is in ovfk_hv_error(conn), that of a call without one
+ * (ovfk_hv_connect failing, ovfk_hv_vm_from_json, ...) in ovfk_last_error().
  */
 #ifndef OVFKIT_HV_H
 #define OVFKIT_HV_H
@@ -92,7 +92,8 @@ bool ovfk_hv_os_is_64bit(const struct ovfk_hv_vm *vm);
  */
 typedef void (*ovfk_hv_report_fn)(void *opaque, const char *msg);
 int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
-                       ovfk_hv_report_fn error, ovfk_hv_report_fn warn, void *opaque);
+                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
+                            void *opaque);
 
 /* JSON form (json-c text): what `vm show --json` prints and the dir
  * store keeps.  ovfk_hv_vm_to_json returns malloc'ed text. */
@@ -115,11 +116,11 @@ const char *ovfk_hv_driver_name(const ovfk_hv_conn *c);
  * How long calls on c wait for a VM or the inventory that another process
  * (or another connection) holds: 0 (the default) fails at once with
  * -EAGAIN and a message naming the holder, N > 0 waits up to N seconds,
- * OVFK_LOCK_WAIT_FOREVER as long as it takes (ovfkit/lock.h).  Every call
- * that changes a VM or reads its chain (ovfk_hv_export, ovfk_hv_import over an
- * existing VM, ovfk_hv_vm_remove, the snapshot calls) holds the VM's lock;
- * definition changes (ovfk_hv_vm_create, ovfk_hv_vm_remove, ovfk_hv_import) hold the
- * inventory's.
+ * OVFK_LOCK_WAIT_FOREVER as long as it takes (ovfkit/lock.h).  Every
+ * call that changes a VM or reads its chain (ovfk_hv_export,
+ * ovfk_hv_import over an existing VM, ovfk_hv_vm_remove, the snapshot
+ * calls) holds the VM's lock; definition changes (ovfk_hv_vm_create,
+ * ovfk_hv_vm_remove, ovfk_hv_import) hold the inventory's.
  */
 void ovfk_hv_set_lock_wait(ovfk_hv_conn *c, int seconds);
 
@@ -127,7 +128,8 @@ void ovfk_hv_set_lock_wait(ovfk_hv_conn *c, int seconds);
 int ovfk_hv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***vms, size_t *n);
 void ovfk_hv_list_free(struct ovfk_hv_vm **vms, size_t n);
 /* Find by name or UUID; -ENOENT with a clear message when absent. */
-int ovfk_hv_load(ovfk_hv_conn *c, const char *name_or_uuid, struct ovfk_hv_vm **out);
+int ovfk_hv_load(ovfk_hv_conn *c, const char *name_or_uuid,
+                 struct ovfk_hv_vm **out);
 /* Networks the target knows (store names, libvirt networks, bridges). */
 int ovfk_hv_networks(ovfk_hv_conn *c, char ***names, size_t *n);
 void ovfk_hv_strv_free(char **v, size_t n);
@@ -153,7 +155,8 @@ struct ovfk_hv_create_opts {
  * store).  On failure the inventory is as it was. */
 int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
                  struct ovfk_hv_vm **out);
-int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *name_or_uuid, bool keep_disks);
+int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *name_or_uuid,
+                      bool keep_disks);
 int ovfk_hv_vm_start(ovfk_hv_conn *c, const char *name_or_uuid, bool console);
 int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *name_or_uuid);
 
@@ -168,9 +171,10 @@ int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *name_or_uuid);
 int ovfk_hv_vm_update(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
 int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                    size_t len);
-int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, ovfk_lock **out);
-int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, size_t disk,
-                       const char *verb, const char *path);
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out);
+int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t disk, const char *verb, const char *path);
 
 struct ovfk_hv_export_opts {
     const char *to;             /* DIR or FILE.ova */
@@ -198,10 +202,12 @@ int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
 /* The VM an opened package describes (VirtualSystem system, or the
  * first), each disk's path the package's local file for it and its format
  * "vhd" when the descriptor declares VHD, else NULL (to be probed). */
-int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system, struct ovfk_hv_vm **out);
+int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system,
+                            struct ovfk_hv_vm **out);
 /* The same without an inventory (conversions): disks in any format the
  * convert layer reads; the message in ovfk_last_error(). */
-int ovfk_hv_export_model(const struct ovfk_hv_vm *vm, const struct ovfk_hv_export_opts *o);
+int ovfk_hv_export_model(const struct ovfk_hv_vm *vm,
+                         const struct ovfk_hv_export_opts *o);
 
 enum ovfk_hv_identity {
     OVFK_HV_IMPORT,      /* new UUID, new MACs */
@@ -252,16 +258,16 @@ struct ovfk_hv_plan_disk {
 /* The guest fixup an import does when it gives new MACs: sysprep's
  * net-mac-pins, through the libguestfs appliance. */
 enum ovfk_hv_guest_fix {
-    OVFK_HV_GUEST_NONE,          /* nothing to fix: a restore, no NIC or disk */
-    OVFK_HV_GUEST_KEPT,          /* keep_guest_config: the guest is left as is */
-    OVFK_HV_GUEST_PLANNED,       /* dry run: looked for unless the disks are
+    OVFK_HV_GUEST_NONE, /* nothing to fix: a restore, no NIC or disk */
+    OVFK_HV_GUEST_KEPT, /* keep_guest_config: the guest is left as is */
+    OVFK_HV_GUEST_PLANNED, /* dry run: looked for unless the disks are
                                blank */
-    OVFK_HV_GUEST_BLANK,         /* no disk holds a partition table, file system
+    OVFK_HV_GUEST_BLANK, /* no disk holds a partition table, file system
                                or volume signature (libblkid): there is
                                nothing to inspect; no appliance started */
-    OVFK_HV_GUEST_CLEANED,       /* inspected; guest_changes lists what was
+    OVFK_HV_GUEST_CLEANED, /* inspected; guest_changes lists what was
                                changed (none: no MAC pins were found) */
-    OVFK_HV_GUEST_FAILED,        /* could not inspect or clean (a warning says
+    OVFK_HV_GUEST_FAILED, /* could not inspect or clean (a warning says
                                why) */
 };
 
@@ -302,8 +308,9 @@ struct ovfk_hv_plan {
  * package.  On failure the inventory is as it was: no half-defined VM, no
  * stray disks.
  */
-int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg, const struct ovfk_hv_import_opts *o,
-              struct ovfk_hv_plan **plan);
+int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
+                   const struct ovfk_hv_import_opts *o,
+                   struct ovfk_hv_plan **plan);
 void ovfk_hv_plan_free(struct ovfk_hv_plan *p);
 /* "none", "kept", "planned", "blank", "cleaned", "failed" (static) */
 const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g);

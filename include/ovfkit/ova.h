@@ -53,8 +53,9 @@ struct ovfk_ova_manifest {
 /* Parse "ALG(name)= hex" lines.  Each malformed line is reported (and
  * counted in the return value, >= 0), or negative for an unusable file. */
 typedef void (*ovfk_ova_report_fn)(void *opaque, const char *msg);
-int ovfk_ova_manifest_parse(const char *buf, size_t len, struct ovfk_ova_manifest *m,
-                       ovfk_ova_report_fn report, void *opaque);
+int ovfk_ova_manifest_parse(const char *buf, size_t len,
+                            struct ovfk_ova_manifest *m,
+                            ovfk_ova_report_fn report, void *opaque);
 void ovfk_ova_manifest_free(struct ovfk_ova_manifest *m);
 
 /*
@@ -80,8 +81,8 @@ int ovfk_ova_list(const char *path, ovfk_ova_list_fn fn, void *opaque);
  * verifying every member listed in the manifest.  On failure everything
  * extracted so far is removed.
  */
-int ovfk_ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
-               void *opaque);
+int ovfk_ova_unpack(const char *path, const char *dir,
+                    ovfk_progress_fn progress, void *opaque);
 
 struct ovfk_ova_verify_opts {
     const char *ca;             /* CA bundle (PEM); NULL: system store */
@@ -142,11 +143,12 @@ int ovfk_ova_pack(const char *ovf, const char *out,
  */
 typedef struct ovfk_ova_writer ovfk_ova_writer;
 
-int ovfk_ova_writer_new(const char *out, bool dir, const struct ovfk_ova_pack_opts *o,
-                   ovfk_ova_writer **w);
+int ovfk_ova_writer_new(const char *out, bool dir,
+                        const struct ovfk_ova_pack_opts *o,
+                        ovfk_ova_writer **w);
 int ovfk_ova_writer_plan(ovfk_ova_writer *w, const char *name, uint64_t size);
-int ovfk_ova_writer_descriptor(ovfk_ova_writer *w, const char *name, const char *buf,
-                          size_t len);
+int ovfk_ova_writer_descriptor(ovfk_ova_writer *w, const char *name,
+                               const char *buf, size_t len);
 /* The sink for the next planned file (valid until the next call on w). */
 int ovfk_ova_writer_next(ovfk_ova_writer *w, const char *name, ovfk_sink *sink);
 int ovfk_ova_writer_finish(ovfk_ova_writer *w);
@@ -159,7 +161,8 @@ void ovfk_ova_writer_free(ovfk_ova_writer *w);
  * trailer.
  */
 typedef struct ovfk_ova_gzip ovfk_ova_gzip;
-int ovfk_ova_gzip_new(const ovfk_sink *down, ovfk_ova_gzip **out, ovfk_sink *up);
+int ovfk_ova_gzip_new(const ovfk_sink *down, ovfk_ova_gzip **out,
+                      ovfk_sink *up);
 int ovfk_ova_gzip_finish(ovfk_ova_gzip *g);
 void ovfk_ova_gzip_free(ovfk_ova_gzip *g);
 
@@ -195,7 +198,8 @@ const char *ovfk_ova_pkg_descriptor(ovfk_ova_pkg *p, size_t *len);
  * file is ovfkit's own copy (extracted or unpacked) that the caller may
  * rename away; a file of a package directory belongs to the user.  The
  * string belongs to the package: valid until ovfk_ova_pkg_free(p). */
-const char *ovfk_ova_pkg_file(ovfk_ova_pkg *p, const char *file_id, bool *movable);
+const char *ovfk_ova_pkg_file(ovfk_ova_pkg *p, const char *file_id,
+                              bool *movable);
 /* Free the package and remove what it extracted; NULL is accepted. */
 void ovfk_ova_pkg_free(ovfk_ova_pkg *p);
 

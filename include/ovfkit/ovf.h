@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define OVFK_OVF_MAX_DESCRIPTOR (16u << 20)   /* larger descriptors are refused */
+#define OVFK_OVF_MAX_DESCRIPTOR (16u << 20) /* larger descriptors are refused */
 
 /* CIM ResourceType values used by OVF (DSP1041) */
 enum ovfk_ovf_resource_type {
@@ -201,7 +201,8 @@ void ovfk_ovf_free(ovfk_ovf_doc *doc);
  * Emit as OVF 1.0 (version 10) or 2.0 (version 20): deterministic bytes in
  * *out (malloc'ed, caller frees), NUL-terminated, length in *len.
  */
-int ovfk_ovf_emit(const ovfk_ovf_doc *doc, int version, char **out, size_t *len);
+int ovfk_ovf_emit(const ovfk_ovf_doc *doc, int version, char **out,
+                  size_t *len);
 
 /* Canonical text of the model (for tests and round-trip comparison);
  * malloc'ed, caller frees. */
@@ -210,8 +211,8 @@ char *ovfk_ovf_dump(const ovfk_ovf_doc *doc);
 /* Builders: each copies its strings; return NULL/negative on ENOMEM.  The
  * element returned belongs to the document: valid until ovfk_ovf_free(d) or
  * the next builder call that adds to the same array (which may move it). */
-struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id, const char *href,
-                              uint64_t size);
+struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id,
+                                        const char *href, uint64_t size);
 struct ovfk_ovf_disk *ovfk_ovf_add_disk(ovfk_ovf_doc *d, const char *id,
                               const char *file_ref, uint64_t capacity,
                               const char *format);
@@ -220,8 +221,10 @@ struct ovfk_ovf_network *ovfk_ovf_add_network(ovfk_ovf_doc *d, const char *name,
 struct ovfk_ovf_item *ovfk_ovf_add_item(struct ovfk_ovf_system *s, int type,
                               const char *instance_id,
                               const char *element_name);
-int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name, const char *value);
-int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name, const char *value);
+int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name,
+                      const char *value);
+int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name,
+                      const char *value);
 int ovfk_ovf_set_str(char **field, const char *value);
 int ovfk_ovf_prop_set(struct ovfk_ovf_prop **props, size_t *n, const char *name,
                  const char *value);
@@ -234,14 +237,16 @@ int ovfk_ovf_warn(ovfk_ovf_doc *d, const char *fmt, ...)
  * pattern: schema-valid through the section's ##other extension point).
  * get returns a malloc'ed value or NULL.
  */
-int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s, const char *ns_href,
-                      const char *prefix, const char *key, const char *value);
-char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s, const char *ns_href,
-                        const char *key);
+int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s,
+                           const char *ns_href, const char *prefix,
+                           const char *key, const char *value);
+char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s,
+                             const char *ns_href, const char *key);
 /* An attribute of the first unmodeled element (in ns_href, named local)
  * of a system, e.g. vbox:Machine's uuid; malloc'ed or NULL. */
-char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s, const char *ns_href,
-                             const char *local, const char *attr);
+char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s,
+                                  const char *ns_href, const char *local,
+                                  const char *attr);
 
 /* Lookups.  What they return points into the document (or the item) and
  * stays valid until it is freed or changed; NULL when absent. */
@@ -257,13 +262,15 @@ const char *ovfk_ovf_host_resource_disk(const char *host_resource);
 /* The default deployment option id, or NULL when there are none. */
 const char *ovfk_ovf_default_config(const ovfk_ovf_doc *d);
 /* Does an item apply in configuration cfg (NULL: the default)? */
-bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d, const struct ovfk_ovf_item *it,
-                        const char *cfg);
+bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d,
+                             const struct ovfk_ovf_item *it, const char *cfg);
 
 /* Systems in depth-first order (the top one, then its descendants);
- * ovfk_ovf_system_at's pointer belongs to the document (valid until ovfk_ovf_free). */
+ * ovfk_ovf_system_at's pointer belongs to the document (valid until
+ * ovfk_ovf_free). */
 size_t ovfk_ovf_system_count(const ovfk_ovf_doc *d);
-const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d, size_t i);
+const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d,
+                                                 size_t i);
 
 /* Hardware summary of one system for a configuration (NULL: default). */
 struct ovfk_ovf_hw_summary {
@@ -277,7 +284,8 @@ int ovfk_ovf_summary(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
  * Convert a value with CIM programmatic units ("byte * 2^20", "MegaBytes",
  * "KB", "byte") to bytes.  Returns 0, -EINVAL (unknown units) or -ERANGE.
  */
-int ovfk_ovf_units_to_bytes(const char *value, const char *units, uint64_t *out);
+int ovfk_ovf_units_to_bytes(const char *value, const char *units,
+                            uint64_t *out);
 
 /* Where the DMTF schemas are (OVFKIT_SCHEMA_DIR, the install, the tree). */
 const char *ovfk_ovf_schema_dir(void);
@@ -293,7 +301,8 @@ int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
 
 /* Semantic checks (ids unique, references resolve, ...): reports the
  * errors of ovfk_ovf_check (not its warnings) and returns their number. */
-int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report, void *opaque);
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+                            void *opaque);
 
 /*
  * What a consumer needs to know before deploying a descriptor, by weight:

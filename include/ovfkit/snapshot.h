@@ -35,7 +35,7 @@ struct ovfk_snap {
     char *description;
     char *created;          /* ISO 8601, UTC */
     char *parent;           /* id of the snapshot it was taken after */
-    struct ovfk_hv_vm *vm;       /* settings at that time (disks: frozen files) */
+    struct ovfk_hv_vm *vm; /* settings at that time (disks: frozen files) */
     struct ovfk_snap_disk *disks;
     size_t n_disks;
 };
@@ -52,10 +52,12 @@ struct ovfk_snap_list {
 void ovfk_snap_list_free(struct ovfk_snap_list *l);
 
 /* Load the snapshots of a VM (an empty list when it has none). */
-int ovfk_snap_load(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, struct ovfk_snap_list *out);
+int ovfk_snap_load(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                   struct ovfk_snap_list *out);
 
 /* Find by id or name. */
-const struct ovfk_snap *ovfk_snap_find(const struct ovfk_snap_list *l, const char *key);
+const struct ovfk_snap *ovfk_snap_find(const struct ovfk_snap_list *l,
+                                       const char *key);
 
 /*
  * Take a snapshot of VM (also while it runs: its disk servers switch to

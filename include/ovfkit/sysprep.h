@@ -9,8 +9,9 @@
  *
  * When qemu cannot use KVM, the libguestfs appliance falls back to TCG by
  * itself.  Errors: 0 or negative (common.h); the message of a call on a
- * handle in ovfk_sysprep_error(s), that of a call without one (ovfk_sysprep_open
- * failing, ovfk_sysprep_undo, ovfk_sysprep_services_resolve) in ovfk_last_error().
+ * handle in ovfk_sysprep_error(s), that of a call without one
+ * (ovfk_sysprep_open failing, ovfk_sysprep_undo,
+ * ovfk_sysprep_services_resolve) in ovfk_last_error().
  */
 #ifndef OVFKIT_SYSPREP_H
 #define OVFKIT_SYSPREP_H
@@ -45,7 +46,8 @@ struct ovfk_sysprep_os {
 };
 
 size_t ovfk_sysprep_os_count(const ovfk_sysprep *s);
-const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s, size_t i);
+const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s,
+                                                 size_t i);
 
 /* One recorded change. */
 struct ovfk_sysprep_change {
@@ -60,7 +62,8 @@ struct ovfk_sysprep_change {
 };
 
 size_t ovfk_sysprep_change_count(const ovfk_sysprep *s);
-const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s, size_t i);
+const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s,
+                                                         size_t i);
 
 /*
  * Remove MAC pins from the guest's network configuration: udev
@@ -100,7 +103,8 @@ int ovfk_sysprep_op_disable_services(ovfk_sysprep *s,
  * no SSH host keys, the given hostname, no DHCP leases. */
 int ovfk_sysprep_op_machine_id(ovfk_sysprep *s, bool dry_run);
 int ovfk_sysprep_op_ssh_hostkeys(ovfk_sysprep *s, bool dry_run);
-int ovfk_sysprep_op_hostname(ovfk_sysprep *s, const char *hostname, bool dry_run);
+int ovfk_sysprep_op_hostname(ovfk_sysprep *s, const char *hostname,
+                             bool dry_run);
 int ovfk_sysprep_op_dhcp_leases(ovfk_sysprep *s, bool dry_run);
 
 /* Run one operation by name ("machine-id", "ssh-hostkeys", "hostname",

@@ -34,7 +34,7 @@ enum ovfk_vhd_type {
 
 #define OVFK_VHD_DEFAULT_BLOCK_SIZE (2u << 20)
 #define OVFK_VHD_MAX_SIZE (2040ull << 30)     /* spec section 3.1: 2040 GiB */
-#define OVFK_VHD_MAX_CHAIN 256                /* parents followed before refusing */
+#define OVFK_VHD_MAX_CHAIN 256 /* parents followed before refusing */
 
 enum {
     OVFK_VHD_OPEN_RDWR = 1 << 0,
@@ -42,7 +42,7 @@ enum {
 };
 
 struct ovfk_vhd_create_opts {
-    enum ovfk_vhd_type type;         /* OVFK_VHD_TYPE_FIXED or OVFK_VHD_TYPE_DYNAMIC;
+    enum ovfk_vhd_type type; /* OVFK_VHD_TYPE_FIXED or OVFK_VHD_TYPE_DYNAMIC;
                                    DIFF when parent is set */
     uint64_t size;              /* bytes; rounded up to 512 */
     uint32_t block_size;        /* 0: 2 MiB; power of two, 512 KiB..256 MiB */
@@ -111,8 +111,8 @@ int ovfk_vhd_flush(ovfk_vhd *h);
  * under a file's own data (allocated, but never written) is zeros held by
  * that file: 0 with its depth.
  */
-int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
-                     int *depth);
+int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len,
+                          uint64_t *pnum, int *depth);
 
 /* A source reading h (h stays owned by the caller and must outlive it). */
 int ovfk_vhd_source(ovfk_vhd *h, ovfk_source **out);
@@ -182,8 +182,8 @@ typedef void (*ovfk_vhd_report_fn)(void *opaque, const char *severity,
                               const char *msg);
 
 /* Check path (and its parent link) without modifying it. */
-enum ovfk_vhd_check_result ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report,
-                                void *opaque);
+enum ovfk_vhd_check_result
+ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque);
 
 /*
  * Repair path: finish or roll back an interrupted merge, restore a lost or
@@ -273,8 +273,8 @@ int ovfk_vhd_merge_plan_into(const char *child, const char *target,
  * children[]) at the parent, and delete the child.  Crash-safe: a journal
  * beside the child records the step; every state on the way reads the
  * same logical data for the child and everything above it, and the next
- * write (ovfk_vhd_merge_recover, ovfk_vhd_repair, a OVFK_VHD_OPEN_RDWR open, a merge or
- * a snapshot operation) on any file involved completes the merge; reading
+ * write (ovfk_vhd_merge_recover, ovfk_vhd_repair, an OVFK_VHD_OPEN_RDWR
+ * open, a merge or a snapshot operation) on any file involved completes the merge; reading
  * never does.  The parent's old contents (the deleted snapshot's state)
  * are given up from the first write: a merge only goes forward.  See
  * merge.c's NOTES.

@@ -10,7 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ovfk_ova_manifest m;
 
-    if (ovfk_ova_manifest_parse((const char *)data, size, &m, NULL, NULL) >= 0) {
+    if (ovfk_ova_manifest_parse((const char *)data, size, &m, NULL, NULL) >=
+        0) {
         ovfk_ova_manifest_free(&m);
     }
     return 0;

@@ -15,7 +15,8 @@
 #define MIB (1024ull * 1024)
 
 static int create(ovfk_hv_conn *c, const char *name, const char **disks,
-                  size_t nd, const char **nics, size_t nn, struct ovfk_hv_vm **out)
+                  size_t nd, const char **nics, size_t nn,
+                  struct ovfk_hv_vm **out)
 {
     struct ovfk_hv_create_opts o = { .name = name, .memory_mib = 512,
                                 .disks = disks, .n_disks = nd,
@@ -201,8 +202,8 @@ static void test_mac_clashes(void)
     ovfk_hv_conn *c;
 
     CHECK_OK(ovfk_hv_connect("store", NULL, &c), ovfk_last_error());
-    CHECK_ERR(create(c, "w", disks, 1, twice, 2, &vm), -EEXIST, ovfk_hv_error(c),
-              "MAC 02:17:42:2F:AA:01 appears on two NICs");
+    CHECK_ERR(create(c, "w", disks, 1, twice, 2, &vm), -EEXIST,
+              ovfk_hv_error(c), "MAC 02:17:42:2F:AA:01 appears on two NICs");
     CHECK_OK(create(c, "v", NULL, 0, one, 1, &vm), ovfk_hv_error(c));
     ovfk_hv_vm_free(vm);
     CHECK_ERR(create(c, "w", disks, 1, one, 1, &vm), -EEXIST, ovfk_hv_error(c),
@@ -217,7 +218,8 @@ static void test_mac_clashes(void)
 static void test_capacity(void)
 {
     const char *disks[] = { "64M", "raw.img", "fixed.vhd" };
-    struct ovfk_vhd_create_opts fo = { .type = OVFK_VHD_TYPE_FIXED, .size = 4 * MIB };
+    struct ovfk_vhd_create_opts fo = { .type = OVFK_VHD_TYPE_FIXED,
+                                       .size = 4 * MIB };
     struct ovfk_vhd_info info;
     struct ovfk_hv_vm *vm;
     ovfk_hv_conn *c;
@@ -239,7 +241,8 @@ static void test_capacity(void)
         CHECK_OK(ovfk_vhd_get_info(h, &info), ovfk_vhd_error(h));
         ovfk_vhd_close(h);
         /* a fixed VHD stays fixed; the rest become dynamic */
-        CHECK_EQ(info.type, i == 2 ? OVFK_VHD_TYPE_FIXED : OVFK_VHD_TYPE_DYNAMIC);
+        CHECK_EQ(info.type,
+                 i == 2 ? OVFK_VHD_TYPE_FIXED : OVFK_VHD_TYPE_DYNAMIC);
     }
     ovfk_hv_vm_free(vm);
     ovfk_hv_disconnect(c);
@@ -291,7 +294,8 @@ static void test_remove(void)
               "no VM named 'a'");
     /* --keep-disks: the definition goes, the disks stay */
     CHECK_OK(ovfk_hv_vm_remove(c, "b", true), ovfk_hv_error(c));
-    CHECK_ERR(ovfk_hv_load(c, "b", &vm), -ENOENT, ovfk_hv_error(c), "no VM named");
+    CHECK_ERR(ovfk_hv_load(c, "b", &vm), -ENOENT, ovfk_hv_error(c),
+              "no VM named");
     CHECK(exists(b->disks[0].path));
     ovfk_hv_vm_free(a);
     ovfk_hv_vm_free(b);

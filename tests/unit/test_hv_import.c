@@ -345,7 +345,8 @@ static void import_and_restore_differ_in_identity(void)
     o.force = false;
     CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, NULL), -EEXIST, ovfk_hv_error(c),
               "MAC 02:17:42:2F:00:02 of NIC 2 belongs to VM 'other'");
-    CHECK_ERR(ovfk_hv_load(c, "web", &res), -ENOENT, ovfk_hv_error(c), "no VM named");
+    CHECK_ERR(ovfk_hv_load(c, "web", &res), -ENOENT, ovfk_hv_error(c),
+              "no VM named");
     ovfk_hv_vm_free(imp);
     ovfk_hv_vm_free(orig);
     ovfk_hv_disconnect(c);

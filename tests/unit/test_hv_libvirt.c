@@ -96,8 +96,8 @@ static void test_driver_round_trip(void)
     CHECK(!memcmp(res->uuid, orig->uuid, 16));
     CHECK(!strcmp(res->nics[0].mac, "02:17:42:2F:AA:01"));
     /* a second restore replaces it (forced: no terminal here) */
-    CHECK_ERR(ovfk_hv_import(lv, "pkg.ova", &io, NULL), -EEXIST, ovfk_hv_error(lv),
-              "--force");
+    CHECK_ERR(ovfk_hv_import(lv, "pkg.ova", &io, NULL), -EEXIST,
+              ovfk_hv_error(lv), "--force");
     io.force = true;
     CHECK_OK(ovfk_hv_import(lv, "pkg.ova", &io, &plan), ovfk_hv_error(lv));
     CHECK(plan->replaces);
@@ -113,7 +113,8 @@ static void test_driver_round_trip(void)
         CHECK_OK(ovfk_hv_export(lv, "lv1", &eo), ovfk_hv_error(lv));
         CHECK_OK(ovfk_hv_connect("store2", NULL, &dir2), ovfk_last_error());
         CHECK_OK(ovfk_hv_net_add(dir2, "default", NULL), ovfk_hv_error(dir2));
-        CHECK_OK(ovfk_hv_import(dir2, "fromlv.ova", &io, NULL), ovfk_hv_error(dir2));
+        CHECK_OK(ovfk_hv_import(dir2, "fromlv.ova", &io, NULL),
+                 ovfk_hv_error(dir2));
         CHECK_OK(ovfk_hv_load(dir2, "lv1", &back), ovfk_hv_error(dir2));
         CHECK(!memcmp(back->uuid, orig->uuid, 16));
         CHECK(!strcmp(back->nics[0].mac, "02:17:42:2F:AA:01"));
@@ -144,7 +145,8 @@ static void unknown_network_is_refused(void)
     io.networks = &map;
     io.n_networks = 1;
     io.name = "lvnet";
-    CHECK_ERR(ovfk_hv_import(lv, "pkg.ova", &io, NULL), -ENOENT, ovfk_hv_error(lv),
+    CHECK_ERR(ovfk_hv_import(lv, "pkg.ova", &io, NULL), -ENOENT,
+              ovfk_hv_error(lv),
               "network 'nosuchnet' (from --network default=nosuchnet) does not "
               "exist on the target");
     ovfk_hv_disconnect(lv);

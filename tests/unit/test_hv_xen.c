@@ -117,7 +117,8 @@ static int connect_xen(ovfk_hv_conn **c)
 }
 
 static int create(ovfk_hv_conn *c, const char *name, const char **disks,
-                  size_t nd, const char **nics, size_t nn, struct ovfk_hv_vm **out)
+                  size_t nd, const char **nics, size_t nn,
+                  struct ovfk_hv_vm **out)
 {
     struct ovfk_hv_create_opts o = { .name = name, .memory_mib = 512,
                                 .disks = disks, .n_disks = nd,
@@ -146,15 +147,16 @@ static void test_open_errors(void)
               ovfk_last_error(), "'/nonexistent/ovfkit-xen' is not a "
               "directory of Xen configuration files");
     CHECK_OK(write_text("plain", ""), "plain");
-    CHECK_ERR(ovfk_hv_connect(NULL, "xen:plain", &c), -ENOENT, ovfk_last_error(),
-              "is not a directory");
+    CHECK_ERR(ovfk_hv_connect(NULL, "xen:plain", &c), -ENOENT,
+              ovfk_last_error(), "is not a directory");
 }
 
 /* The syntaxes of hand-written files: quotes, lists over lines, comments,
  * xl's positional and key=value disks, phy: devices, vifs without MACs. */
 static void test_read_hand_written(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 48 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 48 * MIB };
     char text[4096];
     struct ovfk_hv_vm *vm;
     ovfk_hv_conn *c;
@@ -364,7 +366,8 @@ static void test_remove_owned_only(void)
               "still uses");
     CHECK_OK(ovfk_hv_vm_remove(c, "b", false), ovfk_hv_error(c));
     CHECK_MSG(!exists(b->disks[0].path), "b's own disk stayed");
-    CHECK_ERR(ovfk_hv_load(c, "b", &vm), -ENOENT, ovfk_hv_error(c), "no VM named 'b'");
+    CHECK_ERR(ovfk_hv_load(c, "b", &vm), -ENOENT, ovfk_hv_error(c),
+              "no VM named 'b'");
     CHECK_ERR(ovfk_hv_vm_remove(c, "b", false), -ENOENT, ovfk_hv_error(c),
               "no VM named 'b'");
     ovfk_hv_vm_free(a);
@@ -393,7 +396,8 @@ static void test_remove_without_uuid(void)
 /* A disk's capacity is the size the guest sees, however small the file. */
 static void test_capacity(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 64 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 64 * MIB };
     const char *disks[] = { "64M" };
     struct ovfk_hv_vm *v, *h;
     struct stat st;

@@ -210,9 +210,10 @@ static void library_calls_take_the_vm_lock(void)
     CHECK_OK(ovfk_hv_vm_lock(a, vm, &l), ovfk_hv_error(a));
     CHECK_ERR(ovfk_hv_export(b, "web", &eo), -EAGAIN, ovfk_hv_error(b), want);
     CHECK(access("out", F_OK) != 0);
-    CHECK_ERR(ovfk_hv_vm_remove(b, "web", false), -EAGAIN, ovfk_hv_error(b), want);
-    CHECK_ERR(ovfk_snap_create(b, "web", "s", NULL, NULL), -EAGAIN, ovfk_hv_error(b),
-              want);
+    CHECK_ERR(ovfk_hv_vm_remove(b, "web", false), -EAGAIN,
+              ovfk_hv_error(b), want);
+    CHECK_ERR(ovfk_snap_create(b, "web", "s", NULL, NULL), -EAGAIN,
+              ovfk_hv_error(b), want);
     ovfk_hv_set_lock_wait(b, 1);
     CHECK_ERR(ovfk_hv_export(b, "web", &eo), -EAGAIN, ovfk_hv_error(b),
               "(waited 1 s)");

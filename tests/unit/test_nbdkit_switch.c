@@ -54,8 +54,9 @@ static const char *missing(void)
 
 static int make(const char *path, uint64_t size, const char *parent)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = size,
-                                 .parent = parent };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = size,
+                                      .parent = parent };
 
     return ovfk_vhd_create(path, &o, NULL);
 }

@@ -16,10 +16,15 @@ static void manifest_spellings(void)
 {
     static const char text[] =
         "SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n"
-        "SHA256(b c.vhd)=0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
-        "SHA-256(x)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-        "SHA2-256(y)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-        "SHA512(z)= 00000000000000000000000000000000000000000000000000000000000000000"
+        "SHA256(b "
+        "c.vhd)="
+        "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
+        "SHA-256(x)= "
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA2-256(y)= "
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA512(z)= "
+        "00000000000000000000000000000000000000000000000000000000000000000"
         "000000000000000000000000000000000000000000000000000000000000000\n"
         "\n"
         "MD5(old)= 0123456789abcdef0123456789abcdef\n"
@@ -117,13 +122,14 @@ static void writer_refuses_wrong_sizes(void)
              ovfk_ova_writer_error(w));
     CHECK_OK(ovfk_ova_writer_next(w, "a.bin", &sink), ovfk_ova_writer_error(w));
     CHECK_OK(sink.write(sink.opaque, "12345", 5), ovfk_ova_writer_error(w));
-    CHECK_ERR(ovfk_ova_writer_finish(w), -EIO, ovfk_ova_writer_error(w), "not the 10");
+    CHECK_ERR(ovfk_ova_writer_finish(w), -EIO, ovfk_ova_writer_error(w),
+              "not the 10");
     ovfk_ova_writer_free(w);
     CHECK(access("p.ova", F_OK) != 0);
     CHECK(system("ls -A | grep -q part") != 0);
     CHECK_OK(ovfk_ova_writer_new("q.ova", false, &o, &w), ovfk_last_error());
-    CHECK_ERR(ovfk_ova_writer_plan(w, "../evil", 1), -EINVAL, ovfk_ova_writer_error(w),
-              "cannot be a package file name");
+    CHECK_ERR(ovfk_ova_writer_plan(w, "../evil", 1), -EINVAL,
+              ovfk_ova_writer_error(w), "cannot be a package file name");
     ovfk_ova_writer_free(w);
 }
 
@@ -202,7 +208,8 @@ struct diags {
     char last_error[600];
 };
 
-static void collect_diag(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
+static void collect_diag(void *opaque, enum ovfk_ovf_severity sev,
+                         const char *msg)
 {
     struct diags *d = opaque;
 

@@ -268,14 +268,16 @@ static void t_undo_round_trip(void)
     CHECK_OK(ovfk_sysprep_open(disks, 1, false, &s), ovfk_last_error());
     CHECK_EQ(ovfk_sysprep_os_count(s), 1);
     CHECK_OK(ovfk_sysprep_op_machine_id(s, false), ovfk_sysprep_error(s));
-    CHECK_OK(ovfk_sysprep_op_hostname(s, "newname", false), ovfk_sysprep_error(s));
+    CHECK_OK(ovfk_sysprep_op_hostname(s, "newname", false),
+             ovfk_sysprep_error(s));
     CHECK_OK(ovfk_sysprep_op_net_mac_pins(s, false), ovfk_sysprep_error(s));
     changes = ovfk_sysprep_change_count(s);
     CHECK(changes >= 3);
     CHECK_OK(ovfk_sysprep_report_write(s, disks, 1, false, "r.json"),
              ovfk_sysprep_error(s));
     ovfk_sysprep_close(s);
-    CHECK_OK(ovfk_sysprep_undo("r.json", disks, 1, &restored), ovfk_last_error());
+    CHECK_OK(ovfk_sysprep_undo("r.json", disks, 1, &restored),
+             ovfk_last_error());
     CHECK_EQ(restored, changes);
     {
         char cmd[4096];

@@ -39,7 +39,8 @@ static off_t file_size(const char *path)
 /* A dynamic disk with a few blocks of data. */
 static int make_disk(const char *path)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 16 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 16 * MIB };
     uint8_t data[4096];
     ovfk_vhd *h;
 
@@ -223,8 +224,8 @@ static void impossible_sizes_and_types(void)
     expect_corrupt("s.vhd", "");
     CHECK(make_disk("y.vhd") == 0);
     CHECK(patch_footer("y.vhd", type_five) == 0);
-    CHECK_ERR(ovfk_vhd_open("y.vhd", 0, &h), OVFK_EUNSUPPORTED, ovfk_last_error(),
-              "disk type 5");
+    CHECK_ERR(ovfk_vhd_open("y.vhd", 0, &h), OVFK_EUNSUPPORTED,
+              ovfk_last_error(), "disk type 5");
     CHECK_EQ(ovfk_vhd_check("y.vhd", NULL, NULL), OVFK_VHD_CHECK_UNSUPPORTED);
 }
 
@@ -240,7 +241,8 @@ static void missing_parent(void)
               "parent of 'c.vhd' not found");
     CHECK_EQ(ovfk_vhd_check("c.vhd", NULL, NULL), OVFK_VHD_CHECK_FAILED);
     /* the child alone still opens for inspection */
-    CHECK_OK(ovfk_vhd_open("c.vhd", OVFK_VHD_OPEN_NO_PARENT, &h), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_open("c.vhd", OVFK_VHD_OPEN_NO_PARENT, &h),
+             ovfk_last_error());
     ovfk_vhd_close(h);
 }
 
@@ -277,7 +279,8 @@ static void parent_found_by_name_when_moved(void)
     CHECK(rename("sub", "moved") == 0);
     CHECK(rename("moved/p.vhd", "moved/deep/p.vhd") == 0);
     CHECK_OK(ovfk_vhd_open("moved/c.vhd", 0, &h), ovfk_last_error());
-    CHECK_MSG(strcmp(ovfk_vhd_path(ovfk_vhd_parent(h)), "moved/deep/p.vhd") == 0,
+    CHECK_MSG(strcmp(ovfk_vhd_path(ovfk_vhd_parent(h)), "moved/deep/p.vhd") ==
+                  0,
               "%s", ovfk_vhd_path(ovfk_vhd_parent(h)));
     ovfk_vhd_close(h);
 }
@@ -294,9 +297,11 @@ static void parent_chain_loop(void)
     o.parent = "a.vhd";
     CHECK_OK(ovfk_vhd_create("b.vhd", &o, NULL), ovfk_last_error());
     /* point a at b: b -> a -> b -> ... */
-    CHECK_OK(ovfk_vhd_open("a.vhd", OVFK_VHD_OPEN_RDWR | OVFK_VHD_OPEN_NO_PARENT, &a),
+    CHECK_OK(ovfk_vhd_open("a.vhd",
+                           OVFK_VHD_OPEN_RDWR | OVFK_VHD_OPEN_NO_PARENT, &a),
              ovfk_last_error());
-    CHECK_OK(ovfk_vhd_open("b.vhd", OVFK_VHD_OPEN_NO_PARENT, &b), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_open("b.vhd", OVFK_VHD_OPEN_NO_PARENT, &b),
+             ovfk_last_error());
     next = a->footer_off;
     CHECK_OK(vhd_set_parent_fields(a, b, "b.vhd", 0, &next), ovfk_vhd_error(a));
     CHECK_OK(vhd_write_header(a), ovfk_vhd_error(a));

@@ -170,7 +170,8 @@ static void plan_counts_holes_of_a_fixed_parent(void)
 /* error cases: nothing to merge into, a parent that is gone */
 static void plan_refuses_without_a_parent(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 4 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 4 * MIB };
     struct ovfk_vhd_merge_plan plan;
     ovfk_vhd *h;
 

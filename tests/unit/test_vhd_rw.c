@@ -55,7 +55,8 @@ static int scribble(ovfk_vhd *h, uint8_t *ref, size_t size, uint64_t seed,
 
 static void dynamic_random_io(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 64 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 64 * MIB };
     uint8_t *ref = calloc(1, 64 * MIB);
     ovfk_vhd *h;
 
@@ -74,7 +75,8 @@ static void dynamic_random_io(void)
 
 static void fixed_random_io(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_FIXED, .size = 8 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_FIXED,
+                                      .size = 8 * MIB };
     uint8_t *ref = calloc(1, 8 * MIB);
     ovfk_vhd *h;
 
@@ -90,7 +92,8 @@ static void fixed_random_io(void)
 
 static void zero_write_allocates_nothing(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 16 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 16 * MIB };
     uint8_t *zeros = calloc(1, 2 * MIB);
     struct ovfk_vhd_info in;
     struct stat st0, st1;
@@ -118,7 +121,8 @@ static void zero_write_allocates_nothing(void)
 
 static void diff_chain_three_deep(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 32 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 32 * MIB };
     static const char *names[] = { "base.vhd", "d1.vhd", "d2.vhd", "d3.vhd" };
     uint8_t *ref[4];
     ovfk_vhd *h;
@@ -149,7 +153,8 @@ static void diff_chain_three_deep(void)
 
 static void block_status_names_the_layer(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 8 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 8 * MIB };
     uint8_t data[4096];
     uint64_t pnum;
     ovfk_vhd *h;
@@ -174,7 +179,8 @@ static void block_status_names_the_layer(void)
     CHECK_EQ(ovfk_vhd_block_status(h, 8192, 8 * MIB - 8192, &pnum, &depth), 1);
     CHECK_EQ(depth, 0);
     CHECK_EQ(pnum, 4096);
-    CHECK_EQ(ovfk_vhd_block_status(h, 12288, 8 * MIB - 12288, &pnum, &depth), 0);
+    CHECK_EQ(ovfk_vhd_block_status(h, 12288, 8 * MIB - 12288, &pnum, &depth),
+             0);
     CHECK_EQ(depth, 1);
     CHECK_EQ(pnum, 2 * MIB - 12288);
     CHECK_EQ(ovfk_vhd_block_status(h, 2 * MIB, 6 * MIB, &pnum, &depth), 0);
@@ -198,7 +204,8 @@ static int sink_write(void *opaque, const void *buf, size_t len)
 
 static void stream_writes_what_it_planned(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 20 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 20 * MIB };
     uint8_t *ref = calloc(1, 20 * MIB);
     struct filesink fs = { 0 };
     ovfk_sink sink = { &fs, sink_write };
@@ -239,7 +246,8 @@ static int cancel_at_half(void *opaque, uint64_t done, uint64_t total)
 
 static void convert_cancel_leaves_nothing(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 16 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 16 * MIB };
     struct ovfk_vhd_convert_opts co = { .type = OVFK_VHD_OUT_DYNAMIC,
                                    .progress = cancel_at_half };
     uint8_t *ref = calloc(1, 16 * MIB);
@@ -250,8 +258,8 @@ static void convert_cancel_leaves_nothing(void)
     CHECK_OK(ovfk_vhd_create("a.vhd", &o, &h), ovfk_last_error());
     CHECK_OK(scribble(h, ref, 16 * MIB, 9, 40, MIB), ovfk_vhd_error(h));
     CHECK_OK(ovfk_vhd_source(h, &src), "source");
-    CHECK_ERR(ovfk_vhd_convert(src, "b.vhd", &co), -ECANCELED, ovfk_last_error(),
-              "canceled");
+    CHECK_ERR(ovfk_vhd_convert(src, "b.vhd", &co), -ECANCELED,
+              ovfk_last_error(), "canceled");
     CHECK(access("b.vhd", F_OK) != 0);
     /* and no temporary is left beside it */
     CHECK(system("ls -A | grep -q part") != 0);
@@ -269,7 +277,8 @@ static void convert_cancel_leaves_nothing(void)
 
 static void convert_backing_writes_only_differences(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 16 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 16 * MIB };
     struct ovfk_vhd_convert_opts co = { .type = OVFK_VHD_OUT_DYNAMIC,
                                    .backing = "base.vhd" };
     uint8_t *ref = calloc(1, 16 * MIB);
@@ -302,7 +311,8 @@ static void convert_backing_writes_only_differences(void)
 
 static void repair_restores_lost_footer(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 8 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 8 * MIB };
     uint8_t *ref = calloc(1, 8 * MIB);
     struct stat st;
     ovfk_vhd *h;
@@ -326,7 +336,8 @@ static void repair_restores_lost_footer(void)
 
 static void repair_drops_garbage_after_fixed_footer(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_FIXED, .size = 4 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_FIXED,
+                                      .size = 4 * MIB };
     char junk[3000];
     FILE *f;
     ovfk_vhd *h;
@@ -346,7 +357,8 @@ static void repair_drops_garbage_after_fixed_footer(void)
 
 static void leaked_block_is_reported_and_dropped(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 8 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 8 * MIB };
     uint8_t data[512];
     ovfk_vhd *h;
 
@@ -365,7 +377,8 @@ static void leaked_block_is_reported_and_dropped(void)
 
 static void failed_allocation_leaves_old_content(void)
 {
-    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC, .size = 8 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 8 * MIB };
     uint8_t *ref = calloc(1, 8 * MIB);
     uint8_t data[4096];
     ovfk_vhd *h;
