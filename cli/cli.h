@@ -53,6 +53,9 @@ void cli_signals_install(void);
  * For tests, OVFKIT_TEST_SLOW_MS=N first sleeps N ms (each step of a copy
  * takes that long, so a test can catch a command in the middle). */
 bool cli_progress_stop(void);
+/* A progress callback that shows nothing and only stops on a signal, for
+ * commands whose --json or -q output must stay free of progress. */
+int cli_stop_only(void *opaque, uint64_t done, uint64_t total);
 
 struct cli_globals {
     bool json;          /* --json: machine output on stdout */

@@ -419,7 +419,8 @@ static int do_delete(int argc, char **argv)
         return 1;
     }
     r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all,
-                         dry, &p, g.json || g.quiet ? NULL : cli_progress,
+                         dry, &p,
+                         g.json || g.quiet ? cli_stop_only : cli_progress,
                          "merge");
     cli_progress_done();
     if (r < 0) {

@@ -168,3 +168,11 @@ bool cli_progress_stop(void)
     }
     return cli_signal != 0;
 }
+
+int cli_stop_only(void *opaque, uint64_t done, uint64_t total)
+{
+    (void)opaque;
+    (void)done;
+    (void)total;
+    return cli_progress_stop() ? 1 : 0;
+}

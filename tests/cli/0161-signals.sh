@@ -51,6 +51,8 @@ interrupt() {
 interrupt INT ".b.ova.part-*" $K export web --to b.ova
 interrupt TERM ".b.ova.part-*:8388608" $K export web --to b.ova
 interrupt INT ".bdir.part-*/web-disk1.vhd:4194304" $K export web --to bdir
+# --compress: the disk is first gzip'ed into a temporary beside the OVA
+interrupt TERM ".bz.ova*" $K export web --to bz.ova --compress
 
 # import: an OVA while it is unpacked (the .ovfkit-pkg- folder), later
 # on; a directory package while its disk is converted (a .part file)
