@@ -829,7 +829,7 @@ static bool may_replace(struct job *j)
 }
 
 /* Before a restore replaces a VM: asked, locked, and not running. */
-static int take_existing(struct job *j, int *lock)
+static int take_existing(struct job *j, ovfk_lock **lock)
 {
     int r;
 
@@ -838,7 +838,7 @@ static int take_existing(struct job *j, int *lock)
                     "confirm on a terminal or pass --force",
                     j->existing->name);
     }
-    r = j->c->drv->lock(j->c, j->existing->uuid, lock);
+    r = hv_lock(j->c, j->existing, lock);
     if (r == 0 && ovfk_hv_is_running(j->c, j->existing) > 0) {
         r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
                  "restoring over it", j->existing->name);
@@ -927,7 +927,8 @@ static void drop_replaced_disks(struct job *j)
 static int carry_out(struct job *j, const char *pkg)
 {
     struct ovfk_hv_vm *vm = j->plan->vm;
-    int lock = -1, r = 0;
+    ovfk_lock *lock = NULL;
+    int r = 0;
 
     if (j->existing) {
         r = take_existing(j, &lock);
@@ -949,9 +950,7 @@ static int carry_out(struct job *j, const char *pkg)
     } else if (j->existing) {
         drop_replaced_disks(j);
     }
-    if (lock >= 0) {
-        j->c->drv->unlock(j->c, lock);
-    }
+    ovfk_lock_release(lock);
     return r;
 }
 
@@ -1139,13 +1138,14 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
 {
     struct job j = { .c = c, .o = o };
     bool planned = false, carried = false;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (planp) {
         *planp = NULL;
     }
     ovfk_err_clear(&c->err);
-    r = c->drv->lock(c, NULL, &lock);     /* identities are checked and */
+    r = hv_lock(c, NULL, &lock);          /* identities are checked and */
     if (r == 0) {                         /* taken under one lock       */
         r = make_plan(&j, pkg);
     }
@@ -1161,7 +1161,7 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
         c->drv->discard) {
         c->drv->discard(c, j.plan->vm);    /* planning made directories */
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     if (r == 0 && !o->dry_run) {
         fix_guest(&j);
     }
