@@ -41,7 +41,8 @@ static void usage(FILE *out)
     cli_exit_codes_print(out);
 }
 
-static void warn_handler(void *opaque, const char *msg)
+static void warn_handler(void *opaque, enum ovfk_severity sev,
+                         const char *msg)
 {
     (void)opaque;
     cli_warn("%s", msg);

@@ -109,10 +109,10 @@ const char *ovfk_strerror(int code)
     return ovfk_errtext(code);
 }
 
-static ovfk_warn_fn warn_fn;
+static ovfk_report_fn warn_fn;
 static void *warn_opaque;
 
-void ovfk_set_warn_handler(ovfk_warn_fn fn, void *opaque)
+void ovfk_set_warn_handler(ovfk_report_fn fn, void *opaque)
 {
     warn_fn = fn;
     warn_opaque = opaque;
@@ -127,7 +127,7 @@ void ovfk_warn(const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (warn_fn) {
-        warn_fn(warn_opaque, msg);
+        warn_fn(warn_opaque, OVFK_SEV_WARNING, msg);
     } else {
         fprintf(stderr, "ovfkit: warning: %s\n", msg);
     }

@@ -18,9 +18,10 @@
 
 static char warned[1024];
 
-static void on_warn(void *opaque, const char *msg)
+static void on_warn(void *opaque, enum ovfk_severity sev, const char *msg)
 {
     (void)opaque;
+    (void)sev;
     snprintf(warned, sizeof(warned), "%s", msg);
 }
 
