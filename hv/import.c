@@ -1202,17 +1202,13 @@ const char *ovfk_hv_guest_fix_str(enum ovfk_hv_guest_fix g)
 
 const char *ovfk_hv_disk_action_str(enum ovfk_hv_disk_action a)
 {
-    switch (a) {
-    case OVFK_HV_DISK_IMPORT:
-        return "import";
-    case OVFK_HV_DISK_RESTORE:
-        return "restore";
-    case OVFK_HV_DISK_EMPTY:
-        return "empty";
-    case OVFK_HV_DISK_SKIP:
-        return "skip";
-    }
-    return "unknown";
+    static const char *const names[] = {
+        [OVFK_HV_DISK_IMPORT] = "import", [OVFK_HV_DISK_RESTORE] = "restore",
+        [OVFK_HV_DISK_EMPTY] = "empty", [OVFK_HV_DISK_SKIP] = "skip",
+    };
+
+    return (unsigned)a < sizeof(names) / sizeof(names[0]) && names[a]
+           ? names[a] : "unknown";
 }
 
 static json_object *space_json(const struct ovfk_hv_plan *p)

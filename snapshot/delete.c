@@ -56,15 +56,13 @@
 
 const char *ovfk_snap_action_str(enum ovfk_snap_action a)
 {
-    switch (a) {
-    case OVFK_SNAP_MERGE:
-        return "merge";
-    case OVFK_SNAP_REMOVE:
-        return "remove";
-    case OVFK_SNAP_KEEP:
-        return "keep";
-    }
-    return "unknown";
+    static const char *const names[] = {
+        [OVFK_SNAP_MERGE] = "merge", [OVFK_SNAP_REMOVE] = "remove",
+        [OVFK_SNAP_KEEP] = "keep",
+    };
+
+    return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a]
+                                                          : "unknown";
 }
 
 void ovfk_snap_plan_free(struct ovfk_snap_plan *p)

@@ -10,19 +10,14 @@
 
 const char *ovfk_severity_str(enum ovfk_severity sev)
 {
-    switch (sev) {
-    case OVFK_SEV_WARNING:
-        return "warning";
-    case OVFK_SEV_ERROR:
-        return "error";
-    case OVFK_SEV_LEAK:
-        return "leak";
-    case OVFK_SEV_MERGE:
-        return "merge";
-    case OVFK_SEV_REPAIR:
-        return "repair";
-    }
-    return "note";
+    static const char *const names[] = {
+        [OVFK_SEV_WARNING] = "warning", [OVFK_SEV_ERROR] = "error",
+        [OVFK_SEV_LEAK] = "leak", [OVFK_SEV_MERGE] = "merge",
+        [OVFK_SEV_REPAIR] = "repair",
+    };
+
+    return (unsigned)sev < sizeof(names) / sizeof(names[0]) && names[sev]
+           ? names[sev] : "unknown";
 }
 
 void ovfk_vsayf(ovfk_report_fn fn, void *opaque, enum ovfk_severity sev,
