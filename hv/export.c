@@ -162,6 +162,56 @@ static int copy_file(const char *path, uint64_t size, const ovfk_sink *sink)
     return r;
 }
 
+/* The descriptor's text: the VM's OVF, its files gzip'ed when asked. */
+static int descriptor(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                      const struct ovfk_hv_export_opts *o,
+                      const char *const *hrefs, const uint64_t *sizes,
+                      char **xml, size_t *xml_len)
+{
+    int version = o->ovf_version ? o->ovf_version : 10;
+    ovfk_ovf_doc *doc = NULL;
+    int r = hv_vm_to_ovf(vm, o->config_only ? NULL : hrefs, sizes, version,
+                         &doc);
+
+    for (size_t i = 0; r == 0 && o->compress && i < doc->n_files; i++) {
+        ovfk_ovf_set_str(&doc->files[i].compression, "gzip");
+    }
+    if (r == 0) {
+        r = ovfk_ovf_emit(doc, version, xml, xml_len);
+    }
+    if (r < 0) {
+        ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
+    }
+    ovfk_ovf_free(doc);
+    return r;
+}
+
+/* The package's members in order: sizes announced, the descriptor, then
+ * each disk (its compressed copy, or its VHD stream). */
+static int write_members(ovfk_ova_writer *w, size_t n, struct edisk *disks,
+                         const char *desc_name, const char *xml,
+                         size_t xml_len)
+{
+    ovfk_sink sink;
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        r = ovfk_ova_writer_plan(w, disks[i].href, disks[i].size);
+    }
+    if (r == 0) {
+        r = ovfk_ova_writer_descriptor(w, desc_name, xml, xml_len);
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        struct edisk *e = &disks[i];
+        r = ovfk_ova_writer_next(w, e->href, &sink);
+        if (r == 0) {
+            r = e->tmp[0] ? copy_file(e->tmp, e->size, &sink)
+                          : ovfk_vhd_stream_write(e->stream, &sink, NULL, NULL);
+        }
+    }
+    return r;
+}
+
 int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                  const struct ovfk_hv_export_opts *o)
 {
@@ -174,8 +224,6 @@ int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
     bool ova = ends_with(o->to, ".ova");
     char desc_name[300], *xml = NULL, *pkg_path = NULL;
     ovfk_ova_writer *w = NULL;
-    ovfk_ovf_doc *doc = NULL;
-    ovfk_sink sink;
     size_t xml_len;
     int r = 0;
 
@@ -196,21 +244,7 @@ int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
         sizes[i] = e->size;
     }
     if (r == 0) {
-        r = hv_vm_to_ovf(vm, o->config_only ? NULL : hrefs, sizes,
-                         o->ovf_version ? o->ovf_version : 10, &doc);
-        if (r < 0) {
-            ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
-        }
-    }
-    for (size_t i = 0; r == 0 && o->compress && i < doc->n_files; i++) {
-        ovfk_ovf_set_str(&doc->files[i].compression, "gzip");
-    }
-    if (r == 0) {
-        r = ovfk_ovf_emit(doc, o->ovf_version ? o->ovf_version : 10, &xml,
-                     &xml_len);
-        if (r < 0) {
-            ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
-        }
+        r = descriptor(c, vm, o, hrefs, sizes, &xml, &xml_len);
     }
     if (r == 0) {
         r = ovfk_ova_writer_new(o->to, !ova, &po, &w);
@@ -218,19 +252,9 @@ int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
             ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
         }
     }
-    for (size_t i = 0; r == 0 && !o->config_only && i < vm->n_disks; i++) {
-        r = ovfk_ova_writer_plan(w, disks[i].href, disks[i].size);
-    }
     if (r == 0) {
-        r = ovfk_ova_writer_descriptor(w, desc_name, xml, xml_len);
-    }
-    for (size_t i = 0; r == 0 && !o->config_only && i < vm->n_disks; i++) {
-        struct edisk *e = &disks[i];
-        r = ovfk_ova_writer_next(w, e->href, &sink);
-        if (r == 0) {
-            r = e->tmp[0] ? copy_file(e->tmp, e->size, &sink)
-                          : ovfk_vhd_stream_write(e->stream, &sink, NULL, NULL);
-        }
+        r = write_members(w, o->config_only ? 0 : vm->n_disks, disks,
+                          desc_name, xml, xml_len);
     }
     if (r == 0 && o->package) {
         /* allocated before the package completes: a complete package is
@@ -265,7 +289,6 @@ out:
     free(sizes);
     free(pkg_path);
     free(xml);
-    ovfk_ovf_free(doc);
     return r;
 }
 

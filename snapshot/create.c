@@ -84,6 +84,59 @@ static int unswitch(ovfk_hv_conn *c, const struct ovfk_hv_vm *was,
                                  "put back and names the new deltas");
 }
 
+/* A new delta over each disk (VHD only), named in made[] and in now; s
+ * records the files that are frozen. */
+static int make_deltas(ovfk_hv_conn *c, struct snap_ctx *x, struct ovfk_snap *s,
+                       struct ovfk_hv_vm *now, char **made, size_t *nmade)
+{
+    char path[PATH_MAX];
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && i < x->vm->n_disks; i++) {
+        struct ovfk_hv_disk *d = &x->vm->disks[i];
+        struct ovfk_vhd_create_opts co = { .parent = d->path };
+        if (d->format && strcmp(d->format, "vhd")) {
+            return snap_err(c, -ENOTSUP, "disk '%s' is %s; snapshots need "
+                            "VHD disks", d->id, d->format);
+        }
+        r = delta_name(x->dir, d->id, s->id, path, sizeof(path));
+        if (r < 0) {
+            return snap_err(c, r, "no free name for the delta of disk '%s' "
+                            "in '%s/disks'", d->id, x->dir);
+        }
+        r = ovfk_vhd_create(path, &co, NULL);
+        if (r < 0) {
+            return snap_err(c, r, "%s", ovfk_last_error());
+        }
+        made[(*nmade)++] = strdup(path);
+        s->disks[s->n_disks].id = strdup(d->id);
+        s->disks[s->n_disks++].file = strdup(d->path);
+        free(now->disks[i].path);
+        now->disks[i].path = strdup(path);
+    }
+    return r;
+}
+
+/* The snapshot's record, now current: its name ("snapshot-ID" when none
+ * was given), when, its parent, and the VM as it was. */
+static void record(struct snap_ctx *x, struct ovfk_snap *s, const char *name,
+                   const char *description)
+{
+    s->name = name ? strdup(name) : NULL;
+    if (!s->name) {
+        char dflt[48];
+        snprintf(dflt, sizeof(dflt), "snapshot-%s", s->id);
+        s->name = strdup(dflt);
+    }
+    s->description = description ? strdup(description) : NULL;
+    s->created = snap_now();
+    s->parent = x->list.current ? strdup(x->list.current) : NULL;
+    s->vm = ovfk_hv_vm_copy(x->vm);       /* settings and frozen files */
+    x->list.n++;
+    free(x->list.current);
+    x->list.current = strdup(s->id);
+}
+
 int ovfk_snap_create(ovfk_hv_conn *c, const char *vmkey, const char *name,
                 const char *description, struct ovfk_snap_list *after)
 {
@@ -91,7 +144,6 @@ int ovfk_snap_create(ovfk_hv_conn *c, const char *vmkey, const char *name,
     struct ovfk_hv_vm *now = NULL;
     char **made = NULL;
     struct ovfk_snap *s, *grown;
-    char path[PATH_MAX];
     size_t nmade = 0;
     int r;
 
@@ -121,29 +173,8 @@ int ovfk_snap_create(ovfk_hv_conn *c, const char *vmkey, const char *name,
     if (r == 0 && (!now || !s->disks || !made)) {
         r = snap_err(c, -ENOMEM, "out of memory");
     }
-    for (size_t i = 0; r == 0 && i < x.vm->n_disks; i++) {
-        struct ovfk_hv_disk *d = &x.vm->disks[i];
-        struct ovfk_vhd_create_opts co = { .parent = d->path };
-        if (d->format && strcmp(d->format, "vhd")) {
-            r = snap_err(c, -ENOTSUP, "disk '%s' is %s; snapshots need VHD "
-                         "disks", d->id, d->format);
-            break;
-        }
-        r = delta_name(x.dir, d->id, s->id, path, sizeof(path));
-        if (r < 0) {
-            r = snap_err(c, r, "no free name for the delta of disk '%s' in "
-                         "'%s/disks'", d->id, x.dir);
-        } else if ((r = ovfk_vhd_create(path, &co, NULL)) < 0) {
-            snap_err(c, r, "%s", ovfk_last_error());
-        }
-        if (r < 0) {
-            break;
-        }
-        made[nmade++] = strdup(path);
-        s->disks[s->n_disks].id = strdup(d->id);
-        s->disks[s->n_disks++].file = strdup(d->path);
-        free(now->disks[i].path);
-        now->disks[i].path = strdup(path);
+    if (r == 0) {
+        r = make_deltas(c, &x, s, now, made, &nmade);
     }
     if (r == 0) {
         r = ovfk_hv_vm_update(c, now);
@@ -165,19 +196,7 @@ int ovfk_snap_create(ovfk_hv_conn *c, const char *vmkey, const char *name,
         }
     }
     if (r == 0) {
-        s->name = name ? strdup(name) : NULL;
-        if (!s->name) {
-            char dflt[48];
-            snprintf(dflt, sizeof(dflt), "snapshot-%s", s->id);
-            s->name = strdup(dflt);
-        }
-        s->description = description ? strdup(description) : NULL;
-        s->created = snap_now();
-        s->parent = x.list.current ? strdup(x.list.current) : NULL;
-        s->vm = ovfk_hv_vm_copy(x.vm);       /* settings and frozen files */
-        x.list.n++;
-        free(x.list.current);
-        x.list.current = strdup(s->id);
+        record(&x, s, name, description);
         r = snap_save(c, now, &x.list);
     } else {
         snap_clear(s);

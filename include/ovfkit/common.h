@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ovfkit/common.h - what every ovfkit module shares: error codes, the
- * progress and report callbacks, and the "last error" of a constructor that failed
- * before it had a handle to keep its message on.
+ * progress and report callbacks, and the "last error" of a constructor
+ * that failed before it had a handle to keep its message on.
  *
  * Error convention (all modules): a function returns 0 (or a count) on
  * success and a negative code on failure, chosen by one rule:
