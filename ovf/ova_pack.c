@@ -487,6 +487,51 @@ static int put_data(struct archive *a, const void *buf, size_t len)
 }
 
 /* Rewrite an OVA with a (new) certificate right after its manifest. */
+/* Copy member m from t to a; a manifest (mf) is kept in memory too. */
+static int copy_member(tar_in *t, struct archive *a,
+                       const struct tar_member *m, char *buf, char *mf,
+                       size_t *mf_len, ovfk_err *err)
+{
+    uint64_t left = m->size;
+    int r = put_member(a, m->name, m->size);
+
+    while (r == 0 && left > 0) {
+        long n = tar_read(t, buf, CHUNK);
+        if (n <= 0) {
+            return n < 0 ? (int)n : ovfk_err_set(err, OVFK_ECORRUPT,
+                                                 "'%s' is truncated", m->name);
+        }
+        if (mf) {
+            memcpy(mf + *mf_len, buf, (size_t)n);
+            *mf_len += (size_t)n;
+        }
+        r = put_data(a, buf, (size_t)n);
+        left -= (uint64_t)n;
+    }
+    return r;
+}
+
+/* The certificate of manifest mf_name, as the member after it. */
+static int add_cert(struct archive *a, const char *mf_name, const char *mf,
+                    size_t mf_len, const char *key, const char *cert,
+                    char **text, size_t *text_len, ovfk_err *err)
+{
+    char cname[600];
+    size_t l = strlen(mf_name) - 3;
+    int r;
+
+    snprintf(cname, sizeof(cname), "%.*s.cert", (int)l, mf_name);
+    r = pkg_cert_make(mf_name, mf, mf_len, OVFK_OVA_DIGEST_SHA256, key, cert,
+                      text, text_len, err);
+    if (r == 0) {
+        r = put_member(a, cname, *text_len);
+    }
+    if (r == 0) {
+        r = put_data(a, *text, *text_len);
+    }
+    return r;
+}
+
 static int sign_ova(const char *path, const char *key, const char *cert)
 {
     char tmp[PATH_MAX], *buf = malloc(CHUNK), *mf = NULL, *text = NULL;
@@ -519,7 +564,6 @@ static int sign_ova(const char *path, const char *key, const char *cert)
     while (r == 0 && (r = tar_next(t, &m)) > 0) {
         bool is_mf = !signed_it && strlen(m.name) > 3 &&
                      !strcasecmp(m.name + strlen(m.name) - 3, ".mf");
-        uint64_t left = m.size;
         r = 0;
         if (m.problem) {
             r = ovfk_err_set(&err, OVFK_ECORRUPT, "member '%s' %s", m.name,
@@ -538,33 +582,10 @@ static int sign_ova(const char *path, const char *key, const char *cert)
             r = ovfk_err_set(&err, -ENOMEM, "out of memory");
             break;
         }
-        r = put_member(a, m.name, m.size);
-        while (r == 0 && left > 0) {
-            long n = tar_read(t, buf, CHUNK);
-            if (n <= 0) {
-                r = n < 0 ? (int)n : ovfk_err_set(&err, OVFK_ECORRUPT,
-                                                  "'%s' is truncated", m.name);
-                break;
-            }
-            if (is_mf) {
-                memcpy(mf + mf_len, buf, (size_t)n);
-                mf_len += (size_t)n;
-            }
-            r = put_data(a, buf, (size_t)n);
-            left -= (uint64_t)n;
-        }
+        r = copy_member(t, a, &m, buf, is_mf ? mf : NULL, &mf_len, &err);
         if (r == 0 && is_mf) {
-            char cname[600];
-            size_t l = strlen(m.name) - 3;
-            snprintf(cname, sizeof(cname), "%.*s.cert", (int)l, m.name);
-            r = pkg_cert_make(m.name, mf, mf_len, OVFK_OVA_DIGEST_SHA256, key,
-                              cert, &text, &text_len, &err);
-            if (r == 0) {
-                r = put_member(a, cname, text_len);
-            }
-            if (r == 0) {
-                r = put_data(a, text, text_len);
-            }
+            r = add_cert(a, m.name, mf, mf_len, key, cert, &text, &text_len,
+                         &err);
             signed_it = true;
         }
         if (r < 0 && !err.code) {
