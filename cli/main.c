@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "ovfkit/common.h"
 
 static const struct cli_command commands[] = {
@@ -27,17 +28,15 @@ static const struct cli_command commands[] = {
     { NULL, NULL, NULL },
 };
 
+/* The whole help on stdout (--help); on a usage error, the synopsis. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[-q] <command> [options]\n\n"
-            "ovfkit exports and imports virtual machines as OVF/OVA "
-            "packages with VHD disks.\n\ncommands:\n");
-    for (const struct cli_command *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    if (out == stdout) {
+        cli_help_main(out, commands);
+        return;
     }
-    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
+    fprintf(out, "usage: ovfkit [--store DIR | --connect URI|xen:DIR] "
+            "[--json] [-q] <command> [options]\nsee 'ovfkit help'\n");
 }
 
 int main(int argc, char **argv)
@@ -89,8 +88,15 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    if (strcmp(argv[0], "help") == 0) {
+        return cli_help_cmd(argc, argv, commands);
+    }
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
+            /* the help of the man page; the command's own without one */
+            if (cli_wants_help(argc, argv) && cli_help_show(cmd->name) == 0) {
+                return 0;
+            }
             return cmd->fn(argc, argv);
         }
     }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/numarg.h"
 #include "ovfkit/common.h"
 #include "ovfkit/hv.h"
@@ -79,10 +80,18 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
         for (const struct cli_command *c = cmds; c->name; c++) {
             fprintf(out, "  %-10s %s\n", c->name, c->summary);
         }
+        fprintf(out, "\n'ovfkit help %s COMMAND' describes a command.\n",
+                group);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (const struct cli_command *c = cmds; c->name; c++) {
         if (strcmp(c->name, argv[0]) == 0) {
+            char name[64];
+            /* the help of the man page; the command's own without one */
+            snprintf(name, sizeof(name), "%s %s", group, c->name);
+            if (cli_wants_help(argc, argv) && cli_help_show(name) == 0) {
+                return 0;
+            }
             return c->fn(argc, argv);
         }
     }
