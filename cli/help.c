@@ -93,12 +93,17 @@ int cli_help_cmd(int argc, char **argv, const struct cli_command *cmds)
         cli_help_main(stdout, cmds);
         return 0;
     }
+    if (query && (!strcmp(query, "--help") || !strcmp(query, "-h"))) {
+        return cli_help_show("help") < 0 ? 1 : 0;
+    }
     if (query && strcmp(query, "--commands") == 0) {
         return list_commands(argc - 2, argv + 2, cmds);
     }
     if (query && strcmp(query, "--options") != 0 &&
         strcmp(query, "--operands") != 0) {
-        return cli_usage("ovfkit help [COMMAND [SUBCOMMAND]]",
+        return cli_usage("ovfkit help [COMMAND [SUBCOMMAND]]\n"
+                         "       ovfkit help --commands [GROUP] | --options "
+                         "[COMMAND...] | --operands COMMAND...",
                          "unknown option '%s'", query);
     }
     join(argc - 1 - !!query, argv + 1 + !!query, name, sizeof(name));
