@@ -16,9 +16,11 @@ DATADIR  ?= $(PREFIX)/share/ovfkit
 PKGDIR   ?= $(LIBDIR)/pkgconfig
 NBDKITDIR ?= $(LIBDIR)/nbdkit/plugins
 MANDIR   ?= $(PREFIX)/share/man
-# bash-completion's directory, under PREFIX (bash-completion looks in
-# /usr/local/share too); /usr/share/... when PREFIX=/usr
+# bash-completion's directory, moved under PREFIX (its .pc names /usr
+# outright; bash-completion looks in /usr/local/share too):
+# /usr/share/bash-completion/completions when PREFIX=/usr
 BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+    --define-variable=datadir=$(PREFIX)/share \
     --variable=completionsdir bash-completion 2>/dev/null), \
     $(PREFIX)/share/bash-completion/completions)
 UNITDIR  ?= $(PREFIX)/lib/systemd/system

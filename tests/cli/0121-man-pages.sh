@@ -53,9 +53,7 @@ for p in $pages; do
     [ -f "$T/root/usr/share/man/man1/$(basename "$p")" ] ||
         fail "$(basename "$p") not installed in /usr/share/man/man1"
 done
-compdir=$(pkg-config --define-variable=prefix=/usr --variable=completionsdir \
-          bash-completion 2>/dev/null) ||
-    compdir=/usr/share/bash-completion/completions
+compdir=/usr/share/bash-completion/completions     # for PREFIX=/usr
 [ -f "$T/root$compdir/ovfkit" ] || fail "completion not in $compdir: $(find "$T/root")"
 cmp -s "$T/root$compdir/ovfkit" "$OVFK_SRCDIR/completion/ovfkit.bash" ||
     fail "the installed completion is not completion/ovfkit.bash"
@@ -64,3 +62,14 @@ for u in ovfkit-backup@.service ovfkit-backup@.timer; do
 done
 grep -q "^ExecStart=/usr/bin/ovfkit " "$T/root/usr/lib/systemd/system/ovfkit-backup@.service" ||
     fail "the service does not run /usr/bin/ovfkit (PREFIX=/usr)"
+# another PREFIX: everything under it (bash-completion's .pc names /usr
+# outright, which must not leak into a /opt installation)
+make -s -C "$OVFK_SRCDIR" BUILD="$T/b" PREFIX=/opt/ovfk DESTDIR="$T/opt" \
+    install-man install-completion install-systemd > make.txt 2>&1 ||
+    fail "make install-* PREFIX=/opt/ovfk: $(cat make.txt)"
+for f in share/bash-completion/completions/ovfkit share/man/man1/ovfkit.1 \
+         lib/systemd/system/ovfkit-backup@.timer; do
+    [ -f "$T/opt/opt/ovfk/$f" ] || fail "PREFIX=/opt/ovfk: no $f; $(find "$T/opt" -type f)"
+done
+[ "$(find "$T/opt" -type f | grep -vc "^$T/opt/opt/ovfk/")" -eq 0 ] ||
+    fail "installed outside PREFIX: $(find "$T/opt" -type f | grep -v "^$T/opt/opt/ovfk/")"
