@@ -155,6 +155,24 @@ def operands(syn, opts):
     return out
 
 
+def wrap(form, lead, width=79):
+    """A synopsis form in lines of at most width columns; the lines after
+    the first are indented to the first word after the command's words."""
+    words = form.split()
+    k = 1
+    while k < len(words) and re.match(r"^[a-z][a-z0-9-]*$", words[k]):
+        k += 1
+    indent = " " * (len(lead) + len(" ".join(words[:k])) + 1)
+    lines, cur = [], lead + " ".join(words[:k])
+    for w in words[k:]:
+        if len(cur) + 1 + len(w) > width and cur.strip():
+            lines.append(cur)
+            cur = indent + w
+        else:
+            cur += " " + w
+    return lines + [cur]
+
+
 def render(e):
     where = e.where
     if not e.paras:
@@ -163,7 +181,9 @@ def render(e):
     if not all(s.startswith("ovfkit") for s in syn):
         die(where, "entry '%s': the first paragraph is not its synopsis "
             "(one 'ovfkit ...' line per form)" % e.name)
-    text = ["usage: " + syn[0]] + ["       " + s for s in syn[1:]]
+    text = []
+    for k, form in enumerate(syn):
+        text += wrap(form, "usage: " if k == 0 else "       ")
     opts, label, example = {}, None, False
     width = min(24, max([len(strip(p[1][0])) for p in e.paras[1:]
                          if len(p[1]) == 2 and p[1][1].startswith("\t")] +

@@ -43,6 +43,14 @@ while read -r c; do
     fi
 done < cmds.txt
 [ "$(wc -l < paths.txt)" -ge 38 ] || fail "commands found: $(cat paths.txt)"
+# and no help for a command that is not there (a page left after a rename):
+# each entry of the man page sources names a command or subcommand
+grep -h '^## ' "$OVFK_SRCDIR"/doc/*.1.scd | sed 's/^## //' > entries.txt
+[ "$(wc -l < entries.txt)" -ge 38 ] || fail "entries: $(cat entries.txt)"
+while read -r e; do
+    grep -qx "$e" paths.txt ||
+        fail "doc/ has a help entry for 'ovfkit $e', which ovfkit does not have"
+done < entries.txt
 
 # each has its help: usage, options, an example; `help X Y` == `X Y --help`
 i=0
