@@ -185,7 +185,7 @@ def render(e):
     for k, form in enumerate(syn):
         text += wrap(form, "usage: " if k == 0 else "       ")
     opts, label, example = {}, None, False
-    width = min(24, max([len(strip(p[1][0])) for p in e.paras[1:]
+    width = min(20, max([len(strip(p[1][0])) for p in e.paras[1:]
                          if len(p[1]) == 2 and p[1][1].startswith("\t")] +
                         [0]))
     for n, lines in e.paras[1:]:
