@@ -33,6 +33,18 @@ int cli_help_show(const char *name)
     return 0;
 }
 
+void cli_help_synopsis(FILE *out, const char *name)
+{
+    const struct cli_help *h = cli_help_find(name);
+    const char *end = h ? strstr(h->text, "\n\n") : NULL;
+
+    if (end) {
+        fprintf(out, "%.*s\n", (int)(end - h->text), h->text);
+    }
+    fprintf(out, "see 'ovfkit help%s%s'\n", strcmp(name, "ovfkit") ? " " : "",
+            strcmp(name, "ovfkit") ? name : "");
+}
+
 void cli_help_main(FILE *out, const struct cli_command *cmds)
 {
     const struct cli_help *h = cli_help_find("ovfkit");

@@ -31,6 +31,9 @@ const struct cli_help *cli_help_find(const char *name);
  * (nothing printed) when it has none. */
 int cli_help_show(const char *name);
 
+/* The synopsis of name ("ovfkit") on out, and where the help is. */
+void cli_help_synopsis(FILE *out, const char *name);
+
 /* `ovfkit --help` on out: the global entry, then the commands of cmds. */
 void cli_help_main(FILE *out, const struct cli_command *cmds);
 

@@ -35,8 +35,7 @@ static void usage(FILE *out)
         cli_help_main(out, commands);
         return;
     }
-    fprintf(out, "usage: ovfkit [--store DIR | --connect URI|xen:DIR] "
-            "[--json] [-q] <command> [options]\nsee 'ovfkit help'\n");
+    cli_help_synopsis(out, "ovfkit");
 }
 
 int main(int argc, char **argv)
