@@ -3,8 +3,9 @@
  * cli/help.h - `ovfkit help`, every command's --help, and what the bash
  * completion asks.  The text is not written here: `make` generates the
  * table from the man page sources, doc/ovfkit*.1.scd, with
- * scripts/scd2help.py, so the help and the man pages are one text.  A new command is documented
- * by one `## NAME` section in its page (see scripts/scd2help.py).
+ * scripts/scd2help.py, so the help and the man pages are one text.  A new
+ * command is documented by one `## NAME` section in a page (a new page
+ * for a new group: make finds it); scripts/scd2help.py says how.
  */
 #ifndef OVFK_CLI_HELP_H
 #define OVFK_CLI_HELP_H
