@@ -1,6 +1,6 @@
-# The systemd templates (issue 16): ovfkit-backup@.service runs `ovfkit
-# backup --repo ... VM` unattended with --progress=json, the timer runs it
-# nightly (RandomizedDelaySec, Persistent=true).  Installed by `make
+# The systemd templates (issue 16): ovfkit-backup@.service runs
+# `ovfkit backup create --repo ... VM` unattended with --progress=json, the
+# timer runs it nightly (RandomizedDelaySec, Persistent=true).  Installed by `make
 # install` (here into PREFIX=$T/usr, so that the ExecStart binary and the
 # Documentation= man pages are where the unit says: verify checks both),
 # `systemd-analyze verify` must pass with no output at all (it exits 0 on
@@ -27,7 +27,7 @@ cp "$OVFKIT" "$T/usr/bin/ovfkit"     # what `make install` puts in BINDIR
 export MANPATH="$T/usr/share/man"
 
 # what the units say
-grep -q "^ExecStart=$T/usr/bin/ovfkit .*--progress=json backup --repo \${OVFKIT_REPO} .*%i\$" \
+grep -q "^ExecStart=$T/usr/bin/ovfkit .*--progress=json backup create --repo \${OVFKIT_REPO} .*%i\$" \
     "$u/ovfkit-backup@.service" || fail "ExecStart: $(grep Exec "$u/ovfkit-backup@.service")"
 for k in "OnCalendar=" "RandomizedDelaySec=" "Persistent=true" \
          "WantedBy=timers.target"; do
