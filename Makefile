@@ -117,7 +117,7 @@ $(BUILD)/cli/help_text.c: scripts/scd2help.py $(MAN_SRCS)
 $(BUILD)/cli/help_text.o: $(BUILD)/cli/help_text.c cli/help.h
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
-$(BUILD)/cli/help.o $(BUILD)/cli/main.o $(BUILD)/cli/util.o: cli/help.h
+$(BUILD)/cli/help.o $(BUILD)/cli/main.o: cli/help.h
 
 man: $(MANS)
 $(BUILD)/man/%: doc/%.scd

@@ -33,6 +33,22 @@ int cli_help_show(const char *name)
     return 0;
 }
 
+bool cli_help_wanted(int argc, char **argv)
+{
+    char name[128];
+
+    if (!cli_wants_help(argc, argv)) {
+        return false;
+    }
+    if (argc > 1 && argv[1][0] != '-') {
+        snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+        if (cli_help_show(name) == 0) {
+            return true;
+        }
+    }
+    return cli_help_show(argv[0]) == 0;
+}
+
 void cli_help_synopsis(FILE *out, const char *name)
 {
     const struct cli_help *h = cli_help_find(name);

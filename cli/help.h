@@ -10,6 +10,7 @@
 #ifndef OVFK_CLI_HELP_H
 #define OVFK_CLI_HELP_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct cli_command;
@@ -31,6 +32,13 @@ const struct cli_help *cli_help_find(const char *name);
 /* Print the help of the command name ("vhd create") on stdout: 0, or -1
  * (nothing printed) when it has none. */
 int cli_help_show(const char *name);
+
+/* When argv (the command and its arguments) asks for --help and the
+ * command, or the subcommand argv[1] of the group argv[0], has an entry:
+ * print it and return true.  Here, not in each group's dispatch, so that
+ * a group that dispatches in its own way (`backup VM` for `backup create
+ * VM`) gets it too. */
+bool cli_help_wanted(int argc, char **argv);
 
 /* The synopsis of name ("ovfkit") on out, and where the help is. */
 void cli_help_synopsis(FILE *out, const char *name);

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
             /* the help of the man page; the command's own without one */
-            if (cli_wants_help(argc, argv) && cli_help_show(cmd->name) == 0) {
+            if (cli_help_wanted(argc, argv)) {
                 return 0;
             }
             return cmd->fn(argc, argv);

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/help.h"
 #include "cli/numarg.h"
 #include "ovfkit/common.h"
 #include "ovfkit/hv.h"
@@ -86,12 +85,6 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
     }
     for (const struct cli_command *c = cmds; c->name; c++) {
         if (strcmp(c->name, argv[0]) == 0) {
-            char name[64];
-            /* the help of the man page; the command's own without one */
-            snprintf(name, sizeof(name), "%s %s", group, c->name);
-            if (cli_wants_help(argc, argv) && cli_help_show(name) == 0) {
-                return 0;
-            }
             return c->fn(argc, argv);
         }
     }
