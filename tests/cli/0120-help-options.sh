@@ -57,15 +57,15 @@ i=0
 while read -r p; do
     i=$((i + 1))
     # shellcheck disable=SC2086
+    ovfkit help --options $p > "opts.$i" 2> /dev/null ||
+        fail "no help entry for '$p' (a '## $p' section in doc/ovfkit-*.1.scd)"
     ovfkit help $p > "help.$i" || fail "'ovfkit help $p' failed"
     ovfkit $p --help > h.txt || fail "'ovfkit $p --help' failed"
     cmp -s h.txt "help.$i" || fail "'ovfkit $p --help' is not 'ovfkit help $p'"
-    head -1 "help.$i" | grep -q "^usage: ovfkit.* $(echo "$p" | sed 's/.* //')" ||
+    head -1 "help.$i" | grep -q "^usage: ovfkit.*$(echo "$p" | sed 's/.* //')" ||
         fail "'ovfkit help $p' starts: $(head -1 "help.$i")"
     grep -A1 '^example' "help.$i" | grep -q '^  .*ovfkit ' ||
         fail "'ovfkit help $p' has no example"
-    ovfkit help --options $p > "opts.$i" ||
-        fail "no help entry for '$p' (a '## $p' section in doc/ovfkit-*.1.scd)"
     dump "$i" $p
     printf '%s\t%s\n' "$i" "$p" >> index.txt
 done < paths.txt
