@@ -28,6 +28,7 @@ example, so a command cannot be documented by halves.
 import os
 import re
 import sys
+import textwrap
 
 
 def strip(s):
@@ -201,7 +202,8 @@ def render(e):
             continue
         if len(lines) == 1 and lines[0].endswith(":") and \
                 not lines[0].startswith("*"):
-            label = strip(lines[0]).lower()
+            label = strip(lines[0])
+            label = label[:1].lower() + label[1:]
             text += ["", label]
             continue
         if len(head) == 1 and body and lines[0] == head[0]:
@@ -215,10 +217,15 @@ def render(e):
             if label is None:
                 label = "options:"
                 text += ["", label]
+            # one line in the source; on the screen wrapped at 79 columns
+            # under itself when it is long (the exit codes' are)
+            col = width + 4
+            lines = textwrap.wrap(desc, max(79 - col, 30)) or [""]
             if len(term) > width:
-                text += ["  " + term, " " * (width + 4) + desc]
+                text += ["  " + term, " " * col + lines[0]]
             else:
-                text.append("  %-*s  %s" % (width, term, desc))
+                text.append("  %-*s  %s" % (width, term, lines[0]))
+            text += [" " * col + x for x in lines[1:]]
             continue
         if body:
             die(w, "tab-indented lines must follow a single term line")

@@ -40,7 +40,7 @@ done
 man -l "$OVFK_BUILD/man/ovfkit-export.1" 2>/dev/null > export.txt
 grep -q -- "--keep-guest-config" export.txt || fail "ovfkit-export(1) lacks --keep-guest-config"
 man -l "$OVFK_BUILD/man/ovfkit.1" 2>/dev/null > ovfkit.txt
-for code in 0 1 2 3 64 75 130; do
+for code in 0 1 2 3 63 64 75 130 143; do
     grep -q "^ *$code\$" ovfkit.txt || fail "ovfkit(1) lacks exit code $code"
 done
 

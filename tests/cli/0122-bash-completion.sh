@@ -45,7 +45,8 @@ expect "create delete export list revert" ovfkit snapshot ""
 # 3. options and their values
 expect "--skip-disk --storage --system" ovfkit import x.ova --s
 expect "--store" ovfkit --sto
-expect "json" ovfkit --progress = ""      # bash splits --progress=
+expect "auto bar json none" ovfkit --progress = ""      # bash splits at =
+expect "json" ovfkit --progress = j
 expect "dynamic fixed" ovfkit vhd create --type ""
 expect "raw" ovfkit vhd convert --type r
 expect "sha1 sha256 sha512" ovfkit export web --to x.ova --digest sha
