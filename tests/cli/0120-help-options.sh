@@ -166,3 +166,50 @@ for op in $(sed -n 's/.*{ \.name = "\([a-z-]*\)", \.fn = op_.*/\1/p' \
     grep -q -- "$op" sp.txt || fail "sysprep's help does not name '$op'"
 done
 grep -q machine-id sp.txt || fail "no sysprep operations found"
+
+# the generator refuses a command documented by halves: no example, an
+# option described on two lines, no synopsis
+page() { printf 'x(1)\n\n# COMMANDS\n\n## x\n\n%s\n' "$1" > bad.1.scd; }
+gen() { "$PY" "$OVFK_SRCDIR/scripts/scd2help.py" bad.1.scd > /dev/null; }
+page '*ovfkit x* _A_
+
+Do x.
+
+*--y*
+	why
+'
+expect_err "entry 'x' has no example" gen
+page '*ovfkit x* _A_
+
+*--y*
+	why
+	and more
+
+Example:
+
+```
+ovfkit x a
+```
+'
+expect_err "'--y' is described on 2 lines" gen
+page 'Do x.
+
+Example:
+
+```
+ovfkit x a
+```
+'
+expect_err "the first paragraph is not its synopsis" gen
+page '*ovfkit x* _A_
+
+*--y* _N_
+	why
+
+Example:
+
+```
+ovfkit x a
+```
+'
+gen > /dev/null || fail "a good entry was refused"
