@@ -74,7 +74,8 @@ void cli_help_main(FILE *out, const struct cli_command *cmds)
     }
     fprintf(out, "  %-10s %s\n", "help", "describe ovfkit or a command");
     fprintf(out, "\n'ovfkit help COMMAND [SUBCOMMAND]' describes a command; "
-            "'man ovfkit' the whole.\n");
+            "'man ovfkit' the whole.\n\n");
+    cli_exit_codes_print(out);
 }
 
 /* argv joined with spaces into buf: "vhd create" */

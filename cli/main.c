@@ -38,6 +38,12 @@ static void usage(FILE *out)
     cli_help_synopsis(out, "ovfkit");
 }
 
+static void warn_handler(void *opaque, const char *msg)
+{
+    (void)opaque;
+    cli_warn("%s", msg);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -47,9 +53,11 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
+        { "wait", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 },
     };
-    int c;
+    uint64_t wait;
+    int c, r;
 
     /* "+": stop at the first non-option, the command */
     while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
@@ -72,6 +80,13 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'w':
+            if (cli_uint("ovfkit --wait SECONDS <command> ...", "--wait",
+                         optarg, 0, 7 * 86400, "s", &wait)) {
+                return EXIT_USAGE;
+            }
+            g.lock_wait = (int)wait;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
@@ -90,13 +105,17 @@ int main(int argc, char **argv)
     if (strcmp(argv[0], "help") == 0) {
         return cli_help_cmd(argc, argv, commands);
     }
+    ovfk_set_warn_handler(warn_handler, NULL);
+    cli_signals_install();
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
             /* the help of the man page; the command's own without one */
             if (cli_help_wanted(argc, argv)) {
                 return 0;
             }
-            return cmd->fn(argc, argv);
+            r = cmd->fn(argc, argv);
+            /* stopped by a signal: the shell's code, whatever failed */
+            return cli_signal && r != 0 ? 128 + cli_signal : r;
         }
     }
     fprintf(stderr, "ovfkit: '%s' is not an ovfkit command; see "
