@@ -33,7 +33,9 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
+    char *package = NULL;
+    struct hv_export_opts o = { .progress = cli_progress,
+                                .opaque = "exporting", .package = &package };
     hv_conn *c;
     int ch, r;
 
@@ -74,13 +76,18 @@ static int do_export(int argc, char **argv)
     if (r < 0) {
         r = cli_error("%s", hv_error(c));
     } else if (g.json) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
-        json_object_object_add(e, "package", json_object_new_string(o.to));
-        cli_json_event("exported", e);
+        json_object *e = cli_package_json(package);
+        if (e) {
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
+            cli_json_print(e);
+        } else {
+            r = 1;
+        }
     } else if (!g.quiet) {
         printf("exported '%s' to '%s'\n", argv[optind], o.to);
     }
+    free(package);
     hv_disconnect(c);
     return r;
 }

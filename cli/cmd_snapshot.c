@@ -65,7 +65,9 @@ static int do_create(int argc, char **argv)
             json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
             json_object_object_add(e, "id", json_object_new_string(s->id));
             json_object_object_add(e, "name", json_object_new_string(s->name));
-            cli_json_event("snapshot-created", e);
+            json_object_object_add(e, "parent", s->parent ?
+                                   json_object_new_string(s->parent) : NULL);
+            cli_json_print(e);
         } else if (!g.quiet) {
             printf("snapshot %s '%s' of '%s' taken\n", s->id, s->name,
                    argv[optind]);

@@ -31,12 +31,16 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[-q] <command> [options]\n\n"
+            "[--progress=auto|bar|json|none] [-q] <command> [options]\n\n"
             "ovfkit exports and imports virtual machines as OVF/OVA "
             "packages with VHD disks.\n\ncommands:\n");
     for (const struct cli_command *c = commands; c->name; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
+    fprintf(out, "\n--json prints the result as one JSON document on stdout "
+            "(schemas in\n%s/json-schema); --progress=json prints one "
+            "JSON event per line\non stdout before it; -q silences the "
+            "progress bar and chatter.\n", OVFK_DATADIR);
     fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
 }
 
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
         { "connect", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
+        { "progress", required_argument, NULL, 'p' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -67,6 +72,13 @@ int main(int argc, char **argv)
             break;
         case 'q':
             g.quiet = true;
+            break;
+        case 'p':
+            if (cli_progress_mode_parse(optarg, &g.progress) < 0) {
+                return cli_usage("ovfkit [--progress=auto|bar|json|none] "
+                                 "...", "invalid --progress '%s': expected "
+                                 "auto, bar, json or none", optarg);
+            }
             break;
         case 'V':
             printf("ovfkit %s\n", OVFKIT_VERSION);
