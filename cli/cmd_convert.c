@@ -232,7 +232,7 @@ static int import_package(const struct convert_args *a, const char *package)
                                  .keep_guest_config = a->keep,
                                  .max_cpus = a->max_cpus,
                                  .progress = cli_progress,
-                                 .opaque = "import" };
+                                 .opaque = "importing" };
     struct hv_plan *plan = NULL;
     hv_conn *c;
     int r;
@@ -269,7 +269,7 @@ static void remove_staged(char *staged, const struct convert_args *a, int r)
 int cmd_convert(int argc, char **argv)
 {
     struct convert_args a = { .o = { .progress = cli_progress,
-                                     .opaque = "convert" } };
+                                     .opaque = "converting" } };
     char staged[PATH_MAX] = "", *package = NULL;
     struct hv_vm *vm = NULL;
     int r;

@@ -345,7 +345,7 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
     if (cli_connect(&c)) {
         return 1;
     }
-    a.o.opaque = mode == HV_IMPORT ? "import" : "restore";
+    a.o.opaque = mode == HV_IMPORT ? "importing" : "restoring";
     r = hv_import(c, argv[optind], &a.o, &plan);
     cli_progress_done();
     if (plan) {

@@ -267,7 +267,7 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
+    struct hv_export_opts o = { .progress = cli_progress, .opaque = "exporting" };
     hv_conn *c;
     int ch, r;
 
@@ -416,7 +416,7 @@ static int do_delete(int argc, char **argv)
         return 1;
     }
     r = snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all, dry,
-                    &p, g.json || g.quiet ? NULL : cli_progress, "merge");
+                    &p, cli_progress, "merging");
     cli_progress_done();
     if (r < 0) {
         r = cli_error("%s", hv_error(c));
