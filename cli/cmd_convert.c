@@ -226,7 +226,18 @@ static void print_converted(const struct convert_args *a,
 
 /* --import: the package the library says it wrote, not a guess at its
  * name.  0 or 1 (printed). */
-static int import_package(const struct convert_args *a, const char *package)
+/* a VM model as `vm show --json` prints it (a new object, or NULL) */
+static json_object *model_json(const struct hv_vm *vm)
+{
+    char *text = hv_vm_to_json(vm, false);
+    json_object *o = text ? json_tokener_parse(text) : NULL;
+
+    free(text);
+    return o;
+}
+
+static int import_package(const struct convert_args *a, const char *package,
+                          json_object *out)
 {
     struct hv_import_opts io = { .mode = HV_IMPORT,
                                  .keep_guest_config = a->keep,
@@ -244,6 +255,8 @@ static int import_package(const struct convert_args *a, const char *package)
     cli_progress_done();
     if (r < 0) {
         r = cli_error("%s", hv_error(c));
+    } else if (out) {
+        json_object_object_add(out, "imported", model_json(plan->vm));
     } else if (!g.quiet) {
         char u[37];
         hv_uuid_str(plan->vm->uuid, u);
@@ -284,18 +297,32 @@ int cmd_convert(int argc, char **argv)
         }
         a.o.to = staged;
     }
-    a.o.package = a.import ? &package : NULL;
+    a.o.package = &package;
     r = ovfk_convert_vm((const char *const *)argv + optind,
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
         r = cli_error("%s", ovfk_last_error());
     } else {
-        if (!g.quiet && !g.json) {
+        json_object *out = NULL;
+        if (g.json) {
+            out = json_object_new_object();
+            json_object_object_add(out, "vm", model_json(vm));
+            json_object_object_add(out, "package", staged[0] ? NULL :
+                                   package ? cli_package_json(package) : NULL);
+            json_object_object_add(out, "guest_changes",
+                                   json_object_new_uint64(a.changes));
+            json_object_object_add(out, "imported", NULL);
+        } else if (!g.quiet) {
             print_converted(&a, vm, staged[0] != '\0');
         }
         if (a.import) {
-            r = import_package(&a, package);
+            r = import_package(&a, package, out);
+        }
+        if (out && r == 0) {
+            cli_json_print(out);
+        } else {
+            json_object_put(out);
         }
     }
     if (staged[0]) {

@@ -252,7 +252,12 @@ static int do_revert(int argc, char **argv)
     r = snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
         r = cli_error("%s", hv_error(c));
-    } else if (!g.quiet && !g.json) {
+    } else if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "vm", json_object_new_string(argv[1]));
+        json_object_object_add(o, "snapshot", json_object_new_string(argv[2]));
+        cli_json_print(o);
+    } else if (!g.quiet) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
     hv_disconnect(c);
@@ -267,7 +272,9 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct hv_export_opts o = { .progress = cli_progress, .opaque = "exporting" };
+    char *package = NULL;
+    struct hv_export_opts o = { .progress = cli_progress,
+                                .opaque = "exporting", .package = &package };
     hv_conn *c;
     int ch, r;
 
@@ -304,10 +311,22 @@ static int do_export(int argc, char **argv)
     cli_progress_done();
     if (r < 0) {
         r = cli_error("%s", hv_error(c));
-    } else if (!g.quiet && !g.json) {
+    } else if (g.json) {
+        json_object *e = cli_package_json(package ? package : o.to);
+        if (e) {
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
+            json_object_object_add(e, "snapshot", json_object_new_string(
+                                       argv[optind + 1]));
+            cli_json_print(e);
+        } else {
+            r = 1;
+        }
+    } else if (!g.quiet) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
     }
+    free(package);
     hv_disconnect(c);
     return r;
 }

@@ -44,6 +44,43 @@ static void usage(FILE *out)
     fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
 }
 
+/*
+ * --json and --progress=WHEN after the command mean what they mean before
+ * it (`ovfkit vhd info --json F` = `ovfkit --json vhd info F`), for every
+ * command alike: taken out of argv here, up to a "--".  Returns the new
+ * argc, or -1 after a usage error.
+ */
+static int command_globals(int argc, char **argv)
+{
+    int k = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc) {
+                argv[k++] = argv[i++];
+            }
+            break;
+        }
+        if (strcmp(a, "--json") == 0) {
+            g.json = true;
+            continue;
+        }
+        if (strncmp(a, "--progress=", 11) == 0) {
+            if (cli_progress_mode_parse(a + 11, &g.progress) < 0) {
+                cli_usage("ovfkit [--progress=auto|bar|json|none] ...",
+                          "invalid --progress '%s': expected auto, bar, "
+                          "json or none", a + 11);
+                return -1;
+            }
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    return k;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -101,6 +138,10 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    argc = command_globals(argc, argv);
+    if (argc < 0) {
+        return EXIT_USAGE;
+    }
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
             return cmd->fn(argc, argv);
