@@ -142,6 +142,11 @@ int main(int argc, char **argv)
     if (argc < 0) {
         return EXIT_USAGE;
     }
+    /* stdout is then JSON Lines, the events and the result: never the
+     * human text a command prints without --json */
+    if (g.progress == CLI_PROGRESS_JSON) {
+        g.json = true;
+    }
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
             return cmd->fn(argc, argv);

@@ -16,6 +16,9 @@
  * a burst of sparse blocks or a stall of the page cache does not make
  * the time left jump around; the first draw has no rate yet ("--").
  *
+ * OVFKIT_PROGRESS_EVERY=SECONDS sets how often a bar is redrawn or an
+ * event written (0: at every report of the library, as the tests want).
+ *
  * Modes (--progress=WHEN): auto draws the bar only when stderr is a
  * terminal and -q is not given; bar draws it on stderr even on a pipe;
  * json writes events on stdout whatever -q says (it was asked for);
@@ -54,6 +57,21 @@ static struct {
     unsigned n, head;           /* samples kept, next slot */
     bool drawn;                 /* a bar line is on the terminal */
 } P;
+
+/* seconds between two draws or events: OVFKIT_PROGRESS_EVERY, else
+ * dflt */
+static double every(double dflt)
+{
+    const char *e = getenv("OVFKIT_PROGRESS_EVERY");
+    char *end;
+    double v;
+
+    if (!e || !*e) {
+        return dflt;
+    }
+    v = strtod(e, &end);
+    return *end == '\0' && v >= 0 ? v : dflt;
+}
 
 static double now_s(void)
 {
@@ -351,10 +369,10 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
         sample(t, done);
     }
     if (m == CLI_PROGRESS_JSON) {
-        if (t - P.last_event >= EVENT_EVERY) {
+        if (t - P.last_event >= every(EVENT_EVERY)) {
             event(t, false);
         }
-    } else if (t - P.last_draw >= BAR_EVERY) {
+    } else if (t - P.last_draw >= every(BAR_EVERY)) {
         draw(t, false);
     }
     return 0;
