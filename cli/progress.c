@@ -254,7 +254,7 @@ static void draw(double t, bool final)
         memset(b, '#', fill);
         memset(b + fill, ' ', bar - fill);
         b[bar] = '\0';
-        if (bar >= 4) {
+        if (bar >= 4 && P.total) {
             n = snprintf(line, sizeof(line), "%-*.*s [%s]%s", (int)ll,
                          (int)ll, label, b, right);
         } else {
