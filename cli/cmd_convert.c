@@ -149,7 +149,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[32];
-    struct hv_export_opts pkg = { 0 };
+    struct ovfk_hv_export_opts pkg = { 0 };
     struct ovfk_convert_opts *o = &a->o;
     int ch, r;
 
@@ -208,7 +208,7 @@ static int make_staged(char *staged)
 }
 
 static void print_converted(const struct convert_args *a,
-                            const struct hv_vm *vm, bool staged)
+                            const struct ovfk_hv_vm *vm, bool staged)
 {
     const struct ovfk_convert_opts *o = &a->o;
 
@@ -227,9 +227,9 @@ static void print_converted(const struct convert_args *a,
 /* --import: the package the library says it wrote, not a guess at its
  * name.  0 or 1 (printed). */
 /* a VM model as `vm show --json` prints it (a new object, or NULL) */
-static json_object *model_json(const struct hv_vm *vm)
+static json_object *model_json(const struct ovfk_hv_vm *vm)
 {
-    char *text = hv_vm_to_json(vm, false);
+    char *text = ovfk_hv_vm_to_json(vm, false);
     json_object *o = text ? json_tokener_parse(text) : NULL;
 
     free(text);
@@ -239,31 +239,31 @@ static json_object *model_json(const struct hv_vm *vm)
 static int import_package(const struct convert_args *a, const char *package,
                           json_object *out)
 {
-    struct hv_import_opts io = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts io = { .mode = OVFK_HV_IMPORT,
                                  .keep_guest_config = a->keep,
                                  .max_cpus = a->max_cpus,
                                  .progress = cli_progress,
                                  .opaque = "importing" };
-    struct hv_plan *plan = NULL;
-    hv_conn *c;
+    struct ovfk_hv_plan *plan = NULL;
+    ovfk_hv_conn *c;
     int r;
 
     if (cli_connect(&c)) {
         return 1;
     }
-    r = hv_import(c, package, &io, &plan);
+    r = ovfk_hv_import(c, package, &io, &plan);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_error("%s", ovfk_hv_error(c));
     } else if (out) {
         json_object_object_add(out, "imported", model_json(plan->vm));
     } else if (!g.quiet) {
         char u[37];
-        hv_uuid_str(plan->vm->uuid, u);
+        ovfk_hv_uuid_str(plan->vm->uuid, u);
         printf("imported as '%s' (%s)\n", plan->vm->name, u);
     }
-    hv_plan_free(plan);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(plan);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -284,7 +284,7 @@ int cmd_convert(int argc, char **argv)
     struct convert_args a = { .o = { .progress = cli_progress,
                                      .opaque = "converting" } };
     char staged[PATH_MAX] = "", *package = NULL;
-    struct hv_vm *vm = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     int r;
 
     r = parse_args(argc, argv, &a);
@@ -329,6 +329,6 @@ int cmd_convert(int argc, char **argv)
         remove_staged(staged, &a, r);
     }
     free(package);
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return r;
 }

@@ -91,13 +91,13 @@ static int parse_ovf(const char *syn, const char *arg, int *out)
 }
 
 int cli_export_opt(const char *syn, int ch, const char *arg,
-                   struct hv_export_opts *o)
+                   struct ovfk_hv_export_opts *o)
 {
     switch (ch) {
     case OPT_OVF:
         return parse_ovf(syn, arg, &o->ovf_version);
     case OPT_DIGEST:
-        if (ova_digest_parse(arg, &o->digest) < 0) {
+        if (ovfk_ova_digest_parse(arg, &o->digest) < 0) {
             return cli_usage(syn, "unknown digest '%s'", arg);
         }
         return 0;
@@ -121,7 +121,7 @@ int cli_export_opt(const char *syn, int ch, const char *arg,
     }
 }
 
-int cli_export_check(const char *syn, const struct hv_export_opts *o)
+int cli_export_check(const char *syn, const struct ovfk_hv_export_opts *o)
 {
     if (!o->key != !o->cert) {
         return cli_usage(syn, "--key and --cert go together");
@@ -144,7 +144,7 @@ void cli_export_help(unsigned set)
 
 struct pkg_files {
     json_object *files;
-    const struct ova_manifest *mf;
+    const struct ovfk_ova_manifest *mf;
     char *dir;                  /* a directory package's directory */
 };
 
@@ -156,11 +156,11 @@ static json_object *file_json(const struct pkg_files *p, const char *name,
     json_object_object_add(f, "name", json_object_new_string(name));
     json_object_object_add(f, "size", json_object_new_uint64(size));
     for (size_t i = 0; p->mf && i < p->mf->n; i++) {
-        const struct ova_manifest_entry *e = &p->mf->entries[i];
+        const struct ovfk_ova_manifest_entry *e = &p->mf->entries[i];
         if (strcmp(e->name, name) == 0) {
             json_object *d = json_object_new_object();
             json_object_object_add(d, "algorithm", json_object_new_string(
-                                       ova_digest_name(e->digest)));
+                                       ovfk_ova_digest_name(e->digest)));
             json_object_object_add(d, "value",
                                    json_object_new_string(e->hex));
             json_object_object_add(f, "digest", d);
@@ -217,9 +217,9 @@ static void dir_files(struct pkg_files *p, const char *ovf, const char *mf)
 
 json_object *cli_package_json(const char *package)
 {
-    struct ova_manifest mf = { 0 };
+    struct ovfk_ova_manifest mf = { 0 };
     struct pkg_files p = { .files = json_object_new_array() };
-    bool ova = ova_is_archive(package);
+    bool ova = ovfk_ova_is_archive(package);
     json_object *o = json_object_new_object();
     char *buf = NULL, *name = NULL;
     size_t len = 0;
@@ -228,11 +228,11 @@ json_object *cli_package_json(const char *package)
     json_object_object_add(o, "format",
                            json_object_new_string(ova ? "ova" : "ovf"));
     if (ovfk_ova_load_manifest(package, &buf, &len, &name) == 0 &&
-        ova_manifest_parse(buf, len, &mf, NULL, NULL) >= 0) {
+        ovfk_ova_manifest_parse(buf, len, &mf, NULL, NULL) >= 0) {
         p.mf = &mf;
     }
     if (ova) {
-        if (ova_list(package, add_member, &p) < 0) {
+        if (ovfk_ova_list(package, add_member, &p) < 0) {
             cli_error("%s", ovfk_last_error());
             json_object_put(p.files);
             json_object_put(o);
@@ -254,7 +254,7 @@ json_object *cli_package_json(const char *package)
     json_object_object_add(o, "files", p.files);
 out:
     if (p.mf) {
-        ova_manifest_free(&mf);
+        ovfk_ova_manifest_free(&mf);
     }
     free(buf);
     free(name);
