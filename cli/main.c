@@ -37,10 +37,11 @@ static void usage(FILE *out)
     for (const struct cli_command *c = commands; c->name; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
-    fprintf(out, "\n--json prints the result as one JSON document on stdout "
-            "(schemas in\n%s/json-schema); --progress=json prints one "
-            "JSON event per line\non stdout before it; -q silences the "
-            "progress bar and chatter.\n", OVFK_DATADIR);
+    fprintf(out, "\n--json prints the result as one JSON document on "
+            "stdout; its schema is\n  %s/json-schema/<command>.json\n"
+            "--progress=json prints one JSON event a line on stdout "
+            "before it;\n-q silences the progress bar and chatter.\n",
+            OVFK_DATADIR);
     fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
 }
 
