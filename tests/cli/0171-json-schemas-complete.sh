@@ -64,3 +64,13 @@ mutate 'd["virtual_size"] = "4M"'
 mutate 'del d["uuid"]'
 mutate 'd["type"] = "sparse"'
 mutate 'd["uuid"] = "not-a-uuid"'
+
+# make install puts them in DATADIR/json-schema (the staged install that
+# make check builds for the examples)
+stage=$OVFK_BUILD/stage/share/ovfkit/json-schema
+if [ -d "$OVFK_BUILD/stage" ]; then
+    for s in "$SCHEMAS"/*.json; do
+        cmp -s "$s" "$stage/$(basename "$s")" ||
+            fail "make install did not install $(basename "$s") in $stage"
+    done
+fi
