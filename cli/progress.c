@@ -156,7 +156,9 @@ static double rate(double t, bool final)
 static double eta(double r, bool final)
 {
     if (final) {
-        return 0;
+        /* a step cut short (an error, a warning that ends the line) has
+         * no time left to show */
+        return P.total == 0 || P.done >= P.total ? 0 : -1;
     }
     if (r <= 0 || P.total == 0 || P.done > P.total) {
         return -1;
