@@ -254,7 +254,7 @@ static int import_package(const struct convert_args *a, const char *package,
     r = ovfk_hv_import(c, package, &io, &plan);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (out) {
         json_object_object_add(out, "imported", model_json(plan->vm));
     } else if (!g.quiet) {
@@ -302,7 +302,7 @@ int cmd_convert(int argc, char **argv)
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_fail(r, "%s", ovfk_last_error());
     } else {
         json_object *out = NULL;
         if (g.json) {

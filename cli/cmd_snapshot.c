@@ -57,7 +57,7 @@ static int do_create(int argc, char **argv)
     }
     r = ovfk_snap_create(c, argv[optind], name, description, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         const struct ovfk_snap *s = ovfk_snap_find(&l, l.current);
         if (g.json) {
@@ -190,13 +190,13 @@ static int do_list(int argc, char **argv)
     }
     r = ovfk_hv_load(c, argv[optind], &vm);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
         ovfk_hv_disconnect(c);
         return r;
     }
     r = ovfk_snap_load(c, vm, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array(), *cur;
@@ -253,7 +253,7 @@ static int do_revert(int argc, char **argv)
     }
     r = ovfk_snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "vm", json_object_new_string(argv[1]));
@@ -313,7 +313,7 @@ static int do_export(int argc, char **argv)
     r = ovfk_snap_export(c, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *e = cli_package_json(package ? package : o.to);
         if (e) {
@@ -443,7 +443,7 @@ static int do_delete(int argc, char **argv)
                          dry, &p, cli_progress, "merging");
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         print_plan(&p, dry);
     }

@@ -337,6 +337,9 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
     enum cli_progress_mode m = mode();
     double t;
 
+    if (cli_progress_stop()) {
+        return 1;           /* SIGINT/SIGTERM: the library stops */
+    }
     if (m == CLI_PROGRESS_NONE) {
         return 0;
     }

@@ -130,9 +130,9 @@ doc ova-sign --json ova sign --key key.pem --cert cert.pem repacked.ova
 json '[f["name"] for f in d["files"]]' < "docs/ova-sign@$n.json" | grep -q "web.cert" ||
     fail "ova sign --json: no certificate listed"
 doc ova-verify --json ova verify --ca cert.pem --require-signature repacked.ova
-# a damaged package: exit 1 and the problems in the document
+# a damaged package: exit 2 and the problems in the document
 printf 'SHA256(web-disk1.vhd)= %064d\n' 0 > unpacked/web.mf
-expect_rc 1 ovfkit --json ova verify unpacked/web.ovf > "docs/ova-verify@bad.json"
+expect_rc 2 ovfkit --json ova verify unpacked/web.ovf > "docs/ova-verify@bad.json"
 json 'd["verified"], len(d["problems"]) > 0' < "docs/ova-verify@bad.json" |
     grep -qx "False True" || fail "verify of a bad package: $(cat docs/ova-verify@bad.json)"
 
