@@ -26,7 +26,8 @@
 
 /* One row: code, the command it is special to (NULL: every command),
  * what it means.  The table ends with a NULL meaning; `ovfkit --help`
- * prints it (cli_exit_codes_print), the man pages are made from it. */
+ * prints it (cli_exit_codes_print).  It is generated from the EXIT STATUS
+ * of doc/ovfkit.1.scd (scripts/scd2help.py), the man page's source. */
 struct cli_exit_code {
     int code;
     const char *commands;

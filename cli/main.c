@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "ovfkit/common.h"
 
 static const struct cli_command commands[] = {
@@ -27,24 +28,14 @@ static const struct cli_command commands[] = {
     { NULL, NULL, NULL },
 };
 
+/* The whole help on stdout (--help); on a usage error, the synopsis. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[--progress=auto|bar|json|none] [-q] [--wait SECONDS] "
-            "<command> [options]\n\n"
-            "ovfkit exports and imports virtual machines as OVF/OVA "
-            "packages with VHD disks.\n\ncommands:\n");
-    for (const struct cli_command *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    if (out == stdout) {
+        cli_help_main(out, commands);
+        return;
     }
-    fprintf(out, "\n--json prints the result as one JSON document on "
-            "stdout; its schema is\n  %s/json-schema/<command>.json\n"
-            "--progress=json prints one JSON event a line on stdout "
-            "before it;\n-q silences the progress bar and chatter.\n",
-            OVFK_DATADIR);
-    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n\n");
-    cli_exit_codes_print(out);
+    cli_help_synopsis(out, "ovfkit");
 }
 
 static void warn_handler(void *opaque, const char *msg)
@@ -165,10 +156,17 @@ int main(int argc, char **argv)
     if (g.progress == CLI_PROGRESS_JSON) {
         g.json = true;
     }
+    if (strcmp(argv[0], "help") == 0) {
+        return cli_help_cmd(argc, argv, commands);
+    }
     ovfk_set_warn_handler(warn_handler, NULL);
     cli_signals_install();
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
+            /* the help of the man page; the command's own without one */
+            if (cli_help_wanted(argc, argv)) {
+                return 0;
+            }
             r = cmd->fn(argc, argv);
             /* stopped by a signal: the shell's code, whatever failed */
             return cli_signal && r != 0 ? 128 + cli_signal : r;

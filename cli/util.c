@@ -77,6 +77,8 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
         for (const struct cli_command *c = cmds; c->name; c++) {
             fprintf(out, "  %-10s %s\n", c->name, c->summary);
         }
+        fprintf(out, "\n'ovfkit help %s COMMAND' describes a command.\n",
+                group);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (const struct cli_command *c = cmds; c->name; c++) {
