@@ -104,6 +104,9 @@ bool cli_wants_help(int argc, char **argv);
 int cli_progress(void *opaque, uint64_t done, uint64_t total);
 /* End the step under way: the final event, or the bar's newline. */
 void cli_progress_done(void);
+/* Before a line on stderr in the middle of an operation (a warning): the
+ * bar moves out of its way, the step goes on. */
+void cli_progress_pause(void);
 /* true with --progress=json (stdout is JSON Lines) */
 bool cli_progress_json(void);
 /* "auto", "bar", "json", "none": 0, or -1 for anything else */

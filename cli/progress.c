@@ -383,6 +383,16 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
     return 0;
 }
 
+void cli_progress_pause(void)
+{
+    /* the bar's line is left as it is; the next report draws on a new
+     * line, in the same step (JSON events go on: stdout is not stderr) */
+    if (P.drawn) {
+        fputc('\n', stderr);
+        P.drawn = false;
+    }
+}
+
 void cli_progress_done(void)
 {
     end_step();

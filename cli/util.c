@@ -33,7 +33,7 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    cli_progress_done();
+    cli_progress_pause();
     fputs("ovfkit: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
