@@ -55,6 +55,8 @@ static json_object *system_json(const ovfk_ovf_doc *d,
     if (s->has_os) {
         json_object_object_add(os, "id", json_object_new_int(s->os_id));
         json_object_object_add(os, "description", jstr(s->os_description));
+        json_object_object_add(os, "vmw_os_type", jstr(s->os_vmw_type));
+        json_object_object_add(os, "vbox_os_type", jstr(s->os_vbox_type));
     }
     json_object_object_add(o, "os", os);
     json_object_object_add(o, "cpus", json_object_new_uint64(hw.cpus));
@@ -201,8 +203,17 @@ static void info_text(const ovfk_ovf_doc *d)
                "system:      ", s->id ? s->id : "?", s->name ? " (" : "",
                s->name ? s->name : "", s->name ? ")" : "");
         if (s->has_os) {
-            printf("  os:         %d %s\n", s->os_id,
-                   s->os_description ? s->os_description : "");
+            printf("  os:         %d", s->os_id);
+            if (s->os_description) {
+                printf(" %s", s->os_description);
+            }
+            if (s->os_vmw_type) {
+                printf(" (vmw:osType %s)", s->os_vmw_type);
+            }
+            if (s->os_vbox_type) {
+                printf(" (vbox:OSType %s)", s->os_vbox_type);
+            }
+            putchar('\n');
         }
         if (s->has_hardware) {
             printf("  cpus:       %llu\n  memory:     %llu MiB\n",
