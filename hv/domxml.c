@@ -298,11 +298,18 @@ static void texts(xmlXPathContextPtr ctx, struct ovfk_hv_vm *vm)
     vm->kernel = hv_xp_str(ctx, "/domain/os/kernel");
     vm->initrd = hv_xp_str(ctx, "/domain/os/initrd");
     vm->cmdline = hv_xp_str(ctx, "/domain/os/cmdline");
-    /* ours as we wrote it; else virt-install's libosinfo id, kept as is */
+    /* ours as we wrote it; else virt-install's libosinfo id, kept as is
+     * (and as the vendor's type: hv.h's os_vendor) */
     vm->os_type = hv_xp_str(ctx, "string(/domain/metadata/o:vm/@os-type)");
+    vm->os_vendor = hv_xp_str(ctx, "string(/domain/metadata/o:vm/"
+                                   "@os-vendor)");
     if (!vm->os_type) {
         vm->os_type = hv_xp_str(ctx, "string(/domain/metadata/"
-                                  "libosinfo:libosinfo/libosinfo:os/@id)");
+                                     "libosinfo:libosinfo/libosinfo:os/@id)");
+        if (vm->os_type && !vm->os_vendor &&
+            asprintf(&vm->os_vendor, "libosinfo:%s", vm->os_type) < 0) {
+            vm->os_vendor = NULL;
+        }
     }
 }
 

@@ -146,67 +146,12 @@ static const char *libvirt_bus(const char *bus)
     return !bus || !strcmp(bus, "virtio") ? "virtio" : bus;
 }
 
-static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
+/* <disk> (files; VHD as qemu's "vpc") and <interface> (networks). */
+static void devices(xmlNodePtr devs, const struct ovfk_hv_vm *vm)
 {
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr dom = xmlNewNode(NULL, BAD_CAST "domain"), os, type, devs, n,
-               meta, mine;
-    xmlNsPtr ns;
     int counts[4] = { 0 };
-    char uuid[37], num[32];
-    xmlChar *mem = NULL;
-    char *out = NULL;
-    int size;
+    xmlNodePtr n;
 
-    xmlDocSetRootElement(doc, dom);
-    xmlNewProp(dom, BAD_CAST "type", BAD_CAST P(c)->type);
-    xmlNewTextChild(dom, NULL, BAD_CAST "name", BAD_CAST vm->name);
-    ovfk_hv_uuid_str(vm->uuid, uuid);
-    xmlNewTextChild(dom, NULL, BAD_CAST "uuid", BAD_CAST uuid);
-    if (vm->description) {
-        xmlNewTextChild(dom, NULL, BAD_CAST "description",
-                        BAD_CAST vm->description);
-    }
-    meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
-    mine = xmlNewChild(meta, NULL, BAD_CAST "vm", NULL);
-    ns = xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit");
-    xmlSetNs(mine, ns);
-    snprintf(num, sizeof(num), "%d", vm->os_id);
-    xmlNewProp(mine, BAD_CAST "os-id", BAD_CAST num);
-    if (vm->os_type) {
-        xmlNewProp(mine, BAD_CAST "os-type", BAD_CAST vm->os_type);
-    }
-    /* the disks we made for this VM: removing it removes only those */
-    for (size_t i = 0; i < vm->n_disks; i++) {
-        if (vm->disks[i].owned && vm->disks[i].path) {
-            n = xmlNewChild(mine, ns, BAD_CAST "owns", NULL);
-            xmlNewProp(n, BAD_CAST "path", BAD_CAST vm->disks[i].path);
-        }
-    }
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->memory_mib);
-    n = xmlNewTextChild(dom, NULL, BAD_CAST "memory", BAD_CAST num);
-    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "MiB");
-    snprintf(num, sizeof(num), "%u", vm->cpus);
-    xmlNewTextChild(dom, NULL, BAD_CAST "vcpu", BAD_CAST num);
-    os = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
-    type = xmlNewTextChild(os, NULL, BAD_CAST "type", BAD_CAST "hvm");
-    xmlNewProp(type, BAD_CAST "arch", BAD_CAST "x86_64");
-    if (vm->firmware && !strcmp(vm->firmware, "efi")) {
-        xmlNewProp(os, BAD_CAST "firmware", BAD_CAST "efi");
-    }
-    if (vm->kernel) {
-        xmlNewTextChild(os, NULL, BAD_CAST "kernel", BAD_CAST vm->kernel);
-        if (vm->initrd) {
-            xmlNewTextChild(os, NULL, BAD_CAST "initrd", BAD_CAST vm->initrd);
-        }
-        if (vm->cmdline) {
-            xmlNewTextChild(os, NULL, BAD_CAST "cmdline",
-                            BAD_CAST vm->cmdline);
-        }
-    }
-    xmlNewProp(xmlNewChild(os, NULL, BAD_CAST "boot", NULL), BAD_CAST "dev",
-               BAD_CAST "hd");
-    devs = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
     for (size_t i = 0; i < vm->n_disks; i++) {
         const struct ovfk_hv_disk *d = &vm->disks[i];
         const char *pre = target_prefix(d->bus);
@@ -238,6 +183,71 @@ static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
         xmlNewProp(n, BAD_CAST "type", BAD_CAST (vm->nics[i].model ?
                    vm->nics[i].model : "virtio"));
     }
+}
+
+static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr dom = xmlNewNode(NULL, BAD_CAST "domain"), os, type, n, meta,
+               mine;
+    xmlNsPtr ns;
+    char uuid[37], num[32];
+    xmlChar *mem = NULL;
+    char *out = NULL;
+    int size;
+
+    xmlDocSetRootElement(doc, dom);
+    xmlNewProp(dom, BAD_CAST "type", BAD_CAST P(c)->type);
+    xmlNewTextChild(dom, NULL, BAD_CAST "name", BAD_CAST vm->name);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
+    xmlNewTextChild(dom, NULL, BAD_CAST "uuid", BAD_CAST uuid);
+    if (vm->description) {
+        xmlNewTextChild(dom, NULL, BAD_CAST "description",
+                        BAD_CAST vm->description);
+    }
+    meta = xmlNewChild(dom, NULL, BAD_CAST "metadata", NULL);
+    mine = xmlNewChild(meta, NULL, BAD_CAST "vm", NULL);
+    ns = xmlNewNs(mine, BAD_CAST OVFKIT_NS, BAD_CAST "ovfkit");
+    xmlSetNs(mine, ns);
+    snprintf(num, sizeof(num), "%d", vm->os_id);
+    xmlNewProp(mine, BAD_CAST "os-id", BAD_CAST num);
+    if (vm->os_type) {
+        xmlNewProp(mine, BAD_CAST "os-type", BAD_CAST vm->os_type);
+    }
+    if (vm->os_vendor) {
+        xmlNewProp(mine, BAD_CAST "os-vendor", BAD_CAST vm->os_vendor);
+    }
+    /* the disks we made for this VM: removing it removes only those */
+    for (size_t i = 0; i < vm->n_disks; i++) {
+        if (vm->disks[i].owned && vm->disks[i].path) {
+            n = xmlNewChild(mine, ns, BAD_CAST "owns", NULL);
+            xmlNewProp(n, BAD_CAST "path", BAD_CAST vm->disks[i].path);
+        }
+    }
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)vm->memory_mib);
+    n = xmlNewTextChild(dom, NULL, BAD_CAST "memory", BAD_CAST num);
+    xmlNewProp(n, BAD_CAST "unit", BAD_CAST "MiB");
+    snprintf(num, sizeof(num), "%u", vm->cpus);
+    xmlNewTextChild(dom, NULL, BAD_CAST "vcpu", BAD_CAST num);
+    os = xmlNewChild(dom, NULL, BAD_CAST "os", NULL);
+    type = xmlNewTextChild(os, NULL, BAD_CAST "type", BAD_CAST "hvm");
+    xmlNewProp(type, BAD_CAST "arch", BAD_CAST "x86_64");
+    if (vm->firmware && !strcmp(vm->firmware, "efi")) {
+        xmlNewProp(os, BAD_CAST "firmware", BAD_CAST "efi");
+    }
+    if (vm->kernel) {
+        xmlNewTextChild(os, NULL, BAD_CAST "kernel", BAD_CAST vm->kernel);
+        if (vm->initrd) {
+            xmlNewTextChild(os, NULL, BAD_CAST "initrd", BAD_CAST vm->initrd);
+        }
+        if (vm->cmdline) {
+            xmlNewTextChild(os, NULL, BAD_CAST "cmdline",
+                            BAD_CAST vm->cmdline);
+        }
+    }
+    xmlNewProp(xmlNewChild(os, NULL, BAD_CAST "boot", NULL), BAD_CAST "dev",
+               BAD_CAST "hd");
+    devices(xmlNewChild(dom, NULL, BAD_CAST "devices", NULL), vm);
     xmlDocDumpFormatMemory(doc, &mem, &size, 1);
     if (mem) {
         out = strndup((const char *)mem, (size_t)size);

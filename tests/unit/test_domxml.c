@@ -142,6 +142,8 @@ static void t_domain_read(void)
     CHECK_EQ(vm->cpus, 2);
     CHECK(!strcmp(vm->firmware, "efi"));
     CHECK(vm->os_type && !strcmp(vm->os_type, "http://debian.org/debian/12"));
+    CHECK(vm->os_vendor &&
+          !strcmp(vm->os_vendor, "libosinfo:http://debian.org/debian/12"));
     /* the network disk is left out; the one without @device is a disk */
     CHECK_EQ(vm->n_disks, 1);
     CHECK(!strcmp(vm->disks[0].id, "vmdisk1") &&
@@ -168,7 +170,8 @@ static void t_our_metadata(void)
     const char *xml = DOM(
         "<description>web tier</description>"
         "<metadata><ovfkit:vm xmlns:ovfkit='urn:ovfkit:ovf:1' os-id='94' "
-        "os-type='debian12_64'><ovfkit:owns path='/d/1.vhd'/></ovfkit:vm>"
+        "os-type='debian12_64' os-vendor='vmware:debian12_64Guest'>"
+        "<ovfkit:owns path='/d/1.vhd'/></ovfkit:vm>"
         "</metadata><memory unit='MiB'>1024</memory>"
         "<os firmware='efi'><type>hvm</type><kernel>/k</kernel></os>"
         "<devices><disk type='file' device='disk'><source file='/d/1.vhd'/>"
@@ -178,6 +181,7 @@ static void t_our_metadata(void)
     CHECK_OK(parse(xml, 0, &vm, &err), err.msg);
     CHECK_EQ(vm->os_id, 94);
     CHECK(!strcmp(vm->os_type, "debian12_64"));
+    CHECK(!strcmp(vm->os_vendor, "vmware:debian12_64Guest"));
     CHECK(!strcmp(vm->description, "web tier"));
     CHECK(!strcmp(vm->kernel, "/k") && !strcmp(vm->firmware, "efi"));
     CHECK_EQ(vm->memory_mib, 1024);
