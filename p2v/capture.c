@@ -49,6 +49,7 @@ struct cap {
     char reason[512];
     json_object *passes;
     double est_freeze, freeze_s;
+    double frozen_at, thawed_at;   /* CLOCK_MONOTONIC seconds */
     uint64_t data_bytes;
     ovfk_err err;
     /* the receiver */
@@ -120,6 +121,11 @@ static int run_pass(struct cap *c, int pass, uint64_t *changed)
             if (off + len > d->size) {
                 len = (size_t)(d->size - off);
             }
+            if (p2v_canceled()) {
+                r = ovfk_err_set(&c->err, -ECANCELED, "canceled by signal "
+                                 "%d", p2v_canceled());
+                break;
+            }
             ssize_t got = pread(d->fd, c->buf, len, (off_t)off);
             if (got != (ssize_t)len) {
                 r = ovfk_err_set(&c->err, got < 0 ? -errno : -EIO,
@@ -189,6 +195,10 @@ static int test_hold(struct cap *c)
     double until = e ? now_s() + strtod(e, NULL) : 0;
 
     while (now_s() < until) {
+        if (p2v_canceled()) {
+            return ovfk_err_set(&c->err, -ECANCELED, "canceled by signal "
+                                "%d", p2v_canceled());
+        }
         if (!p2v_wire_alive(c->w)) {
             return ovfk_err_set(&c->err, -EPIPE, "cannot send the capture "
                                 "stream: the receiver is gone");
@@ -208,11 +218,12 @@ static int freeze_and_finish(struct cap *c)
 
     /* the watchdog thaws at twice the limit: a stuck flow past that is
      * an outage, and the capture then fails rather than lie */
+    c->frozen_at = now_s();
     r = p2v_freeze(c->mounts, c->n_mounts, 2 * max + 5, &f, &c->err);
     if (r < 0) {
         return r;
     }
-    t0 = now_s();
+    t0 = c->frozen_at;
     logf_(c, "froze %zu file system%s", c->n_mounts,
           c->n_mounts == 1 ? "" : "s");
     r = test_hold(c);
@@ -224,7 +235,8 @@ static int freeze_and_finish(struct cap *c)
                      &changed);
     }
     r2 = p2v_thaw(f, &c->err);
-    c->freeze_s = now_s() - t0;
+    c->thawed_at = now_s();
+    c->freeze_s = c->thawed_at - t0;
     logf_(c, "thawed after %.2f s", c->freeze_s);
     return r < 0 ? r : r2;
 }
@@ -419,6 +431,12 @@ static json_object *describe(struct cap *c, bool plan)
         json_object_object_add(o, "passes", json_object_get(c->passes));
         json_object_object_add(o, "freeze_seconds",
                                json_object_new_double(c->freeze_s));
+        /* when, on CLOCK_MONOTONIC, so a test's writer can tell which of
+         * its files were complete before the freeze began */
+        json_object_object_add(o, "freeze_started_monotonic",
+                               json_object_new_double(c->frozen_at));
+        json_object_object_add(o, "thawed_monotonic",
+                               json_object_new_double(c->thawed_at));
         json_object_object_add(o, "data_bytes", json_object_new_int64(
                                    (int64_t)c->data_bytes));
         json_object_object_add(o, "wire_bytes", json_object_new_int64(
@@ -828,7 +846,9 @@ int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o)
     /* a receiver that is gone must fail a write, not kill us while the
      * file systems are frozen */
     sigaction(SIGPIPE, &ign, &old);
+    p2v_signals(true);
     r = capture(&c);
+    p2v_signals(false);
     sigaction(SIGPIPE, &old, NULL);
     if (r < 0 && o->report && !*o->report && c.est_freeze > 0 && c.vm) {
         json_object *rep = describe(&c, false);

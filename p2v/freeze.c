@@ -12,8 +12,10 @@
  *      own descriptors of the mount points, so it can thaw when this
  *      process is gone (SIGKILL, a crash: its end of the control pipe
  *      reads EOF) or when the freeze outlives the deadline.
- *   2. SIGINT, SIGTERM and SIGHUP thaw in the handler (FITHAW is one
- *      ioctl, async-signal-safe), then the signal does what it did before.
+ *   2. SIGINT, SIGTERM and SIGHUP (handled for the whole capture,
+ *      p2v_signals) thaw in the handler (FITHAW is one ioctl,
+ *      async-signal-safe) and cancel the capture, which then fails and
+ *      cleans up as on any error.
  *   3. p2v_thaw stops the watchdog first, then thaws: a deadline thaw by
  *      the watchdog is reported (the copy is then not consistent), never
  *      missed.
@@ -44,7 +46,7 @@ struct p2v_freeze {
 };
 
 static int g_fds[MAX_MOUNTS];
-static volatile sig_atomic_t g_n;
+static volatile sig_atomic_t g_n, g_sig;
 static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP };
 static struct sigaction g_old[3];
 
@@ -59,12 +61,29 @@ static void on_signal(int sig)
 {
     thaw_all(g_fds, (size_t)g_n);
     g_n = 0;
+    g_sig = sig;
+}
+
+void p2v_signals(bool on)
+{
+    struct sigaction sa = { .sa_handler = on_signal };
+
+    sigemptyset(&sa.sa_mask);
+    g_sig = 0;
     for (size_t i = 0; i < sizeof(g_sigs) / sizeof(g_sigs[0]); i++) {
-        if (g_sigs[i] == sig) {
-            sigaction(sig, &g_old[i], NULL);
+        if (on) {
+            /* no SA_RESTART: a blocked write returns EINTR and the capture
+             * sees the cancel */
+            sigaction(g_sigs[i], &sa, &g_old[i]);
+        } else {
+            sigaction(g_sigs[i], &g_old[i], NULL);
         }
     }
-    raise(sig);
+}
+
+int p2v_canceled(void)
+{
+    return g_sig;
 }
 
 /* The watchdog: only async-signal-safe calls (this process may have
@@ -112,7 +131,6 @@ int p2v_freeze(char *const *mounts, size_t n, double deadline,
                struct p2v_freeze **out, ovfk_err *err)
 {
     struct p2v_freeze *f = calloc(1, sizeof(*f));
-    struct sigaction sa = { .sa_handler = on_signal };
     int pfd[2], r = 0;
 
     *out = NULL;
@@ -150,13 +168,15 @@ int p2v_freeze(char *const *mounts, size_t n, double deadline,
         close(f->ctl);
         goto fail;
     }
-    sigemptyset(&sa.sa_mask);
     g_n = 0;
-    for (size_t i = 0; i < sizeof(g_sigs) / sizeof(g_sigs[0]); i++) {
-        sigaction(g_sigs[i], &sa, &g_old[i]);
-    }
     for (size_t i = 0; i < f->n; i++) {
         g_fds[i] = f->fds[i];
+        if (p2v_canceled()) {
+            r = ovfk_err_set(err, -ECANCELED, "canceled by signal %d",
+                             p2v_canceled());
+            p2v_thaw(f, NULL);
+            return r;
+        }
         if (ioctl(f->fds[i], FIFREEZE, 0) < 0) {
             r = ovfk_err_set(err, -errno, "cannot freeze '%s': %s", mounts[i],
                              strerror(errno));
@@ -191,9 +211,6 @@ int p2v_thaw(struct p2v_freeze *f, ovfk_err *err)
     }
     thaw_all(f->fds, (size_t)g_n);
     g_n = 0;
-    for (size_t i = 0; i < sizeof(g_sigs) / sizeof(g_sigs[0]); i++) {
-        sigaction(g_sigs[i], &g_old[i], NULL);
-    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
         r = err ? ovfk_err_set(err, -ETIMEDOUT, "the freeze outlived the "
                                "watchdog's deadline, which thawed the file "

@@ -62,6 +62,10 @@ int p2v_snapshot_possible(struct p2v_disk *disks, size_t n, char *why,
 struct p2v_freeze;
 int p2v_freeze(char *const *mounts, size_t n, double deadline,
                struct p2v_freeze **out, ovfk_err *err);
+/* SIGINT, SIGTERM, SIGHUP: thaw and cancel (on) or as before (off) */
+void p2v_signals(bool on);
+/* The signal that canceled the capture, or 0. */
+int p2v_canceled(void);
 /* Thaw; -ETIMEDOUT when the watchdog had already thawed (deadline). */
 int p2v_thaw(struct p2v_freeze *f, ovfk_err *err);
 

@@ -81,8 +81,12 @@ int p2v_wire_rec_raw(struct p2v_wire *w, const void *buf, size_t len,
 
     while (len > 0) {
         ssize_t n = write(w->fd, p, len);
-        if (n < 0 && errno == EINTR) {
+        if (n < 0 && errno == EINTR && !p2v_canceled()) {
             continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            return ovfk_err_set(err, -ECANCELED, "canceled by signal %d",
+                                p2v_canceled());
         }
         if (n <= 0) {
             int e = n < 0 ? errno : EIO;
