@@ -177,10 +177,25 @@ static int run_pass(struct cap *c, int pass, uint64_t *changed)
     return r;
 }
 
+/* Write the mounted file systems' dirty data back first: a pre-copy pass
+ * then sees it (in the used map and on the disk), and the freeze, which
+ * syncs too, has less to do. */
+static void sync_mounts(struct cap *c)
+{
+    for (size_t i = 0; i < c->n_mounts; i++) {
+        int fd = open(c->mounts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            syncfs(fd);
+            close(fd);
+        }
+    }
+}
+
 static int remap(struct cap *c)
 {
     int r = 0;
 
+    sync_mounts(c);
     for (size_t i = 0; r == 0 && i < c->n_disks; i++) {
         r = p2v_used_map(&c->disks[i], &c->err);
     }
@@ -248,10 +263,13 @@ static int copy_freeze(struct cap *c)
     double max = c->o->max_freeze > 0 ? c->o->max_freeze : 10;
     int pass = 1, r;
 
+    r = remap(c);
     for (size_t i = 0; i < c->n_disks; i++) {
         used += c->disks[i].used_bytes;
     }
-    r = run_pass(c, pass, &changed);
+    if (r == 0) {
+        r = run_pass(c, pass, &changed);
+    }
     while (r == 0 && c->n_mounts > 0) {
         json_object *last = json_object_array_get_idx(
             c->passes, json_object_array_length(c->passes) - 1);

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# tests/cli/p2v.sh - the live P2V tests' machine (after lib.sh): a loop
+# disk with a partition table, made without udev (losetup -P, partx -a,
+# mknod from /sys/block/loopN/loopNpM/dev), a writer that keeps creating
+# and rewriting files with known content, and a cleanup that thaws,
+# unmounts and detaches whatever the test made, on every exit.
+[ "$(id -u)" = 0 ] || skip "needs root (loop devices, mount, fsfreeze)"
+need losetup util-linux
+need partx util-linux
+need sfdisk fdisk
+need mkfs.ext4 e2fsprogs
+need e2fsck e2fsprogs
+need debugfs e2fsprogs
+need mkswap util-linux
+need blkid util-linux
+need qemu-img qemu-utils
+
+LOOPS=""
+MOUNTS=""
+PIDS=""
+NODES=""
+p2v_cleanup() {
+    for p in $PIDS; do kill "$p" 2> /dev/null || true; done
+    for m in $MOUNTS; do
+        fsfreeze -u "$m" 2> /dev/null || true
+        umount "$m" 2> /dev/null || umount -l "$m" 2> /dev/null || true
+    done
+    for l in $LOOPS; do losetup -d "$l" 2> /dev/null || true; done
+    for n in $NODES; do rm -f "$n"; done
+    cd /
+    [ -n "${TEST_KEEP:-}" ] || rm -rf "$T"
+}
+trap p2v_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# attach FILE [ro]: a loop device for FILE with its partitions' nodes
+# (remade from sysfs: a node left by an earlier user may be stale); DEV
+attach() {
+    DEV=$(losetup -f --show -P ${2:+-r} "$1")
+    LOOPS="$DEV $LOOPS"
+    n=${DEV#/dev/}
+    partx -a "$DEV" 2> /dev/null || true
+    for d in /sys/block/$n/${n}p*; do
+        [ -e "$d/dev" ] || continue
+        node=/dev/${d##*/}
+        rm -f "$node"
+        mknod -m 660 "$node" b $(tr : ' ' < "$d/dev")
+        NODES="$NODES $node"
+    done
+}
+
+# p2v_machine [SIZE_MIB]: disk.img with p1 ext4 "root" (unmounted, files
+# from $T/rootsrc), p2 ext4 "data" mounted on $T/data, p3 swap; DISK is its
+# loop device, SWAP_UUID the swap's UUID
+p2v_machine() {
+    size=${1:-400}
+    rm -f disk.img
+    truncate -s "${size}M" disk.img
+    printf 'label: dos\n,160M,83\n,%sM,83\n,,82\n' $((size - 200)) |
+        sfdisk -q disk.img
+    mkdir -p rootsrc/etc rootsrc/bin
+    head -c 3000000 /dev/urandom > rootsrc/bin/blob
+    echo "p2vtest" > rootsrc/etc/hostname
+    seq 1 20000 > rootsrc/etc/numbers
+    attach disk.img
+    DISK=$DEV
+    mkfs.ext4 -q -d rootsrc "${DISK}p1"
+    mkfs.ext4 -q "${DISK}p2"
+    mkswap "${DISK}p3" > /dev/null
+    SWAP_UUID=$(blkid -p -s UUID -o value "${DISK}p3")
+    mkdir -p data
+    mount "${DISK}p2" data
+    MOUNTS="$T/data $MOUNTS"
+    mkdir data/w
+}
+
+# start_writer DIR: files w/fN with content that says its name and version,
+# created and rewritten (temporary + fsync + rename) until $T/stop exists;
+# each completion logged as "N V CLOCK_MONOTONIC" in $T/writer.log
+start_writer() {
+    cat > writer.py <<'PYEOF'
+import os, sys, time
+d, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+def body(n, v):
+    head = ("file %d version %d\n" % (n, v)).encode()
+    size = 4096 * (1 + (n * 7 + v) % 48)
+    return head + bytes((n * 31 + v * 7 + i) % 251 for i in range(256)) * (size // 256)
+i = made = 0
+with open(log, "w", buffering=1) as lg:
+    ver = {}
+    while not os.path.exists(stop):
+        if made > 4 and i % 3 == 2:
+            n = (i * 5) % made
+        else:
+            n = made
+            made += 1
+        v = ver.get(n, -1) + 1
+        tmp = os.path.join(d, ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(body(n, v))
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, os.path.join(d, "f%d" % n))
+        ver[n] = v
+        lg.write("%d %d %.6f\n" % (n, v, time.monotonic()))
+        i += 1
+        time.sleep(0.005)
+PYEOF
+    rm -f stop
+    "$PY" writer.py "$1" writer.log stop &
+    WRITER=$!
+    PIDS="$WRITER $PIDS"
+    for i in $(seq 50); do [ -s writer.log ] && break; sleep 0.1; done
+}
+
+stop_writer() {
+    touch stop
+    wait "$WRITER" || fail "the writer failed"
+}
+
+# check_files DIR REPORT: every file in DIR (rdumped from the capture) has
+# the exact content of a version the writer completed, and none is older
+# than the last version completed before the freeze began; prints the
+# writer's longest stall, which spans the freeze
+check_files() {
+    "$PY" - "$1" writer.log "$2" <<'PYEOF'
+import json, os, sys
+d, log, rep = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
+def body(n, v):
+    head = ("file %d version %d\n" % (n, v)).encode()
+    size = 4096 * (1 + (n * 7 + v) % 48)
+    return head + bytes((n * 31 + v * 7 + i) % 251 for i in range(256)) * (size // 256)
+t0 = rep["freeze_started_monotonic"]
+done, before, times = {}, {}, []
+for line in open(log):
+    n, v, t = line.split()
+    n, v, t = int(n), int(v), float(t)
+    done.setdefault(n, set()).add(v)
+    times.append(t)
+    if t < t0:
+        before[n] = v
+names = [f for f in os.listdir(d) if f.startswith("f")]
+for f in names:
+    data = open(os.path.join(d, f), "rb").read()
+    n = int(f[1:])
+    v = int(data.split(b"\n")[0].split()[3])
+    if v not in done.get(n, ()) or data != body(n, v):
+        sys.exit("%s: content is not a version the writer completed" % f)
+    if n in before and v < before[n]:
+        sys.exit("%s: version %d, but %d was complete before the freeze" % (f, v, before[n]))
+for n in before:
+    if "f%d" % n not in names:
+        sys.exit("f%d was complete before the freeze but is missing" % n)
+gaps = [b - a for a, b in zip(times, times[1:]) if b > t0 and a < rep["thawed_monotonic"] + 1]
+print("files: %d checked, %d complete before the freeze; freeze: %.3f s by the tool, writer stalled %.3f s"
+      % (len(names), len(before), rep["freeze_seconds"], max(gaps) if gaps else 0))
+PYEOF
+}
