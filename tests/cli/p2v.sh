@@ -156,3 +156,38 @@ print("files: %d checked, %d complete before the freeze; freeze: %.3f s by the t
       % (len(names), len(before), rep["freeze_seconds"], max(gaps) if gaps else 0))
 PYEOF
 }
+
+# wait_line FILE TEXT: until FILE has TEXT (20 s at most)
+wait_line() {
+    for i in $(seq 200); do
+        grep -q "$2" "$1" 2> /dev/null && return 0
+        sleep 0.1
+    done
+    cat "$1" >&2
+    fail "no '$2' in $1"
+}
+
+# probe_write DIR: start a write into DIR in the background; PROBE is its
+# pid.  A frozen file system holds it until thawed.
+probe_write() {
+    ( echo x > "$1/probe.$$.$(date +%s%N)" ) &
+    PROBE=$!
+}
+
+# assert_frozen: the probe is still waiting after half a second
+assert_frozen() {
+    sleep 0.5
+    kill -0 "$PROBE" 2> /dev/null || fail "$1: the file system was not frozen"
+}
+
+# assert_thawed WHAT: the probe's write completes within 5 s, and a new
+# write works
+assert_thawed() {
+    for i in $(seq 50); do
+        kill -0 "$PROBE" 2> /dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$PROBE" 2> /dev/null && fail "$1: still frozen 5 s later"
+    wait "$PROBE" || fail "$1: the write failed after the thaw"
+    touch "$T/data/after" || fail "$1: not writable"
+}

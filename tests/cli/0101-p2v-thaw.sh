@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A frozen file system is thawed on every exit of p2v capture (issue 18):
+# SIGKILL (the watchdog process thaws), SIGTERM and SIGINT (the handler
+# thaws; the capture fails and leaves no DIR), and the watchdog's deadline
+# when the main flow is stuck (the capture then fails, not consistent).
+# OVFK_P2V_TEST_HOLD keeps the capture frozen so the test can act.
+. "$OVFK_SRCDIR/tests/cli/lib.sh"
+. "$OVFK_SRCDIR/tests/cli/p2v.sh"
+
+p2v_machine 300
+head -c 5000000 /dev/urandom > data/some
+
+for sig in KILL TERM INT; do
+    OVFK_P2V_TEST_HOLD=30 "$OVFKIT" p2v capture "$DISK" --to "$T/out-$sig" \
+        --no-convert > /dev/null 2> "cap-$sig.err" &
+    pid=$!
+    wait_line "cap-$sig.err" "froze 1 file system"
+    probe_write "$T/data"
+    assert_frozen "before SIG$sig"
+    kill -"$sig" "$pid"
+    assert_thawed "after SIG$sig"
+    set +e
+    wait "$pid"
+    rc=$?
+    set -e
+    if [ "$sig" = KILL ]; then
+        [ "$rc" = 137 ] || fail "SIGKILL: exit $rc"
+    else
+        [ "$rc" = 1 ] || fail "SIG$sig: exit $rc, expected 1"
+        grep -q "canceled by signal" "cap-$sig.err" ||
+            fail "SIG$sig: $(cat "cap-$sig.err")"
+        [ ! -e "out-$sig" ] || fail "SIG$sig left out-$sig behind"
+    fi
+done
+pgrep -f "ovfkit p2v capture $DISK" > /dev/null &&
+    fail "a capture process (the watchdog?) is left"
+
+# the main flow stuck past the watchdog's deadline (2 x --max-freeze + 5 s)
+OVFK_P2V_TEST_HOLD=9 "$OVFKIT" p2v capture "$DISK" --to "$T/out-late" \
+    --no-convert --max-freeze 1 > /dev/null 2> cap-late.err &
+pid=$!
+wait_line cap-late.err "froze 1 file system"
+probe_write "$T/data"
+assert_frozen "deadline"
+sleep 6.5
+assert_thawed "at the watchdog's deadline"
+set +e
+wait "$pid"
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "deadline: exit $rc, expected 1"
+grep -q "outlived the watchdog's deadline" cap-late.err ||
+    fail "deadline: $(cat cap-late.err)"
+[ ! -e out-late ] || fail "a capture that was not consistent left out-late"
