@@ -593,8 +593,9 @@ static int start_receiver(struct cap *c, int *wfd)
     return r;
 }
 
-/* Wait for the receiver; 0 when it wrote everything. */
-static int wait_receiver(struct cap *c)
+/* Wait for the receiver; 0 when it wrote everything, else the reason in
+ * *e. */
+static int wait_receiver(struct cap *c, ovfk_err *e)
 {
     int st = 0;
 
@@ -602,14 +603,14 @@ static int wait_receiver(struct cap *c)
         pthread_join(c->thr, NULL);
         c->thr_started = false;
         if (c->recv_rc < 0) {
-            return ovfk_err_set(&c->err, c->recv_rc, "%s", c->recv_msg);
+            return ovfk_err_set(e, c->recv_rc, "%s", c->recv_msg);
         }
     } else if (c->ssh > 0) {
         while (waitpid(c->ssh, &st, 0) < 0 && errno == EINTR) {
         }
         c->ssh = 0;
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            return ovfk_err_set(&c->err, -EIO, "the receiver failed (ssh "
+            return ovfk_err_set(e, -EIO, "the receiver failed (ssh "
                                 "exit status %d): see its messages above",
                                 WIFEXITED(st) ? WEXITSTATUS(st) : 255);
         }
@@ -838,10 +839,12 @@ static int capture(struct cap *c)
     if (wfd >= 0) {
         close(wfd);
     }
-    int rr = wait_receiver(c);
-    if (r == 0 || (r == -EPIPE && rr < 0)) {
-        /* the receiver's own message says why it stopped reading */
-        r = rr;
+    ovfk_err re = { 0 };
+    int rr = wait_receiver(c, &re);
+    /* the local receiver's message says why it stopped reading (a remote
+     * one's came through ssh's standard error) */
+    if (rr < 0 && (r == 0 || (r == -EPIPE && c->local))) {
+        r = ovfk_err_set(&c->err, rr, "%s", re.msg);
     }
     return r;
 }

@@ -191,3 +191,71 @@ assert_thawed() {
     wait "$PROBE" || fail "$1: the write failed after the thaw"
     touch "$T/data/after" || fail "$1: not writable"
 }
+
+# start_sshd: an sshd of the test's own on 127.0.0.1:$PORT with throw-away
+# host and user keys; $T/ssh/ssh runs ssh with a config that knows only
+# them (a temporary known_hosts, StrictHostKeyChecking) - OVFK_P2V_SSH
+start_sshd() {
+    need sshd openssh-server
+    need ssh openssh-client
+    need ssh-keygen openssh-client
+    mkdir -p ssh /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f ssh/host_key
+    ssh-keygen -q -t ed25519 -N '' -f ssh/id
+    cp ssh/id.pub ssh/authorized_keys
+    PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat > ssh/sshd_config <<CONF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/ssh/host_key
+AuthorizedKeysFile $T/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile $T/ssh/sshd.pid
+CONF
+    echo "[127.0.0.1]:$PORT $(cat ssh/host_key.pub)" > ssh/known_hosts
+    cat > ssh/config <<CONF
+Host 127.0.0.1
+    IdentityFile $T/ssh/id
+    IdentitiesOnly yes
+    UserKnownHostsFile $T/ssh/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+CONF
+    printf '#!/bin/sh\nexec ssh -F %s/ssh/config "$@"\n' "$T" > ssh/ssh
+    chmod +x ssh/ssh
+    "$(command -v sshd)" -f "$T/ssh/sshd_config" -D -e 2> ssh/sshd.log &
+    PIDS="$! $PIDS"
+    for i in $(seq 50); do
+        ssh/ssh -p "$PORT" root@127.0.0.1 true 2> /dev/null && break
+        sleep 0.2
+    done
+    ssh/ssh -p "$PORT" root@127.0.0.1 true ||
+        fail "the test's sshd does not answer: $(cat ssh/sshd.log)"
+    export OVFK_P2V_SSH="$T/ssh/ssh"
+    SSH_URL="ssh://root@127.0.0.1:$PORT"
+}
+
+# same_vhd A B: the two captures hold the same disk, byte for byte
+# (qemu-img reads both to the same raw image, with the same allocation),
+# in the same VHD layout (size, map of allocated data).  The files
+# themselves differ in the footer's time and unique id.
+same_vhd() {
+    [ "$(stat -c %s "$1")" = "$(stat -c %s "$2")" ] ||
+        fail "$1 and $2 differ in size"
+    for f in "$1" "$2"; do
+        ovfkit --json vhd map "$f" |
+            json '[(e["start"], e["length"], e["data"], e["zero"]) for e in d]'
+    done > maps.txt
+    [ "$(sed -n 1p maps.txt)" = "$(sed -n 2p maps.txt)" ] ||
+        fail "$1 and $2 allocate differently"
+    qemu-img compare -s -q -f vpc -F vpc "$1" "$2" ||
+        fail "$1 and $2 read differently (qemu-img compare -s)"
+    qemu-img convert -f vpc -O raw "$1" a.raw
+    qemu-img convert -f vpc -O raw "$2" b.raw
+    cmp a.raw b.raw || fail "$1 and $2 are not the same disk"
+    rm -f a.raw b.raw
+}
