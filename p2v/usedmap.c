@@ -105,7 +105,7 @@ static int ext_map(struct p2v_disk *d, struct p2v_part *pt, ovfk_err *err)
 static int run_partclone(struct p2v_part *pt, const char *map, ovfk_err *err)
 {
     char prog[64];
-    char *argv[] = { prog, "-D", "-s", pt->path, "-o", (char *)map,
+    char *argv[] = { prog, "-D", "-s", pt->path, "-O", (char *)map,
                      "-L", "/dev/null", NULL };
     posix_spawn_file_actions_t fa;
     int st = 0, r;
@@ -171,6 +171,7 @@ static int read_domain(struct p2v_disk *d, struct p2v_part *pt,
     return 0;
 }
 
+/* 1 when partclone mapped pt, 0 when none knows its file system */
 static int partclone_map(struct p2v_disk *d, struct p2v_part *pt,
                          ovfk_err *err)
 {
@@ -183,8 +184,8 @@ static int partclone_map(struct p2v_disk *d, struct p2v_part *pt,
     }
     close(fd);
     r = run_partclone(pt, map, err);
-    if (r > 0) {
-        r = read_domain(d, pt, map, err);
+    if (r > 0 && (r = read_domain(d, pt, map, err)) == 0) {
+        r = 1;
     }
     unlink(map);
     return r;

@@ -259,3 +259,37 @@ same_vhd() {
     cmp a.raw b.raw || fail "$1 and $2 are not the same disk"
     rm -f a.raw b.raw
 }
+
+# ext_used DEV: bytes an ext file system uses (dumpe2fs, not our code):
+# the block count less the free blocks of every group's descriptor, which
+# a mounted ext4 keeps current (the superblock's total lags)
+ext_used() {
+    dumpe2fs "$1" 2> /dev/null | awk -F: '
+        /^Block count/ { n = $2 } /^Block size/ { b = $2 }
+        /^  [0-9]+ free blocks, / { split($0, w, " "); f += w[1] }
+        END { printf "%d\n", (n - f) * b }'
+}
+
+# fake_ssh: OVFK_P2V_SSH runs the remote command here, counting the bytes
+# of the stream on its way in ($T/wire.count): the wire, measured outside
+# ovfkit
+fake_ssh() {
+    cat > counter.py <<'PYEOF'
+import sys
+n = 0
+while True:
+    b = sys.stdin.buffer.read1(1 << 20)
+    if not b:
+        break
+    n += len(b)
+    sys.stdout.buffer.write(b)
+open(sys.argv[1], "w").write("%d\n" % n)
+PYEOF
+    cat > fake-ssh <<EOF2
+#!/bin/sh
+while [ "\$1" != "--" ]; do shift; done
+"$PY" "$T/counter.py" "$T/wire.count" | sh -c "\$3"
+EOF2
+    chmod +x fake-ssh
+    export OVFK_P2V_SSH="$T/fake-ssh"
+}
