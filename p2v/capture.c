@@ -48,6 +48,9 @@ struct cap {
     const char *method;         /* "freeze", "none" */
     char reason[512];
     json_object *passes;
+    struct p2v_cbt *cbt;        /* NULL: every pass reads every used chunk */
+    char cbt_why[256];
+    bool full;                  /* this pass reads every used chunk */
     double est_freeze, freeze_s;
     double frozen_at, thawed_at;   /* CLOCK_MONOTONIC seconds */
     uint64_t data_bytes;
@@ -89,6 +92,14 @@ static void logf_(struct cap *c, const char *fmt, ...)
     c->o->log(c->o->opaque, line);
 }
 
+/* Does this pass read chunk ch?  Used, and never sent or written since
+ * (or every used chunk, without change tracking). */
+static bool wanted(const struct cap *c, const struct p2v_disk *d,
+                   uint32_t ch)
+{
+    return d->used[ch] && (c->full || !d->have[ch] || d->dirty[ch]);
+}
+
 /*
  * One pass over every disk: read the used chunks in runs, send those whose
  * digest differs from what was sent (all of them in pass 1).  *changed
@@ -108,12 +119,12 @@ static int run_pass(struct cap *c, int pass, uint64_t *changed)
         uint32_t ch = 0;
         while (r == 0 && ch < d->nchunks) {
             uint32_t run = 0;
-            if (!d->used[ch]) {
+            if (!wanted(c, d, ch)) {
                 ch++;
                 continue;
             }
             while (run < READ_RUN && ch + run < d->nchunks &&
-                   d->used[ch + run]) {
+                   wanted(c, d, ch + run)) {
                 run++;
             }
             uint64_t off = (uint64_t)ch * P2V_CHUNK;
@@ -140,6 +151,7 @@ static int run_pass(struct cap *c, int pass, uint64_t *changed)
                             len - (size_t)k * P2V_CHUNK : P2V_CHUNK;
                 const uint8_t *p = c->buf + (size_t)k * P2V_CHUNK;
                 uint8_t dig[P2V_DIGLEN];
+                d->dirty[ch + k] = 0;
                 p2v_sha256(p, cl, dig);
                 if (d->have[ch + k] &&
                     !memcmp(d->dig[ch + k], dig, P2V_DIGLEN)) {
@@ -191,6 +203,8 @@ static void sync_mounts(struct cap *c)
     }
 }
 
+/* Before a pass: the used maps again, and the chunks written since the
+ * last pass (every used chunk when writes were lost or are not tracked). */
 static int remap(struct cap *c)
 {
     int r = 0;
@@ -198,6 +212,15 @@ static int remap(struct cap *c)
     sync_mounts(c);
     for (size_t i = 0; r == 0 && i < c->n_disks; i++) {
         r = p2v_used_map(&c->disks[i], &c->err);
+    }
+    c->full = c->cbt == NULL;
+    if (r == 0 && c->cbt) {
+        int t = p2v_cbt_collect(c->cbt, c->disks, c->n_disks);
+        if (t < 0) {
+            logf_(c, "change tracking lost writes (%s): this pass reads "
+                  "every used chunk", strerror(-t));
+            c->full = true;
+        }
     }
     return r;
 }
@@ -263,7 +286,17 @@ static int copy_freeze(struct cap *c)
     double max = c->o->max_freeze > 0 ? c->o->max_freeze : 10;
     int pass = 1, r;
 
+    char why[200];
+    if (c->n_mounts > 0 &&
+        p2v_cbt_start(c->disks, c->n_disks, &c->cbt, why, sizeof(why)) == 0) {
+        snprintf(c->cbt_why, sizeof(c->cbt_why), "completed writes "
+                 "(tracefs block:block_rq_complete)");
+    } else if (c->n_mounts > 0) {
+        snprintf(c->cbt_why, sizeof(c->cbt_why), "none (%s): every pass "
+                 "reads every used chunk", why);
+    }
     r = remap(c);
+    c->full = true;
     for (size_t i = 0; i < c->n_disks; i++) {
         used += c->disks[i].used_bytes;
     }
@@ -447,6 +480,9 @@ static json_object *describe(struct cap *c, bool plan)
                            json_object_new_double(c->est_freeze));
     if (!plan) {
         json_object_object_add(o, "passes", json_object_get(c->passes));
+        json_object_object_add(o, "change_tracking", jstr(c->cbt_why[0] ?
+                               c->cbt_why : "none: every pass reads every "
+                               "used chunk"));
         json_object_object_add(o, "freeze_seconds",
                                json_object_new_double(c->freeze_s));
         /* when, on CLOCK_MONOTONIC, so a test's writer can tell which of
@@ -825,6 +861,7 @@ static int capture(struct cap *c)
     }
     if (r == 0) {
         uint64_t changed;
+        c->full = true;
         r = !strcmp(c->method, "none") ? run_pass(c, 1, &changed)
                                        : copy_freeze(c);
     }
@@ -880,6 +917,7 @@ int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o)
     if (r < 0) {
         ovfk_err_publish(&c.err);
     }
+    p2v_cbt_stop(c.cbt);
     p2v_wire_free(c.w);
     for (size_t i = 0; i < c.n_disks; i++) {
         p2v_disk_close(&c.disks[i]);

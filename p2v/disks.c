@@ -360,10 +360,12 @@ int p2v_disk_open(const char *path, struct p2v_disk *d, ovfk_err *err)
     }
     d->size = (uint64_t)end;
     d->nchunks = (uint32_t)((d->size + P2V_CHUNK - 1) / P2V_CHUNK);
+    d->rdev = st.st_rdev;
     d->used = calloc(d->nchunks, 1);
     d->have = calloc(d->nchunks, 1);
+    d->dirty = calloc(d->nchunks, 1);
     d->dig = calloc(d->nchunks, P2V_DIGLEN);
-    if (!d->used || !d->have || !d->dig) {
+    if (!d->used || !d->have || !d->dirty || !d->dig) {
         return ovfk_err_set(err, -ENOMEM, "out of memory");
     }
     r = find_parts(d, name, err);
@@ -379,6 +381,7 @@ void p2v_disk_close(struct p2v_disk *d)
     free(d->parts);
     free(d->used);
     free(d->have);
+    free(d->dirty);
     free(d->dig);
     free(d->path);
     if (d->fd >= 0) {

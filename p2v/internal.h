@@ -39,10 +39,12 @@ struct p2v_disk {
     uint32_t nchunks;
     uint8_t *used;              /* per chunk: 1 = send it */
     uint8_t *have;              /* per chunk: 1 = dig[] holds what was sent */
+    uint8_t *dirty;             /* per chunk: written since it was read */
     uint8_t (*dig)[P2V_DIGLEN];
     uint64_t used_bytes;        /* the file systems' used bytes plus the
                                    areas sent in full */
     int fd;                     /* O_DIRECT, read-only */
+    dev_t rdev;
 };
 
 /* disks.c */
@@ -57,6 +59,15 @@ int p2v_used_map(struct p2v_disk *d, ovfk_err *err);
 /* snapshot.c: can LVM snapshot these disks?  0 yes, else the reason */
 int p2v_snapshot_possible(struct p2v_disk *disks, size_t n, char *why,
                           size_t len);
+
+/* cbt.c: completed writes to the disks, from a tracefs instance */
+struct p2v_cbt;
+int p2v_cbt_start(struct p2v_disk *disks, size_t n, struct p2v_cbt **out,
+                  char *why, size_t len);
+/* Mark in d->dirty the chunks written since the last call; -EOVERFLOW
+ * when events were lost (then every chunk must be read again). */
+int p2v_cbt_collect(struct p2v_cbt *t, struct p2v_disk *disks, size_t n);
+void p2v_cbt_stop(struct p2v_cbt *t);
 
 /* freeze.c */
 struct p2v_freeze;
