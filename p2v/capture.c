@@ -40,7 +40,7 @@ struct cap {
     const struct ovfk_p2v_capture_opts *o;
     struct p2v_disk *disks;
     size_t n_disks;
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     struct p2v_wire *w;
     uint8_t *buf;               /* READ_RUN chunks, aligned for O_DIRECT */
     char *mounts[64];
@@ -415,7 +415,7 @@ static json_object *describe(struct cap *c, bool plan)
     json_object_object_add(o, "crash_consistent", json_object_new_boolean(
                                !strcmp(c->method, "none")));
     m = json_object_new_object();
-    hv_uuid_str(c->vm->uuid, uuid);
+    ovfk_hv_uuid_str(c->vm->uuid, uuid);
     json_object_object_add(m, "uuid", jstr(uuid));
     json_object_object_add(m, "os", jstr(c->vm->os_type));
     json_object_object_add(m, "cpus", json_object_new_int64(c->vm->cpus));
@@ -719,7 +719,7 @@ static int choose_method(struct cap *c)
  * "default" (the interface names stay in the report only). */
 static int hello(struct cap *c)
 {
-    struct hv_vm *vm = hv_vm_copy(c->vm);
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_copy(c->vm);
     json_object *o = json_object_new_object(), *disks, *mj;
     char *text;
     const char *s;
@@ -733,8 +733,8 @@ static int hello(struct cap *c)
         free(vm->nics[i].network);
         vm->nics[i].network = strdup("default");
     }
-    text = hv_vm_to_json(vm, false);
-    hv_vm_free(vm);
+    text = ovfk_hv_vm_to_json(vm, false);
+    ovfk_hv_vm_free(vm);
     mj = text ? json_tokener_parse(text) : NULL;
     free(text);
     disks = json_object_new_array();
@@ -923,7 +923,7 @@ int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o)
         p2v_disk_close(&c.disks[i]);
     }
     free(c.disks);
-    hv_vm_free(c.vm);
+    ovfk_hv_vm_free(c.vm);
     json_object_put(c.passes);
     free(c.buf);
     free(c.dir);

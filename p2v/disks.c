@@ -415,7 +415,7 @@ static char *os_name(void)
 }
 
 /* NICs with a device behind them (no lo, bridges, veths, tunnels). */
-static int add_nics(struct hv_vm *vm, ovfk_err *err)
+static int add_nics(struct ovfk_hv_vm *vm, ovfk_err *err)
 {
     DIR *dh = opendir("/sys/class/net");
     struct dirent *e;
@@ -423,7 +423,7 @@ static int add_nics(struct hv_vm *vm, ovfk_err *err)
 
     while (r == 0 && dh && (e = readdir(dh))) {
         char p[PATH_MAX], mac[64], norm[18];
-        struct hv_nic *nic;
+        struct ovfk_hv_nic *nic;
         if (e->d_name[0] == '.') {
             continue;
         }
@@ -433,10 +433,10 @@ static int add_nics(struct hv_vm *vm, ovfk_err *err)
         }
         snprintf(p, sizeof(p), "/sys/class/net/%s/address", e->d_name);
         if (!read_line(p, mac, sizeof(mac)) ||
-            hv_mac_normalize(mac, norm) < 0) {
+            ovfk_hv_mac_normalize(mac, norm) < 0) {
             continue;
         }
-        if (!(nic = hv_vm_add_nic(vm))) {
+        if (!(nic = ovfk_hv_vm_add_nic(vm))) {
             r = ovfk_err_set(err, -ENOMEM, "out of memory");
             break;
         }
@@ -454,9 +454,9 @@ static int add_nics(struct hv_vm *vm, ovfk_err *err)
     return r;
 }
 
-int p2v_machine(const char *name, struct hv_vm **out, ovfk_err *err)
+int p2v_machine(const char *name, struct ovfk_hv_vm **out, ovfk_err *err)
 {
-    struct hv_vm *vm = hv_vm_new();
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_new();
     char host[256] = "p2v", buf[128];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     FILE *f;
@@ -493,8 +493,8 @@ int p2v_machine(const char *name, struct hv_vm **out, ovfk_err *err)
     vm->firmware = strdup(access("/sys/firmware/efi", F_OK) == 0 ? "efi"
                                                                   : "bios");
     if (!read_line("/sys/class/dmi/id/product_uuid", buf, sizeof(buf)) ||
-        hv_uuid_parse(buf, vm->uuid) < 0) {
-        hv_uuid_generate(vm->uuid);
+        ovfk_hv_uuid_parse(buf, vm->uuid) < 0) {
+        ovfk_hv_uuid_generate(vm->uuid);
     }
     if (!vm->name || !vm->os_type || !vm->firmware) {
         r = ovfk_err_set(err, -ENOMEM, "out of memory");
@@ -503,7 +503,7 @@ int p2v_machine(const char *name, struct hv_vm **out, ovfk_err *err)
         r = add_nics(vm, err);
     }
     if (r < 0) {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
         return r;
     }
     *out = vm;

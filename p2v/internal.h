@@ -51,7 +51,7 @@ struct p2v_disk {
 int p2v_disks_find(char ***paths, size_t *n, ovfk_err *err);
 int p2v_disk_open(const char *path, struct p2v_disk *d, ovfk_err *err);
 void p2v_disk_close(struct p2v_disk *d);
-int p2v_machine(const char *name, struct hv_vm **out, ovfk_err *err);
+int p2v_machine(const char *name, struct ovfk_hv_vm **out, ovfk_err *err);
 
 /* usedmap.c: fill d->used from the file systems' own maps */
 int p2v_used_map(struct p2v_disk *d, ovfk_err *err);

@@ -34,7 +34,7 @@ struct rdisk {
     uint32_t nchunks;
     char path[PATH_MAX];
     char href[300];
-    vhd_t *vhd;
+    ovfk_vhd *vhd;
     uint8_t *have;              /* chunk written (holds data or zeros) */
     uint8_t (*dig)[P2V_DIGLEN];
     bool digested;
@@ -42,8 +42,8 @@ struct rdisk {
 
 struct recv {
     const struct ovfk_p2v_receive_opts *o;
-    char name[HV_NAME_MAX + 1];
-    struct hv_vm *vm;
+    char name[OVFK_HV_NAME_MAX + 1];
+    struct ovfk_hv_vm *vm;
     struct rdisk *disks;
     size_t n_disks;
     uint8_t *payload, *plain;
@@ -125,7 +125,7 @@ static bool name_ok(const char *s)
 {
     size_t n = strlen(s);
 
-    return n > 0 && n <= HV_NAME_MAX && s[0] != '.' &&
+    return n > 0 && n <= OVFK_HV_NAME_MAX && s[0] != '.' &&
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                      "0123456789_-.") == n;
 }
@@ -151,7 +151,7 @@ static int on_hello(struct recv *rv, const char *text)
                             "in the capture stream", name);
     }
     snprintf(rv->name, sizeof(rv->name), "%s", name);
-    r = hv_vm_from_json(json_object_to_json_string(v), &rv->vm);
+    r = ovfk_hv_vm_from_json(json_object_to_json_string(v), &rv->vm);
     if (r < 0) {
         r = ovfk_err_set(&rv->err, OVFK_ECORRUPT, "bad machine in the "
                          "capture stream: %s", ovfk_last_error());
@@ -166,7 +166,7 @@ static int on_hello(struct recv *rv, const char *text)
     }
     for (size_t i = 0; r == 0 && i < rv->n_disks; i++) {
         struct rdisk *d = &rv->disks[i];
-        struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC };
+        struct ovfk_vhd_create_opts co = { .type = OVFK_VHD_TYPE_DYNAMIC };
         json_object *s;
         if (!json_object_object_get_ex(json_object_array_get_idx(disks, i),
                                        "size", &s) ||
@@ -186,7 +186,7 @@ static int on_hello(struct recv *rv, const char *text)
             r = ovfk_err_set(&rv->err, -ENOMEM, "out of memory");
             break;
         }
-        r = vhd_create(d->path, &co, &d->vhd);
+        r = ovfk_vhd_create(d->path, &co, &d->vhd);
         if (r < 0) {
             r = ovfk_err_set(&rv->err, r, "%s", ovfk_last_error());
             break;
@@ -257,10 +257,10 @@ static int on_data(struct recv *rv, int flags, const uint8_t *p, size_t len)
     /* zeros need no write where nothing was written: a hole reads as
      * zeros */
     if (flags != P2V_ZERO || d->have[ch]) {
-        r = vhd_pwrite(d->vhd, data, clen, off);
+        r = ovfk_vhd_pwrite(d->vhd, data, clen, off);
         if (r < 0) {
             return ovfk_err_set(&rv->err, r, "cannot write '%s': %s", d->path,
-                                vhd_error(d->vhd));
+                                ovfk_vhd_error(d->vhd));
         }
     }
     d->have[ch] = 1;
@@ -358,7 +358,7 @@ static int finish(struct recv *rv)
     char name[300], mf[8192], hex[65], path[PATH_MAX + 300];
     char *xml = NULL;
     size_t xml_len = 0, mlen = 0;
-    ovf_doc *doc = NULL;
+    ovfk_ovf_doc *doc = NULL;
     int r = 0;
 
     if (!hrefs || !sizes) {
@@ -366,16 +366,16 @@ static int finish(struct recv *rv)
     }
     for (size_t i = 0; r == 0 && i < rv->n_disks; i++) {
         struct rdisk *d = &rv->disks[i];
-        struct hv_disk *hd = i < rv->vm->n_disks ? &rv->vm->disks[i]
-                                                 : hv_vm_add_disk(rv->vm);
+        struct ovfk_hv_disk *hd = i < rv->vm->n_disks ? &rv->vm->disks[i]
+                                                 : ovfk_hv_vm_add_disk(rv->vm);
         struct stat st;
         if (!d->digested) {
             r = ovfk_err_set(&rv->err, OVFK_ECORRUPT, "the capture stream "
                              "has no digest for disk %zu", i + 1);
             break;
         }
-        r = vhd_flush(d->vhd);
-        if (r < 0 || (r = vhd_close(d->vhd)) < 0) {
+        r = ovfk_vhd_flush(d->vhd);
+        if (r < 0 || (r = ovfk_vhd_close(d->vhd)) < 0) {
             d->vhd = NULL;
             r = ovfk_err_set(&rv->err, r, "cannot write '%s'", d->path);
             break;
@@ -402,7 +402,7 @@ static int finish(struct recv *rv)
         sizes[i] = (uint64_t)st.st_size;
     }
     if (r == 0 && (r = hv_vm_to_ovf(rv->vm, hrefs, sizes, 10, &doc)) == 0) {
-        r = ovf_emit(doc, 10, &xml, &xml_len);
+        r = ovfk_ovf_emit(doc, 10, &xml, &xml_len);
     }
     if (r < 0 && !rv->err.code) {
         r = ovfk_err_set(&rv->err, r, "cannot describe the machine: %s",
@@ -435,7 +435,7 @@ static int finish(struct recv *rv)
         r = write_text(rv, name, rv->report, strlen(rv->report));
     }
     free(xml);
-    ovf_free(doc);
+    ovfk_ovf_free(doc);
     free(hrefs);
     free(sizes);
     return r;
@@ -446,7 +446,7 @@ static int convert(struct recv *rv)
     char ovf[PATH_MAX + 300], to[PATH_MAX + 64];
     const char *srcs[1] = { ovf };
     struct ovfk_convert_opts co = { .to = to, .mode = OVFK_CONVERT_P2V,
-                                    .digest = OVA_DIGEST_SHA256 };
+                                    .digest = OVFK_OVA_DIGEST_SHA256 };
     int r;
 
     snprintf(ovf, sizeof(ovf), "%s/%s.ovf", rv->o->dir, rv->name);
@@ -565,7 +565,7 @@ int ovfk_p2v_receive(const struct ovfk_p2v_receive_opts *o)
         r = receive(&rv);
     }
     for (size_t i = 0; i < rv.n_disks && rv.disks; i++) {
-        vhd_close(rv.disks[i].vhd);
+        ovfk_vhd_close(rv.disks[i].vhd);
         free(rv.disks[i].have);
         free(rv.disks[i].dig);
     }
@@ -588,7 +588,7 @@ int ovfk_p2v_receive(const struct ovfk_p2v_receive_opts *o)
     free(rv.files);
     free(rv.disks);
     free(rv.report);
-    hv_vm_free(rv.vm);
+    ovfk_hv_vm_free(rv.vm);
     free(rv.payload);
     free(rv.plain);
     return r;
