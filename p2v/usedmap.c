@@ -100,21 +100,42 @@ static int ext_map(struct p2v_disk *d, struct p2v_part *pt, ovfk_err *err)
     return 0;
 }
 
-/* Run `partclone.FS -D -s DEV -o MAP`; 1 when it made the map, 0 when no
+/* libblkid's name of a file system -> the partclone program that maps it
+ * (Debian's partclone 0.3: ext2/3/4 go through libext2fs instead) */
+static const struct {
+    const char *fstype, *prog;
+} partclone_progs[] = {
+    { "vfat", "/usr/sbin/partclone.vfat" },
+    { "exfat", "/usr/sbin/partclone.exfat" },
+    { "ntfs", "/usr/sbin/partclone.ntfs" },
+    { "xfs", "/usr/sbin/partclone.xfs" },
+    { "btrfs", "/usr/sbin/partclone.btrfs" },
+    { "f2fs", "/usr/sbin/partclone.f2fs" },
+    { "hfsplus", "/usr/sbin/partclone.hfsplus" },
+    { "minix", "/usr/sbin/partclone.minix" },
+};
+
+/* Run `partclone.FS -D -s DEV -O MAP`; 1 when it made the map, 0 when no
  * partclone knows FS, negative on failure. */
 static int run_partclone(struct p2v_part *pt, const char *map, ovfk_err *err)
 {
-    char prog[64];
-    char *argv[] = { prog, "-D", "-s", pt->path, "-O", (char *)map,
+    const char *prog = NULL;
+    char *argv[] = { NULL, "-D", "-s", pt->path, "-O", (char *)map,
                      "-L", "/dev/null", NULL };
     posix_spawn_file_actions_t fa;
     int st = 0, r;
     pid_t pid;
 
-    snprintf(prog, sizeof(prog), "/usr/sbin/partclone.%s", pt->fstype);
-    if (strchr(pt->fstype, '/') || access(prog, X_OK) < 0) {
+    for (size_t i = 0; i < sizeof(partclone_progs) /
+                           sizeof(partclone_progs[0]); i++) {
+        if (!strcmp(pt->fstype, partclone_progs[i].fstype)) {
+            prog = partclone_progs[i].prog;
+        }
+    }
+    if (!prog || access(prog, X_OK) < 0) {
         return 0;
     }
+    argv[0] = (char *)prog;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);

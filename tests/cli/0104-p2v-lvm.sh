@@ -10,6 +10,9 @@ fi
 . "$OVFK_SRCDIR/tests/cli/p2v.sh"
 need pvcreate lvm2
 need lvcreate lvm2
+need vgcreate lvm2
+need vgremove lvm2
+need lvs lvm2
 
 truncate -s 300M lvm.img
 printf 'label: dos\n,,8e\n' | sfdisk -q lvm.img
