@@ -99,7 +99,11 @@ static void print_human(const char *text, bool plan)
     json_object_object_get_ex(o, "bytes_to_send", &v);
     printf("bytes to send: %lld\n", (long long)json_object_get_int64(v));
     json_object_object_get_ex(o, "estimated_freeze_seconds", &v);
-    printf("estimated freeze: %.2f s\n", json_object_get_double(v));
+    printf("estimated freeze: %.2f s", json_object_get_double(v));
+    if (json_object_object_get_ex(o, "estimate_basis", &v)) {
+        printf(" (%s)", json_object_get_string(v));
+    }
+    printf("\n");
     if (!plan) {
         json_object_object_get_ex(o, "freeze_seconds", &v);
         printf("frozen for: %.2f s\n", json_object_get_double(v));

@@ -782,6 +782,54 @@ static int finish_stream(struct cap *c, char **report)
     return r;
 }
 
+/*
+ * The dry run: the plan, with the freeze estimated from the scan rate
+ * (32 MiB read) and what the frozen pass would read: the writes of one
+ * second with change tracking, else every used chunk.
+ */
+static int plan(struct cap *c)
+{
+    double rate = scan_rate(c);
+    json_object *p = describe(c, true), *v;
+    uint64_t bytes = 0;
+    char why[200], basis[300];
+
+    json_object_object_get_ex(p, "bytes_to_send", &v);
+    bytes = (uint64_t)json_object_get_int64(v);
+    snprintf(basis, sizeof(basis), "a full rescan of the used chunks");
+    if (strcmp(c->method, "freeze") || c->n_mounts == 0) {
+        bytes = 0;
+        snprintf(basis, sizeof(basis), "nothing to freeze");
+    } else if (p2v_cbt_start(c->disks, c->n_disks, &c->cbt, why,
+                             sizeof(why)) == 0) {
+        sleep(1);
+        bytes = 0;
+        if (p2v_cbt_collect(c->cbt, c->disks, c->n_disks) == 0) {
+            for (size_t i = 0; i < c->n_disks; i++) {
+                for (uint32_t ch = 0; ch < c->disks[i].nchunks; ch++) {
+                    bytes += c->disks[i].dirty[ch] && c->disks[i].used[ch]
+                             ? P2V_CHUNK : 0;
+                }
+            }
+            snprintf(basis, sizeof(basis), "the chunks written in 1 s "
+                     "(change tracking)");
+        }
+    } else {
+        snprintf(basis, sizeof(basis), "a full rescan of the used chunks "
+                 "(no change tracking: %s)", why);
+    }
+    c->est_freeze = rate > 0 ? (double)bytes / rate : 0;
+    json_object_object_add(p, "estimated_freeze_seconds",
+                           json_object_new_double(c->est_freeze));
+    json_object_object_add(p, "estimate_basis", jstr(basis));
+    if (c->o->report) {
+        *c->o->report = strdup(json_object_to_json_string_ext(
+            p, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    }
+    json_object_put(p);
+    return 0;
+}
+
 static int capture(struct cap *c)
 {
     const struct ovfk_p2v_capture_opts *o = c->o;
@@ -827,24 +875,7 @@ static int capture(struct cap *c)
         return r;
     }
     if (o->dry_run) {
-        double rate = scan_rate(c);
-        json_object *plan;
-        uint64_t send = 0;
-        plan = describe(c, true);
-        json_object *v;
-        json_object_object_get_ex(plan, "bytes_to_send", &v);
-        send = (uint64_t)json_object_get_int64(v);
-        c->est_freeze = !strcmp(c->method, "freeze") && c->n_mounts && rate > 0
-                        ? (double)send / rate : 0;
-        json_object_object_add(plan, "estimated_freeze_seconds",
-                               json_object_new_double(c->est_freeze));
-        if (o->report) {
-            *o->report = strdup(json_object_to_json_string_ext(
-                plan, JSON_C_TO_STRING_PRETTY |
-                      JSON_C_TO_STRING_NOSLASHESCAPE));
-        }
-        json_object_put(plan);
-        return 0;
+        return plan(c);
     }
     if (c->local) {
         c->dir = strdup(o->to);
