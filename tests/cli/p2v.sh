@@ -215,6 +215,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PidFile $T/ssh/sshd.pid
+SetEnv LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 CONF
     echo "[127.0.0.1]:$PORT $(cat ssh/host_key.pub)" > ssh/known_hosts
     cat > ssh/config <<CONF
