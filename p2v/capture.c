@@ -47,6 +47,11 @@ struct cap {
     size_t n_mounts;
     const char *method;         /* "freeze", "none" */
     char reason[512];
+    /* log lines while frozen: stderr may be a file on a frozen file
+     * system, and a write there would wait for the thaw */
+    bool defer;
+    char deferred[8][256];
+    size_t n_deferred;
     json_object *passes;
     struct p2v_cbt *cbt;        /* NULL: every pass reads every used chunk */
     char cbt_why[256];
@@ -89,7 +94,23 @@ static void logf_(struct cap *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    if (c->defer) {
+        if (c->n_deferred < sizeof(c->deferred) / sizeof(c->deferred[0])) {
+            snprintf(c->deferred[c->n_deferred++], sizeof(c->deferred[0]),
+                     "%s", line);
+        }
+        return;
+    }
     c->o->log(c->o->opaque, line);
+}
+
+static void flush_log(struct cap *c)
+{
+    c->defer = false;
+    for (size_t i = 0; i < c->n_deferred && c->o->log; i++) {
+        c->o->log(c->o->opaque, c->deferred[i]);
+    }
+    c->n_deferred = 0;
 }
 
 /* Does this pass read chunk ch?  Used, and never sent or written since
@@ -226,12 +247,17 @@ static int remap(struct cap *c)
 }
 
 /* Test hook (as the crash points of STYLE.md 12): stay frozen this many
- * seconds, watching the receiver, so tests can kill us mid-freeze. */
+ * seconds, watching the receiver, so tests can kill us mid-freeze.  It
+ * says so on the log at once (tests keep stderr off the frozen file
+ * systems). */
 static int test_hold(struct cap *c)
 {
     const char *e = getenv("OVFK_P2V_TEST_HOLD");
     double until = e ? now_s() + strtod(e, NULL) : 0;
 
+    if (e && c->o->log) {
+        c->o->log(c->o->opaque, "froze the file systems (test hold)");
+    }
     while (now_s() < until) {
         if (p2v_canceled()) {
             return ovfk_err_set(&c->err, -ECANCELED, "canceled by signal "
@@ -262,6 +288,7 @@ static int freeze_and_finish(struct cap *c)
         return r;
     }
     t0 = c->frozen_at;
+    c->defer = true;
     logf_(c, "froze %zu file system%s", c->n_mounts,
           c->n_mounts == 1 ? "" : "s");
     r = test_hold(c);
@@ -275,6 +302,7 @@ static int freeze_and_finish(struct cap *c)
     r2 = p2v_thaw(f, &c->err);
     c->thawed_at = now_s();
     c->freeze_s = c->thawed_at - t0;
+    flush_log(c);
     logf_(c, "thawed after %.2f s", c->freeze_s);
     return r < 0 ? r : r2;
 }

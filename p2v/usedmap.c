@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,19 +197,21 @@ static int read_domain(struct p2v_disk *d, struct p2v_part *pt,
 static int partclone_map(struct p2v_disk *d, struct p2v_part *pt,
                          ovfk_err *err)
 {
-    char map[] = "/tmp/ovfkit-p2v-map-XXXXXX";
-    int fd = mkstemp(map), r;
+    /* in memory, not in /tmp: the frozen pass maps again, and /tmp may be
+     * on a file system it froze */
+    int fd = memfd_create("ovfkit-p2v-map", 0), r;
+    char map[64];
 
     if (fd < 0) {
-        return ovfk_err_set(err, -errno, "cannot create a temporary file: "
-                            "%s", strerror(errno));
+        return ovfk_err_set(err, -errno, "cannot create a memory file: %s",
+                            strerror(errno));
     }
-    close(fd);
+    snprintf(map, sizeof(map), "/dev/fd/%d", fd);
     r = run_partclone(pt, map, err);
     if (r > 0 && (r = read_domain(d, pt, map, err)) == 0) {
         r = 1;
     }
-    unlink(map);
+    close(fd);
     return r;
 }
 

@@ -15,7 +15,7 @@ for sig in KILL TERM INT; do
     OVFK_P2V_TEST_HOLD=30 "$OVFKIT" p2v capture "$DISK" --to "$T/out-$sig" \
         --no-convert > /dev/null 2> "cap-$sig.err" &
     pid=$!
-    wait_line "cap-$sig.err" "froze 1 file system"
+    wait_line "cap-$sig.err" "froze the file systems (test hold)"
     probe_write "$T/data"
     assert_frozen "before SIG$sig"
     kill -"$sig" "$pid"
@@ -40,7 +40,7 @@ pgrep -f "ovfkit p2v capture $DISK" > /dev/null &&
 OVFK_P2V_TEST_HOLD=9 "$OVFKIT" p2v capture "$DISK" --to "$T/out-late" \
     --no-convert --max-freeze 1 > /dev/null 2> cap-late.err &
 pid=$!
-wait_line cap-late.err "froze 1 file system"
+wait_line cap-late.err "froze the file systems (test hold)"
 probe_write "$T/data"
 assert_frozen "deadline"
 sleep 6.5
@@ -53,3 +53,9 @@ set -e
 grep -q "outlived the watchdog's deadline" cap-late.err ||
     fail "deadline: $(cat cap-late.err)"
 [ ! -e out-late ] || fail "a capture that was not consistent left out-late"
+
+# the capture's stderr on a file system it freezes: its lines wait for the
+# thaw instead of the capture waiting on them (until the watchdog)
+"$OVFKIT" p2v capture "$DISK" --to "$T/out-log" --no-convert --max-freeze 1 \
+    > /dev/null 2> data/cap.log || fail "stderr on the frozen fs: $(cat data/cap.log)"
+grep -q "froze 1 file system" data/cap.log || fail "log: $(cat data/cap.log)"

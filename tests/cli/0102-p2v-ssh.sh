@@ -53,7 +53,7 @@ touch data/writable || fail "left frozen after the receiver failed"
 OVFK_P2V_TEST_HOLD=30 "$OVFKIT" p2v capture "$DISK" --no-convert \
     --remote-cmd "$OVFKIT" --to "$SSH_URL$T/cut" > /dev/null 2> cut.err &
 pid=$!
-wait_line cut.err "froze 1 file system"
+wait_line cut.err "froze the file systems (test hold)"
 probe_write "$T/data"
 assert_frozen "before ssh dies"
 sshpid=$(pgrep -P "$pid" -f "ssh" | head -1)
