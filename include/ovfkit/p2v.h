@@ -71,7 +71,7 @@ int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o);
 struct ovfk_p2v_receive_opts {
     const char *dir;                /* created; must not exist or be empty */
     int fd;                         /* the stream (standard input) */
-    bool no_convert;                /* else `convert --p2v` into DIR/converted */
+    bool no_convert;                /* else `convert --p2v` to DIR/converted */
     ovfk_p2v_log_fn log;
     void *opaque;
     char **report;                  /* out: the sender's report (JSON) */
