@@ -45,11 +45,13 @@ static uint64_t read_u64(const char *path)
     return read_line(path, buf, sizeof(buf)) ? strtoull(buf, NULL, 10) : 0;
 }
 
-/* Transports and names of devices that are not local disks. */
+/* Transports and names of devices that are not local disks: network
+ * block devices, optical drives, and RAM (zram swap is no server's disk). */
 static bool is_network(const char *name, const char *tran)
 {
     static const char *const trans[] = { "iscsi", "fc", "fcoe", "srp" };
-    static const char *const names[] = { "nbd", "rbd", "drbd", "sr" };
+    static const char *const names[] = { "nbd", "rbd", "drbd", "sr",
+                                         "zram", "ram" };
 
     for (size_t i = 0; tran && i < sizeof(trans) / sizeof(trans[0]); i++) {
         if (!strcmp(tran, trans[i])) {
