@@ -17,7 +17,7 @@
 #include "cli/cli.h"
 #include "ovfkit/p2v.h"
 
-#define SYN_CAPTURE "ovfkit p2v capture [DISK...] --to DIR|" \
+#define SYN_CAPTURE "ovfkit p2v capture [DISK...] --to DIR|FILE.ova|" \
     "ssh://[USER@]HOST[:PORT]/DIR [--name N]\n" \
     "       [--consistency auto|snapshot|freeze|none] [--max-freeze " \
     "SECONDS] [--compress zlib|zstd]\n" \

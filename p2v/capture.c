@@ -11,6 +11,7 @@
  * The stream goes to a local receiver thread (DIR) or to `ovfkit p2v
  * receive` run by ssh (ssh://), through a pipe either way.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -28,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ovfkit/convert.h"
+#include "ovfkit/ova.h"
 #include "p2v/internal.h"
 #include "util/bytes.h"
 
@@ -69,6 +72,7 @@ struct cap {
     int recv_rc;
     char recv_msg[1024];
     char *dir;                  /* local target */
+    bool ova;                   /* the target is TO.ova */
     bool dir_made;
 };
 
@@ -531,7 +535,8 @@ static void *local_receiver(void *arg)
 {
     struct cap *c = arg;
     struct ovfk_p2v_receive_opts ro = { .dir = c->dir, .fd = c->rfd,
-                                        .no_convert = c->o->no_convert,
+                                        .no_convert = c->o->no_convert ||
+                                                      c->ova,
                                         .log = c->o->log,
                                         .opaque = c->o->opaque };
 
@@ -858,6 +863,46 @@ static int plan(struct cap *c)
     return 0;
 }
 
+/* TO.ova from the capture in TO.p2v-dir: packed, or converted into it
+ * (convert --p2v writes an OVA itself); the directory goes either way. */
+static int make_ova(struct cap *c, int r)
+{
+    char ovf[PATH_MAX + 128];
+    DIR *dh;
+    struct dirent *e;
+
+    snprintf(ovf, sizeof(ovf), "%s/%s.ovf", c->dir, c->vm->name);
+    if (r == 0 && c->o->no_convert) {
+        struct ovfk_ova_pack_opts po = { .digest = OVFK_OVA_DIGEST_SHA256 };
+        if ((r = ovfk_ova_pack(ovf, c->o->to, &po)) < 0) {
+            r = ovfk_err_set(&c->err, r, "%s", ovfk_last_error());
+        }
+    } else if (r == 0) {
+        const char *srcs[1] = { ovf };
+        struct ovfk_convert_opts co = { .to = c->o->to,
+                                        .mode = OVFK_CONVERT_P2V,
+                                        .digest = OVFK_OVA_DIGEST_SHA256 };
+        logf_(c, "converting (convert --p2v)");
+        if ((r = ovfk_convert_vm(srcs, 1, &co, NULL)) < 0) {
+            r = ovfk_err_set(&c->err, r, "convert --p2v failed: %s",
+                             ovfk_last_error());
+        }
+    }
+    /* only the receiver's files are in it (it refuses a non-empty one) */
+    if ((dh = opendir(c->dir))) {
+        while ((e = readdir(dh))) {
+            char p[PATH_MAX + 300];
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                snprintf(p, sizeof(p), "%s/%s", c->dir, e->d_name);
+                unlink(p);
+            }
+        }
+        closedir(dh);
+        rmdir(c->dir);
+    }
+    return r;
+}
+
 static int capture(struct cap *c)
 {
     const struct ovfk_p2v_capture_opts *o = c->o;
@@ -906,8 +951,15 @@ static int capture(struct cap *c)
         return plan(c);
     }
     if (c->local) {
-        c->dir = strdup(o->to);
-        if (!c->dir) {
+        size_t tl = strlen(o->to);
+        c->ova = tl > 4 && !strcmp(o->to + tl - 4, ".ova");
+        if (c->ova && access(o->to, F_OK) == 0) {
+            return ovfk_err_set(&c->err, -EEXIST, "cannot capture to '%s': "
+                                "it exists", o->to);
+        }
+        /* an OVA is packed from a directory beside it */
+        if (asprintf(&c->dir, "%s%s", o->to, c->ova ? ".p2v-dir" : "") < 0) {
+            c->dir = NULL;
             return ovfk_err_set(&c->err, -ENOMEM, "out of memory");
         }
     }
@@ -941,6 +993,9 @@ static int capture(struct cap *c)
      * one's came through ssh's standard error) */
     if (rr < 0 && (r == 0 || (r == -EPIPE && c->local))) {
         r = ovfk_err_set(&c->err, rr, "%s", re.msg);
+    }
+    if (c->ova) {
+        r = make_ova(c, r);
     }
     return r;
 }

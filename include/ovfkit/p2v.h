@@ -42,7 +42,9 @@ struct ovfk_p2v_capture_opts {
     const char *const *disks;       /* block devices; none: every local
                                        disk holding a mounted fs or swap */
     size_t n_disks;
-    const char *to;                 /* DIR or ssh://[USER@]HOST[:PORT]/DIR */
+    const char *to;                 /* DIR, FILE.ova (packed, or converted
+                                       into it without no_convert) or
+                                       ssh://[USER@]HOST[:PORT]/DIR */
     const char *name;               /* the VM's name (default: hostname) */
     enum ovfk_p2v_consistency consistency;
     double max_freeze;              /* seconds; 0: 10 */

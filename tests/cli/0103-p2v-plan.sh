@@ -64,6 +64,15 @@ ovfkit --json p2v capture "$DISK" --to "$T/none" --consistency none \
 ovfkit p2v capture "$DISK" --to "$T/none2" --consistency none --no-convert \
     2> /dev/null | grep -q "crash-consistent" || fail "none: human report"
 
+# FILE.ova: packed from a directory beside it, which goes
+ovfkit p2v capture "$DISK" --to "$T/pkg.ova" --name pkg --no-convert \
+    > /dev/null 2> ova.err || { cat ova.err; fail "capture to an OVA"; }
+ovfkit ova verify pkg.ova > /dev/null || fail "the OVA does not verify"
+ovfkit ova list pkg.ova | grep -q "pkg-disk1.vhd" || fail "no disk in the OVA"
+[ ! -e pkg.ova.p2v-dir ] || fail "the OVA's staging directory is left"
+expect_err "cannot capture to '$T/pkg.ova': it exists" \
+    ovfkit p2v capture "$DISK" --to "$T/pkg.ova" --no-convert
+
 # snapshot: LVM needs device-mapper, which this kernel may lack
 if [ -e /sys/module/dm_mod ] || grep -q device-mapper /proc/misc; then
     why="is not on LVM"
