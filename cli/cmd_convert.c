@@ -46,6 +46,8 @@ struct convert_args {
     const char *cpus;       /* checked once --max-cpus is known */
     uint32_t max_cpus;
     size_t changes;         /* out of the conversion */
+    char *os_found;         /* out: what inspection found, or NULL */
+    bool os_mismatch;       /* out: it is not what the source declares */
 };
 
 /* parse_args() printed the help: exit 0 */
@@ -159,6 +161,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     optind = 0;
     o->nics = a->nics;
     o->changes = &a->changes;
+    o->os_found = &a->os_found;
+    o->os_mismatch = &a->os_mismatch;
     while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         if (ch == 'h') {
             printf("usage: %s\n", SYN_CONVERT);
@@ -207,6 +211,14 @@ static int make_staged(char *staged)
     return 0;
 }
 
+/* The OS type as the source declared it: its description, else the
+ * producer's own type ("vmware:debian10_64Guest"). */
+static const char *declared_os(const struct ovfk_hv_vm *vm)
+{
+    return vm->os_type ? vm->os_type
+           : vm->os_vendor ? vm->os_vendor : "unknown";
+}
+
 static void print_converted(const struct convert_args *a,
                             const struct ovfk_hv_vm *vm, bool staged)
 {
@@ -214,9 +226,11 @@ static void print_converted(const struct convert_args *a,
 
     printf("converted '%s' (%u vCPU, %llu MiB, %zu disk%s, OS '%s')%s%s\n",
            vm->name, vm->cpus, (unsigned long long)vm->memory_mib,
-           vm->n_disks, vm->n_disks == 1 ? "" : "s",
-           vm->os_type ? vm->os_type : "unknown",
+           vm->n_disks, vm->n_disks == 1 ? "" : "s", declared_os(vm),
            staged ? "" : " to ", staged ? "" : o->to);
+    if (a->os_found) {
+        printf("inspection found: %s\n", a->os_found);
+    }
     if (o->mode != OVFK_CONVERT_PLAIN) {
         printf("%zu guest change%s; report in '%s%s'\n", a->changes,
                a->changes == 1 ? "" : "s", o->report ? o->report : o->to,
@@ -243,7 +257,7 @@ static int import_package(const struct convert_args *a, const char *package)
     r = ovfk_hv_import(c, package, &io, &plan);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet) {
         char u[37];
         ovfk_hv_uuid_str(plan->vm->uuid, u);
@@ -289,8 +303,13 @@ int cmd_convert(int argc, char **argv)
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_fail(r, "%s", ovfk_last_error());
     } else {
+        if (a.os_mismatch) {
+            cli_warn("the source declares OS '%s' but inspection found "
+                     "'%s': the declared type is kept (--os-type sets "
+                     "another)", declared_os(vm), a.os_found);
+        }
         if (!g.quiet && !g.json) {
             print_converted(&a, vm, staged[0] != '\0');
         }
@@ -302,6 +321,7 @@ int cmd_convert(int argc, char **argv)
         remove_staged(staged, &a, r);
     }
     free(package);
+    free(a.os_found);
     ovfk_hv_vm_free(vm);
     return r;
 }

@@ -16,7 +16,8 @@
 #define SYN_VALIDATE "ovfkit ovf validate [--strict] FILE.ovf|PKG.ova\n" \
     "errors break a deployment, warnings are what readers tolerate;\n" \
     "--strict also requires the DMTF schema (errors for each violation)\n" \
-    "exit: 0 valid (warnings allowed), 1 errors found (one line each)"
+    "exit: 0 valid (warnings allowed), 2 errors found (one line each), " \
+    "1 could not check"
 #define SYN_CONVERT "ovfkit ovf convert --to 1.0|2.0 FILE.ovf -o OUT.ovf"
 
 static const char *version_name(const ovfk_ovf_doc *d)
@@ -54,6 +55,8 @@ static json_object *system_json(const ovfk_ovf_doc *d,
     if (s->has_os) {
         json_object_object_add(os, "id", json_object_new_int(s->os_id));
         json_object_object_add(os, "description", jstr(s->os_description));
+        json_object_object_add(os, "vmw_os_type", jstr(s->os_vmw_type));
+        json_object_object_add(os, "vbox_os_type", jstr(s->os_vbox_type));
     }
     json_object_object_add(o, "os", os);
     json_object_object_add(o, "cpus", json_object_new_uint64(hw.cpus));
@@ -200,8 +203,17 @@ static void info_text(const ovfk_ovf_doc *d)
                "system:      ", s->id ? s->id : "?", s->name ? " (" : "",
                s->name ? s->name : "", s->name ? ")" : "");
         if (s->has_os) {
-            printf("  os:         %d %s\n", s->os_id,
-                   s->os_description ? s->os_description : "");
+            printf("  os:         %d", s->os_id);
+            if (s->os_description) {
+                printf(" %s", s->os_description);
+            }
+            if (s->os_vmw_type) {
+                printf(" (vmw:osType %s)", s->os_vmw_type);
+            }
+            if (s->os_vbox_type) {
+                printf(" (vbox:OSType %s)", s->os_vbox_type);
+            }
+            putchar('\n');
         }
         if (s->has_hardware) {
             printf("  cpus:       %llu\n  memory:     %llu MiB\n",
@@ -356,7 +368,10 @@ static int do_validate(int argc, char **argv)
     }
     n = ovfk_ova_validate(argv[optind], &vo, diag_line, &c);
     if (n < 0) {
-        return cli_error("%s", ovfk_last_error());
+        /* a descriptor that is not XML is a finding; a missing file or
+         * an OVF version we do not know is not */
+        cli_error("%s", ovfk_last_error());
+        return n == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
     if (n == 0 && !g.quiet) {
         if (c.warnings) {
@@ -366,7 +381,7 @@ static int do_validate(int argc, char **argv)
             printf("%s: valid\n", argv[optind]);
         }
     }
-    return n ? 1 : 0;
+    return n ? EXIT_DAMAGE : 0;
 }
 
 static int do_convert(int argc, char **argv)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "ovfkit/common.h"
 
 static const struct cli_command commands[] = {
@@ -28,17 +29,20 @@ static const struct cli_command commands[] = {
     { NULL, NULL, NULL },
 };
 
+/* The whole help on stdout (--help); on a usage error, the synopsis. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[-q] <command> [options]\n\n"
-            "ovfkit exports and imports virtual machines as OVF/OVA "
-            "packages with VHD disks.\n\ncommands:\n");
-    for (const struct cli_command *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    if (out == stdout) {
+        cli_help_main(out, commands);
+        return;
     }
-    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
+    cli_help_synopsis(out, "ovfkit");
+}
+
+static void warn_handler(void *opaque, const char *msg)
+{
+    (void)opaque;
+    cli_warn("%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -50,9 +54,11 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
+        { "wait", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 },
     };
-    int c;
+    uint64_t wait;
+    int c, r;
 
     /* "+": stop at the first non-option, the command */
     while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
@@ -75,6 +81,13 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'w':
+            if (cli_uint("ovfkit --wait SECONDS <command> ...", "--wait",
+                         optarg, 0, 7 * 86400, "s", &wait)) {
+                return EXIT_USAGE;
+            }
+            g.lock_wait = (int)wait;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
@@ -90,9 +103,20 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    if (strcmp(argv[0], "help") == 0) {
+        return cli_help_cmd(argc, argv, commands);
+    }
+    ovfk_set_warn_handler(warn_handler, NULL);
+    cli_signals_install();
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
-            return cmd->fn(argc, argv);
+            /* the help of the man page; the command's own without one */
+            if (cli_help_wanted(argc, argv)) {
+                return 0;
+            }
+            r = cmd->fn(argc, argv);
+            /* stopped by a signal: the shell's code, whatever failed */
+            return cli_signal && r != 0 ? 128 + cli_signal : r;
         }
     }
     fprintf(stderr, "ovfkit: '%s' is not an ovfkit command; see "

@@ -79,6 +79,8 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
         for (const struct cli_command *c = cmds; c->name; c++) {
             fprintf(out, "  %-10s %s\n", c->name, c->summary);
         }
+        fprintf(out, "\n'ovfkit help %s COMMAND' describes a command.\n",
+                group);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (const struct cli_command *c = cmds; c->name; c++) {
@@ -97,6 +99,9 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
     const char *label = opaque ? opaque : "";
     time_t now = time(NULL);
 
+    if (cli_progress_stop()) {
+        return 1;           /* SIGINT/SIGTERM: the library stops */
+    }
     if (g.quiet) {
         return 0;
     }
