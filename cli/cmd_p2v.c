@@ -4,9 +4,10 @@
  * `ovfkit p2v receive` (on the conversion host, started by capture
  * through ssh).
  *
- * Exit codes: 0 done, 1 failed (the file systems are thawed and nothing is
- * left at a local DIR), 3 refused to freeze (the last pass would be longer
- * than --max-freeze), 64 usage error.
+ * Exit codes (ovfkit(1)): 0 done, 1 failed (the file systems are thawed
+ * and nothing is left at a local DIR), 3 refused to freeze (the last pass
+ * would be longer than --max-freeze), 64 usage error, 130/143 SIGINT/
+ * SIGTERM (thawed, nothing left).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -201,11 +202,11 @@ static int do_capture(int argc, char **argv)
         print_human(report, o.dry_run);
     }
     free(report);
-    if (r < 0) {
+    if (r == -ETIME && !cli_signal) {
         cli_error("%s", ovfk_last_error());
-        return r == -ETIME ? EXIT_REFUSED : 1;
+        return EXIT_REFUSED;
     }
-    return 0;
+    return r < 0 ? cli_fail(r, "%s", ovfk_last_error()) : 0;
 }
 
 static int do_receive(int argc, char **argv)
@@ -236,7 +237,7 @@ static int do_receive(int argc, char **argv)
     o.dir = argv[optind];
     r = ovfk_p2v_receive(&o);
     if (r < 0) {
-        return cli_error("receiver: %s", ovfk_last_error());
+        return cli_fail(r, "receiver: %s", ovfk_last_error());
     }
     log_line("receiver: ", "wrote the capture in place");
     return 0;

@@ -1020,8 +1020,14 @@ int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o)
     sigaction(SIGPIPE, &ign, &old);
     p2v_signals(true);
     r = capture(&c);
+    int sig = p2v_canceled();
     p2v_signals(false);
     sigaction(SIGPIPE, &old, NULL);
+    if (sig) {
+        /* cleaned up: now the signal does what it did before (a default
+         * disposition ends the process here, as it would have) */
+        raise(sig);
+    }
     if (r < 0 && o->report && !*o->report && c.est_freeze > 0 && c.vm) {
         json_object *rep = describe(&c, false);
         *o->report = strdup(json_object_to_json_string_ext(

@@ -64,8 +64,10 @@ struct ovfk_p2v_capture_opts {
  * Capture the disks to o->to.  The program ssh (or $OVFK_P2V_SSH) runs
  * `REMOTE_CMD p2v receive DIR` for an ssh:// target.  File systems frozen
  * by the capture are thawed on every exit: return, SIGINT, SIGTERM,
- * SIGHUP, and by a watchdog process when this process dies or the freeze
- * outlives its deadline (then the capture fails).  On failure a local DIR
+ * SIGHUP (which cancel the capture; once it has cleaned up, the signal is
+ * raised again for the handler that was there before), and by a watchdog
+ * process when this process dies or the freeze outlives its deadline (then
+ * the capture fails).  On failure a local DIR
  * is removed if the capture created it.
  */
 int ovfk_p2v_capture(const struct ovfk_p2v_capture_opts *o);

@@ -24,11 +24,10 @@ for sig in KILL TERM INT; do
     wait "$pid"
     rc=$?
     set -e
-    if [ "$sig" = KILL ]; then
-        [ "$rc" = 137 ] || fail "SIGKILL: exit $rc"
-    else
-        [ "$rc" = 1 ] || fail "SIG$sig: exit $rc, expected 1"
-        grep -q "canceled by signal" "cap-$sig.err" ||
+    case $sig in KILL) want=137 ;; TERM) want=143 ;; INT) want=130 ;; esac
+    [ "$rc" = "$want" ] || fail "SIG$sig: exit $rc, expected $want"
+    if [ "$sig" != KILL ]; then
+        grep -q "interrupted by SIG$sig: canceled by signal" "cap-$sig.err" ||
             fail "SIG$sig: $(cat "cap-$sig.err")"
         [ ! -e "out-$sig" ] || fail "SIG$sig left out-$sig behind"
     fi
