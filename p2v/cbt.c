@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,9 @@ static int put(const char *dir, const char *file, const char *text)
     return r;
 }
 
-/* Where tracefs is mounted (/proc/self/mounts), or mount it privately. */
+/* Where tracefs is mounted (/proc/self/mounts); else mount it where the
+ * kernel provides for it (/sys/kernel/tracing, as systemd does, left
+ * mounted: a SIGKILLed capture leaves no mount behind), else privately. */
 static int find_tracefs(struct p2v_cbt *t)
 {
     FILE *f = fopen("/proc/self/mounts", "re");
@@ -70,6 +73,10 @@ static int find_tracefs(struct p2v_cbt *t)
     if (f) {
         fclose(f);
     }
+    if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
+        snprintf(t->root, sizeof(t->root), "/sys/kernel/tracing");
+        return 0;
+    }
     snprintf(t->mnt_tmp, sizeof(t->mnt_tmp), "/tmp/ovfkit-tracefs-XXXXXX");
     if (!mkdtemp(t->mnt_tmp)) {
         t->mnt_tmp[0] = '\0';
@@ -83,6 +90,31 @@ static int find_tracefs(struct p2v_cbt *t)
     }
     snprintf(t->root, sizeof(t->root), "%s", t->mnt_tmp);
     return 0;
+}
+
+/* Instances of captures that died without removing theirs (SIGKILL):
+ * they would trace, and hold their buffers, for ever. */
+static void remove_stale(struct p2v_cbt *t)
+{
+    char dir[PATH_MAX + 32], path[PATH_MAX + 300];
+    DIR *dh;
+    struct dirent *e;
+
+    snprintf(dir, sizeof(dir), "%s/instances", t->root);
+    if (!(dh = opendir(dir))) {
+        return;
+    }
+    while ((e = readdir(dh))) {
+        int pid;
+        if (sscanf(e->d_name, "ovfkit-p2v-%d", &pid) != 1 || pid <= 0 ||
+            kill(pid, 0) == 0 || errno != ESRCH) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        put(path, "tracing_on", "0");
+        rmdir(path);
+    }
+    closedir(dh);
 }
 
 void p2v_cbt_stop(struct p2v_cbt *t)
@@ -123,6 +155,7 @@ int p2v_cbt_start(struct p2v_disk *disks, size_t n, struct p2v_cbt **out,
         free(t);
         return r;
     }
+    remove_stale(t);
     snprintf(t->inst, sizeof(t->inst), "%s/instances/ovfkit-p2v-%d",
              t->root, (int)getpid());
     if (mkdir(t->inst, 0700) < 0) {

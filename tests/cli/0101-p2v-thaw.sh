@@ -58,3 +58,13 @@ grep -q "outlived the watchdog's deadline" cap-late.err ||
 "$OVFKIT" p2v capture "$DISK" --to "$T/out-log" --no-convert --max-freeze 1 \
     > /dev/null 2> data/cap.log || fail "stderr on the frozen fs: $(cat data/cap.log)"
 grep -q "froze 1 file system" data/cap.log || fail "log: $(cat data/cap.log)"
+
+# the SIGKILLed capture's trace instance (change tracking) was removed by
+# the next capture: none of a dead process is left
+for d in $(awk '$3 == "tracefs" { print $2 }' /proc/self/mounts); do
+    for i in "$d"/instances/ovfkit-p2v-*; do
+        [ -d "$i" ] || continue
+        kill -0 "${i##*-}" 2> /dev/null ||
+            fail "the trace instance $i of a dead capture is left"
+    done
+done
