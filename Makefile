@@ -195,7 +195,8 @@ fuzz: $(FUZZ_SRCS)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 STAGE    := $(abspath $(BUILD))/stage
 examples: $(EXAMPLES)
-$(STAGE)/.installed: $(SHARED) $(wildcard include/ovfkit/*.h)
+$(STAGE)/.installed: $(SHARED) $(wildcard include/ovfkit/*.h) \
+                     $(wildcard data/*.json data/json-schema/*.json)
 	$(Q)$(MAKE) -s install PREFIX=$(STAGE) BUILD=$(BUILD) \
 	    SANITIZE=$(SANITIZE) > /dev/null
 	@touch $@

@@ -240,13 +240,24 @@ static void print_converted(const struct convert_args *a,
 
 /* --import: the package the library says it wrote, not a guess at its
  * name.  0 or 1 (printed). */
-static int import_package(const struct convert_args *a, const char *package)
+/* a VM model as `vm show --json` prints it (a new object, or NULL) */
+static json_object *model_json(const struct ovfk_hv_vm *vm)
+{
+    char *text = ovfk_hv_vm_to_json(vm, false);
+    json_object *o = text ? json_tokener_parse(text) : NULL;
+
+    free(text);
+    return o;
+}
+
+static int import_package(const struct convert_args *a, const char *package,
+                          json_object *out)
 {
     struct ovfk_hv_import_opts io = { .mode = OVFK_HV_IMPORT,
                                  .keep_guest_config = a->keep,
                                  .max_cpus = a->max_cpus,
                                  .progress = cli_progress,
-                                 .opaque = "import" };
+                                 .opaque = "importing" };
     struct ovfk_hv_plan *plan = NULL;
     ovfk_hv_conn *c;
     int r;
@@ -258,6 +269,8 @@ static int import_package(const struct convert_args *a, const char *package)
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
+    } else if (out) {
+        json_object_object_add(out, "imported", model_json(plan->vm));
     } else if (!g.quiet) {
         char u[37];
         ovfk_hv_uuid_str(plan->vm->uuid, u);
@@ -283,7 +296,7 @@ static void remove_staged(char *staged, const struct convert_args *a, int r)
 int cmd_convert(int argc, char **argv)
 {
     struct convert_args a = { .o = { .progress = cli_progress,
-                                     .opaque = "convert" } };
+                                     .opaque = "converting" } };
     char staged[PATH_MAX] = "", *package = NULL;
     struct ovfk_hv_vm *vm = NULL;
     int r;
@@ -298,7 +311,7 @@ int cmd_convert(int argc, char **argv)
         }
         a.o.to = staged;
     }
-    a.o.package = a.import ? &package : NULL;
+    a.o.package = &package;
     r = ovfk_convert_vm((const char *const *)argv + optind,
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
@@ -310,11 +323,25 @@ int cmd_convert(int argc, char **argv)
                      "'%s': the declared type is kept (--os-type sets "
                      "another)", declared_os(vm), a.os_found);
         }
-        if (!g.quiet && !g.json) {
+        json_object *out = NULL;
+        if (g.json) {
+            out = json_object_new_object();
+            json_object_object_add(out, "vm", model_json(vm));
+            json_object_object_add(out, "package", staged[0] ? NULL :
+                                   package ? cli_package_json(package) : NULL);
+            json_object_object_add(out, "guest_changes",
+                                   json_object_new_uint64(a.changes));
+            json_object_object_add(out, "imported", NULL);
+        } else if (!g.quiet) {
             print_converted(&a, vm, staged[0] != '\0');
         }
         if (a.import) {
-            r = import_package(&a, package);
+            r = import_package(&a, package, out);
+        }
+        if (out && r == 0) {
+            cli_json_print(out);
+        } else {
+            json_object_put(out);
         }
     }
     if (staged[0]) {

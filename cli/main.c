@@ -45,6 +45,43 @@ static void warn_handler(void *opaque, const char *msg)
     cli_warn("%s", msg);
 }
 
+/*
+ * --json and --progress=WHEN after the command mean what they mean before
+ * it (`ovfkit vhd info --json F` = `ovfkit --json vhd info F`), for every
+ * command alike: taken out of argv here, up to a "--".  Returns the new
+ * argc, or -1 after a usage error.
+ */
+static int command_globals(int argc, char **argv)
+{
+    int k = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc) {
+                argv[k++] = argv[i++];
+            }
+            break;
+        }
+        if (strcmp(a, "--json") == 0) {
+            g.json = true;
+            continue;
+        }
+        if (strncmp(a, "--progress=", 11) == 0) {
+            if (cli_progress_mode_parse(a + 11, &g.progress) < 0) {
+                cli_usage("ovfkit [--progress=auto|bar|json|none] ...",
+                          "invalid --progress '%s': expected auto, bar, "
+                          "json or none", a + 11);
+                return -1;
+            }
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    return k;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -52,6 +89,7 @@ int main(int argc, char **argv)
         { "connect", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
+        { "progress", required_argument, NULL, 'p' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { "wait", required_argument, NULL, 'w' },
@@ -74,6 +112,13 @@ int main(int argc, char **argv)
             break;
         case 'q':
             g.quiet = true;
+            break;
+        case 'p':
+            if (cli_progress_mode_parse(optarg, &g.progress) < 0) {
+                return cli_usage("ovfkit [--progress=auto|bar|json|none] "
+                                 "...", "invalid --progress '%s': expected "
+                                 "auto, bar, json or none", optarg);
+            }
             break;
         case 'V':
             printf("ovfkit %s\n", OVFKIT_VERSION);
@@ -103,6 +148,15 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    argc = command_globals(argc, argv);
+    if (argc < 0) {
+        return EXIT_USAGE;
+    }
+    /* stdout is then JSON Lines, the events and the result: never the
+     * human text a command prints without --json */
+    if (g.progress == CLI_PROGRESS_JSON) {
+        g.json = true;
+    }
     if (strcmp(argv[0], "help") == 0) {
         return cli_help_cmd(argc, argv, commands);
     }
