@@ -218,6 +218,7 @@ static int do_receive(int argc, char **argv)
     };
     struct ovfk_p2v_receive_opts o = { .fd = 0, .log = log_line,
                                        .opaque = "receiver: " };
+    char *report = NULL;
     int ch, r;
 
     optind = 0;
@@ -235,10 +236,15 @@ static int do_receive(int argc, char **argv)
         return cli_usage(SYN_RECEIVE, "expected one DIR");
     }
     o.dir = argv[optind];
+    o.report = &report;
     r = ovfk_p2v_receive(&o);
     if (r < 0) {
         return cli_fail(r, "receiver: %s", ovfk_last_error());
     }
+    if (g.json && report) {
+        printf("%s\n", report);
+    }
+    free(report);
     log_line("receiver: ", "wrote the capture in place");
     return 0;
 }

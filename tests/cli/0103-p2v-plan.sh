@@ -161,3 +161,17 @@ used=$(( $(ext_used "${BIG}p1") + 1048576 ))
 echo "wire: $wire bytes, used: $used bytes ($((wire * 100 / used))%)"
 [ "$wire" -le $((used + used / 10)) ] || fail "sent $wire bytes for $used used"
 [ "$wire" -ge 209715200 ] || fail "sent $wire bytes, less than the data"
+
+# the documents match their schemas (data/json-schema, checked by
+# python3-jsonschema): plan, reports, and what the receiver wrote
+if "$PY" -c "import jsonschema" 2> /dev/null; then
+    mkdir docs
+    cp plan.json docs/p2v-capture@plan.json
+    cp none.json docs/p2v-capture@none.json
+    cp big.json docs/p2v-capture@big.json
+    cp fat.json docs/p2v-capture@fat.json
+    cp big-out/*.p2v.json docs/p2v-receive@big.json
+    "$PY" "$OVFK_SRCDIR/tests/cli/jsondoc.py" docs \
+        "$OVFK_SRCDIR/data/json-schema" docs > schema.txt ||
+        fail "schemas: $(cat schema.txt)"
+fi
