@@ -264,6 +264,8 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
             r = sysprep_op_disable_services(s, &set, false);
             if (r < 0) {
                 ovfk_err_last(r, "%s", sysprep_error(s));
+            } else {
+                r = ovfk_cv_choose_bus(o, s, vm);
             }
         }
         rw = sysprep_report_write(s, paths, vm->n_disks, false, report);

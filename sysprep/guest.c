@@ -451,5 +451,9 @@ void sysprep_close(sysprep_t *s)
         free(s->changes[i].new_value);
     }
     free(s->changes);
+    for (size_t i = 0; i < s->n_notes; i++) {
+        free(s->notes[i]);
+    }
+    free(s->notes);
     free(s);
 }
