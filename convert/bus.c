@@ -92,7 +92,8 @@ static int linux_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
 
 static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
                        size_t os, struct ovfk_sysprep_drivers *d,
-                       const struct hv_vm *vm, const char **bus)
+                       const struct hv_vm *vm, const char *const *origin,
+                       const char **bus)
 {
     unsigned inst = 0;
     int r;
@@ -139,7 +140,8 @@ static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
              n < sizeof(msg); i++) {
             n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s disk %zu "
                                   "('%s')", i > EMULATED_MAX_DISKS ? "," :
-                                  "", i + 1, vm->disks[i].path);
+                                  "", i + 1, origin[i] ? origin[i] :
+                                  vm->disks[i].path);
         }
         warn(o, s, msg);
     }
@@ -147,7 +149,7 @@ static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
 }
 
 int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
-                       struct hv_vm *vm)
+                       struct hv_vm *vm, const char *const *origin)
 {
     const struct sysprep_os *os = sysprep_os_at(s, 0);
     struct ovfk_sysprep_drivers d;
@@ -160,7 +162,7 @@ int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     }
     ovfk_sysprep_note(s, "drivers of %s: %s", os->root, d.detail);
     if (windows) {
-        r = windows_bus(o, s, 0, &d, vm, &bus);
+        r = windows_bus(o, s, 0, &d, vm, origin, &bus);
     } else if (is(os->type, "linux")) {
         r = linux_bus(o, s, 0, &d, &bus);
     } else {

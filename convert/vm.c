@@ -216,8 +216,10 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
     const char *section = o->mode == OVFK_CONVERT_P2V ? "p2v" : "v2v";
     struct sysprep_services set = { 0 };
     const char **paths = calloc(vm->n_disks + 1, sizeof(*paths));
+    char **origin = calloc(vm->n_disks + 1, sizeof(*origin));
     sysprep_t *s = NULL;
-    int r = paths ? 0 : ovfk_err_last(-ENOMEM, "out of memory"), rw;
+    int r = paths && origin ? 0 : ovfk_err_last(-ENOMEM, "out of memory");
+    int rw;
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         struct hv_disk *d = &vm->disks[i];
@@ -239,7 +241,7 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
                               ovfk_last_error());
             break;
         }
-        free(d->path);
+        origin[i] = d->path;    /* the user's name for the disk */
         d->path = strdup(path);
         free(d->format);
         d->format = strdup("vhd");
@@ -265,7 +267,8 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
             if (r < 0) {
                 ovfk_err_last(r, "%s", sysprep_error(s));
             } else {
-                r = ovfk_cv_choose_bus(o, s, vm);
+                r = ovfk_cv_choose_bus(o, s, vm,
+                                       (const char *const *)origin);
             }
         }
         rw = sysprep_report_write(s, paths, vm->n_disks, false, report);
@@ -278,6 +281,10 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
         sysprep_close(s);
     }
     sysprep_services_free(&set);
+    for (size_t i = 0; origin && i < vm->n_disks; i++) {
+        free(origin[i]);
+    }
+    free(origin);
     free(paths);
     return r;
 }

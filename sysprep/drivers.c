@@ -672,21 +672,29 @@ static int install_win_drv(sysprep_t *s, const char *hive, int64_t set,
                            const char *cs, const char *sysroot,
                            const struct win_drv *d, const char *sys)
 {
-    char path[1024], dst[512], image[128];
+    char path[1024], dst[512], image[128], *real;
     int64_t services, svc, ctl, cdd;
     bool made;
 
-    snprintf(dst, sizeof(dst), "%s/system32/drivers/%s.sys", sysroot,
-             d->name);
+    /* NTFS through ntfs-3g is case-sensitive: System32 as it is spelt */
+    snprintf(dst, sizeof(dst), "%s/system32/drivers", sysroot);
+    real = guestfs_case_sensitive_path(s->g, dst);
+    if (!real || (guestfs_is_dir(s->g, real) <= 0 &&
+                  guestfs_mkdir_p(s->g, real) < 0)) {
+        free(real);
+        return sp_guest_error(s, dst);
+    }
+    snprintf(dst, sizeof(dst), "%s/%s.sys", real, d->name);
+    free(real);
     if (sp_record(s, "file-added", dst, NULL, sys) < 0 ||
         guestfs_upload(s->g, sys, dst) < 0) {
         return sp_guest_error(s, dst);
     }
     services = guestfs_hivex_node_get_child(s->g, set, "Services");
-    ctl = guestfs_hivex_node_get_child(s->g, set, "Control");
+    ctl = child(s, hive, set, cs, "Control", &made);
     if (services <= 0 || ctl <= 0) {
-        return ovfk_err_set(&s->err, -ENOENT, "%s: no Services or Control "
-                            "key in %s", hive, cs);
+        return ovfk_err_set(&s->err, -ENOENT, "%s: no Services key in %s",
+                            hive, cs);
     }
     snprintf(path, sizeof(path), "%s\\Services", cs);
     svc = child(s, hive, services, path, d->name, &made);
@@ -700,9 +708,6 @@ static int install_win_drv(sysprep_t *s, const char *hive, int64_t set,
         set_sz(s->g, svc, "Group", REG_SZ, d->group) < 0 ||
         set_sz(s->g, svc, "ImagePath", REG_EXPAND_SZ, image) < 0) {
         return sp_guest_error(s, d->name);
-    }
-    if (!made) {
-        /* an existing (disabled) service: only Start is put back */
     }
     snprintf(path, sizeof(path), "%s\\Control", cs);
     cdd = child(s, hive, ctl, path, "CriticalDeviceDatabase", &made);

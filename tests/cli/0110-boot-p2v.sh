@@ -1,0 +1,74 @@
+# Proof by booting (issue 17): a real Debian 12 server disk made to look
+# physical (tests/cli/bootguest.sh: fstab and GRUB naming /dev/sda1, an
+# initramfs built with MODULES=dep on SATA, so without virtio_blk, a fake
+# HP agent of the catalog's p2v section and a VMware one of its v2v
+# section) is converted with `convert --p2v --import` and started with
+# `vm start --console` under TCG.  The guest must print "BOOTED physrv17
+# <MAC>" with the imported VM's new MAC, from its root file system on
+# /dev/vda1 (the initramfs was rebuilt with virtio in the guest and fstab
+# renamed), without the disabled p2v agent (the v2v one still runs: the
+# agents do print when they start).  The same disk converted with
+# --no-driver-changes boots on SATA from /dev/sda1.  The report holds the
+# choices; --undo on the imported disk puts fstab and the initramfs back.
+. "$OVFK_SRCDIR/tests/cli/lib.sh"
+. "$OVFK_SRCDIR/tests/cli/bootguest.sh"
+need qemu-img qemu-utils
+"$PY" -c 'import guestfs' 2>/dev/null || skip "needs python3-guestfs"
+ls /boot/vmlinuz-* > /dev/null 2>&1 || skip "needs a kernel for the libguestfs appliance (linux-image-amd64)"
+boot_guest
+export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+S=$T/store
+o() { ovfkit --store "$S" "$@"; }
+o net add lan > /dev/null
+
+boot() { # VM: start it, its console into console-VM.txt
+    timeout 900 "$OVFKIT" --store "$S" vm start --console "$1" 2>&1 |
+        tr -d '\r' > "console-$1.txt" || true
+    grep -q "^BOOTED " "console-$1.txt" ||
+        fail "$1 did not boot: $(grep -v '^\s*$' "console-$1.txt" | tail -15)"
+}
+vmjson() { o --json vm show "$1" | json "$2"; }
+fcat() { # DISK(VHD) PATH: a guest file, read by libguestfs's python binding
+    "$PY" -c 'import guestfs,sys
+g=guestfs.GuestFS(python_return_dict=True); g.add_drive_opts(sys.argv[1], readonly=1, format="vpc"); g.launch()
+g.mount_ro("/dev/sda1", "/"); sys.stdout.write(g.cat(sys.argv[2]) if g.is_file(sys.argv[2]) else "ABSENT\n")' "$1" "$2"
+}
+
+# --- virtio: the initramfs rebuilt in the guest ---------------------------
+o convert -f raw "$bootimg" --name physrv --nic lan --p2v --import \
+    --report p2v.json > out.txt 2> err.txt || fail "convert: $(cat out.txt err.txt)"
+json '"\n".join(d["notes"])' < p2v.json > notes.txt
+grep -q "kernel 6.*virtio_blk module only" notes.txt || fail "inspection: $(cat notes.txt)"
+grep -q "disk bus virtio: the initramfs was rebuilt" notes.txt || fail "choice: $(cat notes.txt)"
+grep -q "NIC model virtio" notes.txt || fail "NIC: $(cat notes.txt)"
+[ "$(json '[c["path"] for c in d["changes"] if c["kind"] in ("file", "file-backup")]' < p2v.json)" != "[]" ] || fail "no file changes in the report"
+json '[c["path"] for c in d["changes"]]' < p2v.json | grep -q "'/etc/fstab'" || fail "fstab not in the report"
+json '[c["path"] for c in d["changes"] if c["kind"] == "file-backup"]' < p2v.json | grep -q "/boot/initrd.img-" || fail "the initramfs rebuild is not in the report"
+[ "$(vmjson physrv 'd["disks"][0]["bus"]')" = virtio ] || fail "bus $(vmjson physrv 'd["disks"]')"
+[ "$(vmjson physrv 'd["nics"][0]["model"]')" = virtio ] || fail "nic $(vmjson physrv 'd["nics"]')"
+mac=$(vmjson physrv 'd["nics"][0]["mac"]' | tr A-F a-f)
+boot physrv
+grep -q "^BOOTED physrv17 $mac" console-physrv.txt || fail "wrong MAC: $(grep BOOTED console-physrv.txt), want $mac"
+grep -q "^ROOT /dev/vda1" console-physrv.txt || fail "root: $(grep ROOT console-physrv.txt)"
+grep -q "AGENT hp-health STARTED" console-physrv.txt && fail "the disabled p2v agent started"
+grep -q "AGENT vmtoolsd STARTED" console-physrv.txt || fail "the agents' lines are not seen: $(cat console-physrv.txt)"
+
+# the report takes it back: fstab names /dev/sda1 again, the old initramfs
+disk=$(vmjson physrv 'd["disks"][0]["path"]')
+ovfkit sysprep --undo p2v.json "$disk" > /dev/null
+fcat "$disk" /etc/fstab > fstab.txt
+grep -q "^/dev/sda1 " fstab.txt || fail "undo: $(cat fstab.txt)"
+
+# --- --no-driver-changes: the emulated bus the guest has (AHCI) -------------
+o convert -f raw "$bootimg" --name physemu --nic lan --p2v --import \
+    --no-driver-changes --report emu.json > out.txt 2> err.txt || fail "convert: $(cat out.txt err.txt)"
+json '"\n".join(d["notes"])' < emu.json > notes.txt
+grep -q "disk bus sata: --no-driver-changes" notes.txt || fail "choice: $(cat notes.txt)"
+[ "$(vmjson physemu 'd["disks"][0]["bus"]')" = sata ] || fail "bus $(vmjson physemu 'd["disks"]')"
+[ "$(json 'len([c for c in d["changes"] if c["kind"] == "file-backup"])' < emu.json)" = 0 ] || fail "--no-driver-changes rebuilt the initramfs"
+mac=$(vmjson physemu 'd["nics"][0]["mac"]' | tr A-F a-f)
+boot physemu
+grep -q "^BOOTED physrv17 $mac" console-physemu.txt || fail "wrong MAC: $(grep BOOTED console-physemu.txt), want $mac"
+grep -q "^ROOT /dev/sda1" console-physemu.txt || fail "root: $(grep ROOT console-physemu.txt)"
+grep -q "AGENT hp-health STARTED" console-physemu.txt && fail "the disabled p2v agent started"
+echo "p2v: booted on virtio (initramfs rebuilt) and on SATA (--no-driver-changes)"
