@@ -45,6 +45,13 @@ static int linux_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     char msg[256];
     int r;
 
+    if (!d->inspected) {
+        /* nothing to judge by (no kernel found): as before issue 17 */
+        *bus = o->bus ? o->bus : "virtio";
+        return ovfk_sysprep_note(s, "disk bus %s: %s; the guest's drivers "
+                                 "are unknown", *bus, o->bus ?
+                                 "given with --bus" : "the default");
+    }
     if (want_virtio && has) {
         *bus = o->bus ? o->bus : "virtio";
         return ovfk_sysprep_note(s, "disk bus %s: the guest's initramfs has "
@@ -173,8 +180,9 @@ int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     if (r < 0) {
         return r;
     }
-    nic = d.virtio_net ? "virtio" : "e1000";
-    r = ovfk_sysprep_note(s, "NIC model %s: %s", nic, d.virtio_net ?
+    nic = d.virtio_net || !d.inspected ? "virtio" : "e1000";
+    r = ovfk_sysprep_note(s, "NIC model %s: %s", nic, !d.inspected ?
+                          "the default" : d.virtio_net ?
                           (windows ? "netkvm in the guest" :
                            "virtio_net in the guest's kernel") :
                           (windows ? "no netkvm in the guest" :

@@ -254,6 +254,7 @@ static int linux_drivers(sysprep_t *s, struct ovfk_sysprep_drivers *d)
     d->ata_piix = n && all_piix;
     d->virtio_addable = n && add && (guest_has(s, initramfs_tools) ||
                                      guest_has(s, dracut_tools));
+    d->inspected = n > 0;
     if (n == 0) {
         add_detail(d, "no kernel with modules in /boot");
     }
@@ -341,6 +342,7 @@ static int windows_drivers(sysprep_t *s, const char *root,
     d->virtio_net = have[2];
     d->ahci = have[3];
     d->ata_piix = true;     /* atapi / intelide: in every Windows */
+    d->inspected = true;
     return 0;
 }
 

@@ -125,6 +125,8 @@ struct ovfk_sysprep_drivers {
                                every kernel and the guest has
                                update-initramfs or dracut to add them */
     bool ahci, ata_piix;    /* emulated disk controllers usable at boot */
+    bool inspected;         /* false: no kernel (or an OS whose drivers
+                               are not inspected): nothing is known */
     char detail[1024];
 };
 

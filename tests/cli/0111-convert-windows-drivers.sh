@@ -42,7 +42,7 @@ for i in 2 3 4; do
     echo "type=83" | sfdisk -q "d$i.raw"
 done
 
-# a virtio-win tree as the ISO lays it out: DRIVER/OS/ARCH/
+# a virtio-win tree as the ISO lays it out: DRIVER/OS/ARCH/, both arches
 for d in viostor netkvm; do
     mkdir -p "vw/$d/2k19/amd64" "vw/$d/2k19/x86"
     printf 'fake %s driver for amd64\n' "$d" > "vw/$d/2k19/amd64/$d.sys"
@@ -70,7 +70,10 @@ grep -q '<rasd:ResourceSubType>VirtIO</rasd:ResourceSubType>' pv/win.ovf || fail
 qemu-img convert -O raw pv/win-disk1.vhd pv.raw
 mkdir pvf && fetch pv.raw pvf /Windows/System32/Config/SYSTEM /Windows/System32/drivers/viostor.sys
 mv pvf/SYSTEM pv.hive
-cmp -s pvf/viostor.sys vw/viostor/2k19/amd64/viostor.sys || fail "viostor.sys is not the amd64 one: $(cat pvf/viostor.sys)"
+# the phony cmd.exe is a 32-bit PE: inspection says i386, virtio-win's x86
+arch=$(json 'd["os"][0]["arch"]' < pv.sysprep.json)
+case $arch in i386) vwarch=x86 ;; x86_64) vwarch=amd64 ;; *) fail "arch '$arch'" ;; esac
+cmp -s pvf/viostor.sys "vw/viostor/2k19/$vwarch/viostor.sys" || fail "viostor.sys is not the $vwarch one: $(cat pvf/viostor.sys)"
 svc='ControlSet001\Services\viostor'
 [ "$(hivexget pv.hive "$svc" Start)" = 0 ] || fail "viostor Start $(hivexget pv.hive "$svc" Start)"
 [ "$(hivexget pv.hive "$svc" Type)" = 1 ] || fail "viostor Type"
