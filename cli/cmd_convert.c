@@ -276,7 +276,8 @@ static int import_package(const struct convert_args *a, const char *package)
 static void remove_staged(char *staged, const struct convert_args *a, int r)
 {
     nftw(staged, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (!g.quiet && a->o.mode != OVFK_CONVERT_PLAIN && r == 0) {
+    if (!g.quiet && a->o.mode != OVFK_CONVERT_PLAIN && r == 0 &&
+        !a->o.report) {     /* with --report, print_converted named it */
         printf("the guest changes are reported in '%s.sysprep.json'\n",
                staged);
     }
