@@ -21,7 +21,7 @@
  * CD-ROM (the vendor manual's "at most 3 disks"). */
 #define EMULATED_MAX_DISKS 3
 
-static void warn(const struct ovfk_convert_opts *o, sysprep_t *s,
+static void warn(const struct ovfk_convert_opts *o, ovfk_sysprep *s,
                  const char *msg)
 {
     ovfk_sysprep_note(s, "warning: %s", msg);
@@ -35,7 +35,7 @@ static bool is(const char *a, const char *b)
     return a && !strcmp(a, b);
 }
 
-static int linux_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
+static int linux_bus(const struct ovfk_convert_opts *o, ovfk_sysprep *s,
                      size_t os, const struct ovfk_sysprep_drivers *d,
                      const char **bus)
 {
@@ -61,7 +61,7 @@ static int linux_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     if (want_virtio && !o->no_driver_changes && d->virtio_addable) {
         r = ovfk_sysprep_op_virtio_initramfs(s, os, false);
         if (r < 0) {
-            return ovfk_err_last(r, "%s", sysprep_error(s));
+            return ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
         }
         *bus = o->bus ? o->bus : "virtio";
         return ovfk_sysprep_note(s, "disk bus %s: the initramfs was rebuilt "
@@ -97,9 +97,9 @@ static int linux_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
                              "no virtio_blk module to add to the initramfs");
 }
 
-static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
+static int windows_bus(const struct ovfk_convert_opts *o, ovfk_sysprep *s,
                        size_t os, struct ovfk_sysprep_drivers *d,
-                       const struct hv_vm *vm, const char *const *origin,
+                       const struct ovfk_hv_vm *vm, const char *const *origin,
                        const char **bus)
 {
     unsigned inst = 0;
@@ -108,7 +108,7 @@ static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     if (!d->virtio_blk && o->virtio_win && !o->no_driver_changes) {
         r = ovfk_sysprep_op_virtio_win(s, os, o->virtio_win, &inst, false);
         if (r < 0) {
-            return ovfk_err_last(r, "%s", sysprep_error(s));
+            return ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
         }
         d->virtio_blk |= (inst & 1) != 0;
         d->virtio_net |= (inst & 2) != 0;
@@ -155,17 +155,17 @@ static int windows_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     return r;
 }
 
-int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
-                       struct hv_vm *vm, const char *const *origin)
+int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, ovfk_sysprep *s,
+                       struct ovfk_hv_vm *vm, const char *const *origin)
 {
-    const struct sysprep_os *os = sysprep_os_at(s, 0);
+    const struct ovfk_sysprep_os *os = ovfk_sysprep_os_at(s, 0);
     struct ovfk_sysprep_drivers d;
     const char *bus = NULL, *nic, *prefix;
     bool windows = is(os->type, "windows");
     int r = ovfk_sysprep_drivers(s, 0, &d);
 
     if (r < 0) {
-        return ovfk_err_last(r, "%s", sysprep_error(s));
+        return ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
     }
     ovfk_sysprep_note(s, "drivers of %s: %s", os->root, d.detail);
     if (windows) {
@@ -193,7 +193,7 @@ int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, sysprep_t *s,
     if (r == 0 && !windows) {
         r = ovfk_sysprep_op_device_names(s, 0, prefix, false);
         if (r < 0) {
-            return ovfk_err_last(r, "%s", sysprep_error(s));
+            return ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
         }
     }
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {

@@ -44,7 +44,7 @@ static void add_detail(struct ovfk_sysprep_drivers *d, const char *fmt, ...)
     va_end(ap);
 }
 
-int ovfk_sysprep_note(sysprep_t *s, const char *fmt, ...)
+int ovfk_sysprep_note(ovfk_sysprep *s, const char *fmt, ...)
 {
     char **n = realloc(s->notes, (s->n_notes + 1) * sizeof(*n));
     va_list ap;
@@ -97,7 +97,7 @@ static bool config_builtin(const char *config, const char *sym)
  * guestfs_initrd_list reads gzip'ed cpio; an initramfs with an early
  * microcode part or zstd (Debian 12's default) needs the guest's own
  * lsinitramfs / lsinitrd, run inside the guest. */
-static char *initrd_files(sysprep_t *s, const char *initrd, const char **how)
+static char *initrd_files(ovfk_sysprep *s, const char *initrd, const char **how)
 {
     char **l = guestfs_initrd_list(s->g, initrd);
     char *text = NULL;
@@ -132,7 +132,7 @@ static char *initrd_files(sysprep_t *s, const char *initrd, const char **how)
     return text;
 }
 
-static bool guest_has(sysprep_t *s, const char *const *paths)
+static bool guest_has(ovfk_sysprep *s, const char *const *paths)
 {
     for (size_t i = 0; paths[i]; i++) {
         if (guestfs_exists(s->g, paths[i]) > 0) {
@@ -150,7 +150,7 @@ static const char *const dracut_tools[] = {
 };
 
 /* The initramfs of kernel kv (Debian's or dracut's name), or NULL. */
-static char *initrd_of(sysprep_t *s, const char *kv)
+static char *initrd_of(ovfk_sysprep *s, const char *kv)
 {
     char path[512];
 
@@ -166,7 +166,7 @@ static char *initrd_of(sysprep_t *s, const char *kv)
 }
 
 /* The kernel versions that can boot: /boot/vmlinuz-KV with modules. */
-static char **kernels(sysprep_t *s)
+static char **kernels(ovfk_sysprep *s)
 {
     char **l = guestfs_glob_expand(s->g, "/boot/vmlinuz-*");
     size_t k = 0;
@@ -188,7 +188,7 @@ static char **kernels(sysprep_t *s)
     return l;
 }
 
-static int linux_drivers(sysprep_t *s, struct ovfk_sysprep_drivers *d)
+static int linux_drivers(ovfk_sysprep *s, struct ovfk_sysprep_drivers *d)
 {
     char **kv = kernels(s);
     bool all_blk = true, all_scsi = true, all_net = true, add = true;
@@ -261,7 +261,7 @@ static int linux_drivers(sysprep_t *s, struct ovfk_sysprep_drivers *d)
     return 0;
 }
 
-/* --- Windows: inspection --------------------------------------------------- */
+/* --- Windows: inspection -------------------------------------------------- */
 
 /* The current ControlSet's node of hive (open), or 0. */
 static int64_t control_set(guestfs_h *g, char *name, size_t len)
@@ -284,7 +284,7 @@ static int64_t control_set(guestfs_h *g, char *name, size_t len)
 }
 
 /* Is the driver's .sys in system32/drivers? */
-static bool win_sys_file(sysprep_t *s, const char *root, const char *drv)
+static bool win_sys_file(ovfk_sysprep *s, const char *root, const char *drv)
 {
     char *sysroot = guestfs_inspect_get_windows_systemroot(s->g, root);
     char path[512], *real;
@@ -301,7 +301,7 @@ static bool win_sys_file(sysprep_t *s, const char *root, const char *drv)
     return ok;
 }
 
-static int windows_drivers(sysprep_t *s, const char *root,
+static int windows_drivers(ovfk_sysprep *s, const char *root,
                            struct ovfk_sysprep_drivers *d)
 {
     static const char *const drv[] = { "viostor", "vioscsi", "netkvm",
@@ -346,7 +346,7 @@ static int windows_drivers(sysprep_t *s, const char *root,
     return 0;
 }
 
-int ovfk_sysprep_drivers(sysprep_t *s, size_t os,
+int ovfk_sysprep_drivers(ovfk_sysprep *s, size_t os,
                          struct ovfk_sysprep_drivers *out)
 {
     const char *type;
@@ -371,14 +371,14 @@ int ovfk_sysprep_drivers(sysprep_t *s, size_t os,
     return 0;
 }
 
-/* --- Linux: initramfs with virtio ------------------------------------------ */
+/* --- Linux: initramfs with virtio ----------------------------------------- */
 
 static const char *const virtio_mods[] = { "virtio_pci", "virtio_blk",
                                            "virtio_scsi" };
 
 /* Add the virtio modules to a configuration file: one a line (Debian's
  * /etc/initramfs-tools/modules), or dracut's add_drivers+=" ... ". */
-static int add_to_config(sysprep_t *s, const char *path, bool dracut,
+static int add_to_config(ovfk_sysprep *s, const char *path, bool dracut,
                          bool dry_run)
 {
     char *old = sp_read_file(s, path, NULL), *text;
@@ -418,7 +418,7 @@ static int add_to_config(sysprep_t *s, const char *path, bool dracut,
     return r;
 }
 
-int ovfk_sysprep_op_virtio_initramfs(sysprep_t *s, size_t os, bool dry_run)
+int ovfk_sysprep_op_virtio_initramfs(ovfk_sysprep *s, size_t os, bool dry_run)
 {
     bool dracut;
     char **kv;
@@ -473,7 +473,7 @@ int ovfk_sysprep_op_virtio_initramfs(sysprep_t *s, size_t os, bool dry_run)
     return r;
 }
 
-/* --- Linux: device names ---------------------------------------------------- */
+/* --- Linux: device names -------------------------------------------------- */
 
 /* text with every /dev/(sd|hd|xvd|vd)<letters>[digits] renamed to prefix;
  * NULL when nothing changes (or out of memory). */
@@ -532,7 +532,7 @@ static char *rename_devices(const char *text, const char *prefix)
     return out;
 }
 
-int ovfk_sysprep_op_device_names(sysprep_t *s, size_t os, const char *prefix,
+int ovfk_sysprep_op_device_names(ovfk_sysprep *s, size_t os, const char *prefix,
                                  bool dry_run)
 {
     static const char *const files[] = {
@@ -571,7 +571,8 @@ int ovfk_sysprep_op_device_names(sysprep_t *s, size_t os, const char *prefix,
 
 #define REG_SZ 1
 #define REG_EXPAND_SZ 2
-#define REG_DWORD 4
+/* the device setup classes (Microsoft's GUIDs) */
+#define SCSI_ADAPTER_CLASS "{4D36E97B-E325-11CE-BFC1-08002BE10318}"
 
 /* What virt-v2v writes for a boot-critical virtio driver (its
  * windows_virtio.ml): the service, and a CriticalDeviceDatabase entry for
@@ -585,12 +586,12 @@ static const struct win_drv {
     const char *class_guid;
     const char *const pci[5];
 } win_drvs[] = {
-    { "viostor", 1, "SCSI miniport", 0, "{4D36E97B-E325-11CE-BFC1-08002BE10318}",
+    { "viostor", 1, "SCSI miniport", 0, SCSI_ADAPTER_CLASS,
       { "pci#ven_1af4&dev_1001&subsys_00021af4&rev_00",
         "pci#ven_1af4&dev_1001&subsys_00021af4",
         "pci#ven_1af4&dev_1042&subsys_11001af4&rev_01",
         "pci#ven_1af4&dev_1042&subsys_11001af4", NULL } },
-    { "vioscsi", 4, "SCSI miniport", 0, "{4D36E97B-E325-11CE-BFC1-08002BE10318}",
+    { "vioscsi", 4, "SCSI miniport", 0, SCSI_ADAPTER_CLASS,
       { "pci#ven_1af4&dev_1004&subsys_00081af4&rev_00",
         "pci#ven_1af4&dev_1048&subsys_11001af4&rev_01", NULL } },
     { "netkvm", 2, "NDIS", 3, "{4D36E972-E325-11CE-BFC1-08002BE10318}",
@@ -652,7 +653,7 @@ static int set_sz(guestfs_h *g, int64_t node, const char *key, int type,
 }
 
 /* Child name of parent, created (and recorded) when absent: its node. */
-static int64_t child(sysprep_t *s, const char *hive, int64_t parent,
+static int64_t child(ovfk_sysprep *s, const char *hive, int64_t parent,
                      const char *path, const char *name, bool *made)
 {
     int64_t n = guestfs_hivex_node_get_child(s->g, parent, name);
@@ -670,7 +671,7 @@ static int64_t child(sysprep_t *s, const char *hive, int64_t parent,
     return guestfs_hivex_node_add_child(s->g, parent, name);
 }
 
-static int install_win_drv(sysprep_t *s, const char *hive, int64_t set,
+static int install_win_drv(ovfk_sysprep *s, const char *hive, int64_t set,
                            const char *cs, const char *sysroot,
                            const struct win_drv *d, const char *sys)
 {
@@ -724,7 +725,7 @@ static int install_win_drv(sysprep_t *s, const char *hive, int64_t set,
     return cdd > 0 ? 0 : sp_guest_error(s, "CriticalDeviceDatabase");
 }
 
-int ovfk_sysprep_op_virtio_win(sysprep_t *s, size_t os, const char *dir,
+int ovfk_sysprep_op_virtio_win(ovfk_sysprep *s, size_t os, const char *dir,
                                unsigned *installed, bool dry_run)
 {
     const char *arch;
