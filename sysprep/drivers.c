@@ -689,8 +689,10 @@ static int install_win_drv(ovfk_sysprep *s, const char *hive, int64_t set,
     }
     snprintf(dst, sizeof(dst), "%s/%s.sys", real, d->name);
     free(real);
-    if (sp_record(s, "file-added", dst, NULL, sys) < 0 ||
-        guestfs_upload(s->g, sys, dst) < 0) {
+    /* a .sys the guest has is its own (only its service was off) */
+    if (guestfs_exists(s->g, dst) <= 0 &&
+        (sp_record(s, "file-added", dst, NULL, sys) < 0 ||
+         guestfs_upload(s->g, sys, dst) < 0)) {
         return sp_guest_error(s, dst);
     }
     services = guestfs_hivex_node_get_child(s->g, set, "Services");
@@ -705,7 +707,24 @@ static int install_win_drv(ovfk_sysprep *s, const char *hive, int64_t set,
         return sp_guest_error(s, d->name);
     }
     snprintf(image, sizeof(image), "system32\\drivers\\%s.sys", d->name);
-    if (sp_hive_set_dword(s->g, svc, "Type", 1) < 0 ||
+    if (!made) {
+        /* the guest's own service (disabled, or without its .sys): only
+         * its Start changes, recorded as the other services' are */
+        int64_t v = guestfs_hivex_node_get_value(s->g, svc, "Start");
+        size_t n = 0;
+        char *b = v > 0 ? guestfs_hivex_value_value(s->g, v, &n) : NULL;
+        char spec[1024], old[16], now[16];
+        snprintf(spec, sizeof(spec), "%s|%s\\%s|Start", hive, path,
+                 d->name);
+        snprintf(old, sizeof(old), "%u", b && n == 4 ?
+                 (unsigned)(uint8_t)b[0] : 3u);
+        snprintf(now, sizeof(now), "%u", d->start);
+        free(b);
+        if (sp_record(s, "registry-dword", spec, old, now) < 0 ||
+            sp_hive_set_dword(s->g, svc, "Start", d->start) < 0) {
+            return sp_guest_error(s, d->name);
+        }
+    } else if (sp_hive_set_dword(s->g, svc, "Type", 1) < 0 ||
         sp_hive_set_dword(s->g, svc, "Start", d->start) < 0 ||
         sp_hive_set_dword(s->g, svc, "ErrorControl", 1) < 0 ||
         set_sz(s->g, svc, "Group", REG_SZ, d->group) < 0 ||
