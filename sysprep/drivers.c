@@ -438,7 +438,7 @@ int ovfk_sysprep_op_virtio_initramfs(ovfk_sysprep *s, size_t os, bool dry_run)
                             "cannot get the virtio drivers",
                             s->os[os].root);
     }
-    if (dracut) {
+    if (dracut && !dry_run) {
         guestfs_mkdir_p(s->g, "/etc/dracut.conf.d");
     }
     r = add_to_config(s, dracut ? "/etc/dracut.conf.d/ovfkit-virtio.conf" :
