@@ -39,6 +39,8 @@ for i in g.glob_expand("/boot/initrd.img-*"):
 # --- virtio: the initramfs rebuilt in the guest ---------------------------
 o convert -f raw "$bootimg" --name physrv --nic lan --p2v --import \
     --report p2v.json > out.txt 2> err.txt || fail "convert: $(cat out.txt err.txt)"
+# the report is where --report says, not in a staging directory
+grep -q "reported in '.*pkg.sysprep.json'" out.txt && fail "out: $(cat out.txt)"
 json '"\n".join(d["notes"])' < p2v.json > notes.txt
 grep -q "kernel 6.*virtio_blk module only" notes.txt || fail "inspection: $(cat notes.txt)"
 grep -q "disk bus virtio: the initramfs was rebuilt" notes.txt || fail "choice: $(cat notes.txt)"
