@@ -14,7 +14,7 @@
 # on ttyS0 and powers off.  Building needs root, debootstrap, the Debian
 # mirror apt uses, losetup and qemu (~10 min under TCG); skips otherwise.
 # The cache lives in $OVFK_CACHE (default /var/tmp/ovfkit-cache).
-BOOTGUEST_VERSION=3
+BOOTGUEST_VERSION=4
 OVFK_CACHE=${OVFK_CACHE:-/var/tmp/ovfkit-cache}
 
 # BUS and disk IMG (FMT) as qemu options, printed one a line
@@ -78,10 +78,16 @@ GRUB_TERMINAL=serial
 EOF
     cat > "$r/usr/local/sbin/ovfk-booted" <<'EOF'
 #!/bin/sh
+# udev loads the NIC's driver from the root file system, maybe after this
+# runs (an initramfs without virtio_pci, under TCG): wait for it
 mac=
-for i in /sys/class/net/*; do
-    [ "${i##*/}" = lo ] && continue
-    mac=$(cat "$i/address"); break
+for t in $(seq 120); do
+    for i in /sys/class/net/*; do
+        [ "${i##*/}" = lo ] && continue
+        mac=$(cat "$i/address"); break
+    done
+    [ -n "$mac" ] && break
+    sleep 1
 done
 echo "BOOTED $(hostname) $mac" > /dev/ttyS0
 echo "ROOT $(findmnt -n -o SOURCE /)" > /dev/ttyS0
