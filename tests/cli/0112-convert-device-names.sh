@@ -6,7 +6,8 @@
 # /dev/vdX with its letter and partition, and nothing else changes
 # (/dev/sdcard, /dev/disk/by-id/..., UUID=).  With --bus sata the names
 # become /dev/sdX.  libguestfs's python binding, not ovfkit, reads the
-# packaged disks (qemu's vpc driver).
+# packaged disks (qemu's vpc driver); the report with its notes is valid
+# against data/json-schema (python3-jsonschema, when installed).
 . "$OVFK_SRCDIR/tests/cli/lib.sh"
 "$PY" -c 'import guestfs' 2>/dev/null || skip "needs python3-guestfs"
 ls /boot/vmlinuz-* > /dev/null 2>&1 || skip "needs a kernel for the libguestfs appliance (linux-image-amd64)"
@@ -73,4 +74,10 @@ diff -u want b/fstab || fail "fstab on sata"
 grep -q 'root=/dev/sda1' b/menu.lst || fail "menu.lst on sata: $(cat b/menu.lst)"
 json '"\n".join(d["notes"])' < sata.sysprep.json | grep -q "disk bus sata: given with --bus" || fail "sata report"
 grep -q '<rasd:ResourceSubType>AHCI</rasd:ResourceSubType>' sata/lin.ovf || fail "no AHCI controller in the OVF"
+# the report with its notes is what data/json-schema says it is
+if "$PY" -c "import jsonschema" 2>/dev/null; then
+    mkdir docs && cp pv.sysprep.json docs/sysprep-report@1.json
+    "$PY" "$OVFK_SRCDIR/tests/cli/jsondoc.py" docs "$OVFK_SRCDIR/data/json-schema" docs ||
+        fail "the report does not match its schema"
+fi
 echo "device names: vdX on virtio, sdX on sata"
