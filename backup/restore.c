@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * backup/restore.c - using a point: restore it (same identity) or import
+ * it (new identity) through hv_import, which reads the point's package and
+ * flattens each differencing VHD through its chain into a new disk; export
+ * it as a standalone package (hv's exporter, which streams each chain into
+ * a dynamic VHD).  Neither writes the repository.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/internal.h"
+#include "hv/internal.h"
+
+/* The point key of vm, with its list (free with bk_points_free). */
+static int find_point(ovfk_backup_repo *r, const char *vm, const char *key,
+                      struct bk_point **pts, size_t *n, struct bk_point **p)
+{
+    char uuid[37];
+    const char *dmg;
+    int e;
+
+    *pts = NULL;
+    *n = 0;
+    e = bk_resolve_vm(r, vm, uuid);
+    if (e == 0) {
+        e = bk_points_load(r, uuid, pts, n);
+    }
+    if (e < 0) {
+        return e;
+    }
+    *p = bk_find(r, *pts, *n, key);
+    if (!*p) {
+        bk_points_free(*pts, *n);
+        *pts = NULL;
+        *n = 0;
+        return r->err.code;
+    }
+    dmg = bk_chain_damage(*pts, *n, *p);
+    if (dmg) {
+        e = bk_err(r, OVFK_ECORRUPT, "point '%s' of VM '%s' cannot be "
+                   "read: %s", (*p)->pub.id, (*p)->pub.vm_name, dmg);
+        bk_points_free(*pts, *n);
+        *pts = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+int ovfk_backup_restore(ovfk_backup_repo *r, hv_conn *c, const char *vm,
+                        const char *point, const struct hv_import_opts *o,
+                        struct hv_plan **plan)
+{
+    struct bk_point *pts, *p;
+    size_t n;
+    int e;
+
+    ovfk_err_clear(&r->err);
+    e = find_point(r, vm, point, &pts, &n, &p);
+    if (e < 0) {
+        return e;
+    }
+    e = hv_import(c, p->pub.package, o, plan);
+    if (e < 0) {
+        bk_err(r, e, "%s", hv_error(c));
+    }
+    bk_points_free(pts, n);
+    return e;
+}
+
+int ovfk_backup_export(ovfk_backup_repo *r, const char *vm,
+                       const char *point, const struct hv_export_opts *o)
+{
+    struct bk_point *pts, *p;
+    size_t n;
+    int e;
+
+    ovfk_err_clear(&r->err);
+    e = find_point(r, vm, point, &pts, &n, &p);
+    if (e < 0) {
+        return e;
+    }
+    e = hv_export_model(p->vm, o);
+    if (e < 0) {
+        bk_err(r, e, "%s", ovfk_last_error());
+    }
+    bk_points_free(pts, n);
+    return e;
+}
