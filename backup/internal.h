@@ -54,7 +54,7 @@ struct bk_disk {
 struct bk_point {
     struct ovfk_backup_point pub;
     char *dirname;          /* the directory's own name */
-    struct hv_vm *vm;       /* settings at that time; disk paths are the
+    struct ovfk_hv_vm *vm;       /* settings at that time; disk paths are the
                                point's files (absolute) */
     struct bk_disk *disks;
     size_t n_disks;
@@ -92,6 +92,6 @@ void bk_clean_leftovers(const char *vmdir);
 /* package.c: write NAME.ovf and NAME.mf for vm (disk paths: files in dir)
  * into dir. */
 int bk_write_package(ovfk_backup_repo *r, const char *dir,
-                     const struct hv_vm *vm, const char *const *files);
+                     const struct ovfk_hv_vm *vm, const char *const *files);
 
 #endif

@@ -29,11 +29,11 @@ static int add_line(ovfk_backup_repo *r, char **mf, size_t *len,
     int e;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    e = pkg_hash_file(path, OVA_DIGEST_SHA256, hex);
+    e = pkg_hash_file(path, OVFK_OVA_DIGEST_SHA256, hex);
     if (e < 0) {
         return bk_err(r, e, "cannot read '%s': %s", path, ovfk_errtext(e));
     }
-    n = pkg_manifest_line(OVA_DIGEST_SHA256, name, hex, line, sizeof(line));
+    n = pkg_manifest_line(OVFK_OVA_DIGEST_SHA256, name, hex, line, sizeof(line));
     grown = realloc(*mf, *len + n + 1);
     if (!grown) {
         return bk_err(r, -ENOMEM, "out of memory");
@@ -45,13 +45,13 @@ static int add_line(ovfk_backup_repo *r, char **mf, size_t *len,
 }
 
 int bk_write_package(ovfk_backup_repo *r, const char *dir,
-                     const struct hv_vm *vm, const char *const *files)
+                     const struct ovfk_hv_vm *vm, const char *const *files)
 {
     uint64_t *sizes = calloc(vm->n_disks + 1, sizeof(*sizes));
     char path[PATH_MAX + 300], ovf_name[300], mf_name[300];
     char *xml = NULL, *mf = NULL;
     size_t xml_len = 0, mf_len = 0;
-    ovf_doc *doc = NULL;
+    ovfk_ovf_doc *doc = NULL;
     struct stat st;
     int e = sizes ? 0 : bk_err(r, -ENOMEM, "out of memory");
 
@@ -69,7 +69,7 @@ int bk_write_package(ovfk_backup_repo *r, const char *dir,
     if (e == 0 && (e = hv_vm_to_ovf(vm, files, sizes, 10, &doc)) < 0) {
         bk_err(r, e, "%s", ovfk_last_error());
     }
-    if (e == 0 && (e = ovf_emit(doc, 10, &xml, &xml_len)) < 0) {
+    if (e == 0 && (e = ovfk_ovf_emit(doc, 10, &xml, &xml_len)) < 0) {
         bk_err(r, e, "%s", ovfk_last_error());
     }
     if (e == 0) {
@@ -92,7 +92,7 @@ int bk_write_package(ovfk_backup_repo *r, const char *dir,
             bk_err(r, e, "cannot write '%s': %s", path, ovfk_errtext(e));
         }
     }
-    ovf_free(doc);
+    ovfk_ovf_free(doc);
     free(xml);
     free(mf);
     free(sizes);

@@ -13,7 +13,7 @@
  * time (TZ), as PBS has them.
  *
  * A pruned point P that a later point C builds on is merged into C: C's
- * disks merge into P's (vhd_merge, in place: the cost is C's size), C's
+ * disks merge into P's (ovfk_vhd_merge, in place: the cost is C's size), C's
  * child G is re-pointed at P's files, and P's directory then holds C's
  * point (record, descriptor, manifest); C's old directory goes.  "A full
  * absorbs the oldest increment."  A pruned point nothing builds on is
@@ -23,8 +23,8 @@
  *   1. write REPO/UUID/.prune.json {drop_dir P, into_dir C, into_id,
  *      child_dir G}                                          crash point 31
  *      From here listing hides P (its data is being given up).
- *   2. for each disk: vhd_merge(C's, G's children re-pointed,
- *      VHD_MERGE_KEEP_CHILD): C over P still reads C     crash point 32
+ *   2. for each disk: ovfk_vhd_merge(C's, G's children re-pointed,
+ *      OVFK_VHD_MERGE_KEEP_CHILD): C over P still reads C     crash point 32
  *   3. P/NAME.ovf, P/NAME.mf for C, then P/point.json naming C: the
  *      commit; from here listing hides C's old directory  crash point 33
  *   4. rename C's directory to .del-..., remove it       crash point 34
@@ -113,11 +113,11 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
         size_t nk = 0;
         if (gdir) {
             snprintf(gpath, sizeof(gpath), "%s/%s", vmdir, gdir);
-            e = vhd_find_children(c.vm->disks[k].path, gpath, &kids, &nk);
+            e = ovfk_vhd_find_children(c.vm->disks[k].path, gpath, &kids, &nk);
         }
         if (e == 0) {
-            e = vhd_merge(c.vm->disks[k].path, (const char *const *)kids, nk,
-                          VHD_MERGE_KEEP_CHILD, progress, opaque);
+            e = ovfk_vhd_merge(c.vm->disks[k].path, (const char *const *)kids, nk,
+                          OVFK_VHD_MERGE_KEEP_CHILD, progress, opaque);
         }
         if (e < 0) {
             bk_err(r, e, "cannot merge point '%s' into '%s': %s", c.pub.id,
@@ -448,7 +448,7 @@ static int prune_vm(ovfk_backup_repo *r, const char *uuid,
             it->action = "remove";
             it->frees = pts[i].pub.stored;
         } else {
-            struct vhd_merge_plan mp;
+            struct ovfk_vhd_merge_plan mp;
             it->action = "merge";
             it->into = strdup(pts[ch].pub.id);
             for (size_t d = 0; d < pts[ch].n_disks && d < pts[i].n_disks;
@@ -456,7 +456,7 @@ static int prune_vm(ovfk_backup_repo *r, const char *uuid,
                 char target[PATH_MAX + 300];
                 snprintf(target, sizeof(target), "%s/%s/%s", vmdir, where[i],
                          pts[i].disks[d].file);
-                e = vhd_merge_plan_into(pts[ch].vm->disks[d].path, target,
+                e = ovfk_vhd_merge_plan_into(pts[ch].vm->disks[d].path, target,
                                         &mp);
                 if (e < 0) {
                     e = bk_err(r, e, "%s", ovfk_last_error());
@@ -588,7 +588,7 @@ int ovfk_backup_prune(ovfk_backup_repo *r, const char *vm,
             bk_unlock(lock);
         }
     }
-    hv_strv_free(uuids, nu);
+    ovfk_hv_strv_free(uuids, nu);
     if (!plan) {
         ovfk_backup_prune_plan_free(&local);
     }

@@ -206,7 +206,7 @@ void bk_point_clear(struct bk_point *p)
     free(q->damaged);
     free(q->driver);
     free(p->dirname);
-    hv_vm_free(p->vm);
+    ovfk_hv_vm_free(p->vm);
     for (size_t i = 0; i < p->n_disks; i++) {
         free(p->disks[i].id);
         free(p->disks[i].file);
@@ -273,7 +273,7 @@ int bk_point_read(ovfk_backup_repo *r, const char *dir, struct bk_point *p)
     }
     if (json_object_object_get_ex(o, "vm", &v)) {
         vmj = strdup(json_object_to_json_string(v));
-        if (!vmj || hv_vm_from_json(vmj, &p->vm) < 0) {
+        if (!vmj || ovfk_hv_vm_from_json(vmj, &p->vm) < 0) {
             e = bk_err(r, OVFK_ECORRUPT, "'%s/%s': the VM cannot be read: "
                        "%s", dir, BK_POINT_FILE, ovfk_last_error());
         }
@@ -323,7 +323,7 @@ int bk_point_write(ovfk_backup_repo *r, const char *dir,
 {
     const struct ovfk_backup_point *q = &p->pub;
     json_object *o = json_object_new_object(), *disks;
-    struct hv_vm *vm = hv_vm_copy(p->vm);
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_copy(p->vm);
     char path[PATH_MAX + 64], *vmj;
     const char *text, *slash;
     int e;
@@ -353,7 +353,7 @@ int bk_point_write(ovfk_backup_repo *r, const char *dir,
     slash = strrchr(q->package, '/');
     json_object_object_add(o, "package", json_object_new_string(
                                slash ? slash + 1 : q->package));
-    vmj = hv_vm_to_json(vm, false);
+    vmj = ovfk_hv_vm_to_json(vm, false);
     json_object_object_add(o, "vm", vmj ? json_tokener_parse(vmj) : NULL);
     free(vmj);
     disks = json_object_new_array();
@@ -376,7 +376,7 @@ int bk_point_write(ovfk_backup_repo *r, const char *dir,
         e = bk_err(r, e, "cannot write '%s': %s", path, ovfk_errtext(e));
     }
     json_object_put(o);
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return e;
 }
 
@@ -589,7 +589,7 @@ void bk_clean_leftovers(const char *vmdir)
     DIR *d = opendir(vmdir);
 
     while (d && (e = readdir(d))) {
-        /* ours, and ova_writer's temporary of a full point's .tmp-ID */
+        /* ours, and ovfk_ova_writer's temporary of a full point's .tmp-ID */
         if (!strncmp(e->d_name, ".tmp-", 5) ||
             !strncmp(e->d_name, ".del-", 5) ||
             !strncmp(e->d_name, "..tmp-", 6)) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * backup/restore.c - using a point: restore it (same identity) or import
- * it (new identity) through hv_import, which reads the point's package and
+ * it (new identity) through ovfk_hv_import, which reads the point's package and
  * flattens each differencing VHD through its chain into a new disk; export
  * it as a standalone package (hv's exporter, which streams each chain into
  * a dynamic VHD).  Neither writes the repository.
@@ -49,9 +49,9 @@ static int find_point(ovfk_backup_repo *r, const char *vm, const char *key,
     return e;
 }
 
-int ovfk_backup_restore(ovfk_backup_repo *r, hv_conn *c, const char *vm,
-                        const char *point, const struct hv_import_opts *o,
-                        struct hv_plan **plan)
+int ovfk_backup_restore(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
+                        const char *point, const struct ovfk_hv_import_opts *o,
+                        struct ovfk_hv_plan **plan)
 {
     struct bk_point *pts, *p;
     size_t n;
@@ -62,16 +62,16 @@ int ovfk_backup_restore(ovfk_backup_repo *r, hv_conn *c, const char *vm,
     if (e < 0) {
         return e;
     }
-    e = hv_import(c, p->pub.package, o, plan);
+    e = ovfk_hv_import(c, p->pub.package, o, plan);
     if (e < 0) {
-        bk_err(r, e, "%s", hv_error(c));
+        bk_err(r, e, "%s", ovfk_hv_error(c));
     }
     bk_points_free(pts, n);
     return e;
 }
 
 int ovfk_backup_export(ovfk_backup_repo *r, const char *vm,
-                       const char *point, const struct hv_export_opts *o)
+                       const char *point, const struct ovfk_hv_export_opts *o)
 {
     struct bk_point *pts, *p;
     size_t n;
@@ -82,7 +82,7 @@ int ovfk_backup_export(ovfk_backup_repo *r, const char *vm,
     if (e < 0) {
         return e;
     }
-    e = hv_export_model(p->vm, o);
+    e = ovfk_hv_export_model(p->vm, o);
     if (e < 0) {
         bk_err(r, e, "%s", ovfk_last_error());
     }

@@ -8,16 +8,16 @@
  * hold the state of that point; every write since lies in the deltas
  * above F.  A backup:
  *
- *   1. takes a new anchor A' (snap_create: the VM may run; its disk
+ *   1. takes a new anchor A' (ovfk_snap_create: the VM may run; its disk
  *      servers switch to new deltas), between the pre and post hooks
  *   2. writes the point under REPO/UUID/.tmp-ID: full, the chain of A''s
- *      files flattened (hv_export_vm); incremental, for each disk a
+ *      files flattened (ovfk_hv_export_vm); incremental, for each disk a
  *      differencing VHD whose parent is the previous point's disk, holding
- *      exactly the ranges of A''s chain that lie above F (vhd_block_status
+ *      exactly the ranges of A''s chain that lie above F (ovfk_vhd_block_status
  *      says which file holds each range: metadata only, no scanning)
  *   3. renames .tmp-ID to ID: the point is complete
  *   4. records A' and the point in backup.json (unconfirmed)
- *   5. deletes every other anchor (snap_delete: the delta above F merges
+ *   5. deletes every other anchor (ovfk_snap_delete: the delta above F merges
  *      into F, crash-safe), so the VM carries one backup delta
  *   6. records the fingerprint of A''s files (size, mtime): confirmed
  *
@@ -76,9 +76,9 @@ struct state {
 
 struct job {
     ovfk_backup_repo *r;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     const struct ovfk_backup_opts *o;
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     char uuid[37];
     char vmdir[PATH_MAX];       /* REPO/UUID */
     char store[PATH_MAX];       /* the VM's directory (dir store) */
@@ -107,7 +107,7 @@ static void note(struct job *j, const char *fmt, ...)
 
 static int from_conn(struct job *j, int code)
 {
-    return bk_err(j->r, code, "%s", hv_error(j->c));
+    return bk_err(j->r, code, "%s", ovfk_hv_error(j->c));
 }
 
 /* backup.json */
@@ -212,7 +212,7 @@ static int64_t mtime_ns(const struct stat *st)
 }
 
 /* Record the anchor's files as they are now (step 6). */
-static int state_confirm(struct job *j, const struct snap *a)
+static int state_confirm(struct job *j, const struct ovfk_snap *a)
 {
     struct state_disk *v = calloc(a->n_disks + 1, sizeof(*v));
     struct stat st;
@@ -250,12 +250,12 @@ static bool descends(const char *b, const char *a)
         return false;
     }
     snprintf(cur, sizeof(cur), "%s", b);
-    for (int hops = 0; hops <= VHD_MAX_CHAIN; hops++) {
+    for (int hops = 0; hops <= OVFK_VHD_MAX_CHAIN; hops++) {
         if (stat(cur, &sc) == 0 && sc.st_dev == sa.st_dev &&
             sc.st_ino == sa.st_ino) {
             return true;
         }
-        if (vhd_parent_path(cur, next, sizeof(next)) != 1) {
+        if (ovfk_vhd_parent_path(cur, next, sizeof(next)) != 1) {
             return false;
         }
         snprintf(cur, sizeof(cur), "%s", next);
@@ -266,34 +266,34 @@ static bool descends(const char *b, const char *a)
 /* Delete every backup anchor of the VM but keep (step 5). */
 static int drop_anchors(struct job *j, const char *keep)
 {
-    struct snap_list l;
+    struct ovfk_snap_list l;
     char *ids[64];
     size_t n = 0;
     int e;
 
-    e = snap_load(j->c, j->vm, &l);
+    e = ovfk_snap_load(j->c, j->vm, &l);
     if (e < 0) {
         return from_conn(j, e);
     }
     for (size_t i = 0; i < l.n && n < 64; i++) {
-        const struct snap *s = &l.snaps[i];
+        const struct ovfk_snap *s = &l.snaps[i];
         if (s->name && !strncmp(s->name, BK_ANCHOR_PREFIX,
                                 strlen(BK_ANCHOR_PREFIX)) &&
             (!keep || strcmp(s->id, keep))) {
             ids[n++] = strdup(s->id);
         }
     }
-    snap_list_free(&l);
+    ovfk_snap_list_free(&l);
     e = 0;
     for (size_t i = 0; i < n; i++) {
-        struct snap_plan plan;
+        struct ovfk_snap_plan plan;
         if (e == 0) {
-            e = snap_delete(j->c, j->uuid, ids[i], false, false, &plan,
+            e = ovfk_snap_delete(j->c, j->uuid, ids[i], false, false, &plan,
                             j->o->progress, j->o->opaque);
-            snap_plan_free(&plan);
+            ovfk_snap_plan_free(&plan);
             if (e < 0) {
                 e = bk_err(j->r, e, "cannot merge the old backup anchor "
-                           "away: %s", hv_error(j->c));
+                           "away: %s", ovfk_hv_error(j->c));
             }
         }
         free(ids[i]);
@@ -305,11 +305,11 @@ static int drop_anchors(struct job *j, const char *keep)
  * May this backup be incremental?  NULL when it may (*anchor_out then
  * holds the anchor), else why not, for the note.
  */
-static const char *why_full(struct job *j, struct snap_list *l,
-                            const struct snap **anchor_out)
+static const char *why_full(struct job *j, struct ovfk_snap_list *l,
+                            const struct ovfk_snap **anchor_out)
 {
     const struct bk_point *last = j->n ? &j->pts[j->n - 1] : NULL;
-    const struct snap *a;
+    const struct ovfk_snap *a;
     static char why[PATH_MAX + 200];
     const char *dmg;
 
@@ -317,7 +317,7 @@ static const char *why_full(struct job *j, struct snap_list *l,
     if (!j->dir_store) {
         snprintf(why, sizeof(why), "VMs of the %s driver get full backups "
                  "(incremental backups need the dir store)",
-                 hv_driver_name(j->c));
+                 ovfk_hv_driver_name(j->c));
         return why;
     }
     if (j->o->full) {
@@ -346,7 +346,7 @@ static const char *why_full(struct job *j, struct snap_list *l,
                  last->pub.id, dmg);
         return why;
     }
-    a = snap_find(l, j->st.anchor);
+    a = ovfk_snap_find(l, j->st.anchor);
     if (!a || !a->name || strncmp(a->name, BK_ANCHOR_PREFIX,
                                   strlen(BK_ANCHOR_PREFIX))) {
         return "the backup anchor was lost (its snapshot was deleted, or "
@@ -452,18 +452,18 @@ struct copy_ctx {
 };
 
 /* Bytes of h's chain held above depth limit in [0, size). */
-static int ranges(vhd_t *h, int limit, struct copy_ctx *cc, vhd_t *out,
+static int ranges(ovfk_vhd *h, int limit, struct copy_ctx *cc, ovfk_vhd *out,
                   uint8_t *buf)
 {
-    uint64_t size = vhd_size(h), off = 0;
+    uint64_t size = ovfk_vhd_size(h), off = 0;
     int e = 0;
 
     while (e == 0 && off < size) {
         uint64_t pnum = 0;
         int depth = -1;
-        int st = vhd_block_status(h, off, size - off, &pnum, &depth);
+        int st = ovfk_vhd_block_status(h, off, size - off, &pnum, &depth);
         if (st < 0) {
-            return bk_err(cc->j->r, st, "%s", vhd_error(h));
+            return bk_err(cc->j->r, st, "%s", ovfk_vhd_error(h));
         }
         if (depth >= 0 && depth < limit) {
             if (!out) {
@@ -474,11 +474,11 @@ static int ranges(vhd_t *h, int limit, struct copy_ctx *cc, vhd_t *out,
                            (size_t)(off + pnum - p) : COPY_CHUNK;
                 if (st == 0) {
                     memset(buf, 0, n);
-                } else if ((e = vhd_pread(h, buf, n, p)) < 0) {
-                    return bk_err(cc->j->r, e, "%s", vhd_error(h));
+                } else if ((e = ovfk_vhd_pread(h, buf, n, p)) < 0) {
+                    return bk_err(cc->j->r, e, "%s", ovfk_vhd_error(h));
                 }
-                if ((e = vhd_pwrite(out, buf, n, p)) < 0) {
-                    return bk_err(cc->j->r, e, "%s", vhd_error(out));
+                if ((e = ovfk_vhd_pwrite(out, buf, n, p)) < 0) {
+                    return bk_err(cc->j->r, e, "%s", ovfk_vhd_error(out));
                 }
                 p += n;
                 cc->done += n;
@@ -495,7 +495,7 @@ static int ranges(vhd_t *h, int limit, struct copy_ctx *cc, vhd_t *out,
 }
 
 /* The depth of file in h's chain, or -1. */
-static int depth_of(vhd_t *h, const char *file)
+static int depth_of(ovfk_vhd *h, const char *file)
 {
     struct stat sf, sh;
     int d = 0;
@@ -503,8 +503,8 @@ static int depth_of(vhd_t *h, const char *file)
     if (stat(file, &sf) < 0) {
         return -1;
     }
-    for (; h; h = vhd_parent(h), d++) {
-        if (stat(vhd_path(h), &sh) == 0 && sh.st_dev == sf.st_dev &&
+    for (; h; h = ovfk_vhd_parent(h), d++) {
+        if (stat(ovfk_vhd_path(h), &sh) == 0 && sh.st_dev == sf.st_dev &&
             sh.st_ino == sf.st_ino) {
             return d;
         }
@@ -517,20 +517,20 @@ static int depth_of(vhd_t *h, const char *file)
  * parent is the previous point's disk, with the ranges above the old
  * anchor's file.
  */
-static int write_increment(struct job *j, const struct snap *now,
-                           const struct snap *old, const char *tmp,
+static int write_increment(struct job *j, const struct ovfk_snap *now,
+                           const struct ovfk_snap *old, const char *tmp,
                            char **files, uint64_t *copied)
 {
     const struct bk_point *prev = &j->pts[j->n - 1];
     struct copy_ctx cc = { .j = j };
     uint8_t *buf = malloc(COPY_CHUNK);
-    vhd_t **in = calloc(now->n_disks + 1, sizeof(*in));
+    ovfk_vhd **in = calloc(now->n_disks + 1, sizeof(*in));
     int *limit = calloc(now->n_disks + 1, sizeof(*limit));
     char path[PATH_MAX + 300];
     int e = buf && in && limit ? 0 : bk_err(j->r, -ENOMEM, "out of memory");
 
     for (size_t i = 0; e == 0 && i < now->n_disks; i++) {
-        e = vhd_open(now->disks[i].file, 0, &in[i]);
+        e = ovfk_vhd_open(now->disks[i].file, 0, &in[i]);
         if (e < 0) {
             e = bk_err(j->r, e, "%s", ovfk_last_error());
             break;
@@ -545,23 +545,23 @@ static int write_increment(struct job *j, const struct snap *now,
         }
     }
     for (size_t i = 0; e == 0 && i < now->n_disks; i++) {
-        struct vhd_create_opts co = { .parent = prev->vm->disks[i].path };
-        vhd_t *out = NULL;
+        struct ovfk_vhd_create_opts co = { .parent = prev->vm->disks[i].path };
+        ovfk_vhd *out = NULL;
         snprintf(path, sizeof(path), "%s/%s", tmp, files[i]);
-        e = vhd_create(path, &co, &out);
+        e = ovfk_vhd_create(path, &co, &out);
         if (e < 0) {
             e = bk_err(j->r, e, "%s", ovfk_last_error());
             break;
         }
         e = ranges(in[i], limit[i], &cc, out, buf);
-        if (e == 0 && (e = vhd_flush(out)) < 0) {
-            bk_err(j->r, e, "%s", vhd_error(out));
+        if (e == 0 && (e = ovfk_vhd_flush(out)) < 0) {
+            bk_err(j->r, e, "%s", ovfk_vhd_error(out));
         }
-        vhd_close(out);
+        ovfk_vhd_close(out);
     }
     *copied = cc.done;
     for (size_t i = 0; in && i < now->n_disks; i++) {
-        vhd_close(in[i]);
+        ovfk_vhd_close(in[i]);
     }
     free(in);
     free(limit);
@@ -585,12 +585,12 @@ static int fsync_path(const char *path)
 }
 
 /* Step 2 and 3: the point, written under .tmp-ID, renamed to ID. */
-static int write_point(struct job *j, const struct snap *now,
-                       const struct snap *old, struct ovfk_backup_result *res)
+static int write_point(struct job *j, const struct ovfk_snap *now,
+                       const struct ovfk_snap *old, struct ovfk_backup_result *res)
 {
     char id[64], tmp[PATH_MAX + 80], dst[PATH_MAX + 80], iso[32];
     char path[PATH_MAX + 400];
-    struct hv_vm *model = hv_vm_copy(now ? now->vm : j->vm);
+    struct ovfk_hv_vm *model = ovfk_hv_vm_copy(now ? now->vm : j->vm);
     char **files = NULL;
     struct bk_point p;
     int64_t t = bk_now();
@@ -613,7 +613,7 @@ static int write_point(struct job *j, const struct snap *now,
     files = calloc(model->n_disks + 1, sizeof(*files));
     for (size_t i = 0; files && i < model->n_disks; i++) {
         char name[300];
-        /* hv_export_vm's names, so both kinds of point look alike */
+        /* ovfk_hv_export_vm's names, so both kinds of point look alike */
         snprintf(name, sizeof(name), "%s-disk%zu.vhd", model->name, i + 1);
         files[i] = strdup(name);
     }
@@ -621,11 +621,11 @@ static int write_point(struct job *j, const struct snap *now,
         e = bk_err(j->r, -ENOMEM, "out of memory");
     }
     if (e == 0 && !old) {
-        struct hv_export_opts xo = { .to = tmp, .digest = OVA_DIGEST_SHA256,
+        struct ovfk_hv_export_opts xo = { .to = tmp, .digest = OVFK_OVA_DIGEST_SHA256,
                                      .allow_running = true,
                                      .progress = j->o->progress,
                                      .opaque = j->o->opaque };
-        e = hv_export_vm(j->c, model, &xo);
+        e = ovfk_hv_export_vm(j->c, model, &xo);
         if (e < 0) {
             e = from_conn(j, e);
         }
@@ -656,7 +656,7 @@ static int write_point(struct job *j, const struct snap *now,
         p.pub.parent = old ? strdup(j->pts[j->n - 1].pub.id) : NULL;
         p.pub.created = strdup(iso);
         p.pub.time = t;
-        p.pub.driver = strdup(hv_driver_name(j->c));
+        p.pub.driver = strdup(ovfk_hv_driver_name(j->c));
         snprintf(path, sizeof(path), "%s/%s.ovf", tmp, model->name);
         p.pub.package = strdup(path);
         p.anchor = now ? strdup(now->id) : NULL;
@@ -704,15 +704,15 @@ static int write_point(struct job *j, const struct snap *now,
         free(files[i]);
     }
     free(files);
-    hv_vm_free(model);
+    ovfk_hv_vm_free(model);
     return e;
 }
 
 /* Steps 4-6 for the dir store. */
 static int finish(struct job *j, const char *point_id, const char *anchor_id)
 {
-    struct snap_list l;
-    const struct snap *a;
+    struct ovfk_snap_list l;
+    const struct ovfk_snap *a;
     int e = 0;
 
     free(j->st.repo);
@@ -732,40 +732,40 @@ static int finish(struct job *j, const char *point_id, const char *anchor_id)
     }
     if (e == 0) {
         ovfk_crash_point(25);
-        e = snap_load(j->c, j->vm, &l);
+        e = ovfk_snap_load(j->c, j->vm, &l);
         if (e < 0) {
             return from_conn(j, e);
         }
-        a = snap_find(&l, anchor_id);
+        a = ovfk_snap_find(&l, anchor_id);
         e = a ? state_confirm(j, a)
               : bk_err(j->r, -ENOENT, "the new backup anchor '%s' is gone",
                        anchor_id);
-        snap_list_free(&l);
+        ovfk_snap_list_free(&l);
     }
     return e;
 }
 
 static int run(struct job *j, struct ovfk_backup_result *res)
 {
-    struct snap_list before = { 0 }, after = { 0 };
-    const struct snap *old = NULL, *now = NULL;
+    struct ovfk_snap_list before = { 0 }, after = { 0 };
+    const struct ovfk_snap *old = NULL, *now = NULL;
     const char *why = NULL;
     char name[80], old_id[64] = "";
     int e = 0, eh;
 
     if (j->dir_store) {
         state_load(j);
-        e = snap_load(j->c, j->vm, &before);
+        e = ovfk_snap_load(j->c, j->vm, &before);
         if (e < 0) {
             return from_conn(j, e);
         }
-        if (!j->st.confirmed && j->st.anchor && snap_find(&before,
+        if (!j->st.confirmed && j->st.anchor && ovfk_snap_find(&before,
                                                           j->st.anchor)) {
             /* a backup cut off between its point and its merge: finish
              * the merge (NOTES) before looking at the anchor */
             e = drop_anchors(j, j->st.anchor);
-            snap_list_free(&before);
-            if (e == 0 && (e = snap_load(j->c, j->vm, &before)) < 0) {
+            ovfk_snap_list_free(&before);
+            if (e == 0 && (e = ovfk_snap_load(j->c, j->vm, &before)) < 0) {
                 e = from_conn(j, e);
             }
             if (e < 0) {
@@ -779,31 +779,31 @@ static int run(struct job *j, struct ovfk_backup_result *res)
     } else {
         snprintf(old_id, sizeof(old_id), "%s", old->id);
     }
-    if (!j->dir_store && hv_is_running(j->c, j->vm) > 0) {
-        snap_list_free(&before);
+    if (!j->dir_store && ovfk_hv_is_running(j->c, j->vm) > 0) {
+        ovfk_snap_list_free(&before);
         return bk_err(j->r, -EBUSY, "VM '%s' is running; VMs of the %s "
                       "driver are backed up stopped (stop it first)",
-                      j->vm->name, hv_driver_name(j->c));
+                      j->vm->name, ovfk_hv_driver_name(j->c));
     }
     e = hook(j, j->o->pre, "pre");
     if (e < 0) {
-        snap_list_free(&before);
+        ovfk_snap_list_free(&before);
         return bk_err(j->r, e, "%s; no backup was taken", j->r->err.msg);
     }
     if (j->dir_store) {
         char t[32];
         bk_time_id(bk_now(), t, sizeof(t));
         snprintf(name, sizeof(name), "%s%s", BK_ANCHOR_PREFIX, t);
-        for (int k = 2; snap_find(&before, name) && k < 1000; k++) {
+        for (int k = 2; ovfk_snap_find(&before, name) && k < 1000; k++) {
             snprintf(name, sizeof(name), "%s%s-%d", BK_ANCHOR_PREFIX, t, k);
         }
-        e = snap_create(j->c, j->uuid, name, "taken by ovfkit backup: the "
+        e = ovfk_snap_create(j->c, j->uuid, name, "taken by ovfkit backup: the "
                         "next backup copies the writes since and merges "
                         "it away", &after);
         if (e < 0) {
             e = from_conn(j, e);
         } else {
-            now = snap_find(&after, after.current);
+            now = ovfk_snap_find(&after, after.current);
         }
     }
     eh = hook(j, j->o->post, "post");
@@ -813,14 +813,14 @@ static int run(struct job *j, struct ovfk_backup_result *res)
              * written (the anchor stays until the next backup drops it) */
             e = bk_err(j->r, eh, "%s; no backup was taken", j->r->err.msg);
         }
-        snap_list_free(&before);
-        snap_list_free(&after);
+        ovfk_snap_list_free(&before);
+        ovfk_snap_list_free(&after);
         return e;
     }
     ovfk_crash_point(21);
     if (old) {
         /* the old anchor's record, by id, in the list read before */
-        old = snap_find(&before, old_id);
+        old = ovfk_snap_find(&before, old_id);
     }
     e = write_point(j, now, old, res);
     if (e == 0) {
@@ -829,12 +829,12 @@ static int run(struct job *j, struct ovfk_backup_result *res)
     if (e == 0 && j->dir_store) {
         e = finish(j, res->id, now->id);
     }
-    snap_list_free(&before);
-    snap_list_free(&after);
+    ovfk_snap_list_free(&before);
+    ovfk_snap_list_free(&after);
     return e;
 }
 
-int ovfk_backup_run(ovfk_backup_repo *r, hv_conn *c, const char *vmkey,
+int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vmkey,
                     const struct ovfk_backup_opts *o,
                     struct ovfk_backup_result *res)
 {
@@ -846,13 +846,13 @@ int ovfk_backup_run(ovfk_backup_repo *r, hv_conn *c, const char *vmkey,
     ovfk_err_clear(&r->err);
     res = res ? res : &local;
     memset(res, 0, sizeof(*res));
-    e = hv_load(c, vmkey, &j.vm);
+    e = ovfk_hv_load(c, vmkey, &j.vm);
     if (e < 0) {
         return from_conn(&j, e);
     }
     ovfk_uuid_str(j.vm->uuid, j.uuid);
-    j.dir_store = !strcmp(hv_driver_name(c), "dir");
-    if (j.dir_store && hv_vm_data_dir(c, j.vm, j.store, sizeof(j.store)) < 0) {
+    j.dir_store = !strcmp(ovfk_hv_driver_name(c), "dir");
+    if (j.dir_store && ovfk_hv_vm_data_dir(c, j.vm, j.store, sizeof(j.store)) < 0) {
         j.dir_store = false;
     }
     e = bk_vm_dir(r, j.uuid, true, j.vmdir, sizeof(j.vmdir));
@@ -874,6 +874,6 @@ int ovfk_backup_run(ovfk_backup_repo *r, hv_conn *c, const char *vmkey,
     }
     bk_points_free(j.pts, j.n);
     state_free(&j.st);
-    hv_vm_free(j.vm);
+    ovfk_hv_vm_free(j.vm);
     return e;
 }

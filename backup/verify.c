@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * backup/verify.c - re-check points: each package against its manifest
- * (ova_verify: every listed file re-hashed, missing and unlisted files),
- * each disk's VHD structure (vhd_check, which also checks the link to its
+ * (ovfk_ova_verify: every listed file re-hashed, missing and unlisted files),
+ * each disk's VHD structure (ovfk_vhd_check, which also checks the link to its
  * parent), and each chain: an incremental point's disk must open with its
  * parent point's disk as its parent (found through the relative locator,
  * identified by UUID).  A damaged point is marked (DAMAGED in its
@@ -63,7 +63,7 @@ static void check_point(const struct bk_point *p, const struct bk_point *parent,
     char msg[OVFK_ERR_MAX + 200];
     int e;
 
-    e = ova_verify(p->pub.package, NULL, note_problem, f);
+    e = ovfk_ova_verify(p->pub.package, NULL, note_problem, f);
     if (e < 0) {
         snprintf(msg, sizeof(msg), "cannot verify its package: %s",
                  ovfk_last_error());
@@ -71,38 +71,38 @@ static void check_point(const struct bk_point *p, const struct bk_point *parent,
     }
     for (size_t k = 0; k < p->n_disks; k++) {
         const char *path = p->vm->disks[k].path;
-        enum vhd_check_result c;
-        vhd_t *h = NULL;
+        enum ovfk_vhd_check_result c;
+        ovfk_vhd *h = NULL;
         if (access(path, F_OK) != 0) {
             snprintf(msg, sizeof(msg), "disk file '%s' is missing", path);
             note_problem(f, msg);
             continue;
         }
-        c = vhd_check(path, vhd_finding, f);
-        if (c == VHD_CHECK_CORRUPT || c == VHD_CHECK_FAILED ||
-            c == VHD_CHECK_UNSUPPORTED) {
+        c = ovfk_vhd_check(path, vhd_finding, f);
+        if (c == OVFK_VHD_CHECK_CORRUPT || c == OVFK_VHD_CHECK_FAILED ||
+            c == OVFK_VHD_CHECK_UNSUPPORTED) {
             snprintf(msg, sizeof(msg), "disk '%s' fails vhd check (%d)",
                      path, (int)c);
             note_problem(f, msg);
             continue;
         }
-        if (vhd_open(path, 0, &h) < 0) {
+        if (ovfk_vhd_open(path, 0, &h) < 0) {
             snprintf(msg, sizeof(msg), "%s", ovfk_last_error());
             note_problem(f, msg);
             continue;
         }
-        if (!parent && vhd_parent(h)) {
+        if (!parent && ovfk_vhd_parent(h)) {
             snprintf(msg, sizeof(msg), "disk '%s' of a full point has a "
                      "parent", path);
             note_problem(f, msg);
-        } else if (parent && (!vhd_parent(h) || k >= parent->n_disks ||
-                              !same_file(vhd_path(vhd_parent(h)),
+        } else if (parent && (!ovfk_vhd_parent(h) || k >= parent->n_disks ||
+                              !same_file(ovfk_vhd_path(ovfk_vhd_parent(h)),
                                          parent->vm->disks[k].path))) {
             snprintf(msg, sizeof(msg), "disk '%s' does not build on point "
                      "'%s'", path, parent->pub.id);
             note_problem(f, msg);
         }
-        vhd_close(h);
+        ovfk_vhd_close(h);
     }
 }
 

@@ -80,7 +80,7 @@ static int do_run(int argc, char **argv)
     const char *repo = NULL;
     ovfk_backup_repo *r;
     json_object *notes;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int ch, e;
 
     optind = 0;
@@ -151,7 +151,7 @@ static int do_run(int argc, char **argv)
                res.parent[0] ? " on " : "", res.parent);
     }
     json_object_put(notes);
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     ovfk_backup_repo_close(r);
     return e;
 }
@@ -267,13 +267,13 @@ static int do_restore(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct hv_import_opts o = { .mode = HV_RESTORE, .warn = restore_warn,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_RESTORE, .warn = restore_warn,
                                 .progress = cli_progress,
                                 .opaque = "restore" };
-    struct hv_plan *plan = NULL;
+    struct ovfk_hv_plan *plan = NULL;
     const char *repo = NULL;
     ovfk_backup_repo *r;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int ch, e;
 
     optind = 0;
@@ -283,7 +283,7 @@ static int do_restore(int argc, char **argv)
             repo = optarg;
             break;
         case 'a':
-            o.mode = HV_IMPORT;
+            o.mode = OVFK_HV_IMPORT;
             break;
         case 'n':
             o.name = optarg;
@@ -307,7 +307,7 @@ static int do_restore(int argc, char **argv)
     if (argc - optind != 2) {
         return cli_usage(SYN_RESTORE, "expected VM and POINT");
     }
-    if (o.name && o.mode != HV_IMPORT) {
+    if (o.name && o.mode != OVFK_HV_IMPORT) {
         return cli_usage(SYN_RESTORE, "--name goes with --as-new (a restore "
                          "keeps the VM's identity)");
     }
@@ -323,7 +323,7 @@ static int do_restore(int argc, char **argv)
     if (e < 0) {
         e = fail(r, e);
     } else if (g.json) {
-        char *text = hv_plan_to_json(plan);
+        char *text = ovfk_hv_plan_to_json(plan);
         json_object *j = text ? json_tokener_parse(text) : NULL;
         free(text);
         if (j) {
@@ -338,12 +338,12 @@ static int do_restore(int argc, char **argv)
         ovfk_uuid_str(plan->vm->uuid, u);
         printf("%s VM '%s' (%s) from point %s%s\n",
                o.dry_run ? "would restore" :
-               o.mode == HV_IMPORT ? "imported" : "restored", plan->vm->name,
+               o.mode == OVFK_HV_IMPORT ? "imported" : "restored", plan->vm->name,
                u, argv[optind + 1],
                plan->replaces ? ", replacing the existing one" : "");
     }
-    hv_plan_free(plan);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(plan);
+    ovfk_hv_disconnect(c);
     ovfk_backup_repo_close(r);
     return e;
 }
@@ -357,7 +357,7 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[32];
-    struct hv_export_opts o = { .progress = cli_progress,
+    struct ovfk_hv_export_opts o = { .progress = cli_progress,
                                 .opaque = "export" };
     const char *repo = NULL;
     ovfk_backup_repo *r;

@@ -114,22 +114,22 @@ struct ovfk_backup_result {
  * hook aborts before anything is written.  Crash points 21-25 (OVFKIT_
  * CRASH_AT) lie between the steps (see backup/run.c's NOTES).
  */
-int ovfk_backup_run(ovfk_backup_repo *r, hv_conn *c, const char *vm,
+int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
                     const struct ovfk_backup_opts *o,
                     struct ovfk_backup_result *res);
 
 /*
- * Restore point (an id, or "latest") of vm through hv_import: o->mode
- * HV_RESTORE keeps the UUID and MACs (replacing the VM), HV_IMPORT gives a
- * new identity.  *plan as hv_import's.
+ * Restore point (an id, or "latest") of vm through ovfk_hv_import: o->mode
+ * OVFK_HV_RESTORE keeps the UUID and MACs (replacing the VM), OVFK_HV_IMPORT gives a
+ * new identity.  *plan as ovfk_hv_import's.
  */
-int ovfk_backup_restore(ovfk_backup_repo *r, hv_conn *c, const char *vm,
-                        const char *point, const struct hv_import_opts *o,
-                        struct hv_plan **plan);
+int ovfk_backup_restore(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
+                        const char *point, const struct ovfk_hv_import_opts *o,
+                        struct ovfk_hv_plan **plan);
 
 /* Export point of vm as a standalone package (flattened VHDs). */
 int ovfk_backup_export(ovfk_backup_repo *r, const char *vm,
-                       const char *point, const struct hv_export_opts *o);
+                       const char *point, const struct ovfk_hv_export_opts *o);
 
 /*
  * Verify the points of vm (NULL: all), or only point: every file against
