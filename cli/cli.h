@@ -69,18 +69,18 @@ int cli_uint32(const char *syn, const char *opt, const char *text,
 int cli_size(const char *syn, const char *opt, const char *text,
              uint64_t min, uint64_t max, uint64_t *out);
 /* --cpus TEXT (NULL: not given, *out untouched) in 1..max_cpus, the
- * --max-cpus value or, when 0, HV_DEFAULT_MAX_CPUS; read after all the
+ * --max-cpus value or, when 0, OVFK_HV_DEFAULT_MAX_CPUS; read after all the
  * options, as --max-cpus may follow --cpus. */
 int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
              uint32_t *out);
-/* --memory MIB: HV_MIN_MEMORY_MIB..CLI_MAX_MEMORY_MIB */
+/* --memory MIB: OVFK_HV_MIN_MEMORY_MIB..CLI_MAX_MEMORY_MIB */
 int cli_memory(const char *syn, const char *text, uint64_t *out);
 /* --max-cpus N: 1..CLI_MAX_CPUS_CEILING */
 int cli_max_cpus(const char *syn, const char *text, uint32_t *out);
 
 /* Connect to the inventory --store/--connect name (prints errors). */
-struct hv_conn;
-int cli_connect(struct hv_conn **c);
+struct ovfk_hv_conn;
+int cli_connect(struct ovfk_hv_conn **c);
 
 /* Subcommand groups. */
 int cmd_vhd(int argc, char **argv);

@@ -189,7 +189,7 @@ int cli_size(const char *syn, const char *opt, const char *text,
 int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
              uint32_t *out)
 {
-    uint32_t max = max_cpus ? max_cpus : HV_DEFAULT_MAX_CPUS;
+    uint32_t max = max_cpus ? max_cpus : OVFK_HV_DEFAULT_MAX_CPUS;
     char why[200];
     uint64_t v;
     int r;
@@ -213,7 +213,7 @@ int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
 
 int cli_memory(const char *syn, const char *text, uint64_t *out)
 {
-    return cli_uint(syn, "--memory", text, HV_MIN_MEMORY_MIB,
+    return cli_uint(syn, "--memory", text, OVFK_HV_MIN_MEMORY_MIB,
                     CLI_MAX_MEMORY_MIB, "MiB", out);
 }
 

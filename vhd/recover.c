@@ -2,7 +2,7 @@
 /*
  * vhd/recover.c - carry a merge from its journal's state to its end (a
  * new merge from "copying", merge.c; an interrupted one from wherever its
- * journal says, vhd_merge_recover), and the public vhd_open, which
+ * journal says, ovfk_vhd_merge_recover), and the public ovfk_vhd_open, which
  * completes an interrupted merge before a read-write open and never on a
  * read-only one (merge.c's NOTES 6-8).
  */
@@ -25,27 +25,28 @@
 /* How many of the child's blocks are read ahead of the copy (2 MiB each). */
 #define READ_AHEAD_BLOCKS 16u
 
-/* What vhd_merge_recover carries through vhd_journal_each. */
+/* What ovfk_vhd_merge_recover carries through vhd_journal_each. */
 struct recovery {
     ovfk_err *err;
     int done;               /* merges completed */
 };
 
 /* Open C alone and P with its chain (P's partial writes read below it). */
-static int open_pair(struct journal *j, vhd_t **c, vhd_t **p, ovfk_err *err)
+static int open_pair(struct journal *j, ovfk_vhd **c, ovfk_vhd **p,
+                     ovfk_err *err)
 {
     int r;
 
     *c = *p = NULL;
-    r = vhd_open_one(j->child, VHD_OPEN_NO_PARENT, c, err);
+    r = vhd_open_one(j->child, OVFK_VHD_OPEN_NO_PARENT, c, err);
     if (r < 0) {
         return r;
     }
-    if ((*c)->ft.type != VHD_TYPE_DIFF) {
+    if ((*c)->ft.type != OVFK_VHD_TYPE_DIFF) {
         return ovfk_err_set(err, -EINVAL, "'%s' is not a differencing disk: "
                             "there is nothing to merge it into", j->child);
     }
-    r = vhd_open_chain(j->parent, VHD_OPEN_RDWR, p);
+    r = vhd_open_chain(j->parent, OVFK_VHD_OPEN_RDWR, p);
     if (r < 0) {
         return ovfk_err_set(err, r, "%s", ovfk_last_error());
     }
@@ -62,7 +63,7 @@ static int open_pair(struct journal *j, vhd_t **c, vhd_t **p, ovfk_err *err)
 
 /* Copy every sector C holds into P, through buf (one of C's blocks).
  * Idempotent. */
-static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf,
+static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf,
                      ovfk_progress_fn progress, void *opaque, ovfk_err *err)
 {
     uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, done = 0, total = 0;
@@ -108,9 +109,9 @@ static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf,
                 if (r < 0) {
                     ovfk_err_set(err, r, "cannot read '%s': %s", c->path,
                                  ovfk_errtext(r));
-                } else if ((r = vhd_pwrite(p, buf, len, base +
+                } else if ((r = ovfk_vhd_pwrite(p, buf, len, base +
                                            (uint64_t)s * VHD_SECTOR)) < 0) {
-                    ovfk_err_set(err, r, "%s", vhd_error(p));
+                    ovfk_err_set(err, r, "%s", ovfk_vhd_error(p));
                 }
             }
             s = e;
@@ -131,15 +132,15 @@ static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf,
  * Point one child G at P: restore its saved header, then re-point.  *gp is
  * G's handle, allocated with its path by prepare(); it is freed here.
  */
-static int repoint(struct child_hdr *k, vhd_t **gp, vhd_t *p,
+static int repoint(struct child_hdr *k, ovfk_vhd **gp, ovfk_vhd *p,
                    const char *ppath, ovfk_err *err)
 {
     uint8_t ft[VHD_FOOTER_SIZE];
-    vhd_t *g = *gp;
+    ovfk_vhd *g = *gp;
     uint64_t next;
     int r;
 
-    g->flags = VHD_OPEN_RDWR;
+    g->flags = OVFK_VHD_OPEN_RDWR;
     r = ovfk_io_open_file(k->path, OVFK_IO_RDWR, &g->io);
     if (r == 0) {
         r = ovfk_io_size(g->io, &g->file_size);
@@ -195,19 +196,19 @@ static void sync_dir(const char *file)
 
 /* What a merge or a recovery needs from its first write to its end. */
 struct merge_res {
-    vhd_t *c, *p;           /* C alone, P with its chain (P alone when
+    ovfk_vhd *c, *p;           /* C alone, P with its chain (P alone when
                              * re-pointing) */
     uint8_t *buf;           /* one of C's blocks (copying) */
     char *copying;          /* the journal's texts: a new merge's first */
     char *repointing;       /* the next state (copying) */
-    vhd_t **g;              /* each G's handle, opened at its turn */
+    ovfk_vhd **g;              /* each G's handle, opened at its turn */
     size_t n_g;
 };
 
 static void release(struct merge_res *m)
 {
     vhd_free_one(m->c);
-    vhd_close(m->p);
+    ovfk_vhd_close(m->p);
     free(m->buf);
     free(m->copying);
     free(m->repointing);
@@ -305,9 +306,9 @@ int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,
         r = copy_data(m.c, m.p, m.buf, progress, opaque, err);
         if (r == 0) {
             ovfk_crash_point(3);
-            r = vhd_flush(m.p);
+            r = ovfk_vhd_flush(m.p);
             if (r < 0) {
-                ovfk_err_set(err, r, "%s", vhd_error(m.p));
+                ovfk_err_set(err, r, "%s", ovfk_vhd_error(m.p));
             }
         }
         if (r == 0) {
@@ -337,7 +338,7 @@ static int recover_one(struct journal *j, void *opaque)
     return r;
 }
 
-int vhd_merge_recover(const char *path)
+int ovfk_vhd_merge_recover(const char *path)
 {
     char abs[PATH_MAX], jp[PATH_MAX];
     ovfk_err err = { 0 };
@@ -349,7 +350,7 @@ int vhd_merge_recover(const char *path)
             return ovfk_err_last(-ENOMEM, "cannot resolve '%s': out of "
                                  "memory", path);
         }
-        return 0;   /* nothing there: vhd_open reports it */
+        return 0;   /* nothing there: ovfk_vhd_open reports it */
     }
     r = vhd_journal_each(abs, false, recover_one, &rc, jp, &err);
     if (r < 0) {
@@ -370,11 +371,11 @@ int vhd_merge_recover(const char *path)
  * space) the open fails, as writing beside a merge in flight could break
  * its invariants (a write into C or P would be lost or undone).
  */
-int vhd_open(const char *path, int flags, vhd_t **out)
+int ovfk_vhd_open(const char *path, int flags, ovfk_vhd **out)
 {
     *out = NULL;
-    if (flags & VHD_OPEN_RDWR) {
-        int r = vhd_merge_recover(path);
+    if (flags & OVFK_VHD_OPEN_RDWR) {
+        int r = ovfk_vhd_merge_recover(path);
         if (r < 0) {
             return r;
         }
