@@ -33,7 +33,8 @@ static int add_line(ovfk_backup_repo *r, char **mf, size_t *len,
     if (e < 0) {
         return bk_err(r, e, "cannot read '%s': %s", path, ovfk_errtext(e));
     }
-    n = pkg_manifest_line(OVFK_OVA_DIGEST_SHA256, name, hex, line, sizeof(line));
+    n = pkg_manifest_line(OVFK_OVA_DIGEST_SHA256, name, hex, line,
+                          sizeof(line));
     grown = realloc(*mf, *len + n + 1);
     if (!grown) {
         return bk_err(r, -ENOMEM, "out of memory");

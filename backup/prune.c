@@ -116,8 +116,9 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
             e = ovfk_vhd_find_children(c.vm->disks[k].path, gpath, &kids, &nk);
         }
         if (e == 0) {
-            e = ovfk_vhd_merge(c.vm->disks[k].path, (const char *const *)kids, nk,
-                          OVFK_VHD_MERGE_KEEP_CHILD, progress, opaque);
+            e = ovfk_vhd_merge(c.vm->disks[k].path,
+                               (const char *const *)kids, nk,
+                               OVFK_VHD_MERGE_KEEP_CHILD, progress, opaque);
         }
         if (e < 0) {
             bk_err(r, e, "cannot merge point '%s' into '%s': %s", c.pub.id,

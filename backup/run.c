@@ -586,7 +586,8 @@ static int fsync_path(const char *path)
 
 /* Step 2 and 3: the point, written under .tmp-ID, renamed to ID. */
 static int write_point(struct job *j, const struct ovfk_snap *now,
-                       const struct ovfk_snap *old, struct ovfk_backup_result *res)
+                       const struct ovfk_snap *old,
+                       struct ovfk_backup_result *res)
 {
     char id[64], tmp[PATH_MAX + 80], dst[PATH_MAX + 80], iso[32];
     char path[PATH_MAX + 400];
@@ -621,7 +622,8 @@ static int write_point(struct job *j, const struct ovfk_snap *now,
         e = bk_err(j->r, -ENOMEM, "out of memory");
     }
     if (e == 0 && !old) {
-        struct ovfk_hv_export_opts xo = { .to = tmp, .digest = OVFK_OVA_DIGEST_SHA256,
+        struct ovfk_hv_export_opts xo = { .to = tmp,
+                                          .digest = OVFK_OVA_DIGEST_SHA256,
                                      .allow_running = true,
                                      .progress = j->o->progress,
                                      .opaque = j->o->opaque };
@@ -852,7 +854,8 @@ int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vmkey,
     }
     ovfk_uuid_str(j.vm->uuid, j.uuid);
     j.dir_store = !strcmp(ovfk_hv_driver_name(c), "dir");
-    if (j.dir_store && ovfk_hv_vm_data_dir(c, j.vm, j.store, sizeof(j.store)) < 0) {
+    if (j.dir_store &&
+        ovfk_hv_vm_data_dir(c, j.vm, j.store, sizeof(j.store)) < 0) {
         j.dir_store = false;
     }
     e = bk_vm_dir(r, j.uuid, true, j.vmdir, sizeof(j.vmdir));

@@ -267,7 +267,8 @@ static int do_restore(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_RESTORE, .warn = restore_warn,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_RESTORE,
+                                     .warn = restore_warn,
                                 .progress = cli_progress,
                                 .opaque = "restore" };
     struct ovfk_hv_plan *plan = NULL;
@@ -338,7 +339,8 @@ static int do_restore(int argc, char **argv)
         ovfk_uuid_str(plan->vm->uuid, u);
         printf("%s VM '%s' (%s) from point %s%s\n",
                o.dry_run ? "would restore" :
-               o.mode == OVFK_HV_IMPORT ? "imported" : "restored", plan->vm->name,
+               o.mode == OVFK_HV_IMPORT ? "imported" : "restored",
+               plan->vm->name,
                u, argv[optind + 1],
                plan->replaces ? ", replacing the existing one" : "");
     }

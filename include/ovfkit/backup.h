@@ -120,8 +120,8 @@ int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
 
 /*
  * Restore point (an id, or "latest") of vm through ovfk_hv_import: o->mode
- * OVFK_HV_RESTORE keeps the UUID and MACs (replacing the VM), OVFK_HV_IMPORT gives a
- * new identity.  *plan as ovfk_hv_import's.
+ * OVFK_HV_RESTORE keeps the UUID and MACs (replacing the VM),
+ * OVFK_HV_IMPORT gives a new identity.  *plan as ovfk_hv_import's.
  */
 int ovfk_backup_restore(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
                         const char *point, const struct ovfk_hv_import_opts *o,
