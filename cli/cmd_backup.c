@@ -22,13 +22,13 @@
 #define EXIT_DAMAGED 2
 #define EXIT_LOCKED 75
 
-#define SYN_RUN "ovfkit backup VM [--repo DIR] [--full] [--pre CMD] " \
+#define SYN_RUN "ovfkit backup [create] VM [--repo DIR] [--full] [--pre CMD] " \
     "[--post CMD] [--wait] [--json]"
 #define SYN_LIST "ovfkit backup list [--repo DIR] [VM] [--json]"
 #define SYN_RESTORE "ovfkit backup restore VM POINT [--repo DIR] " \
     "[--as-new [--name N]] [--force] [--dry-run] [--json]"
 #define SYN_EXPORT "ovfkit backup export VM POINT --to DIR|FILE.ova " \
-    "[--repo DIR]\n       " CLI_EXPORT_SYN
+    "[--repo DIR] [--json]\n       " CLI_EXPORT_SYN
 #define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] [--json]"
 #define SYN_PRUNE "ovfkit backup prune [--repo DIR] [VM] [--keep-last N] " \
     "[--keep-hourly N]\n       [--keep-daily N] [--keep-weekly N] " \
@@ -355,13 +355,15 @@ static int do_export(int argc, char **argv)
     static const struct option own[] = {
         { "repo", required_argument, NULL, 'r' },
         { "to", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     struct option opts[32];
     struct ovfk_hv_export_opts o = { .progress = cli_progress,
-                                .opaque = "export" };
+                                     .opaque = "export" };
     const char *repo = NULL;
+    char *package = NULL;
     ovfk_backup_repo *r;
     int ch, e;
 
@@ -379,6 +381,8 @@ static int do_export(int argc, char **argv)
             repo = optarg;
         } else if (ch == 't') {
             o.to = optarg;
+        } else if (ch == 'j') {
+            g.json = true;
         } else if (ch == 'h') {
             printf("usage: %s\n", SYN_EXPORT);
             cli_export_help(CLI_EXP_ALL);
@@ -396,14 +400,26 @@ static int do_export(int argc, char **argv)
     if (open_repo(repo, &r)) {
         return 1;
     }
+    o.package = &package;
     e = ovfk_backup_export(r, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (e < 0) {
         e = fail(r, e);
+    } else if (g.json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "vm", json_object_new_string(
+                                   argv[optind]));
+        json_object_object_add(j, "point", json_object_new_string(
+                                   argv[optind + 1]));
+        json_object_object_add(j, "to", json_object_new_string(o.to));
+        json_object_object_add(j, "package", json_object_new_string(
+                                   package ? package : o.to));
+        cli_json_print(j);
     } else if (!g.quiet) {
         printf("point %s of '%s' exported to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
     }
+    free(package);
     ovfk_backup_repo_close(r);
     return e;
 }
@@ -609,6 +625,7 @@ static int do_prune(int argc, char **argv)
 int cmd_backup(int argc, char **argv)
 {
     static const struct cli_command subs[] = {
+        { "create", do_run, "back up a VM (also: ovfkit backup VM)" },
         { "list", do_list, "the points of a repository" },
         { "restore", do_restore, "restore a point (or --as-new import it)" },
         { "export", do_export, "a point as a standalone package" },
@@ -617,21 +634,15 @@ int cmd_backup(int argc, char **argv)
         { NULL, NULL, NULL },
     };
 
-    if (argc >= 2) {
+    /* `ovfkit backup VM ...` is `ovfkit backup create VM ...`; a VM
+     * named like a subcommand needs the long form */
+    if (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], "help")) {
         for (const struct cli_command *s = subs; s->name; s++) {
             if (!strcmp(argv[1], s->name)) {
                 return s->fn(argc - 1, argv + 1);
             }
         }
+        return do_run(argc, argv);
     }
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        FILE *out = argc < 2 ? stderr : stdout;
-        fprintf(out, "usage: %s\n", SYN_RUN);
-        for (const struct cli_command *s = subs; s->name; s++) {
-            fprintf(out, "       ovfkit backup %-8s %s\n", s->name,
-                    s->summary);
-        }
-        return argc < 2 ? EXIT_USAGE : 0;
-    }
-    return do_run(argc, argv);
+    return cli_dispatch("backup", subs, argc - 1, argv + 1);
 }
