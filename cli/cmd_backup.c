@@ -50,10 +50,12 @@ static int open_repo(const char *dir, ovfk_backup_repo **r)
     return 0;
 }
 
+/* the notes of the backup being taken, for its --json document */
+static json_object *notes;
+
 static void note_line(void *opaque, const char *msg)
 {
-    json_object *notes = opaque;
-
+    (void)opaque;
     if (notes) {
         json_object_array_add(notes, json_object_new_string(msg));
     }
@@ -75,11 +77,11 @@ static int do_run(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct ovfk_backup_opts o = { .note = note_line,
-                                  .progress = cli_progress };
+                                  .progress = cli_progress,
+                                  .opaque = "backup" };
     struct ovfk_backup_result res;
     const char *repo = NULL;
     ovfk_backup_repo *r;
-    json_object *notes;
     ovfk_hv_conn *c;
     int ch, e;
 
@@ -122,7 +124,6 @@ static int do_run(int argc, char **argv)
         return 1;
     }
     notes = json_object_new_array();
-    o.opaque = notes;
     e = ovfk_backup_run(r, c, argv[optind], &o, &res);
     cli_progress_done();
     if (e < 0) {
@@ -151,6 +152,7 @@ static int do_run(int argc, char **argv)
                res.parent[0] ? " on " : "", res.parent);
     }
     json_object_put(notes);
+    notes = NULL;
     ovfk_hv_disconnect(c);
     ovfk_backup_repo_close(r);
     return e;

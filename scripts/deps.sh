@@ -8,7 +8,7 @@
 set -eu
 PKGS="build-essential pkg-config clang
 libjson-c-dev libxml2-dev libxml2-utils libarchive-dev libssl-dev zlib1g-dev
-libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev libblkid-dev python3 python3-libvhdi
+libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev libblkid-dev python3 python3-libvhdi python3-jsonschema
 qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev
 linux-image-amd64 libguestfs-tools python3-guestfs libhivex-bin ntfs-3g
 libvirt-daemon-system libvirt-clients busybox-static cpio
