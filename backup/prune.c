@@ -80,6 +80,28 @@ static int remove_dir(ovfk_backup_repo *r, const char *vmdir,
     return 0;
 }
 
+/* Write the descriptor and manifest of the point in dir anew. */
+static int rehash(ovfk_backup_repo *r, const char *dir)
+{
+    const char **files;
+    struct bk_point g;
+    int e = bk_point_read(r, dir, &g);
+
+    if (e < 0) {
+        return e == -ENOENT ? bk_err(r, e, "'%s' has no point record", dir)
+                            : e;
+    }
+    files = calloc(g.n_disks + 1, sizeof(*files));
+    for (size_t k = 0; files && k < g.n_disks; k++) {
+        files[k] = g.disks[k].file;
+    }
+    e = files ? bk_write_package(r, dir, g.vm, files)
+              : bk_err(r, -ENOMEM, "out of memory");
+    free(files);
+    bk_point_clear(&g);
+    return e;
+}
+
 /* Steps 2-5 (see NOTES); p and c are read from their directories. */
 static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
                       const char *pdir, const char *cdir, const char *gdir,
@@ -93,6 +115,7 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
 
     snprintf(ppath, sizeof(ppath), "%s/%s", vmdir, pdir);
     snprintf(cpath, sizeof(cpath), "%s/%s", vmdir, cdir);
+    snprintf(gpath, sizeof(gpath), "%s/%s", vmdir, gdir ? gdir : "");
     e = bk_point_read(r, ppath, &p);
     if (e < 0) {
         return e == -ENOENT ? bk_err(r, e, "'%s' has no point record",
@@ -112,7 +135,6 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
         char **kids = NULL;
         size_t nk = 0;
         if (gdir) {
-            snprintf(gpath, sizeof(gpath), "%s/%s", vmdir, gdir);
             e = ovfk_vhd_find_children(c.vm->disks[k].path, gpath, &kids, &nk);
         }
         if (e == 0) {
@@ -133,6 +155,11 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
         ovfk_crash_point(32);
         files = calloc(p.n_disks + 1, sizeof(*files));
         e = files ? 0 : bk_err(r, -ENOMEM, "out of memory");
+    }
+    /* G's disks were re-pointed (their headers changed): its manifest
+     * follows, before the commit (a rerun does it again) */
+    if (e == 0 && gdir) {
+        e = rehash(r, gpath);
     }
     /* step 3: P's directory now holds C's point */
     if (e == 0) {
@@ -509,7 +536,6 @@ static int prune_vm(ovfk_backup_repo *r, const char *uuid,
         if (ch == -1) {
             e = remove_dir(r, vmdir, where[i]);
         } else if (ch >= 0) {
-            gc = child_of(pts, n, pts[ch].pub.id, gone);
             e = absorb(r, vmdir, where[i], where[ch], pts[ch].pub.id,
                        gc >= 0 ? where[gc] : NULL, progress, opaque);
             if (e == 0) {
