@@ -31,10 +31,10 @@ print("\n".join(map(str, out)))
 PYEOF
 [ "$(wc -l < times.txt)" -eq 40 ] || fail "schedule"
 
-make_vm 16M 7
+make_vm 8M 7
 i=0
 for t in $(cat times.txt); do
-    mutate $((100 + i)) 1
+    poke $(( (i * 1237 % 2048) * 4096 ))
     OVFKIT_NOW=$t k backup web --repo "$R" --json 2> err.txt | doc > b.json ||
         fail "backup $i: $(cat err.txt)"
     id=$(json 'd["id"]' < b.json)

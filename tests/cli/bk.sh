@@ -10,7 +10,10 @@ MKDISK=$SHARED/bench/mkdisk
 [ -x "$MKDISK" ] || skip "needs $MKDISK (../shared beside the source)"
 R=$T/repo
 k() { ovfkit --store "$T/st" "$@"; }
-cur() { k --json vm show "${1:-web}" | json 'd["disks"][0]["path"]'; }
+# the VM's first disk (sed, not Python: the tests call it often)
+cur() {
+    k --json vm show "${1:-web}" | sed -n 's/^ *"path": "\(.*\)",$/\1/p' | head -1
+}
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # doc: a --json run's stdout without its progress events (one line each)
 doc() { grep -v '^{"' || true; }
@@ -31,6 +34,14 @@ mutate() {
         dd if=model.raw bs=64K skip=$((off / 65536)) count=1 status=none |
             ovfkit vhd write "$c" "$off" 65536
     done
+}
+
+# poke OFFSET: 4 KiB of new random bytes at OFFSET, into model.raw and
+# into the VM through ovfkit (a cheap write for tests that take many points)
+poke() {
+    head -c 4096 /dev/urandom > piece
+    dd if=piece of=model.raw bs=4096 seek=$(($1 / 4096)) conv=notrunc status=none
+    ovfkit vhd write "$(cur)" "$1" 4096 < piece
 }
 
 # chain_raw VHD OUT: libvhdi alone reads a repository point's disk: each
