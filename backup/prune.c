@@ -134,7 +134,11 @@ static int absorb_run(ovfk_backup_repo *r, const char *vmdir,
     for (size_t k = 0; e == 0 && k < c.n_disks; k++) {
         char **kids = NULL;
         size_t nk = 0;
-        if (gdir) {
+        /* a merge cut off first: completing it re-points G, which then
+         * is no longer C's child */
+        e = ovfk_vhd_merge_recover(c.vm->disks[k].path);
+        e = e > 0 ? 0 : e;
+        if (e == 0 && gdir) {
             e = ovfk_vhd_find_children(c.vm->disks[k].path, gpath, &kids, &nk);
         }
         if (e == 0) {
