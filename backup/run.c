@@ -863,6 +863,15 @@ int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vmkey,
         e = bk_lock(r, j.uuid, j.o->wait, &lock);
     }
     if (e == 0) {
+        /* what another backup changed while this one waited: reload */
+        ovfk_hv_vm_free(j.vm);
+        j.vm = NULL;
+        e = ovfk_hv_load(c, j.uuid, &j.vm);
+        if (e < 0) {
+            e = from_conn(&j, e);
+        }
+    }
+    if (e == 0) {
         bk_clean_leftovers(j.vmdir);
         e = bk_prune_recover(r, j.uuid);
     }
