@@ -78,6 +78,10 @@ int bk_resolve_vm(ovfk_backup_repo *r, const char *key, char uuid[37]);
 /* Find point key ("latest" or an id) among pts; NULL: message on r. */
 struct bk_point *bk_find(ovfk_backup_repo *r, struct bk_point *pts,
                          size_t n, const char *key);
+/* Point key of VM vm whose chain is intact: *p points into *pts (free
+ * with bk_points_free); on failure the message is on r. */
+int bk_open_point(ovfk_backup_repo *r, const char *vm, const char *key,
+                  struct bk_point **pts, size_t *n, struct bk_point **p);
 /* Is p or one of its parents damaged?  Then the reason. */
 const char *bk_chain_damage(struct bk_point *pts, size_t n,
                             const struct bk_point *p);

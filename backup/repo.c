@@ -602,6 +602,41 @@ void bk_clean_leftovers(const char *vmdir)
     }
 }
 
+/* The point key of vm, with its list (free with bk_points_free). */
+int bk_open_point(ovfk_backup_repo *r, const char *vm, const char *key,
+                      struct bk_point **pts, size_t *n, struct bk_point **p)
+{
+    char uuid[37];
+    const char *dmg;
+    int e;
+
+    *pts = NULL;
+    *n = 0;
+    e = bk_resolve_vm(r, vm, uuid);
+    if (e == 0) {
+        e = bk_points_load(r, uuid, pts, n);
+    }
+    if (e < 0) {
+        return e;
+    }
+    *p = bk_find(r, *pts, *n, key);
+    if (!*p) {
+        bk_points_free(*pts, *n);
+        *pts = NULL;
+        *n = 0;
+        return r->err.code;
+    }
+    dmg = bk_chain_damage(*pts, *n, *p);
+    if (dmg) {
+        e = bk_err(r, OVFK_ECORRUPT, "point '%s' of VM '%s' cannot be "
+                   "read: %s", (*p)->pub.id, (*p)->pub.vm_name, dmg);
+        bk_points_free(*pts, *n);
+        *pts = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
 static void pub_copy(struct ovfk_backup_point *to,
                      const struct ovfk_backup_point *from)
 {

@@ -14,41 +14,6 @@
 #include "backup/internal.h"
 #include "hv/internal.h"
 
-/* The point key of vm, with its list (free with bk_points_free). */
-static int find_point(ovfk_backup_repo *r, const char *vm, const char *key,
-                      struct bk_point **pts, size_t *n, struct bk_point **p)
-{
-    char uuid[37];
-    const char *dmg;
-    int e;
-
-    *pts = NULL;
-    *n = 0;
-    e = bk_resolve_vm(r, vm, uuid);
-    if (e == 0) {
-        e = bk_points_load(r, uuid, pts, n);
-    }
-    if (e < 0) {
-        return e;
-    }
-    *p = bk_find(r, *pts, *n, key);
-    if (!*p) {
-        bk_points_free(*pts, *n);
-        *pts = NULL;
-        *n = 0;
-        return r->err.code;
-    }
-    dmg = bk_chain_damage(*pts, *n, *p);
-    if (dmg) {
-        e = bk_err(r, OVFK_ECORRUPT, "point '%s' of VM '%s' cannot be "
-                   "read: %s", (*p)->pub.id, (*p)->pub.vm_name, dmg);
-        bk_points_free(*pts, *n);
-        *pts = NULL;
-        *n = 0;
-    }
-    return e;
-}
-
 int ovfk_backup_restore(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
                         const char *point, const struct ovfk_hv_import_opts *o,
                         struct ovfk_hv_plan **plan)
@@ -58,7 +23,7 @@ int ovfk_backup_restore(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
     int e;
 
     ovfk_err_clear(&r->err);
-    e = find_point(r, vm, point, &pts, &n, &p);
+    e = bk_open_point(r, vm, point, &pts, &n, &p);
     if (e < 0) {
         return e;
     }
@@ -78,7 +43,7 @@ int ovfk_backup_export(ovfk_backup_repo *r, const char *vm,
     int e;
 
     ovfk_err_clear(&r->err);
-    e = find_point(r, vm, point, &pts, &n, &p);
+    e = bk_open_point(r, vm, point, &pts, &n, &p);
     if (e < 0) {
         return e;
     }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -30,6 +31,9 @@
 #define SYN_EXPORT "ovfkit backup export VM POINT --to DIR|FILE.ova " \
     "[--repo DIR] [--json]\n       " CLI_EXPORT_SYN
 #define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] [--json]"
+#define SYN_FILES "ovfkit backup files VM POINT [PATH] [--repo DIR] [--json]"
+#define SYN_EXTRACT "ovfkit backup extract VM POINT PATH... --to DIR " \
+    "[--repo DIR] [--json]"
 #define SYN_PRUNE "ovfkit backup prune [--repo DIR] [VM] [--keep-last N] " \
     "[--keep-hourly N]\n       [--keep-daily N] [--keep-weekly N] " \
     "[--keep-monthly N] [--keep-yearly N]\n       [--dry-run] [--wait] " \
@@ -624,6 +628,156 @@ static int do_prune(int argc, char **argv)
     return e;
 }
 
+static const char *const type_names[] = { "file", "directory", "link",
+                                          "other" };
+
+static const char *type_name(char t)
+{
+    return t == 'f' ? type_names[0] : t == 'd' ? type_names[1] :
+           t == 'l' ? type_names[2] : type_names[3];
+}
+
+static int entry_line(void *opaque, const struct ovfk_backup_entry *en)
+{
+    json_object *arr = opaque;
+
+    if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "name", json_object_new_string(en->name));
+        json_object_object_add(o, "type", json_object_new_string(
+                                   type_name(en->type)));
+        json_object_object_add(o, "mode", json_object_new_int(
+                                   (int)en->mode));
+        json_object_object_add(o, "size", json_object_new_uint64(en->size));
+        json_object_object_add(o, "mtime", json_object_new_int64(en->mtime));
+        json_object_object_add(o, "target", jstr_or_null(en->target));
+        json_object_array_add(arr, o);
+    } else {
+        char when[32];
+        time_t t = (time_t)en->mtime;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+        printf("%c %04o %12llu %s %s%s%s\n", en->type == 'f' ? '-' : en->type,
+               (unsigned)en->mode, (unsigned long long)en->size, when,
+               en->name, en->target ? " -> " : "",
+               en->target ? en->target : "");
+    }
+    return 0;
+}
+
+static int do_files(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "repo", required_argument, NULL, 'r' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *repo = NULL, *path;
+    ovfk_backup_repo *r;
+    json_object *arr;
+    int ch, e;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (ch == 'r') {
+            repo = optarg;
+        } else if (ch == 'j') {
+            g.json = true;
+        } else if (ch == 'h') {
+            printf("usage: %s\n", SYN_FILES);
+            return 0;
+        } else {
+            return cli_usage(SYN_FILES, "invalid option");
+        }
+    }
+    if (argc - optind < 2 || argc - optind > 3) {
+        return cli_usage(SYN_FILES, "expected VM, POINT and at most a PATH");
+    }
+    path = argc - optind == 3 ? argv[optind + 2] : "/";
+    if (open_repo(repo, &r)) {
+        return 1;
+    }
+    arr = json_object_new_array();
+    e = ovfk_backup_files(r, argv[optind], argv[optind + 1], path,
+                          entry_line, arr);
+    if (e < 0) {
+        e = fail(r, e);
+    } else if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "point", json_object_new_string(
+                                   argv[optind + 1]));
+        json_object_object_add(o, "path", json_object_new_string(path));
+        json_object_object_add(o, "entries", json_object_get(arr));
+        cli_json_print(o);
+    }
+    json_object_put(arr);
+    ovfk_backup_repo_close(r);
+    return e;
+}
+
+static int do_extract(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "repo", required_argument, NULL, 'r' },
+        { "to", required_argument, NULL, 't' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *repo = NULL, *to = NULL;
+    ovfk_backup_repo *r;
+    uint64_t files = 0;
+    int ch, e;
+
+    optind = 0;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (ch == 'r') {
+            repo = optarg;
+        } else if (ch == 't') {
+            to = optarg;
+        } else if (ch == 'j') {
+            g.json = true;
+        } else if (ch == 'h') {
+            printf("usage: %s\n", SYN_EXTRACT);
+            return 0;
+        } else {
+            return cli_usage(SYN_EXTRACT, "invalid option");
+        }
+    }
+    if (argc - optind < 3 || !to) {
+        return cli_usage(SYN_EXTRACT, "expected VM, POINT, a PATH and --to");
+    }
+    if (open_repo(repo, &r)) {
+        return 1;
+    }
+    notes = json_object_new_array();
+    e = ovfk_backup_extract(r, argv[optind], argv[optind + 1],
+                            (const char *const *)argv + optind + 2,
+                            (size_t)(argc - optind - 2), to, note_line, NULL,
+                            &files);
+    if (e < 0) {
+        e = fail(r, e);
+    } else if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "point", json_object_new_string(
+                                   argv[optind + 1]));
+        json_object_object_add(o, "to", json_object_new_string(to));
+        json_object_object_add(o, "files", json_object_new_uint64(files));
+        json_object_object_add(o, "notes", json_object_get(notes));
+        cli_json_print(o);
+    } else if (!g.quiet) {
+        printf("%llu file%s of point %s copied to '%s'\n",
+               (unsigned long long)files, files == 1 ? "" : "s",
+               argv[optind + 1], to);
+    }
+    json_object_put(notes);
+    notes = NULL;
+    ovfk_backup_repo_close(r);
+    return e;
+}
+
 int cmd_backup(int argc, char **argv)
 {
     static const struct cli_command subs[] = {
@@ -633,6 +787,8 @@ int cmd_backup(int argc, char **argv)
         { "export", do_export, "a point as a standalone package" },
         { "verify", do_verify, "re-hash points, check their chains" },
         { "prune", do_prune, "keep what retention keeps, merge the rest" },
+        { "files", do_files, "list a guest directory of a point" },
+        { "extract", do_extract, "copy guest files out of a point" },
         { NULL, NULL, NULL },
     };
 

@@ -145,6 +145,38 @@ int ovfk_backup_verify(ovfk_backup_repo *r, const char *vm,
                        const char *point, ovfk_backup_report_fn report,
                        void *opaque);
 
+/* File-level restore (libguestfs, read-only over the point's chain; the
+ * first operating system inspection finds is mounted). */
+struct ovfk_backup_entry {
+    const char *name;
+    char type;              /* 'f' file, 'd' directory, 'l' link, 'o' other */
+    uint32_t mode;          /* permission bits */
+    uint64_t size;
+    int64_t mtime;          /* seconds since the epoch */
+    const char *target;     /* a link's target, else NULL */
+};
+
+/* A non-zero return stops the listing and is returned. */
+typedef int (*ovfk_backup_entry_fn)(void *opaque,
+                                    const struct ovfk_backup_entry *e);
+
+/* The entries of guest directory path (NULL: "/") at point, or the one
+ * entry path names when it is not a directory. */
+int ovfk_backup_files(ovfk_backup_repo *r, const char *vm,
+                      const char *point, const char *path,
+                      ovfk_backup_entry_fn fn, void *opaque);
+
+/*
+ * Copy guest paths (files, or directories with what they hold) of point
+ * into directory to (new or empty), each under its last component.  Only
+ * regular files and directories are made, never outside to; links and
+ * other kinds are skipped with a note.  *files counts the files copied.
+ */
+int ovfk_backup_extract(ovfk_backup_repo *r, const char *vm,
+                        const char *point, const char *const *paths,
+                        size_t n, const char *to, ovfk_backup_note_fn note,
+                        void *opaque, uint64_t *files);
+
 /* Retention, as Proxmox Backup Server defines it: options in this order,
  * each counting only points no earlier option has marked; 0: unused. */
 struct ovfk_backup_keep {
