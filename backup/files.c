@@ -335,6 +335,18 @@ int ovfk_backup_extract(ovfk_backup_repo *r, const char *vm,
     if (files) {
         *files = 0;
     }
+    /* what can be refused before the appliance starts */
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(paths[i], '/');
+        if (paths[i][0] != '/') {
+            return bk_err(r, -EINVAL, "guest path '%s' is not absolute",
+                          paths[i]);
+        }
+        if (base[1] && !safe_name(base + 1)) {
+            return bk_err(r, -EINVAL, "guest path '%s' does not name a "
+                          "file", paths[i]);
+        }
+    }
     e = target_dir(r, to);
     if (e < 0) {
         return e;
