@@ -9,6 +9,7 @@
 #include <limits.h>
 
 #include "ovfkit/backup.h"
+#include "ovfkit/lock.h"
 #include "util/err.h"
 
 struct ovfk_backup_repo {
@@ -32,13 +33,15 @@ void bk_time_id(int64_t t, char *buf, size_t len);
 void bk_time_iso(int64_t t, char *buf, size_t len);
 
 /*
- * The exclusive lock of one VM's points (REPO/UUID/.lock): 0 and a token
- * for bk_unlock, -EBUSY when another process holds it and !wait.  The one
+ * The exclusive lock of one VM's points (REPO/UUID/.lock), waiting up to
+ * wait seconds (ovfk_lock_take's rules): 0 and the lock for bk_unlock,
+ * -EAGAIN when another process holds it.  The one
  * place that takes locks, so that switching to another lock API is one
  * change.
  */
-int bk_lock(ovfk_backup_repo *r, const char *uuid, bool wait, int *token);
-void bk_unlock(int token);
+int bk_lock(ovfk_backup_repo *r, const char *uuid, int wait,
+            ovfk_lock **out);
+void bk_unlock(ovfk_lock *l);
 
 /* REPO/UUID (created with mkdir when create). */
 int bk_vm_dir(ovfk_backup_repo *r, const char *uuid, bool create, char *buf,

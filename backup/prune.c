@@ -564,7 +564,7 @@ out:
 
 int ovfk_backup_prune(ovfk_backup_repo *r, const char *vm,
                       const struct ovfk_backup_keep *keep, bool dry_run,
-                      bool wait, struct ovfk_backup_prune_plan *plan,
+                      int wait, struct ovfk_backup_prune_plan *plan,
                       ovfk_progress_fn progress, void *opaque)
 {
     struct ovfk_backup_prune_plan local = { 0 };
@@ -604,7 +604,7 @@ int ovfk_backup_prune(ovfk_backup_repo *r, const char *vm,
     }
     for (size_t i = 0; e == 0 && i < nu; i++) {
         char vmdir[PATH_MAX];
-        int lock = -1;
+        ovfk_lock *lock = NULL;
         e = bk_lock(r, uuids[i], wait, &lock);
         if (e == 0 && !dry_run) {
             bk_vm_dir(r, uuids[i], false, vmdir, sizeof(vmdir));
@@ -615,7 +615,7 @@ int ovfk_backup_prune(ovfk_backup_repo *r, const char *vm,
             e = prune_vm(r, uuids[i], keep, dry_run, p, &used, progress,
                          opaque);
         }
-        if (lock >= 0) {
+        if (lock) {
             bk_unlock(lock);
         }
     }

@@ -150,25 +150,27 @@ int bk_vm_dir(ovfk_backup_repo *r, const char *uuid, bool create, char *buf,
     return 0;
 }
 
-int bk_lock(ovfk_backup_repo *r, const char *uuid, bool wait, int *token)
+int bk_lock(ovfk_backup_repo *r, const char *uuid, int wait,
+            ovfk_lock **out)
 {
-    char path[PATH_MAX + 16];
+    char path[PATH_MAX + 16], what[80];
     int e;
 
+    *out = NULL;
     e = bk_vm_dir(r, uuid, true, path, sizeof(path) - 8);
     if (e < 0) {
         return e;
     }
     strncat(path, "/.lock", sizeof(path) - strlen(path) - 1);
-    e = hv_flock(path, wait, token, &r->err);
-    /* a lock held elsewhere has its own code (the CLI's exit 75); -EBUSY
-     * stays what the layers below say of a busy VM */
-    return e == -EBUSY ? bk_err(r, -EAGAIN, "%s", r->err.msg) : e;
+    snprintf(what, sizeof(what), "the backups of VM %s", uuid);
+    e = ovfk_lock_take(path, what, wait, out);
+    /* -EAGAIN: held elsewhere (the CLI's exit 75) */
+    return e < 0 ? bk_err(r, e, "%s", ovfk_last_error()) : 0;
 }
 
-void bk_unlock(int token)
+void bk_unlock(ovfk_lock *l)
 {
-    hv_funlock(token);
+    ovfk_lock_release(l);
 }
 
 /* point.json */

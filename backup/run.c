@@ -843,7 +843,8 @@ int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vmkey,
     static const struct ovfk_backup_opts none = { 0 };
     struct ovfk_backup_result local;
     struct job j = { .r = r, .c = c, .o = o ? o : &none };
-    int lock = -1, e;
+    ovfk_lock *lock = NULL;
+    int e;
 
     ovfk_err_clear(&r->err);
     res = res ? res : &local;
@@ -881,7 +882,7 @@ int ovfk_backup_run(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vmkey,
     if (e == 0) {
         e = run(&j, res);
     }
-    if (lock >= 0) {
+    if (lock) {
         bk_unlock(lock);
     }
     bk_points_free(j.pts, j.n);

@@ -149,15 +149,16 @@ static bool in_chain(struct bk_point *pts, size_t n, struct bk_point *only,
 }
 
 static int verify_vm(ovfk_backup_repo *r, const char *uuid, const char *key,
-                     ovfk_backup_report_fn report, void *opaque,
+                     int wait, ovfk_backup_report_fn report, void *opaque,
                      size_t *damaged)
 {
     struct bk_point *pts = NULL, *only = NULL;
     char why[OVFK_ERR_MAX + 100];
     size_t n = 0;
-    int lock = -1, e;
+    ovfk_lock *lock = NULL;
+    int e;
 
-    e = bk_lock(r, uuid, true, &lock);
+    e = bk_lock(r, uuid, wait, &lock);
     if (e == 0) {
         e = bk_prune_recover(r, uuid);
     }
@@ -197,15 +198,15 @@ static int verify_vm(ovfk_backup_repo *r, const char *uuid, const char *key,
         }
     }
     bk_points_free(pts, n);
-    if (lock >= 0) {
+    if (lock) {
         bk_unlock(lock);
     }
     return e;
 }
 
 int ovfk_backup_verify(ovfk_backup_repo *r, const char *vm,
-                       const char *point, ovfk_backup_report_fn report,
-                       void *opaque)
+                       const char *point, int wait,
+                       ovfk_backup_report_fn report, void *opaque)
 {
     char uuid[37];
     size_t damaged = 0;
@@ -218,14 +219,15 @@ int ovfk_backup_verify(ovfk_backup_repo *r, const char *vm,
     if (vm) {
         e = bk_resolve_vm(r, vm, uuid);
         if (e == 0) {
-            e = verify_vm(r, uuid, point, report, opaque, &damaged);
+            e = verify_vm(r, uuid, point, wait, report, opaque, &damaged);
         }
         return e < 0 ? e : (int)damaged;
     }
     d = opendir(r->path);
     while (e == 0 && d && (de = readdir(d))) {
         if (de->d_name[0] != '.' && ovfk_uuid_parse(de->d_name, raw) == 0) {
-            e = verify_vm(r, de->d_name, NULL, report, opaque, &damaged);
+            e = verify_vm(r, de->d_name, NULL, wait, report, opaque,
+                          &damaged);
         }
     }
     if (d) {

@@ -4,23 +4,65 @@
  * options, error printing, progress display, JSON output.  The CLI uses
  * only the public headers of the library (include/ovfkit).
  *
- * Exit codes common to all commands: 0 success, 1 failure, 64 usage
- * error.  Commands with more document them in their --help.
+ * Exit codes: one table for every command, cli_exit_codes (cli/exit.c).
  */
 #ifndef OVFK_CLI_H
 #define OVFK_CLI_H
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#define EXIT_USAGE 64
+/* The exit codes (cli/exit.c has the table that documents them). */
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_DAMAGE 2       /* partly done, or damage found */
+#define EXIT_USAGE 64       /* sysexits.h EX_USAGE */
+#define EXIT_TEMPFAIL 75    /* sysexits.h EX_TEMPFAIL: a lock is held */
+#define EXIT_SIGINT 130     /* 128 + SIGINT */
+#define EXIT_SIGTERM 143    /* 128 + SIGTERM */
+
+/* One row: code, the command it is special to (NULL: every command),
+ * what it means.  The table ends with a NULL meaning; `ovfkit --help`
+ * prints it (cli_exit_codes_print), the man pages are made from it. */
+struct cli_exit_code {
+    int code;
+    const char *commands;
+    const char *meaning;
+};
+extern const struct cli_exit_code cli_exit_codes[];
+void cli_exit_codes_print(FILE *out);
+
+/* The exit code for a library result: 0 for r >= 0, 128 + the signal
+ * once SIGINT or SIGTERM arrived, EXIT_TEMPFAIL for -EAGAIN (a lock is
+ * held), else EXIT_FAILED. */
+int cli_exit_for(int r);
+/* Print "ovfkit: <message>" (with a --wait hint for -EAGAIN, or that the
+ * command was interrupted) and return cli_exit_for(r). */
+int cli_fail(int r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* SIGINT/SIGTERM set cli_signal (the signal's number); long operations
+ * notice it through cli_progress, which then asks the library to stop;
+ * a second signal of the same kind ends the process at once. */
+extern volatile sig_atomic_t cli_signal;
+void cli_signals_install(void);
+/* What every progress callback asks first: true once a signal arrived.
+ * For tests, OVFKIT_TEST_SLOW_MS=N first sleeps N ms (each step of a copy
+ * takes that long, so a test can catch a command in the middle). */
+bool cli_progress_stop(void);
+/* A progress callback that shows nothing and only stops on a signal, for
+ * commands whose --json or -q output must stay free of progress. */
+int cli_stop_only(void *opaque, uint64_t done, uint64_t total);
 
 struct cli_globals {
     bool json;          /* --json: machine output on stdout */
     bool quiet;         /* -q: no progress, no chatter */
     const char *store;  /* --store DIR */
     const char *connect;/* --connect URI|xen:DIR */
+    int lock_wait;      /* --wait SECONDS for a locked VM/store */
 };
 
 extern struct cli_globals g;

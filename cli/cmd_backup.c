@@ -19,31 +19,48 @@
 #include "cli/cli.h"
 #include "cli/export_opts.h"
 #include "ovfkit/backup.h"
+#include "ovfkit/lock.h"
 
-#define EXIT_DAMAGED 2
-#define EXIT_LOCKED 75
+#define EXIT_DAMAGED EXIT_DAMAGE
 
 #define SYN_RUN "ovfkit backup [create] VM [--repo DIR] [--full] [--pre CMD] " \
-    "[--post CMD] [--wait] [--json]"
+    "[--post CMD]\n       [--wait[=SECONDS]] [--json]"
 #define SYN_LIST "ovfkit backup list [--repo DIR] [VM] [--json]"
 #define SYN_RESTORE "ovfkit backup restore VM POINT [--repo DIR] " \
     "[--as-new [--name N]] [--force] [--dry-run] [--json]"
 #define SYN_EXPORT "ovfkit backup export VM POINT --to DIR|FILE.ova " \
     "[--repo DIR] [--json]\n       " CLI_EXPORT_SYN
-#define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] [--json]"
+#define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] " \
+    "[--wait[=SECONDS]] [--json]"
 #define SYN_FILES "ovfkit backup files VM POINT [PATH] [--repo DIR] [--json]"
 #define SYN_EXTRACT "ovfkit backup extract VM POINT PATH... --to DIR " \
     "[--repo DIR] [--json]"
 #define SYN_PRUNE "ovfkit backup prune [--repo DIR] [VM] [--keep-last N] " \
     "[--keep-hourly N]\n       [--keep-daily N] [--keep-weekly N] " \
-    "[--keep-monthly N] [--keep-yearly N]\n       [--dry-run] [--wait] " \
-    "[--json]"
+    "[--keep-monthly N] [--keep-yearly N]\n       [--dry-run] " \
+    "[--wait[=SECONDS]] [--json]"
 
-/* Exit code for a library failure: 75 for a lock held elsewhere. */
+/* Exit code for a library failure: 75 for a lock held elsewhere, 130/143
+ * after a signal (cli/exit.c). */
 static int fail(ovfk_backup_repo *r, int e)
 {
-    cli_error("%s", ovfk_backup_error(r));
-    return e == -EAGAIN ? EXIT_LOCKED : 1;
+    return cli_fail(e, "%s", ovfk_backup_error(r));
+}
+
+/* --wait[=SECONDS]: without a value, as long as it takes */
+static int wait_arg(const char *syn, const char *arg, int *out)
+{
+    uint64_t v;
+
+    if (!arg) {
+        *out = OVFK_LOCK_WAIT_FOREVER;
+        return 0;
+    }
+    if (cli_uint(syn, "--wait", arg, 0, 7 * 86400, "s", &v)) {
+        return EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
 }
 
 static int open_repo(const char *dir, ovfk_backup_repo **r)
@@ -75,12 +92,12 @@ static int do_run(int argc, char **argv)
         { "full", no_argument, NULL, 'F' },
         { "pre", required_argument, NULL, 'p' },
         { "post", required_argument, NULL, 'P' },
-        { "wait", no_argument, NULL, 'w' },
+        { "wait", optional_argument, NULL, 'w' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct ovfk_backup_opts o = { .note = note_line,
+    struct ovfk_backup_opts o = { .wait = g.lock_wait, .note = note_line,
                                   .progress = cli_progress,
                                   .opaque = "backup" };
     struct ovfk_backup_result res;
@@ -105,7 +122,9 @@ static int do_run(int argc, char **argv)
             o.post = optarg;
             break;
         case 'w':
-            o.wait = true;
+            if (wait_arg(SYN_RUN, optarg, &o.wait)) {
+                return EXIT_USAGE;
+            }
             break;
         case 'j':
             g.json = true;
@@ -127,6 +146,7 @@ static int do_run(int argc, char **argv)
         ovfk_backup_repo_close(r);
         return 1;
     }
+    ovfk_hv_set_lock_wait(c, o.wait);
     notes = json_object_new_array();
     e = ovfk_backup_run(r, c, argv[optind], &o, &res);
     cli_progress_done();
@@ -452,6 +472,7 @@ static int do_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "repo", required_argument, NULL, 'r' },
+        { "wait", optional_argument, NULL, 'w' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -459,7 +480,7 @@ static int do_verify(int argc, char **argv)
     const char *repo = NULL;
     ovfk_backup_repo *r;
     json_object *arr;
-    int ch, e;
+    int ch, e, wait = g.lock_wait;
 
     optind = 0;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -467,6 +488,10 @@ static int do_verify(int argc, char **argv)
             repo = optarg;
         } else if (ch == 'j') {
             g.json = true;
+        } else if (ch == 'w') {
+            if (wait_arg(SYN_VERIFY, optarg, &wait)) {
+                return EXIT_USAGE;
+            }
         } else if (ch == 'h') {
             printf("usage: %s\n", SYN_VERIFY);
             return 0;
@@ -483,7 +508,7 @@ static int do_verify(int argc, char **argv)
     arr = json_object_new_array();
     e = ovfk_backup_verify(r, argc > optind ? argv[optind] : NULL,
                            argc > optind + 1 ? argv[optind + 1] : NULL,
-                           damage_line, arr);
+                           wait, damage_line, arr);
     if (e < 0) {
         e = fail(r, e);
     } else if (g.json) {
@@ -514,7 +539,7 @@ static int do_prune(int argc, char **argv)
         { "keep-monthly", required_argument, NULL, '4' },
         { "keep-yearly", required_argument, NULL, '5' },
         { "dry-run", no_argument, NULL, 'D' },
-        { "wait", no_argument, NULL, 'w' },
+        { "wait", optional_argument, NULL, 'w' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -528,7 +553,8 @@ static int do_prune(int argc, char **argv)
                          &k.monthly, &k.yearly };
     struct ovfk_backup_prune_plan plan;
     const char *repo = NULL;
-    bool dry = false, wait = false;
+    bool dry = false;
+    int wait = g.lock_wait;
     ovfk_backup_repo *r;
     uint32_t v;
     int ch, e;
@@ -546,7 +572,9 @@ static int do_prune(int argc, char **argv)
         } else if (ch == 'D') {
             dry = true;
         } else if (ch == 'w') {
-            wait = true;
+            if (wait_arg(SYN_PRUNE, optarg, &wait)) {
+                return EXIT_USAGE;
+            }
         } else if (ch == 'j') {
             g.json = true;
         } else if (ch == 'h') {

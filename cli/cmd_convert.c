@@ -243,7 +243,7 @@ static int import_package(const struct convert_args *a, const char *package)
     r = ovfk_hv_import(c, package, &io, &plan);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet) {
         char u[37];
         ovfk_hv_uuid_str(plan->vm->uuid, u);
@@ -289,7 +289,7 @@ int cmd_convert(int argc, char **argv)
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_fail(r, "%s", ovfk_last_error());
     } else {
         if (!g.quiet && !g.json) {
             print_converted(&a, vm, staged[0] != '\0');

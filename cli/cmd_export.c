@@ -73,7 +73,7 @@ static int do_export(int argc, char **argv)
     r = ovfk_hv_export(c, argv[optind], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *e = json_object_new_object();
         json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
@@ -346,7 +346,7 @@ static int do_import_restore(int argc, char **argv, enum ovfk_hv_identity mode)
         show_plan(c, plan, &a.o, r);
     }
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     }
     ovfk_hv_plan_free(plan);
     ovfk_hv_disconnect(c);

@@ -18,7 +18,8 @@
 #define SYN_LIST "ovfkit ova list [--json] PKG.ova"
 #define SYN_VERIFY                                                             \
     "ovfkit ova verify [--ca BUNDLE.pem] [--require-signature] "               \
-    "PKG.ova|FILE.ovf\nexit: 0 verified, 1 problems (one line each)"
+    "PKG.ova|FILE.ovf\nexit: 0 verified, 2 problems (one line each), "        \
+    "1 could not check"
 #define SYN_SIGN                                                               \
     "ovfkit ova sign --key KEY.pem --cert CERT.pem PKG.ova|FILE.ovf"
 
@@ -193,12 +194,14 @@ static int do_verify(int argc, char **argv)
     }
     r = ovfk_ova_verify(argv[i], &o.verify, say, NULL);
     if (r < 0) {
-        return cli_error("%s", ovfk_last_error());
+        /* a damaged archive is a finding; a missing file is not */
+        cli_error("%s", ovfk_last_error());
+        return r == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
     if (r == 0 && !g.quiet) {
         printf("%s: verified\n", argv[i]);
     }
-    return r ? 1 : 0;
+    return r ? EXIT_DAMAGE : 0;
 }
 
 static int do_sign(int argc, char **argv)

@@ -16,7 +16,8 @@
 #define SYN_VALIDATE "ovfkit ovf validate [--strict] FILE.ovf|PKG.ova\n" \
     "errors break a deployment, warnings are what readers tolerate;\n" \
     "--strict also requires the DMTF schema (errors for each violation)\n" \
-    "exit: 0 valid (warnings allowed), 1 errors found (one line each)"
+    "exit: 0 valid (warnings allowed), 2 errors found (one line each), " \
+    "1 could not check"
 #define SYN_CONVERT "ovfkit ovf convert --to 1.0|2.0 FILE.ovf -o OUT.ovf"
 
 static const char *version_name(const ovfk_ovf_doc *d)
@@ -356,7 +357,10 @@ static int do_validate(int argc, char **argv)
     }
     n = ovfk_ova_validate(argv[optind], &vo, diag_line, &c);
     if (n < 0) {
-        return cli_error("%s", ovfk_last_error());
+        /* a descriptor that is not XML is a finding; a missing file or
+         * an OVF version we do not know is not */
+        cli_error("%s", ovfk_last_error());
+        return n == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
     if (n == 0 && !g.quiet) {
         if (c.warnings) {
@@ -366,7 +370,7 @@ static int do_validate(int argc, char **argv)
             printf("%s: valid\n", argv[optind]);
         }
     }
-    return n ? 1 : 0;
+    return n ? EXIT_DAMAGE : 0;
 }
 
 static int do_convert(int argc, char **argv)

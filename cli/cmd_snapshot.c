@@ -57,7 +57,7 @@ static int do_create(int argc, char **argv)
     }
     r = ovfk_snap_create(c, argv[optind], name, description, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         const struct ovfk_snap *s = ovfk_snap_find(&l, l.current);
         if (g.json) {
@@ -188,13 +188,13 @@ static int do_list(int argc, char **argv)
     }
     r = ovfk_hv_load(c, argv[optind], &vm);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
         ovfk_hv_disconnect(c);
         return r;
     }
     r = ovfk_snap_load(c, vm, &l);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array(), *cur;
@@ -251,7 +251,7 @@ static int do_revert(int argc, char **argv)
     }
     r = ovfk_snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
@@ -304,7 +304,7 @@ static int do_export(int argc, char **argv)
     r = ovfk_snap_export(c, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
@@ -419,11 +419,12 @@ static int do_delete(int argc, char **argv)
         return 1;
     }
     r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all,
-                         dry, &p, g.json || g.quiet ? NULL : cli_progress,
+                         dry, &p,
+                         g.json || g.quiet ? cli_stop_only : cli_progress,
                          "merge");
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         print_plan(&p, dry);
     }

@@ -689,7 +689,7 @@ static int do_merge(int argc, char **argv)
                            cli_progress, "merge");
         cli_progress_done();
         if (r < 0) {
-            r = cli_error("%s", ovfk_last_error());
+            r = cli_fail(r, "%s", ovfk_last_error());
         }
     }
 out:

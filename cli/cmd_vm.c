@@ -33,6 +33,7 @@ int cli_connect(ovfk_hv_conn **c)
     if (ovfk_hv_connect(g.store, g.connect, c) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
+    ovfk_hv_set_lock_wait(*c, g.lock_wait);
     return 0;
 }
 
@@ -205,7 +206,7 @@ static int do_create(int argc, char **argv)
     co.max_cpus = o.max_cpus;
     r = ovfk_hv_vm_create(c, &co, &vm);
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         if (g.json) {
             cli_json_print(vm_json(vm));
@@ -328,7 +329,7 @@ static int simple(int argc, char **argv, const char *syn, int op)
         break;
     }
     if (r < 0) {
-        r = cli_error("%s", ovfk_hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     }
     ovfk_hv_disconnect(c);
     return r;

@@ -97,6 +97,9 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
     const char *label = opaque ? opaque : "";
     time_t now = time(NULL);
 
+    if (cli_progress_stop()) {
+        return 1;           /* SIGINT/SIGTERM: the library stops */
+    }
     if (g.quiet) {
         return 0;
     }

@@ -413,28 +413,22 @@ static int dir_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
     return r < 0 ? ovfk_err_set(&c->err, r, "cannot create '%s'", buf) : 0;
 }
 
-static int dir_lock(ovfk_hv_conn *c, const uint8_t *uuid, int *token)
+static int dir_lock_path(ovfk_hv_conn *c, const uint8_t *uuid, char *path,
+                         size_t len)
 {
-    char path[PATH_MAX];
     int r;
 
     if (uuid) {
-        vm_dir(c, uuid, path, sizeof(path));
+        vm_dir(c, uuid, path, len);
         r = mkdir_p(path);
         if (r < 0) {
             return ovfk_err_set(&c->err, r, "cannot create '%s'", path);
         }
-        strncat(path, "/.lock", sizeof(path) - strlen(path) - 1);
+        strncat(path, "/.lock", len - strlen(path) - 1);
     } else {
-        snprintf(path, sizeof(path), "%s/.lock", P(c)->root);
+        snprintf(path, len, "%s/.lock", P(c)->root);
     }
-    return hv_flock(path, uuid == NULL, token, &c->err);
-}
-
-static void dir_unlock(ovfk_hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
+    return 0;
 }
 
 static int dir_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
@@ -489,8 +483,7 @@ const struct hv_driver hv_dir_driver = {
     .is_running = dir_is_running,
     .start = dir_start,
     .stop = dir_stop,
-    .lock = dir_lock,
-    .unlock = dir_unlock,
+    .lock_path = dir_lock_path,
     .discard = dir_discard,
     .vm_dir = dir_vm_dir,
     .disk_request = dir_disk_request,

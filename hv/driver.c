@@ -348,7 +348,8 @@ int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
     struct ovfk_hv_vm *vm = ovfk_hv_vm_new(), **vms = NULL;
     char dir[PATH_MAX], **nets = NULL;
     size_t n = 0, nnets = 0;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (out) {
         *out = NULL;
@@ -365,7 +366,7 @@ int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
     vm->initrd = hv_strdup(o->initrd);
     vm->cmdline = hv_strdup(o->cmdline);
     ovfk_hv_uuid_generate(vm->uuid);
-    r = c->drv->lock(c, NULL, &lock);   /* the whole inventory */
+    r = hv_lock(c, NULL, &lock);        /* the whole inventory */
     if (r == 0) {
         r = ovfk_hv_list(c, &vms, &n);
     }
@@ -429,7 +430,7 @@ int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
             c->drv->discard(c, vm);
         }
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     ovfk_hv_list_free(vms, n);
     ovfk_hv_strv_free(nets, nnets);
     if (r == 0 && out) {
@@ -444,16 +445,17 @@ int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *key, bool keep_disks)
 {
     struct hv_refs refs = { 0 };
     struct ovfk_hv_vm *vm = NULL;
-    int all = -1, lock = -1, r;
+    ovfk_lock *all = NULL, *lock = NULL;
+    int r;
 
     /* the whole inventory: no definition may start using a disk while
      * this one decides which of its disks nobody else uses */
-    r = c->drv->lock(c, NULL, &all);
+    r = hv_lock(c, NULL, &all);
     if (r == 0) {
         r = ovfk_hv_load(c, key, &vm);
     }
     if (r == 0) {
-        r = c->drv->lock(c, vm->uuid, &lock);
+        r = hv_lock(c, vm, &lock);
     }
     if (r == 0 && ovfk_hv_is_running(c, vm) > 0) {
         r = ovfk_err_set(&c->err, -EBUSY, "VM '%s' is running; stop it "
@@ -466,12 +468,8 @@ int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *key, bool keep_disks)
         r = c->drv->remove(c, vm, keep_disks ? NULL : &refs);
     }
     hv_refs_free(&refs);
-    if (lock >= 0) {
-        c->drv->unlock(c, lock);
-    }
-    if (all >= 0) {
-        c->drv->unlock(c, all);
-    }
+    ovfk_lock_release(lock);
+    ovfk_lock_release(all);
     ovfk_hv_vm_free(vm);
     return r;
 }
@@ -619,14 +617,10 @@ int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
     return c->drv->vm_dir(c, vm, buf, len);
 }
 
-int ovfk_hv_vm_lock(ovfk_hv_conn *c, const uint8_t uuid[16], int *token)
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out)
 {
-    return c->drv->lock(c, uuid, token);
-}
-
-void ovfk_hv_vm_unlock(ovfk_hv_conn *c, int token)
-{
-    c->drv->unlock(c, token);
+    return hv_lock(c, vm, out);
 }
 
 int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,

@@ -87,12 +87,32 @@ static int file_write(void *opaque, const void *buf, size_t len)
     return r;
 }
 
+/* The caller's progress callback asked only whether to go on (total 0:
+ * nothing to show): compressing comes before the package's own count. */
+struct ping {
+    const struct ovfk_hv_export_opts *o;
+};
+
+static int ping(void *opaque, uint64_t done, uint64_t total)
+{
+    const struct ping *p = opaque;
+
+    (void)done;
+    (void)total;
+    return p->o->progress ? p->o->progress(p->o->opaque, 0, 0) : 0;
+}
+
 /*
  * Write the disk's VHD gzip-compressed into a temporary beside `to`: the
- * compressed size must be in the descriptor, which precedes the data.
+ * compressed size must be in the descriptor, which precedes the data.  A
+ * cancel (o's progress) leaves the temporary to close_disk, which removes
+ * it.
  */
-static int compress_disk(ovfk_hv_conn *c, struct edisk *e, const char *to)
+static int compress_disk(ovfk_hv_conn *c, struct edisk *e,
+                         const struct ovfk_hv_export_opts *o)
 {
+    struct ping pg = { o };
+    const char *to = o->to;
     struct file_sink fs = { 0 };
     ovfk_sink sink = { &fs, file_write }, up;
     ovfk_ova_gzip *gz = NULL;
@@ -106,7 +126,7 @@ static int compress_disk(ovfk_hv_conn *c, struct edisk *e, const char *to)
         r = ovfk_ova_gzip_new(&sink, &gz, &up);
     }
     if (r == 0) {
-        r = ovfk_vhd_stream_write(e->stream, &up, NULL, NULL);
+        r = ovfk_vhd_stream_write(e->stream, &up, ping, &pg);
     }
     if (r == 0) {
         r = ovfk_ova_gzip_finish(gz);
@@ -170,7 +190,7 @@ int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                  i + 1, o->compress ? ".gz" : "");
         r = open_disk(c, &vm->disks[i], o->fixed, e);
         if (r == 0 && o->compress) {
-            r = compress_disk(c, e, o->to);
+            r = compress_disk(c, e, o);
         }
         hrefs[i] = e->href;
         sizes[i] = e->size;
@@ -253,13 +273,14 @@ int ovfk_hv_export(ovfk_hv_conn *c, const char *key,
                    const struct ovfk_hv_export_opts *o)
 {
     struct ovfk_hv_vm *vm;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     r = ovfk_hv_load(c, key, &vm);
     if (r < 0) {
         return r;
     }
-    r = c->drv->lock(c, vm->uuid, &lock);
+    r = hv_lock(c, vm, &lock);
     if (r == 0 && !o->allow_running && ovfk_hv_is_running(c, vm) > 0) {
         r = ovfk_err_set(&c->err, -EBUSY, "VM '%s' is running: stop it, or "
                          "export a snapshot ('ovfkit snapshot create' then "
@@ -269,7 +290,7 @@ int ovfk_hv_export(ovfk_hv_conn *c, const char *key,
     if (r == 0) {
         r = ovfk_hv_export_vm(c, vm, o);
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     ovfk_hv_vm_free(vm);
     return r;
 }

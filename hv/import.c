@@ -839,7 +839,8 @@ static int carry_out(struct job *j, const char *pkg)
     char workdir[PATH_MAX];
     ovfk_ova_pkg *p = NULL;
     size_t ns = 0, di = 0;
-    int lock = -1, r = 0;
+    ovfk_lock *lock = NULL;
+    int r = 0;
 
     if (!skip) {
         return fail(j, -ENOMEM, "out of memory");
@@ -851,7 +852,7 @@ static int carry_out(struct job *j, const char *pkg)
                         "confirm on a terminal or pass --force",
                         j->existing->name);
         }
-        r = j->c->drv->lock(j->c, j->existing->uuid, &lock);
+        r = hv_lock(j->c, j->existing, &lock);
         if (r == 0 && ovfk_hv_is_running(j->c, j->existing) > 0) {
             r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
                      "restoring over it", j->existing->name);
@@ -925,9 +926,7 @@ static int carry_out(struct job *j, const char *pkg)
             hv_refs_free(&refs);
         }
     }
-    if (lock >= 0) {
-        j->c->drv->unlock(j->c, lock);
-    }
+    ovfk_lock_release(lock);
     free(skip);
     return r;
 }
@@ -1116,13 +1115,14 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
 {
     struct job j = { .c = c, .o = o };
     bool planned = false, carried = false;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (planp) {
         *planp = NULL;
     }
     ovfk_err_clear(&c->err);
-    r = c->drv->lock(c, NULL, &lock);     /* identities are checked and */
+    r = hv_lock(c, NULL, &lock);          /* identities are checked and */
     if (r == 0) {                         /* taken under one lock       */
         r = make_plan(&j, pkg);
     }
@@ -1138,7 +1138,7 @@ int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
         c->drv->discard) {
         c->drv->discard(c, j.plan->vm);    /* planning made directories */
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     if (r == 0 && !o->dry_run) {
         fix_guest(&j);
     }

@@ -49,10 +49,10 @@ struct hv_driver {
     int (*is_running)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
     int (*start)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, bool console);
     int (*stop)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
-    /* exclusive use of one VM (by UUID) / of the whole inventory; the
-     * returned token is given back to unlock */
-    int (*lock)(ovfk_hv_conn *c, const uint8_t *uuid, int *token);
-    void (*unlock)(ovfk_hv_conn *c, int token);
+    /* the lock file (locks.c) for one VM (by UUID) / for the whole
+     * inventory (uuid NULL); its directory exists on return */
+    int (*lock_path)(ovfk_hv_conn *c, const uint8_t *uuid, char *buf,
+                     size_t len);
     /* forget what was made for a VM that was never defined (optional) */
     void (*discard)(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
     /* where this driver keeps per-VM data (snapshots), or -ENOTSUP */
@@ -70,6 +70,7 @@ struct ovfk_hv_conn {
     const struct hv_driver *drv;
     void *priv;
     uint32_t max_cpus;
+    int lock_wait;              /* seconds (ovfk_hv_set_lock_wait) */
     char *where;                /* the store, URI or directory as given
                                    (NULL: the default store); import
                                    derives new UUIDs from it */
@@ -120,8 +121,11 @@ const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d,
 const char *hv_ovf_disk_format(const char *uri);
 #define OVFKIT_NS "urn:ovfkit:ovf:1"
 
-/* locks.c: flock-based per-path locks */
-int hv_flock(const char *path, bool wait, int *fd, ovfk_err *err);
-void hv_funlock(int fd);
+/* locks.c: exclusive use of vm (NULL: of the whole inventory, for
+ * definition changes), waiting up to c->lock_wait seconds: 0 and *out
+ * (release with ovfk_lock_release), or -EAGAIN naming the holder, -EINTR
+ * (ovfkit/lock.h), another negative errno; the message on c. */
+#include "ovfkit/lock.h"
+int hv_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, ovfk_lock **out);
 
 #endif

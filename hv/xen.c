@@ -654,21 +654,16 @@ static int xen_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
     return 0;
 }
 
-static int xen_lock(ovfk_hv_conn *c, const uint8_t *uuid, int *token)
+static int xen_lock_path(ovfk_hv_conn *c, const uint8_t *uuid, char *path,
+                         size_t len)
 {
-    char path[PATH_MAX], u[37] = "inventory";
+    char u[37] = "inventory";
 
     if (uuid) {
         ovfk_hv_uuid_str(uuid, u);
     }
-    snprintf(path, sizeof(path), "%s/.ovfkit-%s.lock", P(c)->dir, u);
-    return hv_flock(path, uuid == NULL, token, &c->err);
-}
-
-static void xen_unlock(ovfk_hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
+    snprintf(path, len, "%s/.ovfkit-%s.lock", P(c)->dir, u);
+    return 0;
 }
 
 static int xen_vm_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
@@ -692,7 +687,6 @@ const struct hv_driver hv_xen_driver = {
     .networks = xen_networks,
     .shared_disk_dir = true,
     .disk_dir = xen_disk_dir,
-    .lock = xen_lock,
-    .unlock = xen_unlock,
+    .lock_path = xen_lock_path,
     .vm_dir = xen_vm_dir,
 };

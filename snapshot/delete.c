@@ -535,7 +535,15 @@ static int merge_step(struct snap_ctx *x, struct ovfk_hv_vm *vm, bool running,
     if (r == 0) {
         r = ovfk_vhd_merge(s->child, (const char *const *)kids, nk,
                       OVFK_VHD_MERGE_KEEP_CHILD, progress, opaque);
-        if (r < 0) {
+        if (r == -ECANCELED) {
+            /* the merge only goes forward (vhd/merge.c, invariant 4):
+             * the deleted snapshots' state is given up, all else reads
+             * as before, and the journal lets the next writer finish */
+            snap_err(x->c, r, "canceled while merging '%s': the deleted "
+                     "snapshot is gone, every other snapshot and the VM "
+                     "read as before; the next snapshot command completes "
+                     "the merge", s->child);
+        } else if (r < 0) {
             snap_err(x->c, r, "%s", ovfk_last_error());
         }
     }
@@ -652,6 +660,10 @@ int ovfk_snap_delete(ovfk_hv_conn *c, const char *vmkey, const char *key,
                      "the disks are; %llu are available",
                      (unsigned long long)p->peak_bytes,
                      (unsigned long long)p->available);
+    }
+    /* the last moment to stop with nothing changed */
+    if (r == 0 && !dry_run && progress && progress(opaque, 0, 0)) {
+        r = snap_err(c, -ECANCELED, "canceled; nothing was changed");
     }
     if (r == 0 && !dry_run) {
         /* ids point into the records, which the run drops: copy them */

@@ -31,7 +31,7 @@ struct snap_ctx {
     struct ovfk_hv_vm *vm;
     struct ovfk_snap_list list;
     char dir[4096];
-    int lock;
+    ovfk_lock *lock;
 };
 int snap_begin(ovfk_hv_conn *c, const char *vm, struct snap_ctx *x);
 void snap_end(struct snap_ctx *x);

@@ -244,12 +244,12 @@ int snap_begin(ovfk_hv_conn *c, const char *vm, struct snap_ctx *x)
 
     memset(x, 0, sizeof(*x));
     x->c = c;
-    x->lock = -1;
+    x->lock = NULL;
     r = ovfk_hv_load(c, vm, &x->vm);
     if (r < 0) {
         return r;
     }
-    r = ovfk_hv_vm_lock(c, x->vm->uuid, &x->lock);
+    r = ovfk_hv_vm_lock(c, x->vm, &x->lock);
     if (r == 0) {
         r = snap_dir(c, x->vm, x->dir, sizeof(x->dir));
     }
@@ -368,10 +368,8 @@ int snap_finish_merges(struct snap_ctx *x)
 
 void snap_end(struct snap_ctx *x)
 {
-    if (x->lock >= 0) {
-        ovfk_hv_vm_unlock(x->c, x->lock);
-        x->lock = -1;
-    }
+    ovfk_lock_release(x->lock);
+    x->lock = NULL;
     ovfk_hv_vm_free(x->vm);
     x->vm = NULL;
     ovfk_snap_list_free(&x->list);

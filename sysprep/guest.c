@@ -23,6 +23,59 @@ static void quiet(guestfs_h *g, void *opaque, const char *msg)
     (void)msg;      /* errors are read back with guestfs_last_error */
 }
 
+/* libguestfs's warnings ("libguestfs: warning: ..." on stderr when nobody
+ * listens) become ours: one line, naming the disk they concern. */
+static void on_warning(guestfs_h *g, void *opaque, uint64_t event,
+                       int handle, int flags, const char *buf,
+                       size_t len, const uint64_t *array, size_t alen)
+{
+    const ovfk_sysprep *s = opaque;
+    char line[512];
+    size_t n = 0;
+
+    (void)g;
+    (void)event;
+    (void)handle;
+    (void)flags;
+    (void)array;
+    (void)alen;
+    for (size_t i = 0; i < len && n < sizeof(line) - 1; i++) {
+        line[n++] = buf[i] == '\n' || buf[i] == '\r' ? ' ' : buf[i];
+    }
+    while (n > 0 && line[n - 1] == ' ') {
+        n--;
+    }
+    line[n] = '\0';
+    ovfk_warn("'%s': libguestfs: %s", s->disk[0] ? s->disk : "guest",
+              line);
+}
+
+/*
+ * A handle that prints nothing itself: the environment (LIBGUESTFS_*) is
+ * read only once our handlers are in place, so a bad LIBGUESTFS_BACKEND is
+ * our error rather than a raw "libguestfs: error:" line.
+ */
+static int new_handle(ovfk_sysprep *s, const char *disk)
+{
+    snprintf(s->disk, sizeof(s->disk), "%s", disk ? disk : "");
+    s->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+    if (!s->g) {
+        return ovfk_err_set(&s->err, -ENOMEM, "cannot create a "
+                            "libguestfs handle");
+    }
+    guestfs_set_error_handler(s->g, quiet, NULL);
+    guestfs_set_event_callback(s->g, on_warning, GUESTFS_EVENT_WARNING, 0,
+                               s);
+    if (guestfs_parse_environment(s->g) < 0) {
+        int r = sp_guest_error(s, "cannot set up libguestfs from the "
+                               "environment (LIBGUESTFS_*)");
+        guestfs_close(s->g);
+        s->g = NULL;
+        return r;
+    }
+    return 0;
+}
+
 int sp_guest_error(ovfk_sysprep *s, const char *what)
 {
     const char *e = s->g ? guestfs_last_error(s->g) : NULL;
@@ -150,12 +203,10 @@ static int launch(ovfk_sysprep *s, const char *const *disks, size_t n)
     for (int attempt = 0; attempt < 2; attempt++) {
         bool tcg = (user && strstr(user, "force_tcg")) || kvm_broken == 1 ||
                    !ovfk_kvm_works() || attempt == 1;
-        s->g = guestfs_create();
-        if (!s->g) {
-            return ovfk_err_set(&s->err, -ENOMEM, "cannot create a "
-                                "libguestfs handle");
+        r = new_handle(s, n ? disks[0] : NULL);
+        if (r < 0) {
+            return r;
         }
-        guestfs_set_error_handler(s->g, quiet, NULL);
         if (tcg && !user) {
             char *settings[] = { (char *)"force_tcg", NULL };
             guestfs_set_backend_settings(s->g, settings);

@@ -21,6 +21,7 @@ struct ovfk_sysprep {
     int mounted;            /* index of the OS whose file systems are up */
     char nbd_dir[64];       /* sockets of the nbdkit serving VHD chains */
     size_t n_nbd;           /* how many of them run */
+    char disk[256];         /* the first disk, for libguestfs's warnings */
     ovfk_err err;
 };
 

@@ -91,7 +91,9 @@ typedef void (*ovfk_backup_note_fn)(void *opaque, const char *msg);
 
 struct ovfk_backup_opts {
     bool full;              /* force a full point */
-    bool wait;              /* wait for the VM's repository lock */
+    int wait;               /* seconds to wait for the VM's repository
+                               lock (ovfk_lock_take's: 0 not at all,
+                               OVFK_LOCK_WAIT_FOREVER) */
     const char *pre, *post; /* hook commands (sh -c) around the anchor */
     ovfk_backup_note_fn note;
     ovfk_progress_fn progress;
@@ -108,8 +110,10 @@ struct ovfk_backup_result {
 
 /*
  * Back up VM vm of connection c into r.  -EAGAIN when another process
- * holds the VM's repository lock (o->wait: wait for it instead), as for
- * every call here that takes it (prune, verify).  The point appears complete or
+ * holds the VM's repository lock past o->wait, as for every call here
+ * that takes it (prune, verify: their wait).  The VM's own lock (taken by
+ * the snapshot calls) waits as the connection says
+ * (ovfk_hv_set_lock_wait).  The point appears complete or
  * not at all (written under .tmp-ID, renamed at the end).  A failing pre
  * hook aborts before anything is written.  Crash points 21-25 (OVFKIT_
  * CRASH_AT) lie between the steps (see backup/run.c's NOTES).
@@ -142,8 +146,8 @@ typedef void (*ovfk_backup_report_fn)(void *opaque,
                                       const struct ovfk_backup_point *p,
                                       const char *problem);
 int ovfk_backup_verify(ovfk_backup_repo *r, const char *vm,
-                       const char *point, ovfk_backup_report_fn report,
-                       void *opaque);
+                       const char *point, int wait,
+                       ovfk_backup_report_fn report, void *opaque);
 
 /* File-level restore (libguestfs, read-only over the point's chain; the
  * first operating system inspection finds is mounted). */
@@ -214,7 +218,7 @@ void ovfk_backup_prune_plan_free(struct ovfk_backup_prune_plan *p);
  */
 int ovfk_backup_prune(ovfk_backup_repo *r, const char *vm,
                       const struct ovfk_backup_keep *keep, bool dry_run,
-                      bool wait, struct ovfk_backup_prune_plan *plan,
+                      int wait, struct ovfk_backup_prune_plan *plan,
                       ovfk_progress_fn progress, void *opaque);
 
 #ifdef __cplusplus

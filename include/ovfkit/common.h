@@ -54,6 +54,16 @@ typedef int (*ovfk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
  */
 const char *ovfk_last_error(void);
 
+/*
+ * Warnings: what the library wants said but is no error (a lock taken over
+ * from a holder that died, a libxml2 schema warning about a file).  Each is
+ * one line without a trailing newline, handed to fn with opaque; fn NULL
+ * restores the default, which prints "ovfkit: warning: MSG" on stderr.
+ * Process-wide; the handler may be called from any thread.
+ */
+typedef void (*ovfk_warn_fn)(void *opaque, const char *msg);
+void ovfk_set_warn_handler(ovfk_warn_fn fn, void *opaque);
+
 /* A short text for an ovfkit or errno code (never NULL, static storage). */
 const char *ovfk_strerror(int code);
 

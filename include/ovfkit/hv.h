@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ovfkit/common.h"
+#include "ovfkit/lock.h"
 #include "ovfkit/ova.h"
 
 #ifdef __cplusplus
@@ -111,6 +112,17 @@ int ovfk_hv_connect(const char *store, const char *uri, ovfk_hv_conn **out);
 void ovfk_hv_disconnect(ovfk_hv_conn *c);
 const char *ovfk_hv_error(const ovfk_hv_conn *c);
 const char *ovfk_hv_driver_name(const ovfk_hv_conn *c);
+/*
+ * How long calls on c wait for a VM or the inventory that another process
+ * (or another connection) holds: 0 (the default) fails at once with
+ * -EAGAIN and a message naming the holder, N > 0 waits up to N seconds,
+ * OVFK_LOCK_WAIT_FOREVER as long as it takes (ovfkit/lock.h).  Every
+ * call that changes a VM or reads its chain (ovfk_hv_export,
+ * ovfk_hv_import over an existing VM, ovfk_hv_vm_remove, the snapshot
+ * calls) holds the VM's lock; definition changes (ovfk_hv_vm_create,
+ * ovfk_hv_vm_remove, ovfk_hv_import) hold the inventory's.
+ */
+void ovfk_hv_set_lock_wait(ovfk_hv_conn *c, int seconds);
 
 /* The inventory.  Lists and VMs returned are the caller's to free. */
 int ovfk_hv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***vms, size_t *n);
@@ -150,7 +162,8 @@ int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *name_or_uuid);
 
 /* For the snapshot layer: replace a VM's definition (same UUID); the
  * directory where the inventory keeps the VM's own files (dir store only,
- * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
+ * -ENOTSUP elsewhere); exclusive use of one VM (hv_lock's rules above;
+ * release with ovfk_lock_release); and, for a running VM of
  * the dir store, ask the server of disk i to "switch" its writes to a new
  * delta (path) or to "reopen" its chain (0 at once when not running;
  * -EIO when the server refused, and then it serves its old file still;
@@ -158,8 +171,8 @@ int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *name_or_uuid);
 int ovfk_hv_vm_update(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
 int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                    size_t len);
-int ovfk_hv_vm_lock(ovfk_hv_conn *c, const uint8_t uuid[16], int *token);
-void ovfk_hv_vm_unlock(ovfk_hv_conn *c, int token);
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out);
 int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                             size_t disk, const char *verb, const char *path);
 

@@ -106,7 +106,12 @@ void ovfk_snap_plan_free(struct ovfk_snap_plan *p);
 /*
  * Delete snapshot key (or every snapshot with all): plan first (every
  * merge and the space it needs, checked against free space before
- * anything is written), then carry it out unless dry_run.
+ * anything is written), then carry it out unless dry_run.  progress is
+ * called once before anything changes, then through each merge; a
+ * non-zero return is -ECANCELED: before the first merge nothing changed;
+ * during a merge the deleted snapshots are gone (a merge only goes
+ * forward), every other snapshot and the VM read as before, and the
+ * merge's journal lets the next snapshot command complete it.
  */
 int ovfk_snap_delete(ovfk_hv_conn *c, const char *vm, const char *key, bool all,
                 bool dry_run, struct ovfk_snap_plan *plan,

@@ -23,7 +23,7 @@ k backup prune --repo "$R" --keep-last 1 > prune.txt 2>&1
 rcp=$?
 set -e
 [ $rc -eq 75 ] || fail "the second backup exited $rc: $(cat second.txt)"
-grep -q "holds" second.txt || fail "the refusal names no holder: $(cat second.txt)"
+grep -q "is in use by process" second.txt || fail "the refusal names no holder: $(cat second.txt)"
 [ $rcp -eq 75 ] || fail "the prune exited $rcp: $(cat prune.txt)"
 # --wait: waits for the first, then builds on its point
 k backup web --repo "$R" --wait --json 2> err.txt | doc > third.json ||
