@@ -91,6 +91,11 @@ const char *bk_chain_damage(struct bk_point *pts, size_t n,
 /* Bytes the files under dir occupy. */
 uint64_t bk_dir_bytes(const char *dir);
 
+/* instant.c: the ids of the points VMs stand on (instant restores whose
+ * deltas still build on the repository); *ids as hv_strv_add's. */
+int bk_pinned(ovfk_backup_repo *r, const char *uuid, char ***ids,
+              size_t *n);
+
 /* prune.c: finish a prune's merge cut off in REPO/UUID (lock held). */
 int bk_prune_recover(ovfk_backup_repo *r, const char *uuid);
 /* Remove leftovers of interrupted writes (.tmp-*, .del-*; lock held). */

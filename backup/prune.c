@@ -426,6 +426,8 @@ static int prune_vm(ovfk_backup_repo *r, const char *uuid,
     char **where = NULL;        /* the directory holding each point now */
     bool *gone = NULL;
     int *kid = NULL, *gkid = NULL;  /* each step's child and its child */
+    char **pinned = NULL;
+    size_t npinned = 0;
     size_t n = 0, first = plan->n;
     int e;
 
@@ -443,6 +445,25 @@ static int prune_vm(ovfk_backup_repo *r, const char *uuid,
     if (!mark || !reason || !gone || !where || !kid || !gkid ||
         select_keep(pts, n, k, mark, reason) < 0) {
         e = bk_err(r, -ENOMEM, "out of memory");
+        goto out;
+    }
+    /* a point a VM stands on, and what it builds on, keep their files */
+    e = bk_pinned(r, uuid, &pinned, &npinned);
+    for (size_t q = 0; e == 0 && q < npinned; q++) {
+        const char *id = pinned[q];
+        for (size_t hops = 0; id && hops <= n; hops++) {
+            size_t i;
+            for (i = 0; i < n && strcmp(pts[i].pub.id, id); i++) {
+            }
+            if (i == n) {
+                break;
+            }
+            mark[i] = KEEP;
+            reason[i] = "a VM stands on it";
+            id = pts[i].pub.parent;
+        }
+    }
+    if (e < 0) {
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -555,6 +576,7 @@ out:
     free(where);
     free(kid);
     free(gkid);
+    ovfk_hv_strv_free(pinned, npinned);
     free(mark);
     free(reason);
     free(gone);

@@ -27,7 +27,9 @@
     "[--post CMD]\n       [--wait[=SECONDS]] [--json]"
 #define SYN_LIST "ovfkit backup list [--repo DIR] [VM] [--json]"
 #define SYN_RESTORE "ovfkit backup restore VM POINT [--repo DIR] " \
-    "[--as-new [--name N]] [--force] [--dry-run] [--json]"
+    "[--as-new [--name N]] [--force] [--dry-run]\n       [--instant] " \
+    "[--json]"
+#define SYN_MOVE "ovfkit backup move-storage VM"
 #define SYN_EXPORT "ovfkit backup export VM POINT --to DIR|FILE.ova " \
     "[--repo DIR] [--json]\n       " CLI_EXPORT_SYN
 #define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] " \
@@ -281,6 +283,71 @@ static void restore_warn(void *opaque, const char *msg)
     cli_warn("%s", msg);
 }
 
+static int do_instant(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
+                      const char *point, bool as_new, const char *name)
+{
+    struct ovfk_hv_vm *out = NULL;
+    int e = ovfk_backup_instant(r, c, vm, point, as_new, name, &out);
+    char u[37];
+
+    if (e < 0) {
+        return fail(r, e);
+    }
+    ovfk_uuid_str(out->uuid, u);
+    if (g.json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "vm", json_object_new_string(out->name));
+        json_object_object_add(j, "uuid", json_object_new_string(u));
+        json_object_object_add(j, "point", json_object_new_string(point));
+        json_object_object_add(j, "instant", json_object_new_boolean(true));
+        cli_json_print(j);
+    } else if (!g.quiet) {
+        printf("VM '%s' (%s) defined on point %s: it reads the repository, "
+               "writes to its own deltas ('ovfkit backup move-storage %s' "
+               "copies it into the store)\n", out->name, u, point,
+               out->name);
+    }
+    ovfk_hv_vm_free(out);
+    return 0;
+}
+
+static int do_move(int argc, char **argv)
+{
+    ovfk_backup_repo *r;
+    ovfk_hv_conn *c;
+    int e;
+
+    if (cli_wants_help(argc, argv)) {
+        printf("usage: %s\n", SYN_MOVE);
+        return 0;
+    }
+    if (argc != 2) {
+        return cli_usage(SYN_MOVE, "expected one VM");
+    }
+    if (open_repo(NULL, &r)) {
+        return 1;
+    }
+    if (cli_connect(&c)) {
+        ovfk_backup_repo_close(r);
+        return 1;
+    }
+    e = ovfk_backup_move_storage(r, c, argv[1], cli_progress, "move");
+    cli_progress_done();
+    if (e < 0) {
+        e = fail(r, e);
+    } else if (g.json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "vm", json_object_new_string(argv[1]));
+        json_object_object_add(j, "moved", json_object_new_boolean(true));
+        cli_json_print(j);
+    } else if (!g.quiet) {
+        printf("the disks of '%s' are in the store\n", argv[1]);
+    }
+    ovfk_hv_disconnect(c);
+    ovfk_backup_repo_close(r);
+    return e;
+}
+
 static int do_restore(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -289,10 +356,12 @@ static int do_restore(int argc, char **argv)
         { "name", required_argument, NULL, 'n' },
         { "force", no_argument, NULL, 'f' },
         { "dry-run", no_argument, NULL, 'D' },
+        { "instant", no_argument, NULL, 'I' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    bool instant = false;
     struct ovfk_hv_import_opts o = { .mode = OVFK_HV_RESTORE,
                                      .warn = restore_warn,
                                 .progress = cli_progress,
@@ -321,6 +390,9 @@ static int do_restore(int argc, char **argv)
         case 'D':
             o.dry_run = true;
             break;
+        case 'I':
+            instant = true;
+            break;
         case 'j':
             g.json = true;
             break;
@@ -344,6 +416,13 @@ static int do_restore(int argc, char **argv)
     if (cli_connect(&c)) {
         ovfk_backup_repo_close(r);
         return 1;
+    }
+    if (instant) {
+        e = do_instant(r, c, argv[optind], argv[optind + 1],
+                       o.mode == OVFK_HV_IMPORT, o.name);
+        ovfk_hv_disconnect(c);
+        ovfk_backup_repo_close(r);
+        return e;
     }
     e = ovfk_backup_restore(r, c, argv[optind], argv[optind + 1], &o, &plan);
     cli_progress_done();
@@ -817,6 +896,7 @@ int cmd_backup(int argc, char **argv)
         { "prune", do_prune, "keep what retention keeps, merge the rest" },
         { "files", do_files, "list a guest directory of a point" },
         { "extract", do_extract, "copy guest files out of a point" },
+        { "move-storage", do_move, "copy an instant restore into the store" },
         { NULL, NULL, NULL },
     };
 

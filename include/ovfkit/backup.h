@@ -149,6 +149,25 @@ int ovfk_backup_verify(ovfk_backup_repo *r, const char *vm,
                        const char *point, int wait,
                        ovfk_backup_report_fn report, void *opaque);
 
+/*
+ * Instant restore (dir store): define a VM on new differencing VHDs whose
+ * parents are point's disks in the repository; nothing is copied, the
+ * point's files are only read.  as_new: a new UUID and MACs, named name
+ * (NULL: "restored"); else the point's identity, refused while a VM of
+ * that UUID exists.  *out (optional) receives the VM.  While the VM's
+ * deltas build on the point, prune keeps it and what it builds on.
+ */
+int ovfk_backup_instant(ovfk_backup_repo *r, ovfk_hv_conn *c, const char *vm,
+                        const char *point, bool as_new, const char *name,
+                        struct ovfk_hv_vm **out);
+
+/* Copy the chains of a VM (stopped, without snapshots) that leave its
+ * directory into new VHDs in the store, and drop the deltas that stood
+ * on the repository.  On failure the VM is as it was. */
+int ovfk_backup_move_storage(ovfk_backup_repo *r, ovfk_hv_conn *c,
+                             const char *vm, ovfk_progress_fn progress,
+                             void *opaque);
+
 /* File-level restore (libguestfs, read-only over the point's chain; the
  * first operating system inspection finds is mounted). */
 struct ovfk_backup_entry {
