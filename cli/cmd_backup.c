@@ -29,7 +29,7 @@
 #define SYN_RESTORE "ovfkit backup restore VM POINT [--repo DIR] " \
     "[--as-new [--name N]] [--force] [--dry-run]\n       [--instant] " \
     "[--json]"
-#define SYN_MOVE "ovfkit backup move-storage VM"
+#define SYN_MOVE "ovfkit backup move-storage VM [--json]"
 #define SYN_EXPORT "ovfkit backup export VM POINT --to DIR|FILE.ova " \
     "[--repo DIR] [--json]\n       " CLI_EXPORT_SYN
 #define SYN_VERIFY "ovfkit backup verify [--repo DIR] [VM [POINT]] " \
@@ -321,7 +321,11 @@ static int do_move(int argc, char **argv)
         printf("usage: %s\n", SYN_MOVE);
         return 0;
     }
-    if (argc != 2) {
+    if (argc == 3 && !strcmp(argv[2], "--json")) {
+        g.json = true;
+        argc--;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
         return cli_usage(SYN_MOVE, "expected one VM");
     }
     if (open_repo(NULL, &r)) {
