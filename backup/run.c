@@ -31,6 +31,10 @@
  *   - Cut off in 5 or before 6: backup.json is unconfirmed; the next
  *     backup first deletes the other anchors (completing the cut-off
  *     merge through snapshot/), then trusts A''s files.
+ *   - A point that cannot be written (an error, a failing post hook)
+ *     takes its new anchor away again; stopped by a signal or killed, the
+ *     anchor stays and the next backup drops it (backup.json does not
+ *     name it).
  *   - An incremental backup is taken only when backup.json is confirmed
  *     (or completed as above), names this repository and its newest
  *     point, the anchor's snapshot still exists, its files are unchanged
@@ -747,6 +751,25 @@ static int finish(struct job *j, const char *point_id, const char *anchor_id)
     return e;
 }
 
+/*
+ * No point was written: the new anchor goes again (its delta merges back;
+ * no progress callback, so that what stopped the copy does not stop
+ * this).  After a signal no lock can be taken (ovfk_lock_interrupt): the
+ * anchor then stays, and the next backup drops it (backup.json does not
+ * name it).  The error on r is kept.
+ */
+static void drop_new(struct job *j, const struct ovfk_snap *now)
+{
+    struct ovfk_snap_plan plan;
+
+    if (ovfk_snap_delete(j->c, j->uuid, now->id, false, false, &plan,
+                         NULL, NULL) < 0) {
+        note(j, "the new backup anchor '%s' stays until the next backup: "
+             "%s", now->name, ovfk_hv_error(j->c));
+    }
+    ovfk_snap_plan_free(&plan);
+}
+
 static int run(struct job *j, struct ovfk_backup_result *res)
 {
     struct ovfk_snap_list before = { 0 }, after = { 0 };
@@ -811,9 +834,9 @@ static int run(struct job *j, struct ovfk_backup_result *res)
     eh = hook(j, j->o->post, "post");
     if (e < 0 || eh < 0) {
         if (e == 0) {
-            /* the anchor is taken but the hook failed: no point is
-             * written (the anchor stays until the next backup drops it) */
+            /* the anchor is taken but the hook failed: no point */
             e = bk_err(j->r, eh, "%s; no backup was taken", j->r->err.msg);
+            drop_new(j, now);
         }
         ovfk_snap_list_free(&before);
         ovfk_snap_list_free(&after);
@@ -827,6 +850,8 @@ static int run(struct job *j, struct ovfk_backup_result *res)
     e = write_point(j, now, old, res);
     if (e == 0) {
         ovfk_crash_point(23);
+    } else if (now) {
+        drop_new(j, now);
     }
     if (e == 0 && j->dir_store) {
         e = finish(j, res->id, now->id);
