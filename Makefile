@@ -15,6 +15,17 @@ INCDIR   ?= $(PREFIX)/include
 DATADIR  ?= $(PREFIX)/share/ovfkit
 PKGDIR   ?= $(LIBDIR)/pkgconfig
 NBDKITDIR ?= $(LIBDIR)/nbdkit/plugins
+MANDIR   ?= $(PREFIX)/share/man
+# bash-completion's directory, moved under PREFIX (its .pc names /usr
+# outright; bash-completion looks in /usr/local/share too):
+# /usr/share/bash-completion/completions when PREFIX=/usr
+BASHCOMPDIR ?= $(or $(shell pkg-config --define-variable=prefix=$(PREFIX) \
+    --define-variable=datadir=$(PREFIX)/share \
+    --variable=completionsdir bash-completion 2>/dev/null), \
+    $(PREFIX)/share/bash-completion/completions)
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+PYTHON   ?= python3
+SCDOC    ?= scdoc
 
 CC       ?= cc
 WERROR   ?= 1
@@ -56,7 +67,12 @@ LIB_DIRS := util vhd image ovf sysprep hv snapshot convert backup
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/cli/help_text.o
+# the man pages (scdoc sources) and, made from them, the CLI's help
+MAN_SRCS := $(wildcard doc/*.1.scd)
+MANS     := $(MAN_SRCS:doc/%.scd=$(BUILD)/man/%)
+UNITS    := $(BUILD)/systemd/ovfkit-backup@.service \
+            $(BUILD)/systemd/ovfkit-backup@.timer
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -74,7 +90,8 @@ SHARED   := $(BUILD)/libovfkit.so.$(SOVER)
 BIN      := $(BUILD)/ovfkit
 PC       := $(BUILD)/ovfkit.pc
 
-all: $(STATIC) $(SHARED) $(BIN) $(PC) $(NBDKIT_PLUGIN) $(NBDKIT_WRAP) ovfkit
+all: $(STATIC) $(SHARED) $(BIN) $(PC) $(NBDKIT_PLUGIN) $(NBDKIT_WRAP) ovfkit \
+     $(MANS) $(UNITS)
 
 # A link in the top directory so README commands can say ./ovfkit.
 ovfkit: $(BIN)
@@ -91,6 +108,28 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# `ovfkit help` and every --help: the man page sources, as C strings
+$(BUILD)/cli/help_text.c: scripts/scd2help.py $(MAN_SRCS)
+	@mkdir -p $(dir $@)
+	$(Q)$(PYTHON) scripts/scd2help.py $(MAN_SRCS) > $@.tmp
+	@mv $@.tmp $@
+$(BUILD)/cli/help_text.o: $(BUILD)/cli/help_text.c cli/help.h
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/cli/help.o $(BUILD)/cli/main.o: cli/help.h
+
+man: $(MANS)
+$(BUILD)/man/%: doc/%.scd
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SCDOC   $<")
+	$(Q)$(SCDOC) < $< > $@.tmp
+	@mv $@.tmp $@
+
+# the units name the ovfkit that `make install` puts in BINDIR
+$(BUILD)/systemd/%: systemd/%.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' $< > $@
 
 $(STATIC): $(LIB_OBJS)
 	@rm -f $@
@@ -156,7 +195,8 @@ fuzz: $(FUZZ_SRCS)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
 STAGE    := $(abspath $(BUILD))/stage
 examples: $(EXAMPLES)
-$(STAGE)/.installed: $(SHARED) $(wildcard include/ovfkit/*.h)
+$(STAGE)/.installed: $(SHARED) $(wildcard include/ovfkit/*.h) \
+                     $(wildcard data/*.json data/json-schema/*.json)
 	$(Q)$(MAKE) -s install PREFIX=$(STAGE) BUILD=$(BUILD) \
 	    SANITIZE=$(SANITIZE) > /dev/null
 	@touch $@
@@ -169,7 +209,7 @@ $(BUILD)/examples/%: examples/%.c $(STAGE)/.installed
 check: all $(UNIT_BINS) $(REPLAY_BINS) $(EXAMPLES)
 	@BUILD=$(BUILD) tests/run.sh
 
-install: all
+install: all install-man install-completion install-systemd
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGDIR) \
 	    $(DESTDIR)$(INCDIR)/ovfkit $(DESTDIR)$(DATADIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/ovfkit
@@ -182,9 +222,22 @@ install: all
 	if [ -n "$(NBDKIT_PLUGIN)" ]; then install -d $(DESTDIR)$(NBDKITDIR); \
 	    install -m 755 $(NBDKIT_PLUGIN) $(DESTDIR)$(NBDKITDIR)/nbdkit-ovfkit-plugin.so; fi
 
+install-man: $(MANS)
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1/
+
+install-completion:
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 completion/ovfkit.bash $(DESTDIR)$(BASHCOMPDIR)/ovfkit
+
+install-systemd: $(UNITS)
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 644 $(UNITS) $(DESTDIR)$(UNITDIR)/
+
 clean:
 	rm -rf build build-san build-fuzz ovfkit
 
-.PHONY: all check install clean fuzz examples FORCE
+.PHONY: all check install clean fuzz examples man install-man \
+        install-completion install-systemd FORCE
 FORCE:
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

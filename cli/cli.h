@@ -26,7 +26,8 @@
 
 /* One row: code, the command it is special to (NULL: every command),
  * what it means.  The table ends with a NULL meaning; `ovfkit --help`
- * prints it (cli_exit_codes_print), the man pages are made from it. */
+ * prints it (cli_exit_codes_print).  It is generated from the EXIT STATUS
+ * of doc/ovfkit.1.scd (scripts/scd2help.py), the man page's source. */
 struct cli_exit_code {
     int code;
     const char *commands;
@@ -57,8 +58,17 @@ bool cli_progress_stop(void);
  * commands whose --json or -q output must stay free of progress. */
 int cli_stop_only(void *opaque, uint64_t done, uint64_t total);
 
+/* --progress=WHEN (cli/progress.c) */
+enum cli_progress_mode {
+    CLI_PROGRESS_AUTO,  /* a bar when stderr is a terminal, unless -q */
+    CLI_PROGRESS_NONE,
+    CLI_PROGRESS_BAR,   /* a bar on stderr even on a pipe */
+    CLI_PROGRESS_JSON,  /* one JSON event per line on stdout */
+};
+
 struct cli_globals {
     bool json;          /* --json: machine output on stdout */
+    enum cli_progress_mode progress;
     bool quiet;         /* -q: no progress, no chatter */
     const char *store;  /* --store DIR */
     const char *connect;/* --connect URI|xen:DIR */
@@ -88,16 +98,22 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
 /* true when argv holds -h or --help before a "--" */
 bool cli_wants_help(int argc, char **argv);
 
-/* Progress callback for the library: a bar on a terminal, JSON events
- * with --json, nothing otherwise.  opaque is a label (const char *). */
+/* Progress callback for the library (cli/progress.c): a bar on stderr
+ * with bytes, rate and time left, or JSON events on stdout, or nothing,
+ * as --progress and -q say.  opaque is the phase ("exporting"). */
 int cli_progress(void *opaque, uint64_t done, uint64_t total);
-/* End a progress bar line if one was drawn. */
+/* End the step under way: the final event, or the bar's newline. */
 void cli_progress_done(void);
+/* Before a line on stderr in the middle of an operation (a warning): the
+ * bar moves out of its way, the step goes on. */
+void cli_progress_pause(void);
+/* true with --progress=json (stdout is JSON Lines) */
+bool cli_progress_json(void);
+/* "auto", "bar", "json", "none": 0, or -1 for anything else */
+int cli_progress_mode_parse(const char *text, enum cli_progress_mode *out);
 
 /* Print a JSON value on stdout (pretty) and release it. */
 void cli_json_print(json_object *o);
-/* Emit one JSON event line {"event": name, ...} on stdout (--json). */
-void cli_json_event(const char *name, json_object *fields);
 
 /*
  * Numbers on the command line (cli/numarg.h): a whole number, or a size

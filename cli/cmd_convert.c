@@ -46,6 +46,8 @@ struct convert_args {
     const char *cpus;       /* checked once --max-cpus is known */
     uint32_t max_cpus;
     size_t changes;         /* out of the conversion */
+    char *os_found;         /* out: what inspection found, or NULL */
+    bool os_mismatch;       /* out: it is not what the source declares */
 };
 
 /* parse_args() printed the help: exit 0 */
@@ -159,6 +161,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     optind = 0;
     o->nics = a->nics;
     o->changes = &a->changes;
+    o->os_found = &a->os_found;
+    o->os_mismatch = &a->os_mismatch;
     while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
         if (ch == 'h') {
             printf("usage: %s\n", SYN_CONVERT);
@@ -207,6 +211,14 @@ static int make_staged(char *staged)
     return 0;
 }
 
+/* The OS type as the source declared it: its description, else the
+ * producer's own type ("vmware:debian10_64Guest"). */
+static const char *declared_os(const struct ovfk_hv_vm *vm)
+{
+    return vm->os_type ? vm->os_type
+           : vm->os_vendor ? vm->os_vendor : "unknown";
+}
+
 static void print_converted(const struct convert_args *a,
                             const struct ovfk_hv_vm *vm, bool staged)
 {
@@ -214,9 +226,11 @@ static void print_converted(const struct convert_args *a,
 
     printf("converted '%s' (%u vCPU, %llu MiB, %zu disk%s, OS '%s')%s%s\n",
            vm->name, vm->cpus, (unsigned long long)vm->memory_mib,
-           vm->n_disks, vm->n_disks == 1 ? "" : "s",
-           vm->os_type ? vm->os_type : "unknown",
+           vm->n_disks, vm->n_disks == 1 ? "" : "s", declared_os(vm),
            staged ? "" : " to ", staged ? "" : o->to);
+    if (a->os_found) {
+        printf("inspection found: %s\n", a->os_found);
+    }
     if (o->mode != OVFK_CONVERT_PLAIN) {
         printf("%zu guest change%s; report in '%s%s'\n", a->changes,
                a->changes == 1 ? "" : "s", o->report ? o->report : o->to,
@@ -226,13 +240,24 @@ static void print_converted(const struct convert_args *a,
 
 /* --import: the package the library says it wrote, not a guess at its
  * name.  0 or 1 (printed). */
-static int import_package(const struct convert_args *a, const char *package)
+/* a VM model as `vm show --json` prints it (a new object, or NULL) */
+static json_object *model_json(const struct ovfk_hv_vm *vm)
+{
+    char *text = ovfk_hv_vm_to_json(vm, false);
+    json_object *o = text ? json_tokener_parse(text) : NULL;
+
+    free(text);
+    return o;
+}
+
+static int import_package(const struct convert_args *a, const char *package,
+                          json_object *out)
 {
     struct ovfk_hv_import_opts io = { .mode = OVFK_HV_IMPORT,
                                  .keep_guest_config = a->keep,
                                  .max_cpus = a->max_cpus,
                                  .progress = cli_progress,
-                                 .opaque = "import" };
+                                 .opaque = "importing" };
     struct ovfk_hv_plan *plan = NULL;
     ovfk_hv_conn *c;
     int r;
@@ -244,6 +269,8 @@ static int import_package(const struct convert_args *a, const char *package)
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
+    } else if (out) {
+        json_object_object_add(out, "imported", model_json(plan->vm));
     } else if (!g.quiet) {
         char u[37];
         ovfk_hv_uuid_str(plan->vm->uuid, u);
@@ -269,7 +296,7 @@ static void remove_staged(char *staged, const struct convert_args *a, int r)
 int cmd_convert(int argc, char **argv)
 {
     struct convert_args a = { .o = { .progress = cli_progress,
-                                     .opaque = "convert" } };
+                                     .opaque = "converting" } };
     char staged[PATH_MAX] = "", *package = NULL;
     struct ovfk_hv_vm *vm = NULL;
     int r;
@@ -284,24 +311,44 @@ int cmd_convert(int argc, char **argv)
         }
         a.o.to = staged;
     }
-    a.o.package = a.import ? &package : NULL;
+    a.o.package = &package;
     r = ovfk_convert_vm((const char *const *)argv + optind,
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_last_error());
     } else {
-        if (!g.quiet && !g.json) {
+        if (a.os_mismatch) {
+            cli_warn("the source declares OS '%s' but inspection found "
+                     "'%s': the declared type is kept (--os-type sets "
+                     "another)", declared_os(vm), a.os_found);
+        }
+        json_object *out = NULL;
+        if (g.json) {
+            out = json_object_new_object();
+            json_object_object_add(out, "vm", model_json(vm));
+            json_object_object_add(out, "package", staged[0] ? NULL :
+                                   package ? cli_package_json(package) : NULL);
+            json_object_object_add(out, "guest_changes",
+                                   json_object_new_uint64(a.changes));
+            json_object_object_add(out, "imported", NULL);
+        } else if (!g.quiet) {
             print_converted(&a, vm, staged[0] != '\0');
         }
         if (a.import) {
-            r = import_package(&a, package);
+            r = import_package(&a, package, out);
+        }
+        if (out && r == 0) {
+            cli_json_print(out);
+        } else {
+            json_object_put(out);
         }
     }
     if (staged[0]) {
         remove_staged(staged, &a, r);
     }
     free(package);
+    free(a.os_found);
     ovfk_hv_vm_free(vm);
     return r;
 }

@@ -33,8 +33,10 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
+    char *package = NULL;
     struct ovfk_hv_export_opts o = { .progress = cli_progress,
-                                     .opaque = "export" };
+                                     .opaque = "exporting",
+                                     .package = &package };
     ovfk_hv_conn *c;
     int ch, r;
 
@@ -75,13 +77,18 @@ static int do_export(int argc, char **argv)
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
-        json_object_object_add(e, "package", json_object_new_string(o.to));
-        cli_json_event("exported", e);
+        json_object *e = cli_package_json(package);
+        if (e) {
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
+            cli_json_print(e);
+        } else {
+            r = 1;
+        }
     } else if (!g.quiet) {
         printf("exported '%s' to '%s'\n", argv[optind], o.to);
     }
+    free(package);
     ovfk_hv_disconnect(c);
     return r;
 }
@@ -339,7 +346,7 @@ static int do_import_restore(int argc, char **argv, enum ovfk_hv_identity mode)
     if (cli_connect(&c)) {
         return 1;
     }
-    a.o.opaque = mode == OVFK_HV_IMPORT ? "import" : "restore";
+    a.o.opaque = mode == OVFK_HV_IMPORT ? "importing" : "restoring";
     r = ovfk_hv_import(c, argv[optind], &a.o, &plan);
     cli_progress_done();
     if (plan) {

@@ -88,6 +88,22 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
     return optind;
 }
 
+/* --json: the package written (data/json-schema/export.json) */
+static int print_package(const char *path)
+{
+    json_object *o;
+
+    if (!g.json) {
+        return 0;
+    }
+    o = cli_package_json(path);
+    if (!o) {
+        return 1;
+    }
+    cli_json_print(o);
+    return 0;
+}
+
 static int do_pack(int argc, char **argv)
 {
     struct aopts o;
@@ -100,26 +116,13 @@ static int do_pack(int argc, char **argv)
         return cli_usage(SYN_PACK, "expected FILE.ovf and OUT.ova");
     }
     o.pack.progress = cli_progress;
-    o.pack.opaque = "pack";
+    o.pack.opaque = "packing";
     r = ovfk_ova_pack(argv[i], argv[i + 1], &o.pack);
     cli_progress_done();
-    return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
-}
-
-static int do_unpack(int argc, char **argv)
-{
-    struct aopts o;
-    int r, i = parse(argc, argv, SYN_UNPACK, &o);
-
-    if (i < 0) {
-        return -i;
+    if (r < 0) {
+        return cli_error("%s", ovfk_last_error());
     }
-    if (argc - i != 2) {
-        return cli_usage(SYN_UNPACK, "expected PKG.ova and DIR");
-    }
-    r = ovfk_ova_unpack(argv[i], argv[i + 1], cli_progress, "unpack");
-    cli_progress_done();
-    return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
+    return print_package(argv[i + 1]);
 }
 
 struct list_ctx {
@@ -145,6 +148,39 @@ static int list_one(void *opaque, const char *name, uint64_t size,
     } else {
         printf("%12llu  %s%s%s\n", (unsigned long long)size, name,
                problem ? "  <- " : "", problem ? problem : "");
+    }
+    return 0;
+}
+
+static int do_unpack(int argc, char **argv)
+{
+    struct aopts o;
+    int r, i = parse(argc, argv, SYN_UNPACK, &o);
+
+    if (i < 0) {
+        return -i;
+    }
+    if (argc - i != 2) {
+        return cli_usage(SYN_UNPACK, "expected PKG.ova and DIR");
+    }
+    r = ovfk_ova_unpack(argv[i], argv[i + 1], cli_progress, "unpacking");
+    cli_progress_done();
+    if (r < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        struct list_ctx c = { json_object_new_array(), 0 };
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "package", json_object_new_string(argv[i]));
+        json_object_object_add(out, "dir",
+                               json_object_new_string(argv[i + 1]));
+        if (ovfk_ova_list(argv[i], list_one, &c) < 0) {
+            json_object_put(c.arr);
+            json_object_put(out);
+            return cli_error("%s", ovfk_last_error());
+        }
+        json_object_object_add(out, "files", c.arr);
+        cli_json_print(out);
     }
     return 0;
 }
@@ -177,8 +213,13 @@ static int do_list(int argc, char **argv)
 
 static void say(void *opaque, const char *msg)
 {
-    (void)opaque;
-    printf("%s\n", msg);
+    json_object *problems = opaque;
+
+    if (problems) {
+        json_object_array_add(problems, json_object_new_string(msg));
+    } else {
+        printf("%s\n", msg);
+    }
 }
 
 static int do_verify(int argc, char **argv)
@@ -192,13 +233,22 @@ static int do_verify(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_VERIFY, "expected PKG.ova or FILE.ovf");
     }
-    r = ovfk_ova_verify(argv[i], &o.verify, say, NULL);
+    json_object *problems = g.json ? json_object_new_array() : NULL;
+    r = ovfk_ova_verify(argv[i], &o.verify, say, problems);
     if (r < 0) {
+        json_object_put(problems);
         /* a damaged archive is a finding; a missing file is not */
         cli_error("%s", ovfk_last_error());
         return r == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
-    if (r == 0 && !g.quiet) {
+    if (g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "package", json_object_new_string(argv[i]));
+        json_object_object_add(out, "verified",
+                               json_object_new_boolean(r == 0));
+        json_object_object_add(out, "problems", problems);
+        cli_json_print(out);
+    } else if (r == 0 && !g.quiet) {
         printf("%s: verified\n", argv[i]);
     }
     return r ? EXIT_DAMAGE : 0;
@@ -218,7 +268,7 @@ static int do_sign(int argc, char **argv)
     if (ovfk_ova_sign(argv[i], o.pack.key, o.pack.cert) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    return 0;
+    return print_package(argv[i]);
 }
 
 static const struct cli_command ova_commands[] = {

@@ -55,6 +55,8 @@ static json_object *system_json(const ovfk_ovf_doc *d,
     if (s->has_os) {
         json_object_object_add(os, "id", json_object_new_int(s->os_id));
         json_object_object_add(os, "description", jstr(s->os_description));
+        json_object_object_add(os, "vmw_os_type", jstr(s->os_vmw_type));
+        json_object_object_add(os, "vbox_os_type", jstr(s->os_vbox_type));
     }
     json_object_object_add(o, "os", os);
     json_object_object_add(o, "cpus", json_object_new_uint64(hw.cpus));
@@ -201,8 +203,17 @@ static void info_text(const ovfk_ovf_doc *d)
                "system:      ", s->id ? s->id : "?", s->name ? " (" : "",
                s->name ? s->name : "", s->name ? ")" : "");
         if (s->has_os) {
-            printf("  os:         %d %s\n", s->os_id,
-                   s->os_description ? s->os_description : "");
+            printf("  os:         %d", s->os_id);
+            if (s->os_description) {
+                printf(" %s", s->os_description);
+            }
+            if (s->os_vmw_type) {
+                printf(" (vmw:osType %s)", s->os_vmw_type);
+            }
+            if (s->os_vbox_type) {
+                printf(" (vbox:OSType %s)", s->os_vbox_type);
+            }
+            putchar('\n');
         }
         if (s->has_hardware) {
             printf("  cpus:       %llu\n  memory:     %llu MiB\n",
@@ -312,13 +323,18 @@ static int do_info(int argc, char **argv)
 
 struct vcount {
     int warnings;
+    json_object *errors, *warns;    /* --json */
 };
 
 static void diag_line(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
 {
     struct vcount *c = opaque;
 
-    if (sev == OVFK_OVF_ERROR) {
+    if (c->errors) {
+        c->warnings += sev != OVFK_OVF_ERROR;
+        json_object_array_add(sev == OVFK_OVF_ERROR ? c->errors : c->warns,
+                              json_object_new_string(msg));
+    } else if (sev == OVFK_OVF_ERROR) {
         printf("error: %s\n", msg);
     } else {
         c->warnings++;
@@ -355,14 +371,29 @@ static int do_validate(int argc, char **argv)
     if (argc - optind != 1) {
         return cli_usage(SYN_VALIDATE, "expected one FILE");
     }
+    if (g.json) {
+        c.errors = json_object_new_array();
+        c.warns = json_object_new_array();
+    }
     n = ovfk_ova_validate(argv[optind], &vo, diag_line, &c);
     if (n < 0) {
+        json_object_put(c.errors);
+        json_object_put(c.warns);
         /* a descriptor that is not XML is a finding; a missing file or
          * an OVF version we do not know is not */
         cli_error("%s", ovfk_last_error());
         return n == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
-    if (n == 0 && !g.quiet) {
+    if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "file", json_object_new_string(argv[optind]));
+        json_object_object_add(o, "valid", json_object_new_boolean(n == 0));
+        json_object_object_add(o, "strict",
+                               json_object_new_boolean(vo.strict));
+        json_object_object_add(o, "errors", c.errors);
+        json_object_object_add(o, "warnings", c.warns);
+        cli_json_print(o);
+    } else if (n == 0 && !g.quiet) {
         if (c.warnings) {
             printf("%s: valid (%d warning%s)\n", argv[optind], c.warnings,
                    c.warnings == 1 ? "" : "s");
@@ -407,6 +438,15 @@ static int do_convert(int argc, char **argv)
     free(xml);
     if (r < 0) {
         return cli_error("cannot write '%s': %s", out, ovfk_strerror(r));
+    }
+    if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "source", json_object_new_string(argv[i]));
+        json_object_object_add(o, "output", json_object_new_string(out));
+        json_object_object_add(o, "version", json_object_new_string(
+                                   version == 20 ? "2.0" : "1.0"));
+        json_object_object_add(o, "size", json_object_new_uint64(xlen));
+        cli_json_print(o);
     }
     return 0;
 }

@@ -66,7 +66,9 @@ static int do_create(int argc, char **argv)
                                    json_object_new_string(argv[optind]));
             json_object_object_add(e, "id", json_object_new_string(s->id));
             json_object_object_add(e, "name", json_object_new_string(s->name));
-            cli_json_event("snapshot-created", e);
+            json_object_object_add(e, "parent", s->parent ?
+                                   json_object_new_string(s->parent) : NULL);
+            cli_json_print(e);
         } else if (!g.quiet) {
             printf("snapshot %s '%s' of '%s' taken\n", s->id, s->name,
                    argv[optind]);
@@ -252,7 +254,12 @@ static int do_revert(int argc, char **argv)
     r = ovfk_snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
-    } else if (!g.quiet && !g.json) {
+    } else if (g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "vm", json_object_new_string(argv[1]));
+        json_object_object_add(o, "snapshot", json_object_new_string(argv[2]));
+        cli_json_print(o);
+    } else if (!g.quiet) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
     ovfk_hv_disconnect(c);
@@ -267,8 +274,10 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
+    char *package = NULL;
     struct ovfk_hv_export_opts o = { .progress = cli_progress,
-                                     .opaque = "export" };
+                                     .opaque = "exporting",
+                                     .package = &package };
     ovfk_hv_conn *c;
     int ch, r;
 
@@ -305,10 +314,22 @@ static int do_export(int argc, char **argv)
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
-    } else if (!g.quiet && !g.json) {
+    } else if (g.json) {
+        json_object *e = cli_package_json(package ? package : o.to);
+        if (e) {
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
+            json_object_object_add(e, "snapshot", json_object_new_string(
+                                       argv[optind + 1]));
+            cli_json_print(e);
+        } else {
+            r = 1;
+        }
+    } else if (!g.quiet) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
     }
+    free(package);
     ovfk_hv_disconnect(c);
     return r;
 }
@@ -419,9 +440,7 @@ static int do_delete(int argc, char **argv)
         return 1;
     }
     r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all,
-                         dry, &p,
-                         g.json || g.quiet ? cli_stop_only : cli_progress,
-                         "merge");
+                         dry, &p, cli_progress, "merging");
     cli_progress_done();
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));

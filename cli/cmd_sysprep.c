@@ -83,7 +83,13 @@ static int do_undo(const char *report, int argc, char **argv)
     }
     r = ovfk_sysprep_undo(report, (const char *const *)argv, (size_t)argc,
                      &restored);
-    if (!g.quiet) {
+    if (r >= 0 && g.json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "undo", json_object_new_string(report));
+        json_object_object_add(o, "restored",
+                               json_object_new_uint64(restored));
+        cli_json_print(o);
+    } else if (r >= 0 && !g.quiet) {
         printf("%zu change%s put back\n", restored, restored == 1 ? "" : "s");
     }
     return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
@@ -191,7 +197,7 @@ static int check_args(int ndisks, const struct sysprep_args *a)
 }
 
 /* What sysprep changed (or would change, dry): JSON or one line each. */
-static void print_changes(ovfk_sysprep *s, bool dry)
+static void print_changes(ovfk_sysprep *s, bool dry, const char *report)
 {
     size_t n = ovfk_sysprep_change_count(s);
 
@@ -207,6 +213,8 @@ static void print_changes(ovfk_sysprep *s, bool dry)
         }
         json_object_object_add(o, "changes", a);
         json_object_object_add(o, "dry_run", json_object_new_boolean(dry));
+        json_object_object_add(o, "report", report ?
+                               json_object_new_string(report) : NULL);
         cli_json_print(o);
         return;
     }
@@ -250,7 +258,7 @@ static int run(const char *const *disks, size_t ndisks,
                                           a->report) < 0) {
         r = cli_error("%s", ovfk_sysprep_error(s));
     }
-    print_changes(s, a->dry);
+    print_changes(s, a->dry, a->report);
     ovfk_sysprep_close(s);
     return r;
 }

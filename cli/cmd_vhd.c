@@ -122,6 +122,27 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
     return optind;
 }
 
+static json_object *info_json(const char *path, const struct ovfk_vhd_info *in);
+
+/* --json after create, snapshot, convert, repair: the file as `vhd info
+ * --json` describes it (the document of vhd-info.json) */
+static int print_result(const char *path)
+{
+    struct ovfk_vhd_info info;
+    ovfk_vhd *h;
+
+    if (!g.json) {
+        return 0;
+    }
+    if (ovfk_vhd_open(path, 0, &h) < 0) {
+        return cli_error("%s", ovfk_last_error());
+    }
+    ovfk_vhd_get_info(h, &info);
+    cli_json_print(info_json(path, &info));
+    ovfk_vhd_close(h);
+    return 0;
+}
+
 static int do_create(int argc, char **argv)
 {
     struct ovfk_vhd_create_opts co = { 0 };
@@ -157,7 +178,7 @@ static int do_create(int argc, char **argv)
     if (ovfk_vhd_create(argv[i], &co, NULL) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    return 0;
+    return print_result(argv[i]);
 }
 
 static int do_snapshot(int argc, char **argv)
@@ -176,7 +197,7 @@ static int do_snapshot(int argc, char **argv)
     if (ovfk_vhd_create(argv[i + 1], &co, NULL) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    return 0;
+    return print_result(argv[i + 1]);
 }
 
 static const char *type_name(enum ovfk_vhd_type t)
@@ -406,8 +427,19 @@ static int do_repair(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_REPAIR, "expected one FILE");
     }
-    if (ovfk_vhd_repair(argv[i], g.quiet ? NULL : report, &c) < 0) {
+    if (g.json) {
+        c.list = json_object_new_array();
+    }
+    if (ovfk_vhd_repair(argv[i], g.quiet && !g.json ? NULL : report, &c) < 0) {
+        json_object_put(c.list);
         return cli_error("%s", ovfk_last_error());
+    }
+    if (g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "filename",
+                               json_object_new_string(argv[i]));
+        json_object_object_add(out, "changes", c.list);
+        cli_json_print(out);
     }
     return 0;
 }
@@ -502,16 +534,28 @@ static int do_convert(int argc, char **argv)
     co.round_to_mib = o.round_mib;
     co.backing = o.backing;
     co.progress = cli_progress;
-    co.opaque = "convert";
+    co.opaque = "converting";
     if (ovfk_open_source(argv[i], o.format, &src) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     r = ovfk_vhd_convert(src, argv[i + 1], &co);
     cli_progress_done();
-    ovfk_source_free(src);
     if (r < 0) {
+        ovfk_source_free(src);
         return cli_error("%s", ovfk_last_error());
     }
+    if (g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "source", json_object_new_string(argv[i]));
+        json_object_object_add(out, "output",
+                               json_object_new_string(argv[i + 1]));
+        json_object_object_add(out, "type", json_object_new_string(
+                                   o.type ? o.type : "dynamic"));
+        json_object_object_add(out, "virtual_size",
+                               json_object_new_uint64(src->size));
+        cli_json_print(out);
+    }
+    ovfk_source_free(src);
     return 0;
 }
 
@@ -535,11 +579,22 @@ static int do_compare(int argc, char **argv)
         ovfk_source_free(a);
         return 2;
     }
-    r = ovfk_vhd_compare(a, b, &at, cli_progress, "compare");
+    r = ovfk_vhd_compare(a, b, &at, cli_progress, "comparing");
     cli_progress_done();
     if (r < 0) {
         cli_error("%s", ovfk_last_error());
         r = 2;
+    } else if (g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "a", json_object_new_string(argv[i]));
+        json_object_object_add(out, "b", json_object_new_string(argv[i + 1]));
+        json_object_object_add(out, "identical",
+                               json_object_new_boolean(r == 0));
+        json_object_object_add(out, "mismatch_offset",
+                               r == 1 ? json_object_new_uint64(at) : NULL);
+        json_object_object_add(out, "size_mismatch",
+                               json_object_new_boolean(a->size != b->size));
+        cli_json_print(out);
     } else if (r == 1) {
         printf("Content mismatch at offset %llu!\n", (unsigned long long)at);
     } else if (a->size != b->size && !g.quiet) {
@@ -601,6 +656,14 @@ static int do_write(int argc, char **argv)
     } else {
         r = ovfk_vhd_flush(h) < 0 ? cli_error("%s", ovfk_vhd_error(h)) : 0;
     }
+    if (r == 0 && g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "filename",
+                               json_object_new_string(argv[i]));
+        json_object_object_add(out, "offset", json_object_new_uint64(off));
+        json_object_object_add(out, "bytes", json_object_new_uint64(done));
+        cli_json_print(out);
+    }
     free(buf);
     ovfk_vhd_close(h);
     return r;
@@ -620,6 +683,7 @@ static void dir_of(const char *path, char *out, size_t len)
 
 static int do_merge(int argc, char **argv)
 {
+    json_object *res = NULL;
     struct ovfk_vhd_merge_plan plan;
     char dir[4096], **kids = NULL, **sibs = NULL;
     size_t nk = 0, ns = 0;
@@ -670,7 +734,7 @@ static int do_merge(int argc, char **argv)
                                json_object_new_uint64(plan.bytes_needed));
         json_object_object_add(out, "dry_run",
                                json_object_new_boolean(o.dry_run));
-        cli_json_print(out);
+        res = out;
     } else if (o.dry_run || !g.quiet) {
         printf("merge %s into %s: %u blocks, needs %llu bytes free "
                "(the child holds %llu)\n", argv[i], plan.parent,
@@ -686,13 +750,21 @@ static int do_merge(int argc, char **argv)
                       "are no longer needed", plan.parent, ns, argv[i]);
     } else if (!o.dry_run) {
         r = ovfk_vhd_merge(argv[i], (const char *const *)kids, nk, 0,
-                           cli_progress, "merge");
+                           cli_progress, "merging");
         cli_progress_done();
         if (r < 0) {
             r = cli_fail(r, "%s", ovfk_last_error());
         }
     }
+    if (res && r == 0) {
+        /* after the merge: with --progress=json the result comes last */
+        json_object_object_add(res, "done",
+                               json_object_new_boolean(!o.dry_run));
+        cli_json_print(res);
+        res = NULL;
+    }
 out:
+    json_object_put(res);
     for (size_t n = 0; n < nk; n++) {
         free(kids[n]);
     }

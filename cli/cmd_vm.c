@@ -330,6 +330,17 @@ static int simple(int argc, char **argv, const char *syn, int op)
     }
     if (r < 0) {
         r = cli_fail(r, "%s", ovfk_hv_error(c));
+    } else if (g.json) {
+        static const char *const done[] = { "removed", "started", "stopped" };
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "vm", json_object_new_string(argv[i]));
+        json_object_object_add(out, "action",
+                               json_object_new_string(done[op]));
+        if (op == 0) {
+            json_object_object_add(out, "keep_disks",
+                                   json_object_new_boolean(o.keep_disks));
+        }
+        cli_json_print(out);
     }
     ovfk_hv_disconnect(c);
     return r;
@@ -383,6 +394,13 @@ static int net_add(int argc, char **argv)
     r = ovfk_hv_net_add(c, argv[i], o.bridge) < 0
             ? cli_error("%s", ovfk_hv_error(c))
             : 0;
+    if (r == 0 && g.json) {
+        json_object *out = json_object_new_object();
+        json_object_object_add(out, "name", json_object_new_string(argv[i]));
+        json_object_object_add(out, "bridge", o.bridge ?
+                               json_object_new_string(o.bridge) : NULL);
+        cli_json_print(out);
+    }
     ovfk_hv_disconnect(c);
     return r;
 }
@@ -406,7 +424,17 @@ static int net_list(int argc, char **argv)
         ovfk_hv_disconnect(c);
         return i;
     }
-    for (size_t k = 0; k < n; k++) {
+    if (g.json) {
+        json_object *arr = json_object_new_array();
+        for (size_t k = 0; k < n; k++) {
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "name",
+                                   json_object_new_string(names[k]));
+            json_object_array_add(arr, e);
+        }
+        cli_json_print(arr);
+    }
+    for (size_t k = 0; !g.json && k < n; k++) {
         printf("%s\n", names[k]);
     }
     ovfk_hv_strv_free(names, n);

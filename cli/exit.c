@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cli/exit.c - the exit codes of every ovfkit command, in one table that
- * `ovfkit --help`, the README and the man pages print (stable from 0.1 on:
+ * cli/exit.c - the exit codes of every ovfkit command, in one table (the
+ * EXIT STATUS of doc/ovfkit.1.scd) that `ovfkit --help`, the README and
+ * the man pages print (stable from 0.1 on:
  * scripts and backup jobs test them); the mapping from the library's
  * codes to them; and SIGINT/SIGTERM, which set a flag the long operations
  * notice (through the progress callback) so they stop, put everything
@@ -25,33 +26,9 @@
 #include "cli/cli.h"
 #include "ovfkit/lock.h"
 
-const struct cli_exit_code cli_exit_codes[] = {
-    { EXIT_OK, NULL, "success (with --dry-run: planned)" },
-    { EXIT_FAILED, NULL, "failed; what the command changed was put back" },
-    { EXIT_DAMAGE, NULL, "partly done, or damage found (ova verify, ovf "
-      "validate; vhd check: corrupt)" },
-    { EXIT_USAGE, NULL, "usage error: an unknown option, a missing or "
-      "invalid argument" },
-    { EXIT_TEMPFAIL, NULL, "temporary failure: a VM, store or repository "
-      "is locked by another job (the message names it); retry later, or "
-      "wait with --wait SECONDS" },
-    { EXIT_SIGINT, NULL, "interrupted by SIGINT (Ctrl-C): everything left "
-      "as before (a snapshot delete stopped inside a merge says what it "
-      "left)" },
-    { EXIT_SIGTERM, NULL, "stopped by SIGTERM: as for 130" },
-    /* qemu-img check's codes */
-    { 0, "vhd check", "no problems found" },
-    { 1, "vhd check", "could not check (cannot open, I/O error)" },
-    { 2, "vhd check", "corruption found" },
-    { 3, "vhd check", "leaks only, or an unfinished merge (data intact; "
-      "vhd repair completes it)" },
-    { 63, "vhd check", "the image uses what the check does not support" },
-    /* qemu-img compare's codes */
-    { 0, "vhd compare", "the contents are the same" },
-    { 1, "vhd compare", "the contents differ" },
-    { 2, "vhd compare", "error (cannot open or read)" },
-    { -1, NULL, NULL },
-};
+/* cli_exit_codes, the table itself, is made from ovfkit(1)'s EXIT STATUS
+ * (doc/ovfkit.1.scd, by scripts/scd2help.py into build/cli/help_text.c):
+ * the man page, --help and README cannot disagree. */
 
 /* text at column indent, words wrapped before column 79 */
 static void wrap(FILE *out, const char *text, int indent, int col)

@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/export_opts.h"
@@ -138,4 +140,123 @@ void cli_export_help(unsigned set)
                  table[i].arg ? " " : "", table[i].arg ? table[i].arg : "");
         printf("  %-28s %s\n", left, table[i].help);
     }
+}
+
+struct pkg_files {
+    json_object *files;
+    const struct ovfk_ova_manifest *mf;
+    char *dir;                  /* a directory package's directory */
+};
+
+static json_object *file_json(const struct pkg_files *p, const char *name,
+                              uint64_t size)
+{
+    json_object *f = json_object_new_object();
+
+    json_object_object_add(f, "name", json_object_new_string(name));
+    json_object_object_add(f, "size", json_object_new_uint64(size));
+    for (size_t i = 0; p->mf && i < p->mf->n; i++) {
+        const struct ovfk_ova_manifest_entry *e = &p->mf->entries[i];
+        if (strcmp(e->name, name) == 0) {
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "algorithm", json_object_new_string(
+                                       ovfk_ova_digest_name(e->digest)));
+            json_object_object_add(d, "value",
+                                   json_object_new_string(e->hex));
+            json_object_object_add(f, "digest", d);
+        }
+    }
+    return f;
+}
+
+static int add_member(void *opaque, const char *name, uint64_t size,
+                      const char *problem)
+{
+    struct pkg_files *p = opaque;
+
+    (void)problem;
+    json_object_array_add(p->files, file_json(p, name, size));
+    return 0;
+}
+
+/* a directory package: the descriptor, the manifest's files, the
+ * manifest and a certificate, each when it is there */
+static void dir_files(struct pkg_files *p, const char *ovf, const char *mf)
+{
+    const char *base = strrchr(ovf, '/');
+    size_t n = strlen(ovf);
+    char path[4096], cert[4096];
+    struct stat st;
+
+    base = base ? base + 1 : ovf;
+    snprintf(cert, sizeof(cert), "%.*scert", (int)(n - 3), ovf);
+    const char *names[] = { ovf, mf, cert };
+    if (stat(ovf, &st) == 0) {
+        json_object_array_add(p->files, file_json(p, base,
+                                                  (uint64_t)st.st_size));
+    }
+    for (size_t i = 0; p->mf && i < p->mf->n; i++) {
+        const char *fn = p->mf->entries[i].name;
+        if (strcmp(fn, base) == 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", p->dir, fn);
+        if (stat(path, &st) == 0) {
+            json_object_array_add(p->files, file_json(p, fn,
+                                                      (uint64_t)st.st_size));
+        }
+    }
+    for (size_t i = 1; i < 3; i++) {
+        const char *s = strrchr(names[i], '/');
+        if (names[i][0] && stat(names[i], &st) == 0) {
+            json_object_array_add(p->files, file_json(
+                p, s ? s + 1 : names[i], (uint64_t)st.st_size));
+        }
+    }
+}
+
+json_object *cli_package_json(const char *package)
+{
+    struct ovfk_ova_manifest mf = { 0 };
+    struct pkg_files p = { .files = json_object_new_array() };
+    bool ova = ovfk_ova_is_archive(package);
+    json_object *o = json_object_new_object();
+    char *buf = NULL, *name = NULL;
+    size_t len = 0;
+
+    json_object_object_add(o, "package", json_object_new_string(package));
+    json_object_object_add(o, "format",
+                           json_object_new_string(ova ? "ova" : "ovf"));
+    if (ovfk_ova_load_manifest(package, &buf, &len, &name) == 0 &&
+        ovfk_ova_manifest_parse(buf, len, &mf, NULL, NULL) >= 0) {
+        p.mf = &mf;
+    }
+    if (ova) {
+        if (ovfk_ova_list(package, add_member, &p) < 0) {
+            cli_error("%s", ovfk_last_error());
+            json_object_put(p.files);
+            json_object_put(o);
+            o = NULL;
+            goto out;
+        }
+    } else {
+        p.dir = strdup(package);
+        char *slash = p.dir ? strrchr(p.dir, '/') : NULL;
+        if (slash) {
+            *slash = '\0';
+        } else if (p.dir) {
+            p.dir[0] = '.';
+            p.dir[1] = '\0';
+        }
+        dir_files(&p, package, name ? name : "");
+        free(p.dir);
+    }
+    json_object_object_add(o, "files", p.files);
+out:
+    if (p.mf) {
+        ovfk_ova_manifest_free(&mf);
+    }
+    free(buf);
+    free(name);
+    return o;
 }

@@ -64,4 +64,14 @@ int cli_export_check(const char *syn, const struct ovfk_hv_export_opts *o);
 /* Print the help lines of the shared options in set (after "usage:"). */
 void cli_export_help(unsigned set);
 
+/*
+ * The result document of a command that wrote a package (export,
+ * snapshot export, convert; data/json-schema/export.json): the path a
+ * program opens to read it, its form, and each file with its size and
+ * the manifest's digest.  NULL (the message printed) when the package
+ * cannot be read back.  The caller owns the object.
+ */
+#include <json-c/json.h>
+json_object *cli_package_json(const char *package);
+
 #endif

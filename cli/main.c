@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "ovfkit/common.h"
 
 static const struct cli_command commands[] = {
@@ -28,24 +29,57 @@ static const struct cli_command commands[] = {
     { NULL, NULL, NULL },
 };
 
+/* The whole help on stdout (--help); on a usage error, the synopsis. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[-q] [--wait SECONDS] <command> [options]\n\n"
-            "ovfkit exports and imports virtual machines as OVF/OVA "
-            "packages with VHD disks.\n\ncommands:\n");
-    for (const struct cli_command *c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    if (out == stdout) {
+        cli_help_main(out, commands);
+        return;
     }
-    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n\n");
-    cli_exit_codes_print(out);
+    cli_help_synopsis(out, "ovfkit");
 }
 
 static void warn_handler(void *opaque, const char *msg)
 {
     (void)opaque;
     cli_warn("%s", msg);
+}
+
+/*
+ * --json and --progress=WHEN after the command mean what they mean before
+ * it (`ovfkit vhd info --json F` = `ovfkit --json vhd info F`), for every
+ * command alike: taken out of argv here, up to a "--".  Returns the new
+ * argc, or -1 after a usage error.
+ */
+static int command_globals(int argc, char **argv)
+{
+    int k = 1;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < argc) {
+                argv[k++] = argv[i++];
+            }
+            break;
+        }
+        if (strcmp(a, "--json") == 0) {
+            g.json = true;
+            continue;
+        }
+        if (strncmp(a, "--progress=", 11) == 0) {
+            if (cli_progress_mode_parse(a + 11, &g.progress) < 0) {
+                cli_usage("ovfkit [--progress=auto|bar|json|none] ...",
+                          "invalid --progress '%s': expected auto, bar, "
+                          "json or none", a + 11);
+                return -1;
+            }
+            continue;
+        }
+        argv[k++] = argv[i];
+    }
+    argv[k] = NULL;
+    return k;
 }
 
 int main(int argc, char **argv)
@@ -55,6 +89,7 @@ int main(int argc, char **argv)
         { "connect", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
+        { "progress", required_argument, NULL, 'p' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { "wait", required_argument, NULL, 'w' },
@@ -77,6 +112,13 @@ int main(int argc, char **argv)
             break;
         case 'q':
             g.quiet = true;
+            break;
+        case 'p':
+            if (cli_progress_mode_parse(optarg, &g.progress) < 0) {
+                return cli_usage("ovfkit [--progress=auto|bar|json|none] "
+                                 "...", "invalid --progress '%s': expected "
+                                 "auto, bar, json or none", optarg);
+            }
             break;
         case 'V':
             printf("ovfkit %s\n", OVFKIT_VERSION);
@@ -106,10 +148,26 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    argc = command_globals(argc, argv);
+    if (argc < 0) {
+        return EXIT_USAGE;
+    }
+    /* stdout is then JSON Lines, the events and the result: never the
+     * human text a command prints without --json */
+    if (g.progress == CLI_PROGRESS_JSON) {
+        g.json = true;
+    }
+    if (strcmp(argv[0], "help") == 0) {
+        return cli_help_cmd(argc, argv, commands);
+    }
     ovfk_set_warn_handler(warn_handler, NULL);
     cli_signals_install();
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
+            /* the help of the man page; the command's own without one */
+            if (cli_help_wanted(argc, argv)) {
+                return 0;
+            }
             r = cmd->fn(argc, argv);
             /* stopped by a signal: the shell's code, whatever failed */
             return cli_signal && r != 0 ? 128 + cli_signal : r;

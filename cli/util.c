@@ -16,8 +16,6 @@
 
 struct cli_globals g;
 
-static bool bar_drawn;
-
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -35,7 +33,7 @@ void cli_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    cli_progress_done();
+    cli_progress_pause();
     fputs("ovfkit: warning: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -79,6 +77,8 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
         for (const struct cli_command *c = cmds; c->name; c++) {
             fprintf(out, "  %-10s %s\n", c->name, c->summary);
         }
+        fprintf(out, "\n'ovfkit help %s COMMAND' describes a command.\n",
+                group);
         return argc < 1 ? EXIT_USAGE : 0;
     }
     for (const struct cli_command *c = cmds; c->name; c++) {
@@ -91,63 +91,16 @@ int cli_dispatch(const char *group, const struct cli_command *cmds,
     return EXIT_USAGE;
 }
 
-int cli_progress(void *opaque, uint64_t done, uint64_t total)
-{
-    static time_t last;
-    const char *label = opaque ? opaque : "";
-    time_t now = time(NULL);
-
-    if (cli_progress_stop()) {
-        return 1;           /* SIGINT/SIGTERM: the library stops */
-    }
-    if (g.quiet) {
-        return 0;
-    }
-    if (g.json) {
-        if (now != last || (total && done >= total)) {
-            json_object *f = json_object_new_object();
-            json_object_object_add(f, "label", json_object_new_string(label));
-            json_object_object_add(f, "done", json_object_new_uint64(done));
-            json_object_object_add(f, "total",
-                                   json_object_new_uint64(total));
-            cli_json_event("progress", f);
-            last = now;
-        }
-        return 0;
-    }
-    if (isatty(STDERR_FILENO) && total) {
-        int pct = (int)(done * 100 / total);
-        int fill = pct / 4;
-        fprintf(stderr, "\r%-12.12s [%-25.*s%*s] %3d%%", label, fill,
-                "#########################", 25 - fill, "", pct);
-        bar_drawn = true;
-    }
-    return 0;
-}
-
-void cli_progress_done(void)
-{
-    if (bar_drawn) {
-        fputc('\n', stderr);
-        bar_drawn = false;
-    }
-}
-
 void cli_json_print(json_object *o)
 {
+    /* with --progress=json stdout is JSON Lines: the events, then the
+     * result on one line of its own */
+    int flags = cli_progress_json() ? JSON_C_TO_STRING_PLAIN
+                                    : JSON_C_TO_STRING_PRETTY |
+                                      JSON_C_TO_STRING_SPACED;
+
     cli_progress_done();
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                           JSON_C_TO_STRING_SPACED |
-                                           JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(o);
-}
-
-void cli_json_event(const char *name, json_object *fields)
-{
-    json_object *o = fields ? fields : json_object_new_object();
-
-    json_object_object_add(o, "event", json_object_new_string(name));
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+    puts(json_object_to_json_string_ext(o, flags |
                                            JSON_C_TO_STRING_NOSLASHESCAPE));
     fflush(stdout);
     json_object_put(o);

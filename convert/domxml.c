@@ -126,6 +126,11 @@ int ovfk_vm_from_domxml(const char *path, struct ovfk_hv_vm **out)
     /* virt-install records the OS as a libosinfo id: kept as it is */
     vm->os_type = xp_str(ctx, "string(/domain/metadata/libosinfo:libosinfo/"
                               "libosinfo:os/@id)");
+    if (vm->os_type && *vm->os_type) {
+        if (asprintf(&vm->os_vendor, "libosinfo:%s", vm->os_type) < 0) {
+            vm->os_vendor = NULL;
+        }
+    }
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/disk[@device='disk'"
                                  " or not(@device)]", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;

@@ -210,6 +210,91 @@ static int apply(const struct ovfk_convert_opts *o, struct ovfk_hv_vm *vm)
 }
 
 /* Stage VHDs, fix the guest up, point the model at the staged disks. */
+static bool uuid_is_null(const uint8_t u[16])
+{
+    static const uint8_t zero[16];
+
+    return memcmp(u, zero, 16) == 0;
+}
+
+/* A distribution's names, as inspection spells it and as producers write
+ * it in their OS types ("rhel8_64Guest", "RedHat_64", "sles15"). */
+static const struct {
+    const char *distro;
+    const char *names[4];
+} distros[] = {
+    { "debian", { "debian" } },
+    { "ubuntu", { "ubuntu" } },
+    { "rhel", { "rhel", "redhat", "red hat" } },
+    { "centos", { "centos" } },
+    { "fedora", { "fedora" } },
+    { "sles", { "sles", "suse" } },
+    { "opensuse", { "opensuse", "suse" } },
+    { "oraclelinux", { "oracle" } },
+    { "archlinux", { "arch" } },
+};
+
+/* Does the declared OS type name another OS than the one found?  Only
+ * what the text says plainly counts: "windows" against a Linux guest, or
+ * a distribution other than the one inspection found. */
+static bool os_disagrees(const char *declared, const struct ovfk_sysprep_os *os)
+{
+    bool says_win = strcasestr(declared, "win") != NULL;
+    bool named = false, same = false;
+
+    if (os->type && strcmp(os->type, "windows") == 0) {
+        return !says_win && (strcasestr(declared, "linux") ||
+                             strcasestr(declared, "solaris") ||
+                             strcasestr(declared, "bsd"));
+    }
+    if (says_win) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(distros) / sizeof(distros[0]); i++) {
+        for (size_t j = 0; j < 4 && distros[i].names[j]; j++) {
+            if (strcasestr(declared, distros[i].names[j])) {
+                named = true;
+                same |= os->distro && !strcmp(os->distro, distros[i].distro);
+            }
+        }
+    }
+    return named && !same;
+}
+
+/*
+ * What inspection found goes beside the declared OS type, never over it
+ * (the VMware Converter bug users remember: "Windows 2000 Server" became
+ * "Advanced Server").  Only a source that declares nothing (a bare disk)
+ * takes inspection's finding as its type.
+ */
+static int os_found(const struct ovfk_convert_opts *o, struct ovfk_hv_vm *vm,
+                    const struct ovfk_sysprep_os *os)
+{
+    const char *declared = vm->os_type ? vm->os_type
+                           : vm->os_vendor ? strchr(vm->os_vendor, ':') + 1
+                           : NULL;
+    const char *distro = os->distro ? os->distro : "unknown";
+    char found[256];
+
+    if (os->product && strcasestr(os->product, distro)) {
+        snprintf(found, sizeof(found), "%s", os->product);
+    } else {
+        snprintf(found, sizeof(found), "%s%s%s", distro,
+                 os->product ? " " : "", os->product ? os->product : "");
+    }
+    if (o->os_found && !(*o->os_found = strdup(found))) {
+        return -ENOMEM;
+    }
+    if (o->os_mismatch) {
+        *o->os_mismatch = declared && os_disagrees(declared, os);
+    }
+    if (!declared && vm->os_id == 0) {
+        vm->os_type = strdup(found);
+        return vm->os_type ? 0 : -ENOMEM;
+    }
+    return 0;
+}
+
 static int fixup(const struct ovfk_convert_opts *o, const char *stage,
                  struct ovfk_hv_vm *vm, const char *report)
 {
@@ -258,10 +343,9 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
                               "disks: nothing to fix up (convert without "
                               "--%s to take them as they are)", section);
         } else {
-            const struct ovfk_sysprep_os *os = ovfk_sysprep_os_at(s, 0);
-            if (!vm->os_type && os->product) {
-                vm->os_type = strdup(os->product);
-            }
+            r = os_found(o, vm, ovfk_sysprep_os_at(s, 0));
+        }
+        if (r == 0) {
             r = ovfk_sysprep_op_disable_services(s, &set, false);
             if (r < 0) {
                 ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
@@ -336,6 +420,11 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         break;
     default:
         r = from_disks(srcs, n, o->format, &vm);
+    }
+    if (r == 0 && uuid_is_null(vm->uuid)) {
+        /* the source has no real UUID ("app01", a bare disk): a new one,
+         * never the all-zero UUID every such conversion would share */
+        ovfk_hv_uuid_generate(vm->uuid);
     }
     if (r == 0) {
         r = apply(o, vm);

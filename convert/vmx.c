@@ -244,7 +244,12 @@ int ovfk_vm_from_vmx(const char *path, struct ovfk_hv_vm **out)
                                               : 1;
         vm->memory_mib = (v = get(&x, "memsize")) ? strtoull(v, NULL, 10)
                                                    : 1024;
-        vm->os_type = (v = get(&x, "guestOS")) ? strdup(v) : NULL;
+        if ((v = get(&x, "guestOS"))) {
+            vm->os_type = strdup(v);
+            if (asprintf(&vm->os_vendor, "vmx:%s", v) < 0) {
+                vm->os_vendor = NULL;
+            }
+        }
         vm->firmware = strdup((v = get(&x, "firmware")) &&
                               !strcasecmp(v, "efi") ? "efi" : "bios");
         if ((v = get(&x, "uuid.bios"))) {

@@ -175,6 +175,9 @@ static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
     if (vm->os_type) {
         xmlNewProp(mine, BAD_CAST "os-type", BAD_CAST vm->os_type);
     }
+    if (vm->os_vendor) {
+        xmlNewProp(mine, BAD_CAST "os-vendor", BAD_CAST vm->os_vendor);
+    }
     /* the disks we made for this VM: removing it removes only those */
     for (size_t i = 0; i < vm->n_disks; i++) {
         if (vm->disks[i].owned && vm->disks[i].path) {
@@ -333,6 +336,7 @@ static int parse_domain(const char *xml, struct ovfk_hv_vm **out)
     vm->cpus = v ? (uint32_t)atoi(v) : 1;
     free(v);
     vm->os_type = xp_str(ctx, "/domain/metadata/o:vm/@os-type");
+    vm->os_vendor = xp_str(ctx, "/domain/metadata/o:vm/@os-vendor");
     v = xp_str(ctx, "/domain/metadata/o:vm/@os-id");
     vm->os_id = v ? atoi(v) : 0;
     free(v);

@@ -13,6 +13,7 @@
  * disk buses from controller types, NIC models from ResourceSubType.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,32 @@ static int set_num(struct ovfk_ovf_item *it, const char *name, uint64_t v)
     return ovfk_ovf_item_set(it, name, num);
 }
 
+/* The producer's own OS type goes back where that producer's readers look
+ * (vmw:osType, vbox:OSType); others (a .vmx guestOS, a libosinfo id) have
+ * no OVF field and stay in the VM's definition. */
+static int vm_os_to_ovf(const struct ovfk_hv_vm *vm, struct ovfk_ovf_system *s)
+{
+    static const struct {
+        const char *prefix;
+        size_t off;
+    } fields[] = {
+        { "vmware:", offsetof(struct ovfk_ovf_system, os_vmw_type) },
+        { "virtualbox:", offsetof(struct ovfk_ovf_system, os_vbox_type) },
+    };
+
+    for (size_t i = 0; vm->os_vendor && i < sizeof(fields) / sizeof(fields[0]);
+         i++) {
+        size_t n = strlen(fields[i].prefix);
+        if (strncmp(vm->os_vendor, fields[i].prefix, n) == 0) {
+            char **f = (char **)((char *)s + fields[i].off);
+            free(*f);
+            *f = strdup(vm->os_vendor + n);
+            return *f ? 0 : -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
                  const uint64_t *sizes, int version, ovfk_ovf_doc **out)
 {
@@ -73,8 +100,11 @@ int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
     ovfk_ovf_set_str(&s->name, vm->name);
     ovfk_ovf_set_str(&s->annotation, vm->description);
     s->has_os = true;
-    s->os_id = vm->os_type || vm->os_id ? vm->os_id : 1;   /* 1: Other */
+    s->os_id = vm->os_id;   /* 0: Unknown, as CIM says when nobody said */
     ovfk_ovf_set_str(&s->os_description, vm->os_type);
+    if (vm_os_to_ovf(vm, s) < 0) {
+        goto oom;
+    }
     for (size_t i = 0; i < vm->n_disks; i++) {
         const struct ovfk_hv_disk *k = &vm->disks[i];
         snprintf(id, sizeof(id), "file%zu", i + 1);
@@ -316,6 +346,19 @@ static int warnf(char ***w, size_t *n, const char *fmt, ...)
 }
 
 /* The VM's UUID, wherever its producer wrote it. */
+/* "vmware:" + type: the VM model's os_vendor (hv.h). */
+static char *vendor_os(const char *producer, const char *type)
+{
+    size_t a = strlen(producer), b = strlen(type);
+    char *r = malloc(a + b + 1);
+
+    if (r) {
+        memcpy(r, producer, a);
+        memcpy(r + a, type, b + 1);
+    }
+    return r;
+}
+
 static void find_uuid(const struct ovfk_ovf_system *s, uint8_t uuid[16])
 {
     char *v = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "uuid");
@@ -373,6 +416,10 @@ int hv_vm_from_ovf(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
     vm->description = hv_strdup(s->annotation);
     vm->os_type = hv_strdup(s->os_description);
     vm->os_id = s->os_id;
+    vm->os_vendor = s->os_vmw_type ? vendor_os("vmware:", s->os_vmw_type)
+                    : s->os_vbox_type ? vendor_os("virtualbox:",
+                                                  s->os_vbox_type)
+                    : NULL;
     vm->cpus = hw.cpus ? (uint32_t)hw.cpus : 1;
     vm->memory_mib = hw.memory_mib;
     v = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "firmware");
@@ -483,10 +530,16 @@ int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system,
         const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(doc, d->id);
         const char *file = ovfk_ova_pkg_file(pkg, k ? k->file_ref : NULL, NULL);
         if (!file) {
+            /* the message first: d belongs to *out */
+            r = k && !k->file_ref
+                ? ovfk_err_last(-ENOTSUP, "disk '%s' has no file (a blank "
+                                "disk to be made on deployment): not "
+                                "supported", d->id)
+                : ovfk_err_last(-ENOENT, "the package lacks the file of "
+                                "disk '%s'", d->id);
             ovfk_hv_vm_free(*out);
             *out = NULL;
-            return ovfk_err_last(-ENOENT, "the package lacks the file of "
-                                 "disk '%s'", d->id);
+            return r;
         }
         free(d->path);
         d->path = strdup(file);

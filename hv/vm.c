@@ -39,6 +39,7 @@ void ovfk_hv_vm_free(struct ovfk_hv_vm *vm)
     free(vm->name);
     free(vm->description);
     free(vm->os_type);
+    free(vm->os_vendor);
     free(vm->firmware);
     free(vm->kernel);
     free(vm->initrd);
@@ -329,6 +330,7 @@ char *ovfk_hv_vm_to_json(const struct ovfk_hv_vm *vm, bool pretty)
     put_str(o, "uuid", uuid);
     put_str(o, "description", vm->description);
     put_str(o, "os_type", vm->os_type);
+    put_str(o, "os_vendor", vm->os_vendor);
     json_object_object_add(o, "os_id", json_object_new_int(vm->os_id));
     json_object_object_add(o, "cpus", json_object_new_int64(vm->cpus));
     json_object_object_add(o, "memory_mib",
@@ -415,6 +417,7 @@ int ovfk_hv_vm_from_json(const char *text, struct ovfk_hv_vm **out)
     free(uuid);
     vm->description = get_str(o, "description");
     vm->os_type = get_str(o, "os_type");
+    vm->os_vendor = get_str(o, "os_vendor");
     vm->os_id = (int)get_int(o, "os_id", 0);
     vm->cpus = (uint32_t)get_int(o, "cpus", 1);
     vm->memory_mib = (uint64_t)get_int(o, "memory_mib", 1024);

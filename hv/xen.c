@@ -80,6 +80,7 @@ struct xcfg {
     struct xval v[128];
     int n;
     char os_type[256];
+    char os_vendor[256];
     int os_id;
     char *owns[XEN_MAX_LIST];   /* "#ovfkit-owns = PATH": disks we made */
     int n_owns;
@@ -146,11 +147,17 @@ static void read_ovfkit_comments(const char *text, struct xcfg *x)
 {
     const char *t = strstr(text, "\n#ovfkit-os-type = ");
     const char *i = strstr(text, "\n#ovfkit-os-id = ");
+    const char *v = strstr(text, "\n#ovfkit-os-vendor = ");
 
     if (t) {
         t += 19;
         snprintf(x->os_type, sizeof(x->os_type), "%.*s",
                  (int)strcspn(t, "\n"), t);
+    }
+    if (v) {
+        v += 21;
+        snprintf(x->os_vendor, sizeof(x->os_vendor), "%.*s",
+                 (int)strcspn(v, "\n"), v);
     }
     if (i) {
         x->os_id = atoi(i + 17);
@@ -341,6 +348,7 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
     vm->cpus = get_str(x, "vcpus") ? (uint32_t)atoi(get_str(x, "vcpus")) : 1;
     vm->os_type = x->os_type[0] ? strdup(x->os_type) : NULL;
     vm->os_id = x->os_id;
+    vm->os_vendor = x->os_vendor[0] ? strdup(x->os_vendor) : NULL;
     vm->firmware = strdup(get_str(x, "bios") && !strcmp(get_str(x, "bios"),
                           "ovmf") ? "efi" : "bios");
     vm->kernel = hv_strdup(get_str(x, "kernel"));
@@ -486,6 +494,9 @@ static char *vm_to_cfg(const struct ovfk_hv_vm *vm)
         fprintf(f, "#ovfkit-os-type = %s\n", vm->os_type);
     }
     fprintf(f, "#ovfkit-os-id = %d\n", vm->os_id);
+    if (vm->os_vendor && !strchr(vm->os_vendor, '\n')) {
+        fprintf(f, "#ovfkit-os-vendor = %s\n", vm->os_vendor);
+    }
     for (size_t i = 0; i < vm->n_disks; i++) {
         if (vm->disks[i].owned && !strchr(vm->disks[i].path, '\n')) {
             fprintf(f, "#ovfkit-owns = %s\n", vm->disks[i].path);

@@ -186,6 +186,10 @@ static void dump_system(struct out *o, const struct ovfk_ovf_system *sy, int d)
         put(o, "%*sos id=%d description=%s version=%s info=%s\n", d * 2, "",
             sy->os_id, s(sy->os_description), s(sy->os_version),
             info(sy->os_info, INFO_OS));
+        if (sy->os_vmw_type || sy->os_vbox_type) {
+            put(o, "%*svmw:osType=%s vbox:OSType=%s\n", d * 2 + 2, "",
+                s(sy->os_vmw_type), s(sy->os_vbox_type));
+        }
         dump_extra(o, sy->os_extra, d + 1);
     }
     if (sy->has_hardware) {

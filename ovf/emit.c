@@ -111,6 +111,42 @@ static void put_attrs(struct ectx *c, xmlNodePtr n, const ovfk_ovf_extra *x)
     }
 }
 
+/* The namespace href on the envelope, declared there with prefix when
+ * nothing declared it yet. */
+static xmlNsPtr vendor_ns(struct ectx *c, const char *href, const char *prefix)
+{
+    xmlNsPtr ns = xmlSearchNsByHref(c->x, c->root, BAD_CAST href);
+
+    if (!ns) {
+        ns = xmlNewNs(c->root, BAD_CAST href, BAD_CAST prefix);
+    }
+    if (!ns) {
+        c->oom = true;
+    }
+    return ns;
+}
+
+/* The producers' OS types, where their own readers look for them:
+ * vmw:osType on the section, vbox:OSType as its last element. */
+static void put_vendor_os(struct ectx *c, xmlNodePtr os,
+                          const struct ovfk_ovf_system *s)
+{
+    xmlNsPtr ns;
+
+    if (s->os_vmw_type && (ns = vendor_ns(c, NS_VMW, "vmw")) &&
+        !xmlNewNsProp(os, ns, BAD_CAST "osType", BAD_CAST s->os_vmw_type)) {
+        c->oom = true;
+    }
+    if (s->os_vbox_type && (ns = vendor_ns(c, NS_VBOX, "vbox"))) {
+        xmlNodePtr e = xmlNewTextChild(os, ns, BAD_CAST "OSType",
+                                       BAD_CAST s->os_vbox_type);
+        if (!e || !xmlNewNsProp(e, c->ovf, BAD_CAST "required",
+                                BAD_CAST "false")) {
+            c->oom = true;
+        }
+    }
+}
+
 static void put_head(struct ectx *c, xmlNodePtr n, const ovfk_ovf_extra *x)
 {
     if (x) {
@@ -400,6 +436,7 @@ static void emit_system(struct ectx *c, xmlNodePtr parent,
         if (s->os_description) {
             el(c, os, "Description", s->os_description);
         }
+        put_vendor_os(c, os, s);
         put_tail(c, os, s->os_extra);
     }
     if (s->has_hardware) {

@@ -15,6 +15,8 @@
 #define NS_OVF1 "http://schemas.dmtf.org/ovf/envelope/1"
 #define NS_OVF2 "http://schemas.dmtf.org/ovf/envelope/2"
 #define NS_OVF09 "http://www.vmware.com/schema/ovf/1/envelope"
+#define NS_VMW "http://www.vmware.com/schema/ovf"
+#define NS_VBOX "http://www.virtualbox.org/ovf/machine"
 #define NS_OVF_DRAFT "http://schemas.dmtf.org/ovf/envelope"
 #define NS_OVF1_SLASH "http://schemas.dmtf.org/ovf/envelope/1/"
 #define NS_CIM "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"

@@ -173,6 +173,8 @@ static void free_system(struct ovfk_ovf_system *s)
     free(s->name);
     free(s->os_description);
     free(s->os_version);
+    free(s->os_vmw_type);
+    free(s->os_vbox_type);
     free(s->os_info);
     free(s->hw_info);
     free(s->hw_transport);

@@ -102,12 +102,88 @@ static int read_member(tar_in *t, uint64_t size, uint64_t max, char **out,
     return 0;
 }
 
-int ovfk_ova_load_descriptor(const char *path, char **buf, size_t *len,
-                        char **name)
+/* A whole plain file of at most max bytes, NUL-terminated, in a new
+ * buffer; the message in ovfk_last_error() on failure. */
+static int read_plain(const char *path, uint64_t max, char **buf,
+                      size_t *len)
+{
+    ovfk_err err = { 0 };
+    ovfk_io *io;
+    uint64_t size;
+    int r;
+
+    r = ovfk_io_open_file(path, OVFK_IO_RDONLY, &io);
+    if (r < 0) {
+        return ovfk_err_last(r, "cannot open '%s': %s", path,
+                             ovfk_errtext(r));
+    }
+    r = ovfk_io_size(io, &size);
+    if (r == 0 && size > max) {
+        r = ovfk_err_set(&err, OVFK_ECORRUPT, "'%s' is %llu bytes, over the "
+                         "%llu allowed", path, (unsigned long long)size,
+                         (unsigned long long)max);
+    } else if (r == 0 && !(*buf = malloc(size + 1))) {
+        r = ovfk_err_set(&err, -ENOMEM, "out of memory");
+    } else if (r == 0 && (r = ovfk_io_pread(io, *buf, size, 0)) < 0) {
+        ovfk_err_set(&err, r, "cannot read '%s': %s", path, ovfk_errtext(r));
+    } else if (r < 0) {
+        ovfk_err_set(&err, r, "cannot read '%s': %s", path, ovfk_errtext(r));
+    }
+    ovfk_io_close(io);
+    if (r < 0) {
+        free(*buf);
+        *buf = NULL;
+        return ovfk_err_publish(&err);
+    }
+    (*buf)[size] = '\0';
+    *len = size;
+    return 0;
+}
+
+/* The first member of the OVA path whose name ends in ext, whole (at
+ * most max bytes); what names it in the message when there is none. */
+static int load_member(const char *path, const char *ext, uint64_t max,
+                       const char *what, char **buf, size_t *len,
+                       char **name)
 {
     ovfk_err err = { 0 };
     struct tar_member m;
     tar_in *t;
+    int r;
+
+    r = tar_open(path, &t, &err);
+    if (r < 0) {
+        return ovfk_err_publish(&err);
+    }
+    while ((r = tar_next(t, &m)) > 0) {
+        if (!ends_with(m.name, ext)) {
+            continue;
+        }
+        if (m.problem) {
+            r = ovfk_err_set(&err, OVFK_ECORRUPT, "'%s': member '%s' %s",
+                             path, m.name, m.problem);
+            break;
+        }
+        r = read_member(t, m.size, max, buf, &err, m.name);
+        if (r == 0) {
+            *len = m.size;
+            *name = strdup(m.name);
+            r = 1;
+        }
+        break;
+    }
+    tar_close(t);
+    if (r == 0) {
+        return ovfk_err_last(OVFK_ECORRUPT, "'%s' contains no %s (no %s "
+                             "member)", path, what, ext);
+    }
+    return r < 0 ? ovfk_err_publish(&err) : 0;
+}
+
+int ovfk_ova_load_descriptor(const char *path, char **buf, size_t *len,
+                        char **name)
+{
+    ovfk_err err = { 0 };
     ovfk_io *io;
     uint64_t size;
     int r;
@@ -142,33 +218,40 @@ int ovfk_ova_load_descriptor(const char *path, char **buf, size_t *len,
         *name = strdup(path);
         return 0;
     }
-    r = tar_open(path, &t, &err);
-    if (r < 0) {
-        return ovfk_err_publish(&err);
-    }
-    while ((r = tar_next(t, &m)) > 0) {
-        if (!ends_with(m.name, ".ovf")) {
-            continue;
+    return load_member(path, ".ovf", OVFK_OVF_MAX_DESCRIPTOR, "OVF descriptor",
+                       buf, len, name);
+}
+
+int ovfk_ova_load_manifest(const char *path, char **buf, size_t *len,
+                           char **name)
+{
+    *buf = NULL;
+    *name = NULL;
+    if (!ovfk_ova_is_archive(path)) {
+        /* the package's NAME.mf next to its NAME.ovf (DSP0243 5.1) */
+        size_t n = strlen(path);
+        char *mf;
+        int r;
+
+        if (!ends_with(path, ".ovf")) {
+            return ovfk_err_last(-EINVAL, "'%s' is neither an OVA nor an "
+                                 ".ovf descriptor", path);
         }
-        if (m.problem) {
-            r = ovfk_err_set(&err, OVFK_ECORRUPT, "'%s': member '%s' %s",
-                             path, m.name, m.problem);
-            break;
+        mf = strdup(path);
+        if (!mf) {
+            return ovfk_err_last(-ENOMEM, "out of memory");
         }
-        r = read_member(t, m.size, OVFK_OVF_MAX_DESCRIPTOR, buf, &err, m.name);
-        if (r == 0) {
-            *len = m.size;
-            *name = strdup(m.name);
-            r = 1;
+        memcpy(mf + n - 3, "mf", 3);
+        r = read_plain(mf, OVFK_OVA_MAX_MANIFEST, buf, len);
+        if (r < 0) {
+            free(mf);
+            return r;
         }
-        break;
+        *name = mf;
+        return 0;
     }
-    tar_close(t);
-    if (r == 0) {
-        return ovfk_err_last(OVFK_ECORRUPT, "'%s' contains no OVF descriptor "
-                             "(no .ovf member)", path);
-    }
-    return r < 0 ? ovfk_err_publish(&err) : 0;
+    return load_member(path, ".mf", OVFK_OVA_MAX_MANIFEST, "manifest", buf, len,
+                       name);
 }
 
 int ovfk_ova_list(const char *path, ovfk_ova_list_fn fn, void *opaque)

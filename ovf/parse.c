@@ -134,6 +134,24 @@ static bool attr_true(xmlNodePtr n, const char *name, bool dflt)
     return r;
 }
 
+/* An attribute or element of a vendor's namespace. */
+static bool in_ns(const xmlNs *ns, const char *href)
+{
+    return ns && ns->href && strcmp((const char *)ns->href, href) == 0;
+}
+
+/* Vendor attributes the model holds: VMware's OS type (os_vmw_type). */
+static bool modeled_vendor_attr(xmlNodePtr n, xmlAttrPtr a)
+{
+    char sec[128];
+
+    if (!in_ns(a->ns, NS_VMW) || strcmp((const char *)a->name, "osType")) {
+        return false;
+    }
+    section_name(n, sec, sizeof(sec));     /* 0.9: Section xsi:type=... */
+    return strcmp(sec, "OperatingSystemSection") == 0;
+}
+
 /* Keep attributes that are not in modeled[] (NULL-terminated). */
 static int keep_attrs(struct pctx *c, xmlNodePtr n, ovfk_ovf_extra *x,
                       const char *const *modeled)
@@ -152,6 +170,7 @@ static int keep_attrs(struct pctx *c, xmlNodePtr n, ovfk_ovf_extra *x,
             skip |= a->ns == NULL && strcmp((const char *)a->name, "name") ==
                     0 && strcmp((const char *)n->name, "Section") == 0;
         }
+        skip |= modeled_vendor_attr(n, a);
         if (!skip && ovf_extra_add_attr(x, a) < 0) {
             return oom(c);
         }
@@ -674,6 +693,24 @@ static int parse_product(struct pctx *c, xmlNodePtr sec,
     return 0;
 }
 
+/* CIM_OperatingSystem.OSType is an unsigned 16-bit value list; anything
+ * else (a template's "${OS_ID}") reads as 0, Unknown, with a warning. */
+static void parse_os_id(struct pctx *c, struct ovfk_ovf_system *s,
+                        const char *id)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(id, &end, 10);
+    if (errno || end == id || *end || v < 0 || v > 65535) {
+        ovfk_ovf_warn(c->d, "%s: OperatingSystemSection ovf:id '%.64s' is "
+                      "not a CIM OS type (read as 0, Unknown)", c->name, id);
+        v = 0;
+    }
+    s->os_id = (int)v;
+}
+
 static int parse_os(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "id", "version", NULL };
@@ -681,12 +718,21 @@ static int parse_os(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
 
     s->has_os = true;
     if (id) {
-        s->os_id = atoi(id);
+        parse_os_id(c, s, id);
         free(id);
     }
     s->os_version = attr(sec, "version");
-    if (need_extra(c, &s->os_extra) < 0 ||
-        keep_attrs(c, sec, s->os_extra, modeled) < 0) {
+    if (need_extra(c, &s->os_extra) < 0) {
+        return c->err.code;
+    }
+    for (xmlAttrPtr a = sec->properties; a; a = a->next) {
+        if (in_ns(a->ns, NS_VMW) && strcmp((const char *)a->name,
+                                           "osType") == 0 &&
+            !s->os_vmw_type && !(s->os_vmw_type = text((xmlNodePtr)a))) {
+            return oom(c);
+        }
+    }
+    if (keep_attrs(c, sec, s->os_extra, modeled) < 0) {
         return c->err.code;
     }
     for (xmlNodePtr n = sec->children; n; n = n->next) {
@@ -694,6 +740,12 @@ static int parse_os(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
             s->os_info = text(n);
         } else if (is_el(c, n, "Description") && !s->os_description) {
             s->os_description = text(n);   /* kept exactly */
+        } else if (n->type == XML_ELEMENT_NODE && in_ns(n->ns, NS_VBOX) &&
+                   strcmp((const char *)n->name, "OSType") == 0 &&
+                   !s->os_vbox_type) {
+            if (!(s->os_vbox_type = text(n))) {
+                return oom(c);
+            }
         } else if (keep_node(c, s->os_extra, n, false) < 0) {
             return c->err.code;
         }

@@ -8,12 +8,14 @@
 set -eu
 PKGS="build-essential pkg-config clang
 libjson-c-dev libxml2-dev libxml2-utils libarchive-dev libssl-dev zlib1g-dev
-libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev libblkid-dev python3 python3-libvhdi python3-jsonschema
+libguestfs-dev libvirt-dev libvhdi-dev libzstd-dev libblkid-dev python3 python3-libvhdi
+python3-jsonschema
 qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev
 linux-image-amd64 libguestfs-tools python3-guestfs libhivex-bin ntfs-3g
 libvirt-daemon-system libvirt-clients busybox-static cpio
 tar coreutils openssl gzip
-file kmod procps xz-utils zstd iproute2 libwin-hivex-perl binutils cpp"
+file kmod procps xz-utils zstd iproute2 libwin-hivex-perl binutils cpp
+scdoc man-db bash-completion systemd"
 
 missing=""
 for p in $PKGS; do

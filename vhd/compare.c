@@ -97,7 +97,13 @@ int ovfk_vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
             goto out;
         }
         if (sa == 0 && sb == 0) {
+            /* reported too: a sparse tail would otherwise leave the last
+             * report short of the total */
             off += pa < pb ? pa : pb;
+            if (progress && progress(opaque, off, common)) {
+                r = ovfk_err_last(-ECANCELED, "canceled");
+                goto out;
+            }
             continue;
         }
         r = a->ops->pread(a->opaque, ba, n, off);

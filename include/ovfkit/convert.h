@@ -37,6 +37,12 @@ struct ovfk_convert_opts {
     bool fixed;                     /* fixed VHDs (default dynamic) */
     const char *format;             /* of bare disk sources; NULL: probe */
     size_t *changes;                /* out: guest changes made (or NULL) */
+    /* out (or NULL): what libguestfs inspection found ("debian 12.5
+     * (linux)"), malloc'ed, caller frees; NULL when nothing was inspected.
+     * The declared OS type is kept; inspection fills it only when the
+     * source declares none. */
+    char **os_found;
+    bool *os_mismatch;              /* out (or NULL): declared != found */
     char **package;                 /* out (or NULL): the descriptor or OVA
                                        written, malloc'ed, caller frees */
     ovfk_progress_fn progress;

@@ -57,6 +57,11 @@ struct ovfk_hv_vm {
     char *description;
     char *os_type;          /* the guest OS, kept exactly as given */
     int os_id;              /* CIM OS type (DSP0243 / CIM_OperatingSystem) */
+    /* the producer's own name for the OS type, kept exactly, after the
+     * producer's prefix: "vmware:debian10_64Guest" (OVF vmw:osType),
+     * "virtualbox:Debian_64" (vbox:OSType), "vmx:debian10-64" (.vmx
+     * guestOS), "libosinfo:http://debian.org/debian/12" (domain XML) */
+    char *os_vendor;
     uint32_t cpus;
     uint64_t memory_mib;
     char *firmware;         /* "bios" or "efi" */

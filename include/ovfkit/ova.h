@@ -65,6 +65,16 @@ void ovfk_ova_manifest_free(struct ovfk_ova_manifest *m);
 int ovfk_ova_load_descriptor(const char *path, char **buf, size_t *len,
                         char **name);
 
+/*
+ * The manifest of PKG.ova (its first member ending in .mf) or of
+ * DIR/NAME.ovf (DIR/NAME.mf), whole, at most OVFK_OVA_MAX_MANIFEST bytes, for
+ * ovfk_ova_manifest_parse.  *buf (NUL-terminated) and *name (the member or
+ * file read) are malloc'ed, the caller frees both; on failure both are
+ * NULL and the message is in ovfk_last_error().
+ */
+int ovfk_ova_load_manifest(const char *path, char **buf, size_t *len,
+                           char **name);
+
 /* Is path an OVA (a tar archive), rather than a descriptor? */
 bool ovfk_ova_is_archive(const char *path);
 

@@ -138,7 +138,11 @@ struct ovfk_ovf_system {
     char *os_description;   /* kept exactly */
     char *os_version;
     char *os_info;
-    ovfk_ovf_extra *os_extra;    /* e.g. vmw:osType */
+    /* the producers' own names for the OS type, kept exactly: VMware's
+     * vmw:osType attribute, VirtualBox's vbox:OSType element */
+    char *os_vmw_type;
+    char *os_vbox_type;
+    ovfk_ovf_extra *os_extra;    /* other attributes and elements */
     /* VirtualHardwareSection (the first; others stay opaque) */
     bool has_hardware;
     char *hw_info;

@@ -40,6 +40,13 @@ start() { # HIVE CS SERVICE: the Start value hivexget reads
 ovfkit --json inspect w.img > os1.json
 [ "$(json 'd["os"][0]["type"]' < os1.json)" = windows ] || fail "inspect: $(cat os1.json)"
 json 'd["os"][0]["product"]' < os1.json | grep -q "Phony" || fail "inspect: $(cat os1.json)"
+# the document matches data/json-schema/inspect.json (python3-jsonschema)
+if "$PY" -c "import jsonschema" 2>/dev/null; then
+    mkdir docs && cp os1.json docs/inspect@1.json
+    "$PY" "$OVFK_SRCDIR/tests/cli/jsondoc.py" docs \
+        "$OVFK_SRCDIR/data/json-schema" docs > /dev/null ||
+        fail "inspect --json does not match its schema"
+fi
 
 ovfkit sysprep w.img --disable-services v2v --report r.json > out.txt
 phony download w.img /Windows/System32/Config/SYSTEM after.hive

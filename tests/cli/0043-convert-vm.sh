@@ -167,4 +167,22 @@ assert "/etc/rc2.d/K20dataeng" in m and "/etc/rc2.d/S20dataeng" not in m
 assert "/etc/udev/rules.d/70-persistent-net.rules" not in m
 PYEOF
     echo "P2V: agents disabled, imported with a new MAC"
+    # nothing declared the OS of a bare disk: inspection's finding is its type
+    grep -q "OS 'debian" p2v.txt && grep -q "^inspection found: debian" p2v.txt ||
+        fail "P2V: the OS inspection found is not shown: $(cat p2v.txt)"
+    # V2V of the same guest, described by a .vmx that declares another OS:
+    # the declared type is kept exactly, inspection's finding goes beside it
+    # with a warning (VMware Converter's bug was to replace it)
+    printf '%s\n' 'config.version = "8"' 'displayName = "odd"' \
+        'guestOS = "windows9srv-64"' 'scsi0:0.present = "TRUE"' \
+        'scsi0:0.fileName = "server.img"' > odd.vmx
+    ovfkit convert odd.vmx --v2v --to odd.ova > v2v.txt 2> v2v.err
+    grep -q "declares OS 'windows9srv-64' but inspection found 'debian" v2v.err ||
+        fail "V2V: no warning for a declared OS that inspection contradicts: $(cat v2v.err)"
+    ovfkit --json ovf info odd.ova > o.json
+    [ "$(sys "['os']['description']" < o.json)" = windows9srv-64 ] ||
+        fail "V2V: the declared OS type was replaced: $(cat o.json)"
+    echo "V2V: declared OS type kept beside inspection's finding"
+else
+    echo "SKIP (section): P2V/V2V of a phony guest needs python3-guestfs and a kernel in /boot"
 fi

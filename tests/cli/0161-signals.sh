@@ -28,7 +28,7 @@ interrupt() {
     shift 2
     before=$(state st .)
     # shellcheck disable=SC2046
-    $(slow 150) "$@" > t/out 2> t/err & p=$!
+    $(slow 200) "$@" > t/out 2> t/err & p=$!
     case $when in
     *:*) wait_for "${when%:*}"; wait_size "${when%:*}" "${when##*:}" ;;
     *) wait_for "$when" ;;

@@ -251,7 +251,67 @@ static void check_severity_by_place(void)
     ovfk_ovf_free(d);
 }
 
+/*
+ * ovfk_ova_load_manifest: the .mf member of an OVA the writer made (its
+ * own digest line for the member), the NAME.mf beside a NAME.ovf; and the
+ * errors: an OVA without a manifest, a path that is neither.
+ */
+static void load_manifest_ova_and_dir(void)
+{
+    struct ovfk_ova_pack_opts o = { .digest = OVFK_OVA_DIGEST_SHA512 };
+    struct ovfk_ova_manifest m;
+    ovfk_ova_writer *w;
+    ovfk_sink sink;
+    char *buf, *name;
+    size_t len;
+    FILE *f;
+
+    CHECK_OK(ovfk_ova_writer_new("p.ova", false, &o, &w), ovfk_last_error());
+    CHECK_OK(ovfk_ova_writer_plan(w, "a.bin", 5), ovfk_ova_writer_error(w));
+    CHECK_OK(ovfk_ova_writer_descriptor(w, "p.ovf", "<x/>", 4),
+             ovfk_ova_writer_error(w));
+    CHECK_OK(ovfk_ova_writer_next(w, "a.bin", &sink),
+             ovfk_ova_writer_error(w));
+    CHECK_OK(sink.write(sink.opaque, "12345", 5), ovfk_ova_writer_error(w));
+    CHECK_OK(ovfk_ova_writer_finish(w), ovfk_ova_writer_error(w));
+    ovfk_ova_writer_free(w);
+    CHECK_OK(ovfk_ova_load_manifest("p.ova", &buf, &len, &name),
+             ovfk_last_error());
+    CHECK(!strcmp(name, "p.mf"));
+    CHECK_EQ(ovfk_ova_manifest_parse(buf, len, &m, NULL, NULL), 0);
+    CHECK_EQ(m.n, 2);
+    CHECK(!strcmp(m.entries[1].name, "a.bin"));
+    CHECK_EQ(m.entries[1].digest, OVFK_OVA_DIGEST_SHA512);
+    /* SHA-512 of "12345" */
+    CHECK(!strncmp(m.entries[1].hex, "3627909a29c31381a071ec27f7c9ca97", 32));
+    ovfk_ova_manifest_free(&m);
+    free(buf);
+    free(name);
+
+    f = fopen("d.mf", "w");
+    CHECK(f && fputs("SHA1(d.ovf)= 0123456789abcdef0123456789abcdef01234567"
+                     "\n", f) >= 0 && fclose(f) == 0);
+    CHECK_OK(ovfk_ova_load_manifest("d.ovf", &buf, &len, &name),
+             ovfk_last_error());
+    CHECK(!strcmp(name, "d.mf") && len == 54 && buf[len] == '\0');
+    free(buf);
+    free(name);
+
+    CHECK_ERR(ovfk_ova_load_manifest("e.ovf", &buf, &len, &name), -ENOENT,
+              ovfk_last_error(), "cannot open 'e.mf'");
+    CHECK(buf == NULL && name == NULL);
+    CHECK_ERR(ovfk_ova_load_manifest("d.txt", &buf, &len, &name), -EINVAL,
+              ovfk_last_error(), "neither an OVA nor an .ovf");
+    /* an OVA without a manifest (tar(1) made it) */
+    f = fopen("n.ovf", "w");
+    CHECK(f && fputs("<x/>", f) >= 0 && fclose(f) == 0);
+    CHECK(system("tar cf n.ova n.ovf") == 0);
+    CHECK_ERR(ovfk_ova_load_manifest("n.ova", &buf, &len, &name),
+              OVFK_ECORRUPT, ovfk_last_error(), "contains no manifest");
+    CHECK(buf == NULL && name == NULL);
+}
+
 TEST_MAIN(T(manifest_spellings), T(member_names), T(gzip_bomb_is_bounded),
           T(gzip_truncated_is_refused), T(writer_refuses_wrong_sizes),
           T(background_hash_matches_vectors), T(stream_ends_any_chunking),
-          T(check_severity_by_place))
+          T(check_severity_by_place), T(load_manifest_ova_and_dir))
