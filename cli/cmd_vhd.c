@@ -76,8 +76,8 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             break;
         case 'b':
             /* what VHD writers accept (vhd/create.c): a power of two
-             * from 512 KiB to 256 MiB */
-            if (cli_size(syn, "--block-size", optarg, 512u << 10,
+             * from 64 KiB to 256 MiB */
+            if (cli_size(syn, "--block-size", optarg, 64u << 10,
                          256u << 20, &o->block_size)) {
                 return -1;
             }

@@ -45,7 +45,9 @@ struct vhd_create_opts {
     enum vhd_type type;         /* VHD_TYPE_FIXED or VHD_TYPE_DYNAMIC;
                                    DIFF when parent is set */
     uint64_t size;              /* bytes; rounded up to 512 */
-    uint32_t block_size;        /* 0: 2 MiB; power of two, 512 KiB..256 MiB */
+    uint32_t block_size;        /* power of two, 64 KiB..256 MiB; 0: 2 MiB,
+                                   or for a differencing disk 64 KiB (128
+                                   KiB and up past 256 GiB, vhd/create.c) */
     bool round_to_mib;          /* round the size up to a whole MiB (Azure) */
     const char *parent;         /* differencing: the parent's path */
     const uint8_t *uuid;        /* 16 bytes, or NULL for a random UUID */
