@@ -4,23 +4,65 @@
  * options, error printing, progress display, JSON output.  The CLI uses
  * only the public headers of the library (include/ovfkit).
  *
- * Exit codes common to all commands: 0 success, 1 failure, 64 usage
- * error.  Commands with more document them in their --help.
+ * Exit codes: one table for every command, cli_exit_codes (cli/exit.c).
  */
 #ifndef OVFK_CLI_H
 #define OVFK_CLI_H
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#define EXIT_USAGE 64
+/* The exit codes (cli/exit.c has the table that documents them). */
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_DAMAGE 2       /* partly done, or damage found */
+#define EXIT_USAGE 64       /* sysexits.h EX_USAGE */
+#define EXIT_TEMPFAIL 75    /* sysexits.h EX_TEMPFAIL: a lock is held */
+#define EXIT_SIGINT 130     /* 128 + SIGINT */
+#define EXIT_SIGTERM 143    /* 128 + SIGTERM */
+
+/* One row: code, the command it is special to (NULL: every command),
+ * what it means.  The table ends with a NULL meaning; `ovfkit --help`
+ * prints it (cli_exit_codes_print), the man pages are made from it. */
+struct cli_exit_code {
+    int code;
+    const char *commands;
+    const char *meaning;
+};
+extern const struct cli_exit_code cli_exit_codes[];
+void cli_exit_codes_print(FILE *out);
+
+/* The exit code for a library result: 0 for r >= 0, 128 + the signal
+ * once SIGINT or SIGTERM arrived, EXIT_TEMPFAIL for -EAGAIN (a lock is
+ * held), else EXIT_FAILED. */
+int cli_exit_for(int r);
+/* Print "ovfkit: <message>" (with a --wait hint for -EAGAIN, or that the
+ * command was interrupted) and return cli_exit_for(r). */
+int cli_fail(int r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* SIGINT/SIGTERM set cli_signal (the signal's number); long operations
+ * notice it through cli_progress, which then asks the library to stop;
+ * a second signal of the same kind ends the process at once. */
+extern volatile sig_atomic_t cli_signal;
+void cli_signals_install(void);
+/* What every progress callback asks first: true once a signal arrived.
+ * For tests, OVFKIT_TEST_SLOW_MS=N first sleeps N ms (each step of a copy
+ * takes that long, so a test can catch a command in the middle). */
+bool cli_progress_stop(void);
+/* A progress callback that shows nothing and only stops on a signal, for
+ * commands whose --json or -q output must stay free of progress. */
+int cli_stop_only(void *opaque, uint64_t done, uint64_t total);
 
 struct cli_globals {
     bool json;          /* --json: machine output on stdout */
     bool quiet;         /* -q: no progress, no chatter */
     const char *store;  /* --store DIR */
     const char *connect;/* --connect URI|xen:DIR */
+    int lock_wait;      /* --wait SECONDS for a locked VM/store */
 };
 
 extern struct cli_globals g;
@@ -69,18 +111,18 @@ int cli_uint32(const char *syn, const char *opt, const char *text,
 int cli_size(const char *syn, const char *opt, const char *text,
              uint64_t min, uint64_t max, uint64_t *out);
 /* --cpus TEXT (NULL: not given, *out untouched) in 1..max_cpus, the
- * --max-cpus value or, when 0, HV_DEFAULT_MAX_CPUS; read after all the
+ * --max-cpus value or, when 0, OVFK_HV_DEFAULT_MAX_CPUS; read after all the
  * options, as --max-cpus may follow --cpus. */
 int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
              uint32_t *out);
-/* --memory MIB: HV_MIN_MEMORY_MIB..CLI_MAX_MEMORY_MIB */
+/* --memory MIB: OVFK_HV_MIN_MEMORY_MIB..CLI_MAX_MEMORY_MIB */
 int cli_memory(const char *syn, const char *text, uint64_t *out);
 /* --max-cpus N: 1..CLI_MAX_CPUS_CEILING */
 int cli_max_cpus(const char *syn, const char *text, uint32_t *out);
 
 /* Connect to the inventory --store/--connect name (prints errors). */
-struct hv_conn;
-int cli_connect(struct hv_conn **c);
+struct ovfk_hv_conn;
+int cli_connect(struct ovfk_hv_conn **c);
 
 /* Subcommand groups. */
 int cmd_vhd(int argc, char **argv);

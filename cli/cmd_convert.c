@@ -149,7 +149,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[32];
-    struct hv_export_opts pkg = { 0 };
+    struct ovfk_hv_export_opts pkg = { 0 };
     struct ovfk_convert_opts *o = &a->o;
     int ch, r;
 
@@ -208,7 +208,7 @@ static int make_staged(char *staged)
 }
 
 static void print_converted(const struct convert_args *a,
-                            const struct hv_vm *vm, bool staged)
+                            const struct ovfk_hv_vm *vm, bool staged)
 {
     const struct ovfk_convert_opts *o = &a->o;
 
@@ -228,29 +228,29 @@ static void print_converted(const struct convert_args *a,
  * name.  0 or 1 (printed). */
 static int import_package(const struct convert_args *a, const char *package)
 {
-    struct hv_import_opts io = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts io = { .mode = OVFK_HV_IMPORT,
                                  .keep_guest_config = a->keep,
                                  .max_cpus = a->max_cpus,
                                  .progress = cli_progress,
                                  .opaque = "import" };
-    struct hv_plan *plan = NULL;
-    hv_conn *c;
+    struct ovfk_hv_plan *plan = NULL;
+    ovfk_hv_conn *c;
     int r;
 
     if (cli_connect(&c)) {
         return 1;
     }
-    r = hv_import(c, package, &io, &plan);
+    r = ovfk_hv_import(c, package, &io, &plan);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet) {
         char u[37];
-        hv_uuid_str(plan->vm->uuid, u);
+        ovfk_hv_uuid_str(plan->vm->uuid, u);
         printf("imported as '%s' (%s)\n", plan->vm->name, u);
     }
-    hv_plan_free(plan);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(plan);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -271,7 +271,7 @@ int cmd_convert(int argc, char **argv)
     struct convert_args a = { .o = { .progress = cli_progress,
                                      .opaque = "convert" } };
     char staged[PATH_MAX] = "", *package = NULL;
-    struct hv_vm *vm = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     int r;
 
     r = parse_args(argc, argv, &a);
@@ -289,7 +289,7 @@ int cmd_convert(int argc, char **argv)
                         (size_t)(argc - optind), &a.o, &vm);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", ovfk_last_error());
+        r = cli_fail(r, "%s", ovfk_last_error());
     } else {
         if (!g.quiet && !g.json) {
             print_converted(&a, vm, staged[0] != '\0');
@@ -302,6 +302,6 @@ int cmd_convert(int argc, char **argv)
         remove_staged(staged, &a, r);
     }
     free(package);
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return r;
 }

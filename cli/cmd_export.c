@@ -33,8 +33,9 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
-    hv_conn *c;
+    struct ovfk_hv_export_opts o = { .progress = cli_progress,
+                                     .opaque = "export" };
+    ovfk_hv_conn *c;
     int ch, r;
 
     if (cli_export_options(CLI_EXP_ALL, own, opts, 16) < 0) {
@@ -69,10 +70,10 @@ static int do_export(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = hv_export(c, argv[optind], &o);
+    r = ovfk_hv_export(c, argv[optind], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *e = json_object_new_object();
         json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
@@ -81,7 +82,7 @@ static int do_export(int argc, char **argv)
     } else if (!g.quiet) {
         printf("exported '%s' to '%s'\n", argv[optind], o.to);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -108,56 +109,56 @@ static bool ask(void *opaque, const char *question)
 }
 
 /* The guest fixup of an import: what it did, or why not. */
-static void print_guest(const struct hv_plan *p)
+static void print_guest(const struct ovfk_hv_plan *p)
 {
     switch (p->guest) {
-    case HV_GUEST_KEPT:
+    case OVFK_HV_GUEST_KEPT:
         printf("  guest:   left as it is (--keep-guest-config): MAC pins "
                "not looked for\n");
         break;
-    case HV_GUEST_PLANNED:
+    case OVFK_HV_GUEST_PLANNED:
         printf("  guest:   MAC pins to be removed (libguestfs), unless no "
                "disk holds a partition table or file system\n");
         break;
-    case HV_GUEST_BLANK:
+    case OVFK_HV_GUEST_BLANK:
         printf("  guest:   no disk holds a partition table or file system: "
                "no guest to inspect, MAC pins not looked for\n");
         break;
-    case HV_GUEST_CLEANED:
+    case OVFK_HV_GUEST_CLEANED:
         if (!p->n_guest_changes) {
             printf("  guest:   inspected: no MAC pins found\n");
         }
         for (size_t i = 0; i < p->n_guest_changes; i++) {
-            const struct hv_guest_change *c = &p->guest_changes[i];
+            const struct ovfk_hv_guest_change *c = &p->guest_changes[i];
             printf("  guest:   %s %s (MAC pin)\n",
                    c->new_value ? "changed" : "removed", c->path);
         }
         break;
-    case HV_GUEST_FAILED:
+    case OVFK_HV_GUEST_FAILED:
         printf("  guest:   MAC pins not removed (see the warning)\n");
         break;
-    case HV_GUEST_NONE:
+    case OVFK_HV_GUEST_NONE:
     default:
         break;
     }
 }
 
 /* state: 0 done, 1 dry run, 2 refused or failed */
-static void print_plan(const struct hv_plan *p, int state)
+static void print_plan(const struct ovfk_hv_plan *p, int state)
 {
     static const char *const head[] = { "defined", "would define",
                                          "did not define" };
-    const struct hv_vm *vm = p->vm;
+    const struct ovfk_hv_vm *vm = p->vm;
     char u[37];
 
-    hv_uuid_str(vm->uuid, u);
+    ovfk_hv_uuid_str(vm->uuid, u);
     printf("%s VM '%s' (%s)%s\n", head[state], vm->name,
            u, p->replaces ? ", replacing the existing one" : "");
     printf("  cpus:    %u\n  memory:  %llu MiB\n  os:      %s (%d)\n",
            vm->cpus, (unsigned long long)vm->memory_mib,
            vm->os_type ? vm->os_type : "(unknown)", vm->os_id);
     for (size_t i = 0; i < p->n_disks; i++) {
-        const struct hv_plan_disk *d = &p->disks[i];
+        const struct ovfk_hv_plan_disk *d = &p->disks[i];
         printf("  disk:    %s %s (%llu bytes)%s%s%s%s\n", d->id, d->action,
                (unsigned long long)d->capacity, d->source ? " from " : "",
                d->source ? d->source : "", d->target ? " -> " : "",
@@ -179,8 +180,8 @@ static void print_plan(const struct hv_plan *p, int state)
 
 /* What the command line of an import or restore asks for. */
 struct import_args {
-    struct hv_import_opts o;
-    struct hv_map maps[32];
+    struct ovfk_hv_import_opts o;
+    struct ovfk_hv_map maps[32];
     const char *skip[32], *empty[32];
     const char *cpus;       /* checked once --max-cpus is known */
 };
@@ -191,7 +192,7 @@ struct import_args {
 /* One option into a: 0 or EXIT_USAGE (printed). */
 static int take_import_opt(int ch, char *arg, struct import_args *a)
 {
-    struct hv_import_opts *o = &a->o;
+    struct ovfk_hv_import_opts *o = &a->o;
     char *eq;
 
     switch (ch) {
@@ -295,11 +296,11 @@ static int parse_import(int argc, char **argv, struct import_args *a)
 
 /* The plan, also when it was refused (space) or failed (r < 0): first
  * the plan, then the error. */
-static void show_plan(hv_conn *c, const struct hv_plan *plan,
-                      const struct hv_import_opts *o, int r)
+static void show_plan(ovfk_hv_conn *c, const struct ovfk_hv_plan *plan,
+                      const struct ovfk_hv_import_opts *o, int r)
 {
     if (g.json) {
-        char *text = hv_plan_to_json(plan);
+        char *text = ovfk_hv_plan_to_json(plan);
         json_object *j = text ? json_tokener_parse(text) : NULL;
         free(text);
         if (!j) {
@@ -312,7 +313,7 @@ static void show_plan(hv_conn *c, const struct hv_plan *plan,
                                                        !o->dry_run));
         if (r < 0) {
             json_object_object_add(j, "error",
-                                   json_object_new_string(hv_error(c)));
+                                   json_object_new_string(ovfk_hv_error(c)));
         }
         cli_json_print(j);
     } else if (!g.quiet || o->dry_run) {
@@ -321,14 +322,14 @@ static void show_plan(hv_conn *c, const struct hv_plan *plan,
     }
 }
 
-static int do_import_restore(int argc, char **argv, enum hv_identity mode)
+static int do_import_restore(int argc, char **argv, enum ovfk_hv_identity mode)
 {
     struct import_args a = { .o = { .mode = mode, .confirm = ask,
                                     .warn = warn_line,
                                     .progress = cli_progress,
                                     .opaque = NULL } };
-    struct hv_plan *plan = NULL;
-    hv_conn *c;
+    struct ovfk_hv_plan *plan = NULL;
+    ovfk_hv_conn *c;
     int r;
 
     r = parse_import(argc, argv, &a);
@@ -338,28 +339,28 @@ static int do_import_restore(int argc, char **argv, enum hv_identity mode)
     if (cli_connect(&c)) {
         return 1;
     }
-    a.o.opaque = mode == HV_IMPORT ? "import" : "restore";
-    r = hv_import(c, argv[optind], &a.o, &plan);
+    a.o.opaque = mode == OVFK_HV_IMPORT ? "import" : "restore";
+    r = ovfk_hv_import(c, argv[optind], &a.o, &plan);
     cli_progress_done();
     if (plan) {
         show_plan(c, plan, &a.o, r);
     }
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     }
-    hv_plan_free(plan);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(plan);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
 static int do_import(int argc, char **argv)
 {
-    return do_import_restore(argc, argv, HV_IMPORT);
+    return do_import_restore(argc, argv, OVFK_HV_IMPORT);
 }
 
 static int do_restore(int argc, char **argv)
 {
-    return do_import_restore(argc, argv, HV_RESTORE);
+    return do_import_restore(argc, argv, OVFK_HV_RESTORE);
 }
 
 int cmd_export(int argc, char **argv)

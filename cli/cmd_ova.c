@@ -16,13 +16,16 @@
     "[--chunk-size N] [--key KEY.pem --cert CERT.pem] FILE.ovf OUT.ova"
 #define SYN_UNPACK "ovfkit ova unpack PKG.ova DIR"
 #define SYN_LIST "ovfkit ova list [--json] PKG.ova"
-#define SYN_VERIFY "ovfkit ova verify [--ca BUNDLE.pem] [--require-signature] " \
-    "PKG.ova|FILE.ovf\nexit: 0 verified, 1 problems (one line each)"
-#define SYN_SIGN "ovfkit ova sign --key KEY.pem --cert CERT.pem PKG.ova|FILE.ovf"
+#define SYN_VERIFY                                                             \
+    "ovfkit ova verify [--ca BUNDLE.pem] [--require-signature] "               \
+    "PKG.ova|FILE.ovf\nexit: 0 verified, 2 problems (one line each), "        \
+    "1 could not check"
+#define SYN_SIGN                                                               \
+    "ovfkit ova sign --key KEY.pem --cert CERT.pem PKG.ova|FILE.ovf"
 
 struct aopts {
-    struct ova_pack_opts pack;
-    struct ova_verify_opts verify;
+    struct ovfk_ova_pack_opts pack;
+    struct ovfk_ova_verify_opts verify;
 };
 
 static int parse(int argc, char **argv, const char *syn, struct aopts *o)
@@ -36,7 +39,7 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
         { NULL, 0, NULL, 0 },
     };
     /* --digest, --compress, --key, --cert: the export commands' table */
-    struct hv_export_opts eo = { 0 };
+    struct ovfk_hv_export_opts eo = { 0 };
     struct option opts[16];
     int c, r;
 
@@ -52,7 +55,7 @@ static int parse(int argc, char **argv, const char *syn, struct aopts *o)
             /* at least 1 MiB: smaller chunks only multiply tar members
              * and manifest lines; at most the largest VHD */
             if (cli_size(syn, "--chunk-size", optarg, 1u << 20,
-                         VHD_MAX_SIZE, &o->pack.chunk_size)) {
+                         OVFK_VHD_MAX_SIZE, &o->pack.chunk_size)) {
                 return -EXIT_USAGE;
             }
             break;
@@ -98,7 +101,7 @@ static int do_pack(int argc, char **argv)
     }
     o.pack.progress = cli_progress;
     o.pack.opaque = "pack";
-    r = ova_pack(argv[i], argv[i + 1], &o.pack);
+    r = ovfk_ova_pack(argv[i], argv[i + 1], &o.pack);
     cli_progress_done();
     return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
 }
@@ -114,7 +117,7 @@ static int do_unpack(int argc, char **argv)
     if (argc - i != 2) {
         return cli_usage(SYN_UNPACK, "expected PKG.ova and DIR");
     }
-    r = ova_unpack(argv[i], argv[i + 1], cli_progress, "unpack");
+    r = ovfk_ova_unpack(argv[i], argv[i + 1], cli_progress, "unpack");
     cli_progress_done();
     return r < 0 ? cli_error("%s", ovfk_last_error()) : 0;
 }
@@ -161,7 +164,7 @@ static int do_list(int argc, char **argv)
     if (g.json) {
         c.arr = json_object_new_array();
     }
-    r = ova_list(argv[i], list_one, &c);
+    r = ovfk_ova_list(argv[i], list_one, &c);
     if (r < 0) {
         json_object_put(c.arr);
         return cli_error("%s", ovfk_last_error());
@@ -189,14 +192,16 @@ static int do_verify(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_VERIFY, "expected PKG.ova or FILE.ovf");
     }
-    r = ova_verify(argv[i], &o.verify, say, NULL);
+    r = ovfk_ova_verify(argv[i], &o.verify, say, NULL);
     if (r < 0) {
-        return cli_error("%s", ovfk_last_error());
+        /* a damaged archive is a finding; a missing file is not */
+        cli_error("%s", ovfk_last_error());
+        return r == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
     if (r == 0 && !g.quiet) {
         printf("%s: verified\n", argv[i]);
     }
-    return r ? 1 : 0;
+    return r ? EXIT_DAMAGE : 0;
 }
 
 static int do_sign(int argc, char **argv)
@@ -210,7 +215,7 @@ static int do_sign(int argc, char **argv)
     if (argc - i != 1 || !o.pack.key) {
         return cli_usage(SYN_SIGN, "expected --key, --cert and a package");
     }
-    if (ova_sign(argv[i], o.pack.key, o.pack.cert) < 0) {
+    if (ovfk_ova_sign(argv[i], o.pack.key, o.pack.cert) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     return 0;

@@ -16,10 +16,11 @@
 #define SYN_VALIDATE "ovfkit ovf validate [--strict] FILE.ovf|PKG.ova\n" \
     "errors break a deployment, warnings are what readers tolerate;\n" \
     "--strict also requires the DMTF schema (errors for each violation)\n" \
-    "exit: 0 valid (warnings allowed), 1 errors found (one line each)"
+    "exit: 0 valid (warnings allowed), 2 errors found (one line each), " \
+    "1 could not check"
 #define SYN_CONVERT "ovfkit ovf convert --to 1.0|2.0 FILE.ovf -o OUT.ovf"
 
-static const char *version_name(const ovf_doc *d)
+static const char *version_name(const ovfk_ovf_doc *d)
 {
     switch (d->version) {
     case 9:
@@ -37,15 +38,16 @@ static json_object *jstr(const char *s)
     return s ? json_object_new_string(s) : NULL;
 }
 
-static json_object *system_json(const ovf_doc *d, const struct ovf_system *s)
+static json_object *system_json(const ovfk_ovf_doc *d,
+                                const struct ovfk_ovf_system *s)
 {
     json_object *o = json_object_new_object();
     json_object *os = json_object_new_object();
     json_object *disks = json_object_new_array();
     json_object *nics = json_object_new_array();
-    struct ovf_hw_summary hw;
+    struct ovfk_ovf_hw_summary hw;
 
-    ovf_summary(d, s, NULL, &hw);
+    ovfk_ovf_summary(d, s, NULL, &hw);
     json_object_object_add(o, "id", jstr(s->id));
     json_object_object_add(o, "name", jstr(s->name));
     json_object_object_add(o, "collection",
@@ -59,18 +61,18 @@ static json_object *system_json(const ovf_doc *d, const struct ovf_system *s)
     json_object_object_add(o, "memory_mib",
                            json_object_new_uint64(hw.memory_mib));
     for (size_t i = 0; i < s->n_items; i++) {
-        const struct ovf_item *it = &s->items[i];
-        int t = ovf_item_type(it);
+        const struct ovfk_ovf_item *it = &s->items[i];
+        int t = ovfk_ovf_item_type(it);
         json_object *e;
-        if (t == OVF_RT_DISK || (t == OVF_RT_STORAGE_EXTENT &&
-                                 ovf_host_resource_disk(ovf_item_get(
+        if (t == OVFK_OVF_RT_DISK || (t == OVFK_OVF_RT_STORAGE_EXTENT &&
+                                 ovfk_ovf_host_resource_disk(ovfk_ovf_item_get(
                                      it, "HostResource")))) {
-            const char *hr = ovf_item_get(it, "HostResource");
-            const char *id = ovf_host_resource_disk(hr);
-            const struct ovf_disk *k = ovf_find_disk(d, id);
+            const char *hr = ovfk_ovf_item_get(it, "HostResource");
+            const char *id = ovfk_ovf_host_resource_disk(hr);
+            const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(d, id);
             e = json_object_new_object();
             json_object_object_add(e, "instance_id",
-                                   jstr(ovf_item_get(it, "InstanceID")));
+                                   jstr(ovfk_ovf_item_get(it, "InstanceID")));
             json_object_object_add(e, "disk", jstr(id));
             if (k && k->capacity_known) {
                 json_object_object_add(e, "capacity",
@@ -79,13 +81,14 @@ static json_object *system_json(const ovf_doc *d, const struct ovf_system *s)
             json_object_object_add(e, "configuration",
                                    jstr(it->configuration));
             json_object_array_add(disks, e);
-        } else if (t == OVF_RT_ETHERNET) {
+        } else if (t == OVFK_OVF_RT_ETHERNET) {
             e = json_object_new_object();
-            json_object_object_add(e, "mac", jstr(ovf_item_get(it, "Address")));
+            json_object_object_add(e, "mac",
+                                   jstr(ovfk_ovf_item_get(it, "Address")));
             json_object_object_add(e, "network",
-                                   jstr(ovf_item_get(it, "Connection")));
-            json_object_object_add(e, "model",
-                                   jstr(ovf_item_get(it, "ResourceSubType")));
+                                   jstr(ovfk_ovf_item_get(it, "Connection")));
+            json_object_object_add(
+                e, "model", jstr(ovfk_ovf_item_get(it, "ResourceSubType")));
             json_object_object_add(e, "configuration",
                                    jstr(it->configuration));
             json_object_array_add(nics, e);
@@ -96,7 +99,7 @@ static json_object *system_json(const ovf_doc *d, const struct ovf_system *s)
     return o;
 }
 
-static json_object *info_json(const ovf_doc *d)
+static json_object *info_json(const ovfk_ovf_doc *d)
 {
     json_object *o = json_object_new_object();
     json_object *files = json_object_new_array();
@@ -141,12 +144,12 @@ static json_object *info_json(const ovf_doc *d)
         json_object_object_add(n, "name", jstr(d->networks[i].name));
         json_object_array_add(nets, n);
     }
-    for (size_t i = 0; i < ovf_system_count(d); i++) {
-        const struct ovf_system *s = ovf_system_at(d, i);
+    for (size_t i = 0; i < ovfk_ovf_system_count(d); i++) {
+        const struct ovfk_ovf_system *s = ovfk_ovf_system_at(d, i);
         json_object_array_add(systems, system_json(d, s));
         for (size_t p = 0; p < s->n_products; p++) {
             for (size_t q = 0; q < s->products[p].n_props; q++) {
-                const struct ovf_property *pr = &s->products[p].props[q];
+                const struct ovfk_ovf_property *pr = &s->products[p].props[q];
                 json_object *e;
                 if (pr->is_category) {
                     continue;
@@ -173,7 +176,7 @@ static json_object *info_json(const ovf_doc *d)
     return o;
 }
 
-static void info_text(const ovf_doc *d)
+static void info_text(const ovfk_ovf_doc *d)
 {
     printf("OVF version:  %s\n", version_name(d));
     for (size_t i = 0; i < d->n_files; i++) {
@@ -190,10 +193,10 @@ static void info_text(const ovf_doc *d)
     for (size_t i = 0; i < d->n_networks; i++) {
         printf("network:      %s\n", d->networks[i].name);
     }
-    for (size_t i = 0; i < ovf_system_count(d); i++) {
-        const struct ovf_system *s = ovf_system_at(d, i);
-        struct ovf_hw_summary hw;
-        ovf_summary(d, s, NULL, &hw);
+    for (size_t i = 0; i < ovfk_ovf_system_count(d); i++) {
+        const struct ovfk_ovf_system *s = ovfk_ovf_system_at(d, i);
+        struct ovfk_ovf_hw_summary hw;
+        ovfk_ovf_summary(d, s, NULL, &hw);
         printf("%s %s%s%s%s\n", s->collection ? "collection:  " :
                "system:      ", s->id ? s->id : "?", s->name ? " (" : "",
                s->name ? s->name : "", s->name ? ")" : "");
@@ -207,10 +210,10 @@ static void info_text(const ovf_doc *d)
                    (unsigned long long)hw.memory_mib);
         }
         for (size_t k = 0; k < s->n_items; k++) {
-            const struct ovf_item *it = &s->items[k];
-            if (ovf_item_type(it) == OVF_RT_ETHERNET) {
-                const char *mac = ovf_item_get(it, "Address");
-                const char *net = ovf_item_get(it, "Connection");
+            const struct ovfk_ovf_item *it = &s->items[k];
+            if (ovfk_ovf_item_type(it) == OVFK_OVF_RT_ETHERNET) {
+                const char *mac = ovfk_ovf_item_get(it, "Address");
+                const char *net = ovfk_ovf_item_get(it, "Connection");
                 printf("  nic:        %s on %s\n", mac ? mac : "(no MAC)",
                        net ? net : "(no network)");
             }
@@ -222,16 +225,16 @@ static void info_text(const ovf_doc *d)
 }
 
 /* Parse FILE.ovf or the descriptor of PKG.ova. */
-static int load(const char *path, ovf_doc **doc, char **buf, size_t *len)
+static int load(const char *path, ovfk_ovf_doc **doc, char **buf, size_t *len)
 {
     char *name = NULL;
     int r;
 
-    r = ova_load_descriptor(path, buf, len, &name);
+    r = ovfk_ova_load_descriptor(path, buf, len, &name);
     if (r < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    r = ovf_parse_memory(*buf, *len, name, doc);
+    r = ovfk_ovf_parse_memory(*buf, *len, name, doc);
     free(name);
     if (r < 0) {
         free(*buf);
@@ -283,7 +286,7 @@ static int parse_opts(int argc, char **argv, const char *syn,
 
 static int do_info(int argc, char **argv)
 {
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
     char *buf;
     size_t len;
     int i = parse_opts(argc, argv, SYN_INFO, NULL, NULL);
@@ -302,7 +305,7 @@ static int do_info(int argc, char **argv)
     } else {
         info_text(d);
     }
-    ovf_free(d);
+    ovfk_ovf_free(d);
     free(buf);
     return 0;
 }
@@ -311,11 +314,11 @@ struct vcount {
     int warnings;
 };
 
-static void diag_line(void *opaque, enum ovf_severity sev, const char *msg)
+static void diag_line(void *opaque, enum ovfk_ovf_severity sev, const char *msg)
 {
     struct vcount *c = opaque;
 
-    if (sev == OVF_ERROR) {
+    if (sev == OVFK_OVF_ERROR) {
         printf("error: %s\n", msg);
     } else {
         c->warnings++;
@@ -332,7 +335,7 @@ static int do_validate(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct ova_validate_opts vo = { false };
+    struct ovfk_ova_validate_opts vo = { false };
     struct vcount c = { 0 };
     int n, ch;
 
@@ -352,9 +355,12 @@ static int do_validate(int argc, char **argv)
     if (argc - optind != 1) {
         return cli_usage(SYN_VALIDATE, "expected one FILE");
     }
-    n = ova_validate(argv[optind], &vo, diag_line, &c);
+    n = ovfk_ova_validate(argv[optind], &vo, diag_line, &c);
     if (n < 0) {
-        return cli_error("%s", ovfk_last_error());
+        /* a descriptor that is not XML is a finding; a missing file or
+         * an OVF version we do not know is not */
+        cli_error("%s", ovfk_last_error());
+        return n == OVFK_ECORRUPT ? EXIT_DAMAGE : EXIT_FAILED;
     }
     if (n == 0 && !g.quiet) {
         if (c.warnings) {
@@ -364,13 +370,13 @@ static int do_validate(int argc, char **argv)
             printf("%s: valid\n", argv[optind]);
         }
     }
-    return n ? 1 : 0;
+    return n ? EXIT_DAMAGE : 0;
 }
 
 static int do_convert(int argc, char **argv)
 {
     const char *to = NULL, *out = NULL;
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
     char *buf, *xml;
     size_t len, xlen;
     int version, r, i = parse_opts(argc, argv, SYN_CONVERT, &to, &out);
@@ -391,13 +397,13 @@ static int do_convert(int argc, char **argv)
     if (load(argv[i], &d, &buf, &len) != 0) {
         return 1;
     }
-    r = ovf_emit(d, version, &xml, &xlen);
-    ovf_free(d);
+    r = ovfk_ovf_emit(d, version, &xml, &xlen);
+    ovfk_ovf_free(d);
     free(buf);
     if (r < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    r = ova_write_file(out, xml, xlen);
+    r = ovfk_ova_write_file(out, xml, xlen);
     free(xml);
     if (r < 0) {
         return cli_error("cannot write '%s': %s", out, ovfk_strerror(r));

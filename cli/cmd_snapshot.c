@@ -32,8 +32,8 @@ static int do_create(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *name = NULL, *description = NULL;
-    struct snap_list l;
-    hv_conn *c;
+    struct ovfk_snap_list l;
+    ovfk_hv_conn *c;
     int ch, r;
 
     optind = 0;
@@ -55,14 +55,15 @@ static int do_create(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = snap_create(c, argv[optind], name, description, &l);
+    r = ovfk_snap_create(c, argv[optind], name, description, &l);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
-        const struct snap *s = snap_find(&l, l.current);
+        const struct ovfk_snap *s = ovfk_snap_find(&l, l.current);
         if (g.json) {
             json_object *e = json_object_new_object();
-            json_object_object_add(e, "vm", json_object_new_string(argv[optind]));
+            json_object_object_add(e, "vm",
+                                   json_object_new_string(argv[optind]));
             json_object_object_add(e, "id", json_object_new_string(s->id));
             json_object_object_add(e, "name", json_object_new_string(s->name));
             cli_json_event("snapshot-created", e);
@@ -70,9 +71,9 @@ static int do_create(int argc, char **argv)
             printf("snapshot %s '%s' of '%s' taken\n", s->id, s->name,
                    argv[optind]);
         }
-        snap_list_free(&l);
+        ovfk_snap_list_free(&l);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -97,7 +98,7 @@ static void human(uint64_t b, char *buf, size_t len)
     snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
-static json_object *snap_json(const struct snap *s)
+static json_object *snap_json(const struct ovfk_snap *s)
 {
     json_object *o = json_object_new_object(), *disks = json_object_new_array();
 
@@ -124,14 +125,15 @@ static json_object *snap_json(const struct snap *s)
 }
 
 /* Print the children of parent (NULL: the roots), depth-first. */
-static void print_tree(const struct snap_list *l, const struct hv_vm *vm,
-                       const char *parent, int depth)
+static void print_tree(const struct ovfk_snap_list *l,
+                       const struct ovfk_hv_vm *vm, const char *parent,
+                       int depth)
 {
     for (size_t i = 0; i < l->n; i++) {
-        const struct snap *s = &l->snaps[i];
+        const struct ovfk_snap *s = &l->snaps[i];
         uint64_t bytes = 0;
         char h[32];
-        bool root = !s->parent || !snap_find(l, s->parent);
+        bool root = !s->parent || !ovfk_snap_find(l, s->parent);
         if (parent ? (!s->parent || strcmp(s->parent, parent)) : !root) {
             continue;
         }
@@ -162,9 +164,9 @@ static int do_list(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct snap_list l;
-    struct hv_vm *vm;
-    hv_conn *c;
+    struct ovfk_snap_list l;
+    struct ovfk_hv_vm *vm;
+    ovfk_hv_conn *c;
     int ch, r;
 
     optind = 0;
@@ -184,15 +186,15 @@ static int do_list(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = hv_load(c, argv[optind], &vm);
+    r = ovfk_hv_load(c, argv[optind], &vm);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
-        hv_disconnect(c);
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
+        ovfk_hv_disconnect(c);
         return r;
     }
-    r = snap_load(c, vm, &l);
+    r = ovfk_snap_load(c, vm, &l);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (g.json) {
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array(), *cur;
@@ -225,16 +227,16 @@ static int do_list(int argc, char **argv)
         print_tree(&l, vm, NULL, 0);
     }
     if (r == 0) {
-        snap_list_free(&l);
+        ovfk_snap_list_free(&l);
     }
-    hv_vm_free(vm);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(vm);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
 static int do_revert(int argc, char **argv)
 {
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r;
 
     if (cli_wants_help(argc, argv)) {
@@ -247,13 +249,13 @@ static int do_revert(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = snap_revert(c, argv[1], argv[2]);
+    r = ovfk_snap_revert(c, argv[1], argv[2]);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("'%s' continues from snapshot '%s'\n", argv[1], argv[2]);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -265,8 +267,9 @@ static int do_export(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct option opts[16];
-    struct hv_export_opts o = { .progress = cli_progress, .opaque = "export" };
-    hv_conn *c;
+    struct ovfk_hv_export_opts o = { .progress = cli_progress,
+                                     .opaque = "export" };
+    ovfk_hv_conn *c;
     int ch, r;
 
     if (cli_export_options(CLI_EXP_ALL, own, opts, 16) < 0) {
@@ -298,19 +301,19 @@ static int do_export(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = snap_export(c, argv[optind], argv[optind + 1], &o);
+    r = ovfk_snap_export(c, argv[optind], argv[optind + 1], &o);
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else if (!g.quiet && !g.json) {
         printf("exported snapshot '%s' of '%s' to '%s'\n", argv[optind + 1],
                argv[optind], o.to);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
-static void print_plan(const struct snap_plan *p, bool dry)
+static void print_plan(const struct ovfk_snap_plan *p, bool dry)
 {
     char a[32], b[32];
 
@@ -318,7 +321,7 @@ static void print_plan(const struct snap_plan *p, bool dry)
         json_object *o = json_object_new_object();
         json_object *arr = json_object_new_array();
         for (size_t i = 0; i < p->n; i++) {
-            const struct snap_step *s = &p->steps[i];
+            const struct ovfk_snap_step *s = &p->steps[i];
             json_object *e = json_object_new_object();
             static const char *actions[] = { "merge", "remove", "keep" };
             json_object_object_add(e, "action",
@@ -328,10 +331,12 @@ static void print_plan(const struct snap_plan *p, bool dry)
             json_object_object_add(e, "child", s->child ?
                                    json_object_new_string(s->child) : NULL);
             json_object_object_add(e, "file", json_object_new_string(s->file));
-            json_object_object_add(e, "bytes_needed",
-                                   json_object_new_int64((int64_t)s->bytes_needed));
-            json_object_object_add(e, "child_bytes",
-                                   json_object_new_int64((int64_t)s->child_bytes));
+            json_object_object_add(
+                e, "bytes_needed",
+                json_object_new_int64((int64_t)s->bytes_needed));
+            json_object_object_add(
+                e, "child_bytes",
+                json_object_new_int64((int64_t)s->child_bytes));
             json_object_object_add(e, "frees",
                                    json_object_new_int64((int64_t)s->frees));
             json_object_array_add(arr, e);
@@ -351,14 +356,14 @@ static void print_plan(const struct snap_plan *p, bool dry)
         return;
     }
     for (size_t i = 0; i < p->n; i++) {
-        const struct snap_step *s = &p->steps[i];
+        const struct ovfk_snap_step *s = &p->steps[i];
         char who[80];
         snprintf(who, sizeof(who), s->snapshot[0] ? "snapshot %s" :
                  "left over%s", s->snapshot);
-        if (s->action == SNAP_KEEP) {
+        if (s->action == OVFK_SNAP_KEEP) {
             printf("%s: record only; '%s' stays (other states build on "
                    "it)\n", who, s->file);
-        } else if (s->action == SNAP_REMOVE) {
+        } else if (s->action == OVFK_SNAP_REMOVE) {
             printf("%s: remove '%s' (nothing builds on it)\n", who, s->file);
         } else {
             human(s->bytes_needed, a, sizeof(a));
@@ -382,9 +387,9 @@ static int do_delete(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct snap_plan p;
+    struct ovfk_snap_plan p;
     bool all = false, dry = false;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int ch, r;
 
     optind = 0;
@@ -413,16 +418,18 @@ static int do_delete(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all, dry,
-                    &p, g.json || g.quiet ? NULL : cli_progress, "merge");
+    r = ovfk_snap_delete(c, argv[optind], all ? NULL : argv[optind + 1], all,
+                         dry, &p,
+                         g.json || g.quiet ? cli_stop_only : cli_progress,
+                         "merge");
     cli_progress_done();
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         print_plan(&p, dry);
     }
-    snap_plan_free(&p);
-    hv_disconnect(c);
+    ovfk_snap_plan_free(&p);
+    ovfk_hv_disconnect(c);
     return r;
 }
 

@@ -34,15 +34,15 @@ static size_t split(char *s, const char **v, size_t max)
     return n;
 }
 
-static void print_os(sysprep_t *s)
+static void print_os(ovfk_sysprep *s)
 {
-    size_t n = sysprep_os_count(s);
+    size_t n = ovfk_sysprep_os_count(s);
 
     if (n == 0) {
         printf("no operating system found\n");
     }
     for (size_t i = 0; i < n; i++) {
-        const struct sysprep_os *o = sysprep_os_at(s, i);
+        const struct ovfk_sysprep_os *o = ovfk_sysprep_os_at(s, i);
         printf("%s: %s %s %d.%d (%s), %s, hostname %s\n", o->root, o->type,
                o->distro ? o->distro : "?", o->major, o->minor,
                o->product ? o->product : "?", o->arch ? o->arch : "?",
@@ -50,14 +50,15 @@ static void print_os(sysprep_t *s)
     }
 }
 
-static json_object *os_json(sysprep_t *s)
+static json_object *os_json(ovfk_sysprep *s)
 {
     json_object *a = json_object_new_array();
 
-    for (size_t i = 0; i < sysprep_os_count(s); i++) {
-        const struct sysprep_os *o = sysprep_os_at(s, i);
+    for (size_t i = 0; i < ovfk_sysprep_os_count(s); i++) {
+        const struct ovfk_sysprep_os *o = ovfk_sysprep_os_at(s, i);
         json_object *e = json_object_new_object();
-#define STR(k, v) json_object_object_add(e, k, (v) ? json_object_new_string(v) : NULL)
+#define STR(k, v)                                                              \
+    json_object_object_add(e, k, (v) ? json_object_new_string(v) : NULL)
         STR("root", o->root);
         STR("type", o->type);
         STR("distro", o->distro);
@@ -80,7 +81,7 @@ static int do_undo(const char *report, int argc, char **argv)
     if (argc < 1) {
         return cli_usage(SYN_SYSPREP, "--undo needs the disks");
     }
-    r = sysprep_undo(report, (const char *const *)argv, (size_t)argc,
+    r = ovfk_sysprep_undo(report, (const char *const *)argv, (size_t)argc,
                      &restored);
     if (!g.quiet) {
         printf("%zu change%s put back\n", restored, restored == 1 ? "" : "s");
@@ -103,7 +104,7 @@ struct sysprep_args {
 static void print_help(void)
 {
     printf("usage: %s\n\noperations:", SYN_SYSPREP);
-    for (const char *const *n = sysprep_op_names(); *n; n++) {
+    for (const char *const *n = ovfk_sysprep_op_names(); *n; n++) {
         printf(" %s", *n);
     }
     printf("\n");
@@ -178,7 +179,7 @@ static int check_args(int ndisks, const struct sysprep_args *a)
     }
     for (size_t i = 0; i < a->no; i++) {
         bool known = false;
-        for (const char *const *n = sysprep_op_names(); *n; n++) {
+        for (const char *const *n = ovfk_sysprep_op_names(); *n; n++) {
             known |= !strcmp(*n, a->ops[i]);
         }
         if (!known) {
@@ -190,15 +191,15 @@ static int check_args(int ndisks, const struct sysprep_args *a)
 }
 
 /* What sysprep changed (or would change, dry): JSON or one line each. */
-static void print_changes(sysprep_t *s, bool dry)
+static void print_changes(ovfk_sysprep *s, bool dry)
 {
-    size_t n = sysprep_change_count(s);
+    size_t n = ovfk_sysprep_change_count(s);
 
     if (g.json) {
         json_object *o = json_object_new_object(), *a = json_object_new_array();
         json_object_object_add(o, "os", os_json(s));
         for (size_t i = 0; i < n; i++) {
-            const struct sysprep_change *c = sysprep_change_at(s, i);
+            const struct ovfk_sysprep_change *c = ovfk_sysprep_change_at(s, i);
             json_object *e = json_object_new_object();
             json_object_object_add(e, "kind", json_object_new_string(c->kind));
             json_object_object_add(e, "path", json_object_new_string(c->path));
@@ -213,7 +214,7 @@ static void print_changes(sysprep_t *s, bool dry)
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        const struct sysprep_change *c = sysprep_change_at(s, i);
+        const struct ovfk_sysprep_change *c = ovfk_sysprep_change_at(s, i);
         printf("%s%s %s\n", dry ? "would change: " : "", c->kind, c->path);
     }
     printf("%zu change%s%s\n", n, n == 1 ? "" : "s",
@@ -224,40 +225,40 @@ static void print_changes(sysprep_t *s, bool dry)
  * (printed). */
 static int run(const char *const *disks, size_t ndisks,
                const struct sysprep_args *a,
-               const struct sysprep_services *set)
+               const struct ovfk_sysprep_services *set)
 {
-    sysprep_t *s = NULL;
+    ovfk_sysprep *s = NULL;
     int r = 0;
 
-    if (sysprep_open(disks, ndisks, a->dry, &s) < 0) {
+    if (ovfk_sysprep_open(disks, ndisks, a->dry, &s) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     if (!g.quiet && !g.json) {
         print_os(s);
     }
     if (a->ns) {
-        r = sysprep_op_disable_services(s, set, a->dry);
+        r = ovfk_sysprep_op_disable_services(s, set, a->dry);
     }
     for (size_t i = 0; r == 0 && i < a->no; i++) {
-        r = sysprep_op_run(s, a->ops[i], a->hostname, a->dry);
+        r = ovfk_sysprep_op_run(s, a->ops[i], a->hostname, a->dry);
     }
     if (r < 0) {
-        r = cli_error("%s", sysprep_error(s));
+        r = cli_error("%s", ovfk_sysprep_error(s));
     }
     /* the report is written even after a failure: it holds what changed */
-    if (a->report && sysprep_report_write(s, disks, ndisks, a->dry,
+    if (a->report && ovfk_sysprep_report_write(s, disks, ndisks, a->dry,
                                           a->report) < 0) {
-        r = cli_error("%s", sysprep_error(s));
+        r = cli_error("%s", ovfk_sysprep_error(s));
     }
     print_changes(s, a->dry);
-    sysprep_close(s);
+    ovfk_sysprep_close(s);
     return r;
 }
 
 int cmd_sysprep(int argc, char **argv)
 {
     struct sysprep_args a = { .ns = 0 };
-    struct sysprep_services set = { 0 };
+    struct ovfk_sysprep_services set = { 0 };
     const char *const *disks;
     size_t ndisks;
     int r;
@@ -272,14 +273,14 @@ int cmd_sysprep(int argc, char **argv)
             ? cli_usage(SYN_SYSPREP, "--undo takes only the disks")
             : do_undo(a.undo, argc - optind, argv + optind);
     } else if ((r = check_args(argc - optind, &a)) == 0) {
-        if (a.ns && sysprep_services_resolve(a.services, a.ns, a.catalog,
+        if (a.ns && ovfk_sysprep_services_resolve(a.services, a.ns, a.catalog,
                                              &set) < 0) {
             r = cli_error("%s", ovfk_last_error());
         } else {
             r = run(disks, ndisks, &a, &set);
         }
     }
-    sysprep_services_free(&set);
+    ovfk_sysprep_services_free(&set);
     free(a.sbuf);
     free(a.obuf);
     return r;
@@ -292,7 +293,7 @@ int cmd_inspect(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    sysprep_t *s;
+    ovfk_sysprep *s;
     int ch;
 
     optind = 0;
@@ -309,7 +310,7 @@ int cmd_inspect(int argc, char **argv)
     if (argc - optind < 1) {
         return cli_usage(SYN_INSPECT, "expected disks");
     }
-    if (sysprep_open((const char *const *)argv + optind,
+    if (ovfk_sysprep_open((const char *const *)argv + optind,
                      (size_t)(argc - optind), true, &s) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
@@ -320,6 +321,6 @@ int cmd_inspect(int argc, char **argv)
     } else {
         print_os(s);
     }
-    sysprep_close(s);
+    ovfk_sysprep_close(s);
     return 0;
 }

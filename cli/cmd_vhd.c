@@ -124,7 +124,7 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
 static int do_create(int argc, char **argv)
 {
-    struct vhd_create_opts co = { 0 };
+    struct ovfk_vhd_create_opts co = { 0 };
     struct vopts o;
     int i = parse(argc, argv, SYN_CREATE, &o);
 
@@ -143,18 +143,18 @@ static int do_create(int argc, char **argv)
             return cli_usage(SYN_CREATE, "expected FILE and SIZE");
         }
         if (!o.type || strcmp(o.type, "dynamic") == 0) {
-            co.type = VHD_TYPE_DYNAMIC;
+            co.type = OVFK_VHD_TYPE_DYNAMIC;
         } else if (strcmp(o.type, "fixed") == 0) {
-            co.type = VHD_TYPE_FIXED;
+            co.type = OVFK_VHD_TYPE_FIXED;
         } else {
             return cli_usage(SYN_CREATE, "unknown type '%s'", o.type);
         }
-        if (cli_size(SYN_CREATE, "size", argv[i + 1], 1, VHD_MAX_SIZE,
+        if (cli_size(SYN_CREATE, "size", argv[i + 1], 1, OVFK_VHD_MAX_SIZE,
                      &co.size)) {
             return EXIT_USAGE;
         }
     }
-    if (vhd_create(argv[i], &co, NULL) < 0) {
+    if (ovfk_vhd_create(argv[i], &co, NULL) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     return 0;
@@ -162,7 +162,7 @@ static int do_create(int argc, char **argv)
 
 static int do_snapshot(int argc, char **argv)
 {
-    struct vhd_create_opts co = { 0 };
+    struct ovfk_vhd_create_opts co = { 0 };
     struct vopts o;
     int i = parse(argc, argv, SYN_SNAPSHOT, &o);
 
@@ -173,20 +173,20 @@ static int do_snapshot(int argc, char **argv)
         return cli_usage(SYN_SNAPSHOT, "expected PARENT and CHILD");
     }
     co.parent = argv[i];
-    if (vhd_create(argv[i + 1], &co, NULL) < 0) {
+    if (ovfk_vhd_create(argv[i + 1], &co, NULL) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     return 0;
 }
 
-static const char *type_name(enum vhd_type t)
+static const char *type_name(enum ovfk_vhd_type t)
 {
     switch (t) {
-    case VHD_TYPE_FIXED:
+    case OVFK_VHD_TYPE_FIXED:
         return "fixed";
-    case VHD_TYPE_DYNAMIC:
+    case OVFK_VHD_TYPE_DYNAMIC:
         return "dynamic";
-    case VHD_TYPE_DIFF:
+    case OVFK_VHD_TYPE_DIFF:
         return "differencing";
     }
     return "unknown";
@@ -201,13 +201,13 @@ static void vhd_time(uint32_t ts, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static json_object *info_json(const char *path, const struct vhd_info *in)
+static json_object *info_json(const char *path, const struct ovfk_vhd_info *in)
 {
     json_object *o = json_object_new_object();
     json_object *geo = json_object_new_object();
     char uuid[37], ts[32];
 
-    vhd_uuid_str(in->uuid, uuid);
+    ovfk_vhd_uuid_str(in->uuid, uuid);
     vhd_time(in->timestamp, ts, sizeof(ts));
     json_object_object_add(o, "filename", json_object_new_string(path));
     json_object_object_add(o, "format", json_object_new_string("vhd"));
@@ -220,7 +220,8 @@ static json_object *info_json(const char *path, const struct vhd_info *in)
                            json_object_new_uint64(in->current_size));
     json_object_object_add(o, "original_size",
                            json_object_new_uint64(in->original_size));
-    json_object_object_add(geo, "cylinders", json_object_new_int(in->cylinders));
+    json_object_object_add(geo, "cylinders",
+                           json_object_new_int(in->cylinders));
     json_object_object_add(geo, "heads", json_object_new_int(in->heads));
     json_object_object_add(geo, "sectors", json_object_new_int(in->sectors));
     json_object_object_add(geo, "size", json_object_new_uint64(in->chs_size));
@@ -237,7 +238,7 @@ static json_object *info_json(const char *path, const struct vhd_info *in)
                            json_object_new_boolean(in->saved_state));
     json_object_object_add(o, "file_size",
                            json_object_new_uint64(in->file_size));
-    if (in->type == VHD_TYPE_FIXED) {
+    if (in->type == OVFK_VHD_TYPE_FIXED) {
         return o;
     }
     json_object_object_add(o, "block_size",
@@ -246,10 +247,10 @@ static json_object *info_json(const char *path, const struct vhd_info *in)
                            json_object_new_int64(in->max_table_entries));
     json_object_object_add(o, "allocated_blocks",
                            json_object_new_int64(in->allocated_blocks));
-    if (in->type == VHD_TYPE_DIFF) {
+    if (in->type == OVFK_VHD_TYPE_DIFF) {
         json_object *p = json_object_new_object();
         json_object *locs = json_object_new_array();
-        vhd_uuid_str(in->parent_uuid, uuid);
+        ovfk_vhd_uuid_str(in->parent_uuid, uuid);
         vhd_time(in->parent_timestamp, ts, sizeof(ts));
         json_object_object_add(p, "uuid", json_object_new_string(uuid));
         json_object_object_add(p, "name",
@@ -271,11 +272,11 @@ static json_object *info_json(const char *path, const struct vhd_info *in)
     return o;
 }
 
-static void info_text(const char *path, const struct vhd_info *in)
+static void info_text(const char *path, const struct ovfk_vhd_info *in)
 {
     char uuid[37], ts[32];
 
-    vhd_uuid_str(in->uuid, uuid);
+    ovfk_vhd_uuid_str(in->uuid, uuid);
     vhd_time(in->timestamp, ts, sizeof(ts));
     printf("file:            %s\n", path);
     printf("type:            %s\n", type_name(in->type));
@@ -291,16 +292,16 @@ static void info_text(const char *path, const struct vhd_info *in)
     printf("timestamp:       %s\n", ts);
     printf("uuid:            %s\n", uuid);
     printf("file size:       %llu\n", (unsigned long long)in->file_size);
-    if (in->type == VHD_TYPE_FIXED) {
+    if (in->type == OVFK_VHD_TYPE_FIXED) {
         return;
     }
     printf("block size:      %u\n", in->block_size);
     printf("blocks:          %u allocated of %u\n", in->allocated_blocks,
            in->max_table_entries);
-    if (in->type != VHD_TYPE_DIFF) {
+    if (in->type != OVFK_VHD_TYPE_DIFF) {
         return;
     }
-    vhd_uuid_str(in->parent_uuid, uuid);
+    ovfk_vhd_uuid_str(in->parent_uuid, uuid);
     printf("parent uuid:     %s\n", uuid);
     printf("parent name:     %s\n", in->parent_name);
     for (int i = 0; i < in->n_locators; i++) {
@@ -312,9 +313,9 @@ static void info_text(const char *path, const struct vhd_info *in)
 
 static int do_info(int argc, char **argv)
 {
-    struct vhd_info info;
+    struct ovfk_vhd_info info;
     struct vopts o;
-    vhd_t *h;
+    ovfk_vhd *h;
     int i = parse(argc, argv, SYN_INFO, &o);
 
     if (i < 0) {
@@ -323,16 +324,16 @@ static int do_info(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_INFO, "expected one FILE");
     }
-    if (vhd_open(argv[i], 0, &h) < 0) {
+    if (ovfk_vhd_open(argv[i], 0, &h) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    vhd_get_info(h, &info);
+    ovfk_vhd_get_info(h, &info);
     if (g.json) {
         cli_json_print(info_json(argv[i], &info));
     } else {
         info_text(argv[i], &info);
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return 0;
 }
 
@@ -358,7 +359,7 @@ static int do_check(int argc, char **argv)
 {
     struct report_ctx c = { NULL };
     struct vopts o;
-    enum vhd_check_result res;
+    enum ovfk_vhd_check_result res;
     int i = parse(argc, argv, SYN_CHECK, &o);
 
     if (i < 0) {
@@ -371,21 +372,23 @@ static int do_check(int argc, char **argv)
     if (g.json) {
         c.list = json_object_new_array();
     }
-    res = vhd_check(argv[i], report, &c);
+    res = ovfk_vhd_check(argv[i], report, &c);
     if (g.json) {
         json_object *out = json_object_new_object();
         static const char *const names[] = {
-            [VHD_CHECK_OK] = "ok", [VHD_CHECK_FAILED] = "failed",
-            [VHD_CHECK_CORRUPT] = "corrupt", [VHD_CHECK_LEAKS] = "leaks",
+            [OVFK_VHD_CHECK_OK] = "ok",
+            [OVFK_VHD_CHECK_FAILED] = "failed",
+            [OVFK_VHD_CHECK_CORRUPT] = "corrupt",
+            [OVFK_VHD_CHECK_LEAKS] = "leaks",
         };
         json_object_object_add(out, "filename",
                                json_object_new_string(argv[i]));
         json_object_object_add(out, "result", json_object_new_string(
-                                   res == VHD_CHECK_UNSUPPORTED ?
+                                   res == OVFK_VHD_CHECK_UNSUPPORTED ?
                                    "unsupported" : names[res]));
         json_object_object_add(out, "findings", c.list);
         cli_json_print(out);
-    } else if (res == VHD_CHECK_OK && !g.quiet) {
+    } else if (res == OVFK_VHD_CHECK_OK && !g.quiet) {
         printf("No errors were found on the image.\n");
     }
     return (int)res;
@@ -403,7 +406,7 @@ static int do_repair(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_REPAIR, "expected one FILE");
     }
-    if (vhd_repair(argv[i], g.quiet ? NULL : report, &c) < 0) {
+    if (ovfk_vhd_repair(argv[i], g.quiet ? NULL : report, &c) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     return 0;
@@ -414,7 +417,7 @@ static int do_map(int argc, char **argv)
     json_object *list = NULL;
     struct vopts o;
     uint64_t off = 0, pnum;
-    vhd_t *h;
+    ovfk_vhd *h;
     int depth, r = 0;
     int i = parse(argc, argv, SYN_MAP, &o);
 
@@ -424,7 +427,7 @@ static int do_map(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_MAP, "expected one FILE");
     }
-    if (vhd_open(argv[i], 0, &h) < 0) {
+    if (ovfk_vhd_open(argv[i], 0, &h) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     if (g.json) {
@@ -432,14 +435,15 @@ static int do_map(int argc, char **argv)
     } else {
         printf("%-20s %-20s %-6s %s\n", "Offset", "Length", "Depth", "File");
     }
-    while (off < vhd_size(h)) {
-        const vhd_t *f = h;
-        r = vhd_block_status(h, off, vhd_size(h) - off, &pnum, &depth);
+    while (off < ovfk_vhd_size(h)) {
+        const ovfk_vhd *f = h;
+        r = ovfk_vhd_block_status(h, off, ovfk_vhd_size(h) - off, &pnum,
+                                  &depth);
         if (r < 0) {
             break;
         }
         for (int d = 0; d < depth && f; d++) {
-            f = vhd_parent(f);
+            f = ovfk_vhd_parent(f);
         }
         if (list) {
             json_object *e = json_object_new_object();
@@ -449,32 +453,32 @@ static int do_map(int argc, char **argv)
             json_object_object_add(e, "data", json_object_new_boolean(r > 0));
             json_object_object_add(e, "zero", json_object_new_boolean(r == 0));
             if (r > 0) {
-                json_object_object_add(e, "file",
-                                       json_object_new_string(vhd_path(f)));
+                json_object_object_add(
+                    e, "file", json_object_new_string(ovfk_vhd_path(f)));
             }
             json_object_array_add(list, e);
         } else if (r > 0) {
             printf("%#-20llx %#-20llx %-6d %s\n", (unsigned long long)off,
-                   (unsigned long long)pnum, depth, vhd_path(f));
+                   (unsigned long long)pnum, depth, ovfk_vhd_path(f));
         }
         off += pnum;
     }
     if (r < 0) {
         json_object_put(list);
-        r = cli_error("%s", vhd_error(h));
+        r = cli_error("%s", ovfk_vhd_error(h));
     } else {
         r = 0;
         if (list) {
             cli_json_print(list);
         }
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return r;
 }
 
 static int do_convert(int argc, char **argv)
 {
-    struct vhd_convert_opts co = { 0 };
+    struct ovfk_vhd_convert_opts co = { 0 };
     ovfk_source *src;
     struct vopts o;
     int r, i = parse(argc, argv, SYN_CONVERT, &o);
@@ -486,11 +490,11 @@ static int do_convert(int argc, char **argv)
         return cli_usage(SYN_CONVERT, "expected SRC and DST");
     }
     if (!o.type || strcmp(o.type, "dynamic") == 0) {
-        co.type = VHD_OUT_DYNAMIC;
+        co.type = OVFK_VHD_OUT_DYNAMIC;
     } else if (strcmp(o.type, "fixed") == 0) {
-        co.type = VHD_OUT_FIXED;
+        co.type = OVFK_VHD_OUT_FIXED;
     } else if (strcmp(o.type, "raw") == 0) {
-        co.type = VHD_OUT_RAW;
+        co.type = OVFK_VHD_OUT_RAW;
     } else {
         return cli_usage(SYN_CONVERT, "unknown type '%s'", o.type);
     }
@@ -502,7 +506,7 @@ static int do_convert(int argc, char **argv)
     if (ovfk_open_source(argv[i], o.format, &src) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
-    r = vhd_convert(src, argv[i + 1], &co);
+    r = ovfk_vhd_convert(src, argv[i + 1], &co);
     cli_progress_done();
     ovfk_source_free(src);
     if (r < 0) {
@@ -531,7 +535,7 @@ static int do_compare(int argc, char **argv)
         ovfk_source_free(a);
         return 2;
     }
-    r = vhd_compare(a, b, &at, cli_progress, "compare");
+    r = ovfk_vhd_compare(a, b, &at, cli_progress, "compare");
     cli_progress_done();
     if (r < 0) {
         cli_error("%s", ovfk_last_error());
@@ -554,7 +558,7 @@ static int do_write(int argc, char **argv)
     uint64_t off, limit = UINT64_MAX, done = 0;
     struct vopts o;
     uint8_t *buf;
-    vhd_t *h;
+    ovfk_vhd *h;
     int r = 0, i = parse(argc, argv, SYN_WRITE, &o);
 
     if (i < 0) {
@@ -563,12 +567,13 @@ static int do_write(int argc, char **argv)
     if (argc - i < 2 || argc - i > 3) {
         return cli_usage(SYN_WRITE, "expected FILE OFFSET [LENGTH]");
     }
-    if (cli_size(SYN_WRITE, "offset", argv[i + 1], 0, VHD_MAX_SIZE, &off) ||
+    if (cli_size(SYN_WRITE, "offset", argv[i + 1], 0, OVFK_VHD_MAX_SIZE,
+                 &off) ||
         (argc - i == 3 && cli_size(SYN_WRITE, "length", argv[i + 2], 1,
-                                   VHD_MAX_SIZE, &limit))) {
+                                   OVFK_VHD_MAX_SIZE, &limit))) {
         return EXIT_USAGE;
     }
-    if (vhd_open(argv[i], VHD_OPEN_RDWR, &h) < 0) {
+    if (ovfk_vhd_open(argv[i], OVFK_VHD_OPEN_RDWR, &h) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     buf = malloc(chunk);
@@ -578,7 +583,7 @@ static int do_write(int argc, char **argv)
         if (got == 0) {
             break;
         }
-        r = vhd_pwrite(h, buf, got, off + done);
+        r = ovfk_vhd_pwrite(h, buf, got, off + done);
         if (r < 0) {
             break;
         }
@@ -587,17 +592,17 @@ static int do_write(int argc, char **argv)
     if (!buf) {
         r = cli_error("out of memory");
     } else if (r < 0) {
-        r = cli_error("%s", vhd_error(h));
+        r = cli_error("%s", ovfk_vhd_error(h));
     } else if (ferror(stdin)) {
         r = cli_error("cannot read standard input: %s", strerror(errno));
     } else if (limit != UINT64_MAX && done < limit) {
         r = cli_error("standard input ended after %llu of %llu bytes",
                       (unsigned long long)done, (unsigned long long)limit);
     } else {
-        r = vhd_flush(h) < 0 ? cli_error("%s", vhd_error(h)) : 0;
+        r = ovfk_vhd_flush(h) < 0 ? cli_error("%s", ovfk_vhd_error(h)) : 0;
     }
     free(buf);
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return r;
 }
 
@@ -615,7 +620,7 @@ static void dir_of(const char *path, char *out, size_t len)
 
 static int do_merge(int argc, char **argv)
 {
-    struct vhd_merge_plan plan;
+    struct ovfk_vhd_merge_plan plan;
     char dir[4096], **kids = NULL, **sibs = NULL;
     size_t nk = 0, ns = 0;
     struct vopts o;
@@ -627,15 +632,15 @@ static int do_merge(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_MERGE, "expected one CHILD");
     }
-    if (vhd_merge_plan(argv[i], &plan) < 0) {
+    if (ovfk_vhd_merge_plan(argv[i], &plan) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     dir_of(argv[i], dir, sizeof(dir));
-    r = vhd_find_children(argv[i], dir, &kids, &nk);
+    r = ovfk_vhd_find_children(argv[i], dir, &kids, &nk);
     if (r == 0) {
         char pdir[4096];
         dir_of(plan.parent, pdir, sizeof(pdir));
-        r = vhd_find_children(plan.parent, pdir, &sibs, &ns);
+        r = ovfk_vhd_find_children(plan.parent, pdir, &sibs, &ns);
     }
     if (r < 0) {
         r = cli_error("%s", ovfk_last_error());
@@ -680,11 +685,11 @@ static int do_merge(int argc, char **argv)
                       "change what the others read; pass --force if they "
                       "are no longer needed", plan.parent, ns, argv[i]);
     } else if (!o.dry_run) {
-        r = vhd_merge(argv[i], (const char *const *)kids, nk, 0, cli_progress,
-                      "merge");
+        r = ovfk_vhd_merge(argv[i], (const char *const *)kids, nk, 0,
+                           cli_progress, "merge");
         cli_progress_done();
         if (r < 0) {
-            r = cli_error("%s", ovfk_last_error());
+            r = cli_fail(r, "%s", ovfk_last_error());
         }
     }
 out:
@@ -703,7 +708,7 @@ static int do_chain(int argc, char **argv)
 {
     json_object *arr = NULL;
     struct vopts o;
-    vhd_t *h;
+    ovfk_vhd *h;
     int i = parse(argc, argv, SYN_CHAIN, &o);
 
     if (i < 0) {
@@ -712,21 +717,21 @@ static int do_chain(int argc, char **argv)
     if (argc - i != 1) {
         return cli_usage(SYN_CHAIN, "expected one FILE");
     }
-    if (vhd_open(argv[i], 0, &h) < 0) {
+    if (ovfk_vhd_open(argv[i], 0, &h) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
     if (g.json) {
         arr = json_object_new_array();
     }
-    for (vhd_t *f = h; f; f = vhd_parent(f)) {
-        struct vhd_info in;
+    for (ovfk_vhd *f = h; f; f = ovfk_vhd_parent(f)) {
+        struct ovfk_vhd_info in;
         char u[37];
-        vhd_get_info(f, &in);
-        vhd_uuid_str(in.uuid, u);
+        ovfk_vhd_get_info(f, &in);
+        ovfk_vhd_uuid_str(in.uuid, u);
         if (arr) {
             json_object *e = json_object_new_object();
             json_object_object_add(e, "path", json_object_new_string(
-                                       vhd_path(f)));
+                                       ovfk_vhd_path(f)));
             json_object_object_add(e, "type", json_object_new_string(
                                        type_name(in.type)));
             json_object_object_add(e, "uuid", json_object_new_string(u));
@@ -737,13 +742,13 @@ static int do_chain(int argc, char **argv)
             json_object_array_add(arr, e);
         } else {
             printf("%-12s %s  %s (%u blocks)\n", type_name(in.type), u,
-                   vhd_path(f), in.allocated_blocks);
+                   ovfk_vhd_path(f), in.allocated_blocks);
         }
     }
     if (arr) {
         cli_json_print(arr);
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return 0;
 }
 

@@ -25,19 +25,21 @@
 #define SYN_REMOVE "ovfkit [...] vm remove [--keep-disks] VM"
 #define SYN_START "ovfkit [...] vm start [--console] VM"
 #define SYN_STOP "ovfkit [...] vm stop VM"
-#define SYN_NET "ovfkit [...] net add NAME [--bridge BR]    ovfkit [...] net list"
+#define SYN_NET                                                                \
+    "ovfkit [...] net add NAME [--bridge BR]    ovfkit [...] net list"
 
-int cli_connect(hv_conn **c)
+int cli_connect(ovfk_hv_conn **c)
 {
-    if (hv_connect(g.store, g.connect, c) < 0) {
+    if (ovfk_hv_connect(g.store, g.connect, c) < 0) {
         return cli_error("%s", ovfk_last_error());
     }
+    ovfk_hv_set_lock_wait(*c, g.lock_wait);
     return 0;
 }
 
-static json_object *vm_json(const struct hv_vm *vm)
+static json_object *vm_json(const struct ovfk_hv_vm *vm)
 {
-    char *text = hv_vm_to_json(vm, false);
+    char *text = ovfk_hv_vm_to_json(vm, false);
     json_object *o = text ? json_tokener_parse(text) : NULL;
 
     free(text);
@@ -70,7 +72,7 @@ static int bad_disk(const char *syn, const char *spec)
         access(spec, F_OK) == 0) {
         return 0;
     }
-    r = numarg_size(spec, 1, VHD_MAX_SIZE, &v, why, sizeof(why));
+    r = numarg_size(spec, 1, OVFK_VHD_MAX_SIZE, &v, why, sizeof(why));
     if (r < 0) {
         return cli_usage(syn, "invalid --disk '%s': %s%s", spec,
                          r == -EINVAL ? "no such file, and " : "", why);
@@ -174,10 +176,10 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
 
 static int do_create(int argc, char **argv)
 {
-    struct hv_create_opts co = { 0 };
-    struct hv_vm *vm;
+    struct ovfk_hv_create_opts co = { 0 };
+    struct ovfk_hv_vm *vm;
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r, i = parse(argc, argv, SYN_CREATE, &o);
 
     if (i < 0) {
@@ -202,29 +204,29 @@ static int do_create(int argc, char **argv)
     co.initrd = o.initrd;
     co.cmdline = o.cmdline;
     co.max_cpus = o.max_cpus;
-    r = hv_vm_create(c, &co, &vm);
+    r = ovfk_hv_vm_create(c, &co, &vm);
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     } else {
         if (g.json) {
             cli_json_print(vm_json(vm));
         } else if (!g.quiet) {
             char u[37];
-            hv_uuid_str(vm->uuid, u);
+            ovfk_hv_uuid_str(vm->uuid, u);
             printf("created VM '%s' (%s)\n", vm->name, u);
         }
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
 static int do_list(int argc, char **argv)
 {
     json_object *arr = NULL;
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     size_t n;
     int i = parse(argc, argv, SYN_LIST, &o);
 
@@ -234,9 +236,9 @@ static int do_list(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    if (hv_list(c, &vms, &n) < 0) {
-        int r = cli_error("%s", hv_error(c));
-        hv_disconnect(c);
+    if (ovfk_hv_list(c, &vms, &n) < 0) {
+        int r = cli_error("%s", ovfk_hv_error(c));
+        ovfk_hv_disconnect(c);
         return r;
     }
     if (g.json) {
@@ -247,8 +249,8 @@ static int do_list(int argc, char **argv)
     }
     for (size_t k = 0; k < n; k++) {
         char u[37];
-        bool running = hv_is_running(c, vms[k]) > 0;
-        hv_uuid_str(vms[k]->uuid, u);
+        bool running = ovfk_hv_is_running(c, vms[k]) > 0;
+        ovfk_hv_uuid_str(vms[k]->uuid, u);
         if (arr) {
             json_object *e = vm_json(vms[k]);
             json_object_object_add(e, "running",
@@ -263,16 +265,16 @@ static int do_list(int argc, char **argv)
     if (arr) {
         cli_json_print(arr);
     }
-    hv_list_free(vms, n);
-    hv_disconnect(c);
+    ovfk_hv_list_free(vms, n);
+    ovfk_hv_disconnect(c);
     return 0;
 }
 
 static int do_show(int argc, char **argv)
 {
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r = 0, i = parse(argc, argv, SYN_SHOW, &o);
 
     if (i < 0) {
@@ -284,26 +286,26 @@ static int do_show(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    if (hv_load(c, argv[i], &vm) < 0) {
-        r = cli_error("%s", hv_error(c));
+    if (ovfk_hv_load(c, argv[i], &vm) < 0) {
+        r = cli_error("%s", ovfk_hv_error(c));
     } else if (g.json) {
         cli_json_print(vm_json(vm));
     } else {
-        char *text = hv_vm_to_json(vm, true);
+        char *text = ovfk_hv_vm_to_json(vm, true);
         puts(text ? text : "");
         free(text);
     }
     if (r == 0) {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
 static int simple(int argc, char **argv, const char *syn, int op)
 {
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r, i = parse(argc, argv, syn, &o);
 
     if (i < 0) {
@@ -317,19 +319,19 @@ static int simple(int argc, char **argv, const char *syn, int op)
     }
     switch (op) {
     case 0:
-        r = hv_vm_remove(c, argv[i], o.keep_disks);
+        r = ovfk_hv_vm_remove(c, argv[i], o.keep_disks);
         break;
     case 1:
-        r = hv_vm_start(c, argv[i], o.console);
+        r = ovfk_hv_vm_start(c, argv[i], o.console);
         break;
     default:
-        r = hv_vm_stop(c, argv[i]);
+        r = ovfk_hv_vm_stop(c, argv[i]);
         break;
     }
     if (r < 0) {
-        r = cli_error("%s", hv_error(c));
+        r = cli_fail(r, "%s", ovfk_hv_error(c));
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -366,7 +368,7 @@ int cmd_vm(int argc, char **argv)
 static int net_add(int argc, char **argv)
 {
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r, i = parse(argc, argv, SYN_NET, &o);
 
     if (i < 0) {
@@ -378,16 +380,17 @@ static int net_add(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    r = hv_net_add(c, argv[i], o.bridge) < 0 ? cli_error("%s", hv_error(c))
-                                              : 0;
-    hv_disconnect(c);
+    r = ovfk_hv_net_add(c, argv[i], o.bridge) < 0
+            ? cli_error("%s", ovfk_hv_error(c))
+            : 0;
+    ovfk_hv_disconnect(c);
     return r;
 }
 
 static int net_list(int argc, char **argv)
 {
     struct vopts o;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     char **names;
     size_t n;
     int i = parse(argc, argv, SYN_NET, &o);
@@ -398,16 +401,16 @@ static int net_list(int argc, char **argv)
     if (cli_connect(&c)) {
         return 1;
     }
-    if (hv_networks(c, &names, &n) < 0) {
-        i = cli_error("%s", hv_error(c));
-        hv_disconnect(c);
+    if (ovfk_hv_networks(c, &names, &n) < 0) {
+        i = cli_error("%s", ovfk_hv_error(c));
+        ovfk_hv_disconnect(c);
         return i;
     }
     for (size_t k = 0; k < n; k++) {
         printf("%s\n", names[k]);
     }
-    hv_strv_free(names, n);
-    hv_disconnect(c);
+    ovfk_hv_strv_free(names, n);
+    ovfk_hv_disconnect(c);
     return 0;
 }
 

@@ -89,13 +89,13 @@ static int parse_ovf(const char *syn, const char *arg, int *out)
 }
 
 int cli_export_opt(const char *syn, int ch, const char *arg,
-                   struct hv_export_opts *o)
+                   struct ovfk_hv_export_opts *o)
 {
     switch (ch) {
     case OPT_OVF:
         return parse_ovf(syn, arg, &o->ovf_version);
     case OPT_DIGEST:
-        if (ova_digest_parse(arg, &o->digest) < 0) {
+        if (ovfk_ova_digest_parse(arg, &o->digest) < 0) {
             return cli_usage(syn, "unknown digest '%s'", arg);
         }
         return 0;
@@ -119,7 +119,7 @@ int cli_export_opt(const char *syn, int ch, const char *arg,
     }
 }
 
-int cli_export_check(const char *syn, const struct hv_export_opts *o)
+int cli_export_check(const char *syn, const struct ovfk_hv_export_opts *o)
 {
     if (!o->key != !o->cert) {
         return cli_usage(syn, "--key and --cert go together");

@@ -7,7 +7,7 @@
  * A command keeps its own getopt_long loop for its own options; it builds
  * its option table with cli_export_options() and hands every option it
  * does not know to cli_export_opt(), which parses it into the library's
- * struct hv_export_opts.
+ * struct ovfk_hv_export_opts.
  */
 #ifndef OVFK_CLI_EXPORT_OPTS_H
 #define OVFK_CLI_EXPORT_OPTS_H
@@ -55,11 +55,11 @@ int cli_export_options(unsigned set, const struct option *own,
  * syn) for a bad value.
  */
 int cli_export_opt(const char *syn, int ch, const char *arg,
-                   struct hv_export_opts *o);
+                   struct ovfk_hv_export_opts *o);
 
 /* After the options: the combinations the table allows (--key and --cert
  * go together).  0, or EXIT_USAGE after printing the usage error. */
-int cli_export_check(const char *syn, const struct hv_export_opts *o);
+int cli_export_check(const char *syn, const struct ovfk_hv_export_opts *o);
 
 /* Print the help lines of the shared options in set (after "usage:"). */
 void cli_export_help(unsigned set);

@@ -31,13 +31,20 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: ovfkit [--store DIR | --connect URI|xen:DIR] [--json] "
-            "[-q] <command> [options]\n\n"
+            "[-q] [--wait SECONDS] <command> [options]\n\n"
             "ovfkit exports and imports virtual machines as OVF/OVA "
             "packages with VHD disks.\n\ncommands:\n");
     for (const struct cli_command *c = commands; c->name; c++) {
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     }
-    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n");
+    fprintf(out, "\n'ovfkit <command> --help' describes a command.\n\n");
+    cli_exit_codes_print(out);
+}
+
+static void warn_handler(void *opaque, const char *msg)
+{
+    (void)opaque;
+    cli_warn("%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -49,9 +56,11 @@ int main(int argc, char **argv)
         { "quiet", no_argument, NULL, 'q' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
+        { "wait", required_argument, NULL, 'w' },
         { NULL, 0, NULL, 0 },
     };
-    int c;
+    uint64_t wait;
+    int c, r;
 
     /* "+": stop at the first non-option, the command */
     while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
@@ -74,6 +83,13 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'w':
+            if (cli_uint("ovfkit --wait SECONDS <command> ...", "--wait",
+                         optarg, 0, 7 * 86400, "s", &wait)) {
+                return EXIT_USAGE;
+            }
+            g.lock_wait = (int)wait;
+            break;
         default:
             usage(stderr);
             return EXIT_USAGE;
@@ -89,9 +105,13 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    ovfk_set_warn_handler(warn_handler, NULL);
+    cli_signals_install();
     for (const struct cli_command *cmd = commands; cmd->name; cmd++) {
         if (strcmp(cmd->name, argv[0]) == 0) {
-            return cmd->fn(argc, argv);
+            r = cmd->fn(argc, argv);
+            /* stopped by a signal: the shell's code, whatever failed */
+            return cli_signal && r != 0 ? 128 + cli_signal : r;
         }
     }
     fprintf(stderr, "ovfkit: '%s' is not an ovfkit command; see "

@@ -97,6 +97,9 @@ int cli_progress(void *opaque, uint64_t done, uint64_t total)
     const char *label = opaque ? opaque : "";
     time_t now = time(NULL);
 
+    if (cli_progress_stop()) {
+        return 1;           /* SIGINT/SIGTERM: the library stops */
+    }
     if (g.quiet) {
         return 0;
     }
@@ -189,7 +192,7 @@ int cli_size(const char *syn, const char *opt, const char *text,
 int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
              uint32_t *out)
 {
-    uint32_t max = max_cpus ? max_cpus : HV_DEFAULT_MAX_CPUS;
+    uint32_t max = max_cpus ? max_cpus : OVFK_HV_DEFAULT_MAX_CPUS;
     char why[200];
     uint64_t v;
     int r;
@@ -213,7 +216,7 @@ int cli_cpus(const char *syn, const char *text, uint32_t max_cpus,
 
 int cli_memory(const char *syn, const char *text, uint64_t *out)
 {
-    return cli_uint(syn, "--memory", text, HV_MIN_MEMORY_MIB,
+    return cli_uint(syn, "--memory", text, OVFK_HV_MIN_MEMORY_MIB,
                     CLI_MAX_MEMORY_MIB, "MiB", out);
 }
 

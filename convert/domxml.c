@@ -67,7 +67,7 @@ static uint64_t to_mib(const char *v, const char *unit)
     return n / 1024;
 }
 
-int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
+int ovfk_vm_from_domxml(const char *path, struct ovfk_hv_vm **out)
 {
     struct stat st;
     xmlDocPtr doc = stat(path, &st) == 0 && st.st_size <= MAX_XML ?
@@ -76,7 +76,7 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
                     NULL;
     xmlXPathContextPtr ctx = NULL;
     xmlXPathObjectPtr set = NULL;
-    struct hv_vm *vm = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     char *v, *u;
     int r = 0;
 
@@ -93,19 +93,20 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
         goto out;
     }
     ctx = xmlXPathNewContext(doc);
-    vm = hv_vm_new();
+    vm = ovfk_hv_vm_new();
     if (!ctx || !vm) {
         r = ovfk_err_last(-ENOMEM, "out of memory");
         goto out;
     }
     xmlXPathRegisterNs(ctx, BAD_CAST "libosinfo",
-                       BAD_CAST "http://libosinfo.org/xmlns/libvirt/domain/1.0");
+                       BAD_CAST
+                       "http://libosinfo.org/xmlns/libvirt/domain/1.0");
     vm->name = xp_str(ctx, "/domain/name");
     if (!vm->name) {
         vm->name = strdup("vm");
     }
     if ((v = xp_str(ctx, "/domain/uuid"))) {
-        hv_uuid_parse(v, vm->uuid);
+        ovfk_hv_uuid_parse(v, vm->uuid);
         free(v);
     }
     v = xp_str(ctx, "/domain/vcpu");
@@ -130,7 +131,7 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
         xmlNodePtr n = set->nodesetval->nodeTab[i];
-        struct hv_disk *d;
+        struct ovfk_hv_disk *d;
         char id[32];
         ctx->node = n;
         v = xp_str(ctx, "string(source/@file)");
@@ -140,7 +141,7 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
         if (!v) {
             continue;   /* network disks are not read */
         }
-        d = hv_vm_add_disk(vm);
+        d = ovfk_hv_vm_add_disk(vm);
         if (!d) {
             free(v);
             r = ovfk_err_last(-ENOMEM, "out of memory");
@@ -166,14 +167,14 @@ int ovfk_vm_from_domxml(const char *path, struct hv_vm **out)
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
-        struct hv_nic *n = hv_vm_add_nic(vm);
+        struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
         if (!n) {
             r = ovfk_err_last(-ENOMEM, "out of memory");
             goto out;
         }
         ctx->node = set->nodesetval->nodeTab[i];
         v = xp_str(ctx, "string(mac/@address)");
-        if (v && hv_mac_normalize(v, n->mac) < 0) {
+        if (v && ovfk_hv_mac_normalize(v, n->mac) < 0) {
             n->mac[0] = '\0';
         }
         free(v);
@@ -196,7 +197,7 @@ out:
     xmlXPathFreeContext(ctx);
     xmlFreeDoc(doc);
     if (r < 0) {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
         return r;
     }
     *out = vm;

@@ -8,7 +8,7 @@
  * The model comes from the source's own description (an OVF package, a
  * .vmx, a libvirt domain XML) or, for bare disks and block devices, from
  * options; options override it.  Without fixups each source disk streams
- * once, straight into the package (hv_export_model).  With --p2v or
+ * once, straight into the package (ovfk_hv_export_model).  With --p2v or
  * --v2v the disks are first converted to VHDs in a staging directory
  * beside the target, the catalog's services are disabled in the guest
  * through libguestfs (the sources are never written), and the package is
@@ -56,7 +56,7 @@ static enum src_kind kind_of(const char *path)
     char head[256] = "";
 
     if (ends_with(path, ".ova") || ends_with(path, ".ovf") ||
-        ova_is_archive(path)) {
+        ovfk_ova_is_archive(path)) {
         return SRC_PACKAGE;
     }
     if (ends_with(path, ".vmx")) {
@@ -93,9 +93,9 @@ static char *clean_name(const char *from)
 }
 
 static int from_disks(const char *const *srcs, size_t n, const char *format,
-                      struct hv_vm **out)
+                      struct ovfk_hv_vm **out)
 {
-    struct hv_vm *vm = hv_vm_new();
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_new();
     char base[PATH_MAX], *dot;
 
     if (!vm) {
@@ -115,10 +115,10 @@ static int from_disks(const char *const *srcs, size_t n, const char *format,
     vm->memory_mib = 1024;
     vm->firmware = strdup("bios");
     for (size_t i = 0; i < n; i++) {
-        struct hv_disk *d = hv_vm_add_disk(vm);
+        struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
         char id[32];
         if (!d) {
-            hv_vm_free(vm);
+            ovfk_hv_vm_free(vm);
             return ovfk_err_last(-ENOMEM, "out of memory");
         }
         d->path = strdup(srcs[i]);
@@ -135,16 +135,16 @@ static int from_disks(const char *const *srcs, size_t n, const char *format,
 /* An OVF package: its model, with each disk read from the package's
  * files (extracted under work): a disk the descriptor declares VHD must
  * be one; the others (streamOptimized VMDK, ...) are probed. */
-static int from_package(const char *src, const char *work, ova_pkg **pkgp,
-                        struct hv_vm **out)
+static int from_package(const char *src, const char *work, ovfk_ova_pkg **pkgp,
+                        struct ovfk_hv_vm **out)
 {
-    struct ova_open_opts po = { .workdir = work, .verify = true };
-    int r = ova_pkg_open(src, &po, pkgp);
+    struct ovfk_ova_open_opts po = { .workdir = work, .verify = true };
+    int r = ovfk_ova_pkg_open(src, &po, pkgp);
 
     if (r < 0) {
         return r;
     }
-    r = hv_vm_from_package(*pkgp, NULL, out);
+    r = ovfk_hv_vm_from_package(*pkgp, NULL, out);
     if (r < 0) {
         return ovfk_err_last(r, "'%s': %s", src, ovfk_last_error());
     }
@@ -152,7 +152,7 @@ static int from_package(const char *src, const char *work, ova_pkg **pkgp,
 }
 
 /* Options override what the source says. */
-static int apply(const struct ovfk_convert_opts *o, struct hv_vm *vm)
+static int apply(const struct ovfk_convert_opts *o, struct ovfk_hv_vm *vm)
 {
     if (o->name) {
         free(vm->name);
@@ -179,7 +179,7 @@ static int apply(const struct ovfk_convert_opts *o, struct hv_vm *vm)
         }
         vm->n_nics = 0;
         for (size_t i = 0; i < o->n_nics; i++) {
-            struct hv_nic *n = hv_vm_add_nic(vm);
+            struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
             if (!n) {
                 return -ENOMEM;
             }
@@ -211,27 +211,28 @@ static int apply(const struct ovfk_convert_opts *o, struct hv_vm *vm)
 
 /* Stage VHDs, fix the guest up, point the model at the staged disks. */
 static int fixup(const struct ovfk_convert_opts *o, const char *stage,
-                 struct hv_vm *vm, const char *report)
+                 struct ovfk_hv_vm *vm, const char *report)
 {
     const char *section = o->mode == OVFK_CONVERT_P2V ? "p2v" : "v2v";
-    struct sysprep_services set = { 0 };
+    struct ovfk_sysprep_services set = { 0 };
     const char **paths = calloc(vm->n_disks + 1, sizeof(*paths));
-    sysprep_t *s = NULL;
+    ovfk_sysprep *s = NULL;
     int r = paths ? 0 : ovfk_err_last(-ENOMEM, "out of memory"), rw;
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
-        struct hv_disk *d = &vm->disks[i];
-        struct vhd_convert_opts co = { .type = o->fixed ? VHD_OUT_FIXED :
-                                               VHD_OUT_DYNAMIC,
-                                       .progress = o->progress,
-                                       .opaque = o->opaque };
+        struct ovfk_hv_disk *d = &vm->disks[i];
+        struct ovfk_vhd_convert_opts co = { .type = o->fixed
+                                                        ? OVFK_VHD_OUT_FIXED
+                                                        : OVFK_VHD_OUT_DYNAMIC,
+                                            .progress = o->progress,
+                                            .opaque = o->opaque };
         char path[PATH_MAX];
         ovfk_source *src;
         snprintf(path, sizeof(path), "%s/%s-disk%zu.vhd", stage, vm->name,
                  i + 1);
         r = ovfk_open_source(d->path, d->format, &src);
         if (r == 0) {
-            r = vhd_convert(src, path, &co);
+            r = ovfk_vhd_convert(src, path, &co);
             ovfk_source_free(src);
         }
         if (r < 0) {
@@ -246,53 +247,54 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
         paths[i] = d->path;
     }
     if (r == 0) {
-        r = sysprep_services_resolve(&section, 1, o->catalog, &set);
+        r = ovfk_sysprep_services_resolve(&section, 1, o->catalog, &set);
     }
     if (r == 0) {
-        r = sysprep_open(paths, vm->n_disks, false, &s);
+        r = ovfk_sysprep_open(paths, vm->n_disks, false, &s);
     }
     if (r == 0) {
-        if (sysprep_os_count(s) == 0) {
+        if (ovfk_sysprep_os_count(s) == 0) {
             r = ovfk_err_last(-ENOENT, "no operating system found on the "
                               "disks: nothing to fix up (convert without "
                               "--%s to take them as they are)", section);
         } else {
-            const struct sysprep_os *os = sysprep_os_at(s, 0);
+            const struct ovfk_sysprep_os *os = ovfk_sysprep_os_at(s, 0);
             if (!vm->os_type && os->product) {
                 vm->os_type = strdup(os->product);
             }
-            r = sysprep_op_disable_services(s, &set, false);
+            r = ovfk_sysprep_op_disable_services(s, &set, false);
             if (r < 0) {
-                ovfk_err_last(r, "%s", sysprep_error(s));
+                ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
             }
         }
-        rw = sysprep_report_write(s, paths, vm->n_disks, false, report);
+        rw = ovfk_sysprep_report_write(s, paths, vm->n_disks, false, report);
         if (rw < 0 && r == 0) {
-            r = ovfk_err_last(rw, "%s", sysprep_error(s));
+            r = ovfk_err_last(rw, "%s", ovfk_sysprep_error(s));
         }
         if (o->changes) {
-            *o->changes = sysprep_change_count(s);
+            *o->changes = ovfk_sysprep_change_count(s);
         }
-        sysprep_close(s);
+        ovfk_sysprep_close(s);
     }
-    sysprep_services_free(&set);
+    ovfk_sysprep_services_free(&set);
     free(paths);
     return r;
 }
 
 int ovfk_convert_vm(const char *const *srcs, size_t n,
-                    const struct ovfk_convert_opts *o, struct hv_vm **model)
+                    const struct ovfk_convert_opts *o,
+                    struct ovfk_hv_vm **model)
 {
     enum src_kind kind = n ? kind_of(srcs[0]) : SRC_DISKS;
-    struct hv_export_opts eo = { .to = o->to, .digest = o->digest,
+    struct ovfk_hv_export_opts eo = { .to = o->to, .digest = o->digest,
                                  .fixed = o->fixed,
                                  .progress = o->progress,
                                  .opaque = o->opaque,
                                  .package = o->package };
     char stage[PATH_MAX] = "", work[PATH_MAX + 16], dir[PATH_MAX];
     char report[PATH_MAX + 32];
-    ova_pkg *pkg = NULL;
-    struct hv_vm *vm = NULL;
+    ovfk_ova_pkg *pkg = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     int r = 0;
 
     if (model) {
@@ -347,14 +349,14 @@ int ovfk_convert_vm(const char *const *srcs, size_t n,
         r = fixup(o, stage, vm, report);
     }
     if (r == 0) {
-        r = hv_export_model(vm, &eo);
+        r = ovfk_hv_export_model(vm, &eo);
     }
-    ova_pkg_free(pkg);
+    ovfk_ova_pkg_free(pkg);
     rm_tree(stage);
     if (r == 0 && model) {
         *model = vm;
     } else {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
     }
     return r;
 }

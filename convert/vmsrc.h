@@ -9,7 +9,7 @@
 
 #include "ovfkit/hv.h"
 
-int ovfk_vm_from_vmx(const char *path, struct hv_vm **out);
-int ovfk_vm_from_domxml(const char *path, struct hv_vm **out);
+int ovfk_vm_from_vmx(const char *path, struct ovfk_hv_vm **out);
+int ovfk_vm_from_domxml(const char *path, struct ovfk_hv_vm **out);
 
 #endif

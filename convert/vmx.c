@@ -107,7 +107,8 @@ static void vmx_free(struct vmx *x)
 }
 
 /* Disks: controllers in the order VMware numbers boot devices. */
-static int add_disks(const struct vmx *x, const char *dir, struct hv_vm *vm)
+static int add_disks(const struct vmx *x, const char *dir,
+                     struct ovfk_hv_vm *vm)
 {
     static const struct { const char *ctl; int units; } ctls[] = {
         { "scsi", 4 }, { "sata", 4 }, { "nvme", 4 }, { "ide", 2 },
@@ -126,7 +127,7 @@ static int add_disks(const struct vmx *x, const char *dir, struct hv_vm *vm)
             for (int u = 0; u < 64; u++) {
                 char key[64];
                 const char *file, *type, *present;
-                struct hv_disk *d;
+                struct ovfk_hv_disk *d;
                 snprintf(key, sizeof(key), "%s:%d.fileName", prefix, u);
                 file = get(x, key);
                 snprintf(key, sizeof(key), "%s:%d.deviceType", prefix, u);
@@ -143,7 +144,7 @@ static int add_disks(const struct vmx *x, const char *dir, struct hv_vm *vm)
                                          "'%s' outside its directory; "
                                          "refused", file);
                 }
-                d = hv_vm_add_disk(vm);
+                d = ovfk_hv_vm_add_disk(vm);
                 if (!d) {
                     return -ENOMEM;
                 }
@@ -161,17 +162,17 @@ static int add_disks(const struct vmx *x, const char *dir, struct hv_vm *vm)
     return 0;
 }
 
-static int add_nics(const struct vmx *x, struct hv_vm *vm)
+static int add_nics(const struct vmx *x, struct ovfk_hv_vm *vm)
 {
     for (int i = 0; i < 10; i++) {
         const char *mac, *net, *dev;
-        struct hv_nic *n;
+        struct ovfk_hv_nic *n;
         char key[64];
         snprintf(key, sizeof(key), "ethernet%d.present", i);
         if (!is_true(get(x, key))) {
             continue;
         }
-        n = hv_vm_add_nic(vm);
+        n = ovfk_hv_vm_add_nic(vm);
         if (!n) {
             return -ENOMEM;
         }
@@ -181,7 +182,7 @@ static int add_nics(const struct vmx *x, struct hv_vm *vm)
             snprintf(key, sizeof(key), "ethernet%d.generatedAddress", i);
             mac = get(x, key);
         }
-        if (mac && hv_mac_normalize(mac, n->mac) < 0) {
+        if (mac && ovfk_hv_mac_normalize(mac, n->mac) < 0) {
             n->mac[0] = '\0';
         }
         snprintf(key, sizeof(key), "ethernet%d.networkName", i);
@@ -196,11 +197,11 @@ static int add_nics(const struct vmx *x, struct hv_vm *vm)
     return 0;
 }
 
-int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
+int ovfk_vm_from_vmx(const char *path, struct ovfk_hv_vm **out)
 {
     char dir[PATH_MAX], *text = NULL;
     struct vmx x = { 0 };
-    struct hv_vm *vm = NULL;
+    struct ovfk_hv_vm *vm = NULL;
     const char *v;
     struct stat st;
     FILE *f = NULL;
@@ -228,7 +229,7 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
         r = ovfk_err_last(OVFK_ECORRUPT, "'%s' is not a VMware .vmx file",
                           path);
     }
-    vm = r == 0 ? hv_vm_new() : NULL;
+    vm = r == 0 ? ovfk_hv_vm_new() : NULL;
     if (r == 0 && !vm) {
         r = -ENOMEM;
     }
@@ -258,7 +259,7 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
             if (h == 32) {
                 snprintf(u, sizeof(u), "%.8s-%.4s-%.4s-%.4s-%.12s", hex,
                          hex + 8, hex + 12, hex + 16, hex + 20);
-                hv_uuid_parse(u, vm->uuid);
+                ovfk_hv_uuid_parse(u, vm->uuid);
             }
         }
         r = add_disks(&x, dir, vm);
@@ -276,7 +277,7 @@ int ovfk_vm_from_vmx(const char *path, struct hv_vm **out)
         if (r == -ENOMEM) {
             ovfk_err_last(r, "out of memory");
         }
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
         return r;
     }
     *out = vm;

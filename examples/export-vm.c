@@ -12,8 +12,8 @@
 
 int main(int argc, char **argv)
 {
-    struct hv_export_opts o = { 0 };
-    hv_conn *c;
+    struct ovfk_hv_export_opts o = { 0 };
+    ovfk_hv_conn *c;
     int r;
 
     if (argc != 4) {
@@ -21,18 +21,18 @@ int main(int argc, char **argv)
         return 64;
     }
     /* a store directory, no libvirt URI: the embedded dir driver */
-    if (hv_connect(argv[1], NULL, &c) < 0) {
+    if (ovfk_hv_connect(argv[1], NULL, &c) < 0) {
         fprintf(stderr, "export-vm: %s\n", ovfk_last_error());
         return 1;
     }
     o.to = argv[3];
-    r = hv_export(c, argv[2], &o);
+    r = ovfk_hv_export(c, argv[2], &o);
     if (r < 0) {
         /* the message lives on the connection until its next call */
-        fprintf(stderr, "export-vm: %s\n", hv_error(c));
+        fprintf(stderr, "export-vm: %s\n", ovfk_hv_error(c));
     } else {
         printf("exported '%s' to '%s'\n", argv[2], argv[3]);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r < 0 ? 1 : 0;
 }

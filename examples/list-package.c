@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: list-package PKG.ova\n");
         return 64;
     }
-    if (ova_list(argv[1], show, &count) < 0) {
+    if (ovfk_ova_list(argv[1], show, &count) < 0) {
         fprintf(stderr, "list-package: %s\n", ovfk_last_error());
         return 1;
     }

@@ -29,7 +29,7 @@ struct dir_priv {
     char root[PATH_MAX];
 };
 
-static struct dir_priv *P(hv_conn *c)
+static struct dir_priv *P(ovfk_hv_conn *c)
 {
     return c->priv;
 }
@@ -51,7 +51,7 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-static int dir_open(hv_conn *c, const char *where)
+static int dir_open(ovfk_hv_conn *c, const char *where)
 {
     struct dir_priv *p = calloc(1, sizeof(*p));
     char vms[PATH_MAX];
@@ -89,20 +89,20 @@ static int dir_open(hv_conn *c, const char *where)
     return 0;
 }
 
-static void dir_close(hv_conn *c)
+static void dir_close(ovfk_hv_conn *c)
 {
     free(c->priv);
 }
 
-static void vm_dir(hv_conn *c, const uint8_t *uuid, char *buf, size_t len)
+static void vm_dir(ovfk_hv_conn *c, const uint8_t *uuid, char *buf, size_t len)
 {
     char u[37];
 
-    hv_uuid_str(uuid, u);
+    ovfk_hv_uuid_str(uuid, u);
     snprintf(buf, len, "%s/vms/%s", P(c)->root, u);
 }
 
-static int dir_vm_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int dir_vm_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                       size_t len)
 {
     vm_dir(c, vm->uuid, buf, len);
@@ -128,7 +128,7 @@ static char *read_text(const char *path, size_t max)
 }
 
 /* Disk paths inside the VM's directory are kept relative to it. */
-static void rebase(struct hv_vm *vm, const char *dir, bool to_relative)
+static void rebase(struct ovfk_hv_vm *vm, const char *dir, bool to_relative)
 {
     size_t n = strlen(dir);
 
@@ -147,10 +147,10 @@ static void rebase(struct hv_vm *vm, const char *dir, bool to_relative)
     }
 }
 
-static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
+static int dir_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n)
 {
     char path[PATH_MAX], dirp[PATH_MAX];
-    struct hv_vm **vms = NULL;
+    struct ovfk_hv_vm **vms = NULL;
     struct dirent *e;
     DIR *d;
 
@@ -161,7 +161,7 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
                             path);
     }
     while ((e = readdir(d))) {
-        struct hv_vm *vm, **nv;
+        struct ovfk_hv_vm *vm, **nv;
         char *text;
         if (e->d_name[0] == '.') {
             continue;
@@ -172,14 +172,14 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
         if (!text) {
             continue;   /* a VM being created, or removed with its disks kept */
         }
-        if (hv_vm_from_json(text, &vm) < 0) {
+        if (ovfk_hv_vm_from_json(text, &vm) < 0) {
             free(text);
             continue;
         }
         free(text);
         rebase(vm, dirp, false);
         for (size_t i = 0; i < vm->n_disks; i++) {
-            struct hv_disk *dk = &vm->disks[i];
+            struct ovfk_hv_disk *dk = &vm->disks[i];
             size_t len = strlen(dirp);
             /* what lies in the VM's own directory was made for it */
             dk->owned |= dk->path && !strncmp(dk->path, dirp, len) &&
@@ -191,7 +191,7 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
         }
         nv = realloc(vms, (*n + 1) * sizeof(*nv));
         if (!nv) {
-            hv_vm_free(vm);
+            ovfk_hv_vm_free(vm);
             break;
         }
         vms = nv;
@@ -202,10 +202,10 @@ static int dir_list(hv_conn *c, struct hv_vm ***out, size_t *n)
     return 0;
 }
 
-static int save(hv_conn *c, const struct hv_vm *vm)
+static int save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char dir[PATH_MAX], path[PATH_MAX];
-    struct hv_vm *copy = hv_vm_copy(vm);
+    struct ovfk_hv_vm *copy = ovfk_hv_vm_copy(vm);
     char *json;
     int r;
 
@@ -214,8 +214,8 @@ static int save(hv_conn *c, const struct hv_vm *vm)
     }
     vm_dir(c, vm->uuid, dir, sizeof(dir));
     rebase(copy, dir, true);
-    json = hv_vm_to_json(copy, true);
-    hv_vm_free(copy);
+    json = ovfk_hv_vm_to_json(copy, true);
+    ovfk_hv_vm_free(copy);
     r = mkdir_p(dir);
     snprintf(path, sizeof(path), "%s/vm.json", dir);
     if (r == 0) {
@@ -226,7 +226,7 @@ static int save(hv_conn *c, const struct hv_vm *vm)
                                 ovfk_errtext(r)) : 0;
 }
 
-static int dir_define(hv_conn *c, const struct hv_vm *vm)
+static int dir_define(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char path[PATH_MAX];
 
@@ -239,8 +239,8 @@ static int dir_define(hv_conn *c, const struct hv_vm *vm)
     return save(c, vm);
 }
 
-static int dir_replace(hv_conn *c, const struct hv_vm *old,
-                       const struct hv_vm *vm)
+static int dir_replace(ovfk_hv_conn *c, const struct ovfk_hv_vm *old,
+                       const struct ovfk_hv_vm *vm)
 {
     (void)old;
     return save(c, vm);
@@ -280,7 +280,7 @@ static void rm_tree(const char *path, const struct hv_refs *keep)
     rmdir(path);        /* fails, as it should, when something was kept */
 }
 
-static int dir_remove(hv_conn *c, const struct hv_vm *vm,
+static int dir_remove(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                       const struct hv_refs *refs)
 {
     char dir[PATH_MAX], path[PATH_MAX];
@@ -307,7 +307,7 @@ static int dir_remove(hv_conn *c, const struct hv_vm *vm,
     return 0;
 }
 
-static void dir_discard(hv_conn *c, const struct hv_vm *vm)
+static void dir_discard(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char dir[PATH_MAX], path[PATH_MAX];
 
@@ -318,7 +318,7 @@ static void dir_discard(hv_conn *c, const struct hv_vm *vm)
     }
 }
 
-static json_object *load_networks(hv_conn *c)
+static json_object *load_networks(ovfk_hv_conn *c)
 {
     char path[PATH_MAX], *text;
     json_object *o = NULL, *arr;
@@ -338,7 +338,7 @@ static json_object *load_networks(hv_conn *c)
     return o;
 }
 
-static int dir_networks(hv_conn *c, char ***names, size_t *n)
+static int dir_networks(ovfk_hv_conn *c, char ***names, size_t *n)
 {
     json_object *o = load_networks(c), *arr, *name;
     int r = 0;
@@ -354,7 +354,7 @@ static int dir_networks(hv_conn *c, char ***names, size_t *n)
     return r;
 }
 
-static int dir_net_add(hv_conn *c, const char *name, const char *bridge)
+static int dir_net_add(ovfk_hv_conn *c, const char *name, const char *bridge)
 {
     json_object *o = load_networks(c), *arr, *e, *v;
     char path[PATH_MAX];
@@ -384,7 +384,7 @@ static int dir_net_add(hv_conn *c, const char *name, const char *bridge)
 
 /* The bridge a store network is attached to, or NULL for qemu's user
  * networking (caller frees). */
-char *dir_net_bridge(hv_conn *c, const char *name)
+char *dir_net_bridge(ovfk_hv_conn *c, const char *name)
 {
     json_object *o = load_networks(c), *arr, *v, *b;
     char *r = NULL;
@@ -402,7 +402,7 @@ char *dir_net_bridge(hv_conn *c, const char *name)
     return r;
 }
 
-static int dir_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int dir_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                         size_t len)
 {
     int r;
@@ -413,31 +413,25 @@ static int dir_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
     return r < 0 ? ovfk_err_set(&c->err, r, "cannot create '%s'", buf) : 0;
 }
 
-static int dir_lock(hv_conn *c, const uint8_t *uuid, int *token)
+static int dir_lock_path(ovfk_hv_conn *c, const uint8_t *uuid, char *path,
+                         size_t len)
 {
-    char path[PATH_MAX];
     int r;
 
     if (uuid) {
-        vm_dir(c, uuid, path, sizeof(path));
+        vm_dir(c, uuid, path, len);
         r = mkdir_p(path);
         if (r < 0) {
             return ovfk_err_set(&c->err, r, "cannot create '%s'", path);
         }
-        strncat(path, "/.lock", sizeof(path) - strlen(path) - 1);
+        strncat(path, "/.lock", len - strlen(path) - 1);
     } else {
-        snprintf(path, sizeof(path), "%s/.lock", P(c)->root);
+        snprintf(path, len, "%s/.lock", P(c)->root);
     }
-    return hv_flock(path, uuid == NULL, token, &c->err);
+    return 0;
 }
 
-static void dir_unlock(hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
-}
-
-static int dir_is_running(hv_conn *c, const struct hv_vm *vm)
+static int dir_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char dir[PATH_MAX];
 
@@ -445,7 +439,7 @@ static int dir_is_running(hv_conn *c, const struct hv_vm *vm)
     return run_is_running(dir);
 }
 
-static int dir_start(hv_conn *c, const struct hv_vm *vm, bool console)
+static int dir_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, bool console)
 {
     char dir[PATH_MAX];
 
@@ -453,7 +447,7 @@ static int dir_start(hv_conn *c, const struct hv_vm *vm, bool console)
     return run_start(c, vm, dir, console);
 }
 
-static int dir_stop(hv_conn *c, const struct hv_vm *vm)
+static int dir_stop(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char dir[PATH_MAX];
 
@@ -463,8 +457,8 @@ static int dir_stop(hv_conn *c, const struct hv_vm *vm)
 
 /* A running VM's disks are served by its nbdkit plugin (hv/run.c): ask
  * it, through the control socket in the VM's run directory. */
-static int dir_disk_request(hv_conn *c, const struct hv_vm *vm, size_t i,
-                            const char *verb, const char *path)
+static int dir_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t i, const char *verb, const char *path)
 {
     char dir[PATH_MAX];
 
@@ -489,8 +483,7 @@ const struct hv_driver hv_dir_driver = {
     .is_running = dir_is_running,
     .start = dir_start,
     .stop = dir_stop,
-    .lock = dir_lock,
-    .unlock = dir_unlock,
+    .lock_path = dir_lock_path,
     .discard = dir_discard,
     .vm_dir = dir_vm_dir,
     .disk_request = dir_disk_request,

@@ -16,11 +16,11 @@
 #include "ovfkit/image.h"
 #include "ovfkit/vhd.h"
 
-int hv_connect(const char *store, const char *uri, hv_conn **out)
+int ovfk_hv_connect(const char *store, const char *uri, ovfk_hv_conn **out)
 {
     const struct hv_driver *drv = &hv_dir_driver;
     const char *where = store;
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r;
 
     *out = NULL;
@@ -38,7 +38,7 @@ int hv_connect(const char *store, const char *uri, hv_conn **out)
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     c->drv = drv;
-    c->max_cpus = HV_DEFAULT_MAX_CPUS;
+    c->max_cpus = OVFK_HV_DEFAULT_MAX_CPUS;
     c->where = where ? strdup(where) : NULL;
     r = drv->open(c, where);
     if (r < 0) {
@@ -51,7 +51,7 @@ int hv_connect(const char *store, const char *uri, hv_conn **out)
     return 0;
 }
 
-void hv_disconnect(hv_conn *c)
+void ovfk_hv_disconnect(ovfk_hv_conn *c)
 {
     if (c) {
         c->drv->close(c);
@@ -60,33 +60,33 @@ void hv_disconnect(hv_conn *c)
     }
 }
 
-const char *hv_error(const hv_conn *c)
+const char *ovfk_hv_error(const ovfk_hv_conn *c)
 {
     return c->err.msg;
 }
 
-const char *hv_driver_name(const hv_conn *c)
+const char *ovfk_hv_driver_name(const ovfk_hv_conn *c)
 {
     return c->drv->name;
 }
 
-int hv_list(hv_conn *c, struct hv_vm ***vms, size_t *n)
+int ovfk_hv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***vms, size_t *n)
 {
     *vms = NULL;
     *n = 0;
     return c->drv->list(c, vms, n);
 }
 
-int hv_load(hv_conn *c, const char *key, struct hv_vm **out)
+int ovfk_hv_load(ovfk_hv_conn *c, const char *key, struct ovfk_hv_vm **out)
 {
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     uint8_t uuid[16];
-    bool by_uuid = hv_uuid_parse(key, uuid) == 0;
+    bool by_uuid = ovfk_hv_uuid_parse(key, uuid) == 0;
     size_t n;
     int r;
 
     *out = NULL;
-    r = hv_list(c, &vms, &n);
+    r = ovfk_hv_list(c, &vms, &n);
     if (r < 0) {
         return r;
     }
@@ -97,7 +97,7 @@ int hv_load(hv_conn *c, const char *key, struct hv_vm **out)
             vms[i] = NULL;
         }
     }
-    hv_list_free(vms, n);
+    ovfk_hv_list_free(vms, n);
     if (!*out) {
         return ovfk_err_set(&c->err, -ENOENT, "no VM named '%s' in the %s "
                             "inventory ('ovfkit vm list' shows them)", key,
@@ -106,14 +106,14 @@ int hv_load(hv_conn *c, const char *key, struct hv_vm **out)
     return 0;
 }
 
-int hv_networks(hv_conn *c, char ***names, size_t *n)
+int ovfk_hv_networks(ovfk_hv_conn *c, char ***names, size_t *n)
 {
     *names = NULL;
     *n = 0;
     return c->drv->networks(c, names, n);
 }
 
-int hv_net_add(hv_conn *c, const char *name, const char *bridge)
+int ovfk_hv_net_add(ovfk_hv_conn *c, const char *name, const char *bridge)
 {
     if (!c->drv->net_add) {
         return ovfk_err_set(&c->err, -ENOTSUP, "the %s driver takes the "
@@ -123,7 +123,7 @@ int hv_net_add(hv_conn *c, const char *name, const char *bridge)
     return c->drv->net_add(c, name, bridge);
 }
 
-int hv_is_running(hv_conn *c, const struct hv_vm *vm)
+int ovfk_hv_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     return c->drv->is_running ? c->drv->is_running(c, vm) : 0;
 }
@@ -135,7 +135,7 @@ uint64_t hv_image_capacity(const char *path, const char *format)
     const char *use = NULL;
     ovfk_source *src;
     uint64_t size = 0;
-    vhd_t *h;
+    ovfk_vhd *h;
 
     if (!path || access(path, R_OK) != 0) {
         return 0;
@@ -147,10 +147,10 @@ uint64_t hv_image_capacity(const char *path, const char *format)
     }
     /* a VHD's capacity is in its own footer: its parents are not needed,
      * and looking never writes (a read-only open finishes no merge) */
-    if ((!use || !strcmp(use, "vhd")) && vhd_probe(path) > 0) {
-        if (vhd_open(path, VHD_OPEN_NO_PARENT, &h) == 0) {
-            size = vhd_size(h);
-            vhd_close(h);
+    if ((!use || !strcmp(use, "vhd")) && ovfk_vhd_probe(path) > 0) {
+        if (ovfk_vhd_open(path, OVFK_VHD_OPEN_NO_PARENT, &h) == 0) {
+            size = ovfk_vhd_size(h);
+            ovfk_vhd_close(h);
         }
         return size;
     }
@@ -165,7 +165,7 @@ uint64_t hv_image_capacity(const char *path, const char *format)
 }
 
 /* "NETWORK[,mac=MAC][,model=M]" */
-static int parse_nic(hv_conn *c, const char *spec, struct hv_nic *nic)
+static int parse_nic(ovfk_hv_conn *c, const char *spec, struct ovfk_hv_nic *nic)
 {
     char buf[512], *save = NULL, *tok;
 
@@ -178,7 +178,7 @@ static int parse_nic(hv_conn *c, const char *spec, struct hv_nic *nic)
     nic->network = strdup(tok);
     while ((tok = strtok_r(NULL, ",", &save))) {
         if (!strncmp(tok, "mac=", 4)) {
-            if (hv_mac_normalize(tok + 4, nic->mac) < 0) {
+            if (ovfk_hv_mac_normalize(tok + 4, nic->mac) < 0) {
                 return ovfk_err_set(&c->err, -EINVAL, "'%s' is not a MAC "
                                     "address", tok + 4);
             }
@@ -209,7 +209,7 @@ static bool in_list(char **v, size_t n, const char *s)
 /* Every limit problem is named, not just the first. */
 static void limit_error(void *opaque, const char *msg)
 {
-    hv_conn *c = opaque;
+    ovfk_hv_conn *c = opaque;
 
     if (!c->err.code) {
         ovfk_err_set(&c->err, -EINVAL, "%s", msg);
@@ -226,10 +226,10 @@ static void limit_error(void *opaque, const char *msg)
  * directory of the VM's own, NAME-diskIDX.vhd where other VMs' disks and
  * the user's files are too (NAME-diskIDX-K.vhd when that is taken).
  */
-static void disk_name(hv_conn *c, const struct hv_vm *vm, const char *dir,
-                      int idx, int k, char *buf, size_t len)
+static void disk_name(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                      const char *dir, int idx, int k, char *buf, size_t len)
 {
-    char pre[HV_NAME_MAX + 2] = "", suf[16] = "";
+    char pre[OVFK_HV_NAME_MAX + 2] = "", suf[16] = "";
 
     if (c->drv->shared_disk_dir) {
         snprintf(pre, sizeof(pre), "%s-", vm->name);
@@ -243,17 +243,17 @@ static void disk_name(hv_conn *c, const struct hv_vm *vm, const char *dir,
 /*
  * A disk for a new VM: a new blank VHD, or an image (read as format; NULL:
  * probed) converted into it.
- * The file is created exclusively (vhd_create opens with O_EXCL,
- * vhd_convert renames without replacing), so a file already there is
+ * The file is created exclusively (ovfk_vhd_create opens with O_EXCL,
+ * ovfk_vhd_convert renames without replacing), so a file already there is
  * never touched: the next name is tried.  d->owned is set only once the
  * file is this command's, and only such a file may a rollback remove.
  */
-static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
-                     const char *format, const char *dir, int idx,
-                     struct hv_disk *d)
+static int make_disk(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                     const char *spec, const char *format, const char *dir,
+                     int idx, struct ovfk_hv_disk *d)
 {
-    struct vhd_convert_opts co = { .type = VHD_OUT_DYNAMIC };
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC };
+    struct ovfk_vhd_convert_opts co = { .type = OVFK_VHD_OUT_DYNAMIC };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC };
     ovfk_source *src = NULL;
     char path[PATH_MAX];
     bool blank;
@@ -266,21 +266,23 @@ static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
     d->boot_order = idx == 1 ? 1 : 0;
     blank = ovfk_parse_size(spec, &o.size) == 0 && access(spec, F_OK) != 0;
     if (!blank) {
-        vhd_t *h;
+        ovfk_vhd *h;
         /* a fixed VHD stays fixed: its owner chose preallocation (and a
          * merge into a preallocated base needs no space) */
-        if (vhd_probe(spec) > 0 && vhd_open(spec, 0, &h) == 0) {
-            struct vhd_info info;
-            if (vhd_get_info(h, &info) == 0 && info.type == VHD_TYPE_FIXED) {
-                co.type = VHD_OUT_FIXED;
+        if (ovfk_vhd_probe(spec) > 0 && ovfk_vhd_open(spec, 0, &h) == 0) {
+            struct ovfk_vhd_info info;
+            if (ovfk_vhd_get_info(h, &info) == 0 &&
+                info.type == OVFK_VHD_TYPE_FIXED) {
+                co.type = OVFK_VHD_OUT_FIXED;
             }
-            vhd_close(h);
+            ovfk_vhd_close(h);
         }
         r = ovfk_open_source(spec, format, &src);
     }
     for (int k = 1; r == 0 && k <= HV_DISK_NAME_TRIES; k++) {
         disk_name(c, vm, dir, idx, k, path, sizeof(path));
-        r = blank ? vhd_create(path, &o, NULL) : vhd_convert(src, path, &co);
+        r = blank ? ovfk_vhd_create(path, &o, NULL)
+                  : ovfk_vhd_convert(src, path, &co);
         if (r != -EEXIST) {
             break;
         }
@@ -307,11 +309,11 @@ static int make_disk(hv_conn *c, const struct hv_vm *vm, const char *spec,
  * every other NIC gets the lowest free pool address that neither the
  * inventory nor any NIC of this VM has.
  */
-static int assign_macs(hv_conn *c, struct hv_vm *vm, struct hv_vm **vms,
-                       size_t n)
+static int assign_macs(ovfk_hv_conn *c, struct ovfk_hv_vm *vm,
+                       struct ovfk_hv_vm **vms, size_t n)
 {
     const char **taken = calloc(vm->n_nics + 1, sizeof(*taken));
-    const struct hv_vm *owner;
+    const struct ovfk_hv_vm *owner;
     int r = taken ? 0 : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
 
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
@@ -340,13 +342,14 @@ static int assign_macs(hv_conn *c, struct hv_vm *vm, struct hv_vm **vms,
     return r;
 }
 
-int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
-                 struct hv_vm **out)
+int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
+                 struct ovfk_hv_vm **out)
 {
-    struct hv_vm *vm = hv_vm_new(), **vms = NULL;
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_new(), **vms = NULL;
     char dir[PATH_MAX], **nets = NULL;
     size_t n = 0, nnets = 0;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (out) {
         *out = NULL;
@@ -362,13 +365,13 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
     vm->kernel = hv_strdup(o->kernel);
     vm->initrd = hv_strdup(o->initrd);
     vm->cmdline = hv_strdup(o->cmdline);
-    hv_uuid_generate(vm->uuid);
-    r = c->drv->lock(c, NULL, &lock);   /* the whole inventory */
+    ovfk_hv_uuid_generate(vm->uuid);
+    r = hv_lock(c, NULL, &lock);        /* the whole inventory */
     if (r == 0) {
-        r = hv_list(c, &vms, &n);
+        r = ovfk_hv_list(c, &vms, &n);
     }
     if (r == 0) {
-        r = hv_networks(c, &nets, &nnets);
+        r = ovfk_hv_networks(c, &nets, &nnets);
     }
     for (size_t i = 0; r == 0 && i < n; i++) {
         if (!strcmp(vms[i]->name, vm->name)) {
@@ -377,7 +380,7 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
         }
     }
     for (size_t i = 0; r == 0 && i < o->n_nics; i++) {
-        struct hv_nic *nic = hv_vm_add_nic(vm);
+        struct ovfk_hv_nic *nic = ovfk_hv_vm_add_nic(vm);
         r = nic ? parse_nic(c, o->nics[i], nic) : -ENOMEM;
     }
     if (r == 0) {
@@ -398,7 +401,7 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
                              "exist on the target", net);
         }
     }
-    if (r == 0 && hv_vm_check_limits(vm, o->max_cpus ? o->max_cpus
+    if (r == 0 && ovfk_hv_vm_check_limits(vm, o->max_cpus ? o->max_cpus
                                                       : c->max_cpus,
                                      limit_error, NULL, c) > 0) {
         r = c->err.code;
@@ -407,7 +410,7 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
         r = c->drv->disk_dir(c, vm, dir, sizeof(dir));
     }
     for (size_t i = 0; r == 0 && i < o->n_disks; i++) {
-        struct hv_disk *d = hv_vm_add_disk(vm);
+        struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
         r = d ? make_disk(c, vm, o->disks[i], o->disk_format, dir,
                           (int)i + 1, d)
               : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
@@ -427,33 +430,34 @@ int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
             c->drv->discard(c, vm);
         }
     }
-    c->drv->unlock(c, lock);
-    hv_list_free(vms, n);
-    hv_strv_free(nets, nnets);
+    ovfk_lock_release(lock);
+    ovfk_hv_list_free(vms, n);
+    ovfk_hv_strv_free(nets, nnets);
     if (r == 0 && out) {
         *out = vm;
     } else {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
     }
     return r;
 }
 
-int hv_vm_remove(hv_conn *c, const char *key, bool keep_disks)
+int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *key, bool keep_disks)
 {
     struct hv_refs refs = { 0 };
-    struct hv_vm *vm = NULL;
-    int all = -1, lock = -1, r;
+    struct ovfk_hv_vm *vm = NULL;
+    ovfk_lock *all = NULL, *lock = NULL;
+    int r;
 
     /* the whole inventory: no definition may start using a disk while
      * this one decides which of its disks nobody else uses */
-    r = c->drv->lock(c, NULL, &all);
+    r = hv_lock(c, NULL, &all);
     if (r == 0) {
-        r = hv_load(c, key, &vm);
+        r = ovfk_hv_load(c, key, &vm);
     }
     if (r == 0) {
-        r = c->drv->lock(c, vm->uuid, &lock);
+        r = hv_lock(c, vm, &lock);
     }
-    if (r == 0 && hv_is_running(c, vm) > 0) {
+    if (r == 0 && ovfk_hv_is_running(c, vm) > 0) {
         r = ovfk_err_set(&c->err, -EBUSY, "VM '%s' is running; stop it "
                          "first ('ovfkit vm stop %s')", vm->name, vm->name);
     }
@@ -464,13 +468,9 @@ int hv_vm_remove(hv_conn *c, const char *key, bool keep_disks)
         r = c->drv->remove(c, vm, keep_disks ? NULL : &refs);
     }
     hv_refs_free(&refs);
-    if (lock >= 0) {
-        c->drv->unlock(c, lock);
-    }
-    if (all >= 0) {
-        c->drv->unlock(c, all);
-    }
-    hv_vm_free(vm);
+    ovfk_lock_release(lock);
+    ovfk_lock_release(all);
+    ovfk_hv_vm_free(vm);
     return r;
 }
 
@@ -497,28 +497,29 @@ static int refs_add(struct hv_refs *refs, const char *path)
 static int refs_add_chain(struct hv_refs *refs, const char *path)
 {
     int r = refs_add(refs, path);
-    vhd_t *h;
+    ovfk_vhd *h;
 
-    if (r == 0 && path && vhd_probe(path) > 0 &&
-        vhd_open(path, 0, &h) == 0) {
-        for (vhd_t *p = vhd_parent(h); r == 0 && p; p = vhd_parent(p)) {
-            r = refs_add(refs, vhd_path(p));
+    if (r == 0 && path && ovfk_vhd_probe(path) > 0 &&
+        ovfk_vhd_open(path, 0, &h) == 0) {
+        for (ovfk_vhd *p = ovfk_vhd_parent(h); r == 0 && p;
+             p = ovfk_vhd_parent(p)) {
+            r = refs_add(refs, ovfk_vhd_path(p));
         }
-        vhd_close(h);
+        ovfk_vhd_close(h);
     }
     return r;
 }
 
-int hv_refs_collect(hv_conn *c, const struct hv_vm *except,
+int hv_refs_collect(ovfk_hv_conn *c, const struct ovfk_hv_vm *except,
                     struct hv_refs *out)
 {
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     size_t n;
     int r;
 
     out->v = NULL;
     out->n = 0;
-    r = hv_list(c, &vms, &n);
+    r = ovfk_hv_list(c, &vms, &n);
     for (size_t i = 0; r == 0 && i < n; i++) {
         /* a hand-written Xen file may have no UUID: the name tells */
         if (except && !memcmp(vms[i]->uuid, except->uuid, 16) &&
@@ -529,7 +530,7 @@ int hv_refs_collect(hv_conn *c, const struct hv_vm *except,
             r = refs_add_chain(out, vms[i]->disks[k].path);
         }
     }
-    hv_list_free(vms, n);
+    ovfk_hv_list_free(vms, n);
     if (r == -ENOMEM) {
         r = ovfk_err_set(&c->err, r, "out of memory");
     }
@@ -558,7 +559,7 @@ void hv_refs_free(struct hv_refs *refs)
     refs->n = 0;
 }
 
-bool hv_disk_removable(const struct hv_disk *d, const struct hv_refs *refs)
+bool hv_disk_removable(const struct ovfk_hv_disk *d, const struct hv_refs *refs)
 {
     struct stat st;
 
@@ -567,67 +568,63 @@ bool hv_disk_removable(const struct hv_disk *d, const struct hv_refs *refs)
            S_ISREG(st.st_mode) && !hv_refs_has(refs, d->path);
 }
 
-int hv_vm_start(hv_conn *c, const char *key, bool console)
+int ovfk_hv_vm_start(ovfk_hv_conn *c, const char *key, bool console)
 {
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     int r;
 
     if (!c->drv->start) {
         return ovfk_err_set(&c->err, -ENOTSUP, "the %s driver cannot start "
                             "VMs; use the hypervisor's tools", c->drv->name);
     }
-    r = hv_load(c, key, &vm);
+    r = ovfk_hv_load(c, key, &vm);
     if (r == 0) {
-        r = hv_is_running(c, vm) > 0 ?
+        r = ovfk_hv_is_running(c, vm) > 0 ?
             ovfk_err_set(&c->err, -EBUSY, "VM '%s' is already running",
                          vm->name) : c->drv->start(c, vm, console);
     }
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return r;
 }
 
-int hv_vm_stop(hv_conn *c, const char *key)
+int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *key)
 {
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     int r;
 
     if (!c->drv->stop) {
         return ovfk_err_set(&c->err, -ENOTSUP, "the %s driver cannot stop "
                             "VMs; use the hypervisor's tools", c->drv->name);
     }
-    r = hv_load(c, key, &vm);
+    r = ovfk_hv_load(c, key, &vm);
     if (r == 0) {
-        r = hv_is_running(c, vm) > 0 ? c->drv->stop(c, vm)
+        r = ovfk_hv_is_running(c, vm) > 0 ? c->drv->stop(c, vm)
             : ovfk_err_set(&c->err, -EINVAL, "VM '%s' is not running",
                            vm->name);
     }
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return r;
 }
 
-int hv_vm_update(hv_conn *c, const struct hv_vm *vm)
+int ovfk_hv_vm_update(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     return c->drv->replace(c, vm, vm);
 }
 
-int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                    size_t len)
 {
     return c->drv->vm_dir(c, vm, buf, len);
 }
 
-int hv_vm_lock(hv_conn *c, const uint8_t uuid[16], int *token)
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out)
 {
-    return c->drv->lock(c, uuid, token);
+    return hv_lock(c, vm, out);
 }
 
-void hv_vm_unlock(hv_conn *c, int token)
-{
-    c->drv->unlock(c, token);
-}
-
-int hv_vm_disk_request(hv_conn *c, const struct hv_vm *vm, size_t disk,
-                       const char *verb, const char *path)
+int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t disk, const char *verb, const char *path)
 {
     if (!c->drv->disk_request) {
         return 0;

@@ -46,14 +46,14 @@
 #include "ovfkit/sysprep.h"
 
 struct job {
-    hv_conn *c;
-    const struct hv_import_opts *o;
-    ovf_doc *doc;
-    const struct ovf_system *sys;
-    struct hv_plan *plan;
-    struct hv_vm **vms;
+    ovfk_hv_conn *c;
+    const struct ovfk_hv_import_opts *o;
+    ovfk_ovf_doc *doc;
+    const struct ovfk_ovf_system *sys;
+    struct ovfk_hv_plan *plan;
+    struct ovfk_hv_vm **vms;
     size_t n_vms;
-    struct hv_vm *existing;     /* restore: the VM being replaced */
+    struct ovfk_hv_vm *existing;     /* restore: the VM being replaced */
     char **made;                /* disks created, removed on failure */
     size_t n_made;
     char *desc;                 /* the descriptor's bytes */
@@ -62,19 +62,19 @@ struct job {
     size_t n_pkg_macs;
 };
 
-void hv_plan_free(struct hv_plan *p)
+void ovfk_hv_plan_free(struct ovfk_hv_plan *p)
 {
     if (!p) {
         return;
     }
-    hv_vm_free(p->vm);
+    ovfk_hv_vm_free(p->vm);
     for (size_t i = 0; i < p->n_disks; i++) {
         free(p->disks[i].id);
         free(p->disks[i].source);
         free(p->disks[i].target);
     }
     free(p->disks);
-    hv_strv_free(p->warnings, p->n_warnings);
+    ovfk_hv_strv_free(p->warnings, p->n_warnings);
     free(p->space_dir);
     for (size_t i = 0; i < p->n_guest_changes; i++) {
         free(p->guest_changes[i].kind);
@@ -159,7 +159,7 @@ static int package_macs(struct job *j)
             (p == j->desc || !isalnum((unsigned char)p[-1]))) {
             memcpy(tok, p, n);
             tok[n] = '\0';
-            if (hv_mac_normalize(tok, mac) == 0 &&
+            if (ovfk_hv_mac_normalize(tok, mac) == 0 &&
                 hv_strv_add(&j->pkg_macs, &j->n_pkg_macs, mac) < 0) {
                 return fail(j, -ENOMEM, "out of memory");
             }
@@ -259,7 +259,7 @@ static bool uuid_taken(struct job *j, const uint8_t u[16], const uint8_t *pkg)
 /* Identity: import gets a new one, restore keeps the package's. */
 static int identity(struct job *j)
 {
-    struct hv_vm *vm = j->plan->vm;
+    struct ovfk_hv_vm *vm = j->plan->vm;
     size_t nt = j->n_pkg_macs;
     const char **taken = calloc(nt + vm->n_nics + 1, sizeof(*taken));
     char u[37];
@@ -271,7 +271,7 @@ static int identity(struct job *j)
     for (size_t i = 0; i < nt; i++) {
         taken[i] = j->pkg_macs[i];
     }
-    if (j->o->mode == HV_IMPORT) {
+    if (j->o->mode == OVFK_HV_IMPORT) {
         uint8_t pkg[16];
         memcpy(pkg, vm->uuid, 16);
         for (unsigned int try = 0; r == 0; try++) {
@@ -296,16 +296,16 @@ static int identity(struct job *j)
     }
     for (size_t i = 0; r == 0 && i < j->n_vms; i++) {
         if (j->vms[i] != j->existing && !strcmp(j->vms[i]->name, vm->name)) {
-            hv_uuid_str(j->vms[i]->uuid, u);
+            ovfk_hv_uuid_str(j->vms[i]->uuid, u);
             r = fail(j, -EEXIST, "a VM named '%s' already exists (%s); "
                      "choose another name with --name", vm->name, u);
         }
     }
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
-        struct hv_nic *n = &vm->nics[i];
-        const struct hv_vm *owner;
-        if (j->o->mode == HV_IMPORT || !n->mac[0]) {
-            if (j->o->mode == HV_RESTORE) {
+        struct ovfk_hv_nic *n = &vm->nics[i];
+        const struct ovfk_hv_vm *owner;
+        if (j->o->mode == OVFK_HV_IMPORT || !n->mac[0]) {
+            if (j->o->mode == OVFK_HV_RESTORE) {
                 warn(j, "NIC %zu has no MAC in the package; it gets a new "
                      "one", i + 1);
             }
@@ -332,10 +332,10 @@ static int identity(struct job *j)
 /* Every NIC's network must exist on the target, after --network maps. */
 static int networks(struct job *j)
 {
-    struct hv_vm *vm = j->plan->vm;
+    struct ovfk_hv_vm *vm = j->plan->vm;
     char **have = NULL, avail[512] = "";
     size_t n = 0;
-    int r = hv_networks(j->c, &have, &n);
+    int r = ovfk_hv_networks(j->c, &have, &n);
 
     for (size_t i = 0, used = 0; i < n; i++) {
         if (used + strlen(have[i]) + 3 < sizeof(avail)) {
@@ -344,8 +344,8 @@ static int networks(struct job *j)
         }
     }
     for (size_t i = 0; r == 0 && i < vm->n_nics; i++) {
-        struct hv_nic *nic = &vm->nics[i];
-        const struct hv_map *map = NULL;
+        struct ovfk_hv_nic *nic = &vm->nics[i];
+        const struct ovfk_hv_map *map = NULL;
         char *to;
 
         for (size_t m = 0; !map && m < j->o->n_networks; m++) {
@@ -371,7 +371,7 @@ static int networks(struct job *j)
                      nic->network, nic->network, avail[0] ? avail : "none");
         }
     }
-    hv_strv_free(have, n);
+    ovfk_hv_strv_free(have, n);
     return r;
 }
 
@@ -397,7 +397,7 @@ static void limit_warn(void *opaque, const char *msg)
 }
 
 /* Does the plan copy this disk from the package? */
-static bool copies(const struct hv_plan_disk *p)
+static bool copies(const struct ovfk_hv_plan_disk *p)
 {
     return !strcmp(p->action, "import") || !strcmp(p->action, "restore");
 }
@@ -435,7 +435,7 @@ static char *target_name(struct job *j, const char *dir, const char *id,
 
 static int plan_disks(struct job *j)
 {
-    struct hv_vm *vm = j->plan->vm;
+    struct ovfk_hv_vm *vm = j->plan->vm;
     char dir[PATH_MAX];
     size_t keep = 0;
     int r;
@@ -454,19 +454,21 @@ static int plan_disks(struct job *j)
         return fail(j, -ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
-        struct hv_disk *d = &vm->disks[i];
-        struct hv_plan_disk *p = &j->plan->disks[j->plan->n_disks++];
-        const struct ovf_disk *k = ovf_find_disk(j->doc, d->id);
-        const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref)
-                                     : NULL;
+        struct ovfk_hv_disk *d = &vm->disks[i];
+        struct ovfk_hv_plan_disk *p = &j->plan->disks[j->plan->n_disks++];
+        const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, d->id);
+        const struct ovfk_ovf_file *f =
+            k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
         p->id = strdup(d->id);
         p->capacity = d->capacity;
         if (listed(j->o->skip_disks, j->o->n_skip, d->id)) {
             p->action = "skip";
             continue;
         }
-        p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id) ?
-                    "empty" : j->o->mode == HV_IMPORT ? "import" : "restore";
+        p->action = !f || listed(j->o->empty_disks, j->o->n_empty, d->id)
+                        ? "empty"
+                    : j->o->mode == OVFK_HV_IMPORT ? "import"
+                                                   : "restore";
         p->source = f ? strdup(f->href) : NULL;
         p->target = target_name(j, dir, d->id, j->plan->n_disks - 1);
         if (!p->target) {
@@ -483,7 +485,7 @@ static int plan_disks(struct job *j)
             continue;
         }
         if (keep != i) {
-            struct hv_disk t = vm->disks[keep];
+            struct ovfk_hv_disk t = vm->disks[keep];
             vm->disks[keep] = vm->disks[i];
             vm->disks[i] = t;
         }
@@ -506,14 +508,14 @@ static int plan_disks(struct job *j)
 
 static int make_plan(struct job *j, const char *pkg)
 {
-    const struct hv_import_opts *o = j->o;
+    const struct ovfk_hv_import_opts *o = j->o;
     char *buf = NULL, *name = NULL, **w = NULL;
     size_t len = 0, nw = 0;
     int r;
 
-    r = ova_load_descriptor(pkg, &buf, &len, &name);
+    r = ovfk_ova_load_descriptor(pkg, &buf, &len, &name);
     if (r == 0) {
-        r = ovf_parse_memory(buf, len, name, &j->doc);
+        r = ovfk_ovf_parse_memory(buf, len, name, &j->doc);
     }
     free(name);
     if (r < 0) {
@@ -534,7 +536,7 @@ static int make_plan(struct job *j, const char *pkg)
     for (size_t i = 0; i < nw; i++) {
         warn(j, "%s", w[i]);
     }
-    hv_strv_free(w, nw);
+    ovfk_hv_strv_free(w, nw);
     if (r < 0) {
         return fail(j, r, "cannot read the package's VM");
     }
@@ -548,7 +550,7 @@ static int make_plan(struct job *j, const char *pkg)
     if (o->memory_mib) {
         j->plan->vm->memory_mib = o->memory_mib;
     }
-    r = hv_list(j->c, &j->vms, &j->n_vms);
+    r = ovfk_hv_list(j->c, &j->vms, &j->n_vms);
     if (r == 0) {
         r = package_macs(j);
     }
@@ -558,7 +560,7 @@ static int make_plan(struct job *j, const char *pkg)
     if (r == 0) {
         r = networks(j);
     }
-    if (r == 0 && hv_vm_check_limits(j->plan->vm, o->max_cpus ?
+    if (r == 0 && ovfk_hv_vm_check_limits(j->plan->vm, o->max_cpus ?
                                      o->max_cpus : j->c->max_cpus,
                                      limit_error, limit_warn, j) > 0) {
         r = j->c->err.code;
@@ -567,11 +569,11 @@ static int make_plan(struct job *j, const char *pkg)
         r = plan_disks(j);
     }
     if (r == 0) {
-        const struct hv_vm *vm = j->plan->vm;
-        j->plan->guest = o->mode != HV_IMPORT || !vm->n_nics ||
-                         !vm->n_disks ? HV_GUEST_NONE :
-                         o->keep_guest_config ? HV_GUEST_KEPT :
-                         HV_GUEST_PLANNED;
+        const struct ovfk_hv_vm *vm = j->plan->vm;
+        j->plan->guest = o->mode != OVFK_HV_IMPORT || !vm->n_nics ||
+                         !vm->n_disks ? OVFK_HV_GUEST_NONE :
+                         o->keep_guest_config ? OVFK_HV_GUEST_KEPT :
+                         OVFK_HV_GUEST_PLANNED;
     }
     return r;
 }
@@ -587,7 +589,7 @@ static uint64_t vhd_overhead(uint64_t cap)
     return blocks * 4096 + (blocks * 4 + 4095) / 4096 * 4096 + 16384;
 }
 
-static bool is_vhd(const struct ovf_disk *k, const struct ovf_file *f)
+static bool is_vhd(const struct ovfk_ovf_disk *k, const struct ovfk_ovf_file *f)
 {
     size_t n = f && f->href ? strlen(f->href) : 0;
 
@@ -600,7 +602,7 @@ static bool is_vhd(const struct ovf_disk *k, const struct ovf_file *f)
  * a VHD keeps its own virtual size (the guest's data is laid out for it),
  * so the plan shows that size, with a warning naming both.
  */
-static void capacity_differs(struct job *j, struct hv_plan_disk *p,
+static void capacity_differs(struct job *j, struct ovfk_hv_plan_disk *p,
                              uint64_t actual)
 {
     if (actual && actual != p->capacity) {
@@ -613,9 +615,9 @@ static void capacity_differs(struct job *j, struct hv_plan_disk *p,
 
 /* The same, before anything is copied, for a loose package's VHD beside
  * its descriptor (an OVA's is known once extracted: place_disk). */
-static void true_capacity(struct job *j, struct hv_plan_disk *p,
-                          const struct ovf_disk *k, const struct ovf_file *f,
-                          const char *base)
+static void true_capacity(struct job *j, struct ovfk_hv_plan_disk *p,
+                          const struct ovfk_ovf_disk *k,
+                          const struct ovfk_ovf_file *f, const char *base)
 {
     char path[PATH_MAX];
 
@@ -639,11 +641,12 @@ static void true_capacity(struct job *j, struct hv_plan_disk *p,
  * a dynamic VHD, which holds at most what the source holds: for a raw or
  * VHD file its allocated bytes, for other formats the capacity.
  */
-static uint64_t disk_space(struct job *j, const struct hv_plan_disk *p,
+static uint64_t disk_space(struct job *j, const struct ovfk_hv_plan_disk *p,
                            bool ova, const char *base)
 {
-    const struct ovf_disk *k = ovf_find_disk(j->doc, p->id);
-    const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref) : NULL;
+    const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, p->id);
+    const struct ovfk_ovf_file *f =
+        k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
     uint64_t cap = p->capacity, full = cap + vhd_overhead(cap), need = 0;
     uint64_t data = full;
     bool packed = f && ((f->compression && *f->compression) ||
@@ -682,8 +685,8 @@ static uint64_t disk_space(struct job *j, const struct hv_plan_disk *p,
  */
 static int plan_space(struct job *j, const char *pkg)
 {
-    struct hv_plan *p = j->plan;
-    bool ova = ova_is_archive(pkg);
+    struct ovfk_hv_plan *p = j->plan;
+    bool ova = ovfk_ova_is_archive(pkg);
     char base[PATH_MAX], dir[PATH_MAX], need[32], have[32], *slash;
     uint64_t members = 0;
     struct statvfs fs;
@@ -697,9 +700,10 @@ static int plan_space(struct job *j, const char *pkg)
         snprintf(base, sizeof(base), ".");
     }
     for (size_t i = 0; i < p->n_disks; i++) {
-        const struct ovf_disk *k = ovf_find_disk(j->doc, p->disks[i].id);
-        const struct ovf_file *f = k ? ovf_find_file(j->doc, k->file_ref)
-                                     : NULL;
+        const struct ovfk_ovf_disk *k =
+            ovfk_ovf_find_disk(j->doc, p->disks[i].id);
+        const struct ovfk_ovf_file *f =
+            k ? ovfk_ovf_find_file(j->doc, k->file_ref) : NULL;
         if (strcmp(p->disks[i].action, "skip")) {
             if (!ova) {
                 true_capacity(j, &p->disks[i], k, f, base);
@@ -740,26 +744,26 @@ static int plan_space(struct job *j, const char *pkg)
 }
 
 /* Put one disk in place: move the package's VHD, or convert to VHD. */
-static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
-                      struct hv_disk *d)
+static int place_disk(struct job *j, ovfk_ova_pkg *pkg,
+                      struct ovfk_hv_plan_disk *p, struct ovfk_hv_disk *d)
 {
-    const struct ovf_disk *k = ovf_find_disk(j->doc, p->id);
+    const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc, p->id);
     const char *src;
     bool movable = false;
-    vhd_t *h;
+    ovfk_vhd *h;
     int r;
 
     if (!strcmp(p->action, "empty")) {
-        struct vhd_create_opts co = { .type = VHD_TYPE_DYNAMIC,
+        struct ovfk_vhd_create_opts co = { .type = OVFK_VHD_TYPE_DYNAMIC,
                                       .size = p->capacity };
-        r = vhd_create(p->target, &co, NULL);
+        r = ovfk_vhd_create(p->target, &co, NULL);
         if (r < 0) {
             return fail(j, r, "%s", ovfk_last_error());
         }
         d->capacity = p->capacity;
         return 0;
     }
-    src = ova_pkg_file(pkg, k ? k->file_ref : NULL, &movable);
+    src = ovfk_ova_pkg_file(pkg, k ? k->file_ref : NULL, &movable);
     if (!src) {
         return fail(j, -ENOENT, "the package lacks the file of disk '%s'",
                     p->id);
@@ -767,11 +771,11 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
     /* A standalone VHD we extracted moves into place; anything else (a
      * file of the user's package directory, a chain, another format) is
      * copied as a new VHD, which also checks it can be read. */
-    if (movable && vhd_probe(src) &&
-        vhd_open(src, VHD_OPEN_NO_PARENT, &h) == 0) {
-        bool standalone = vhd_type(h) != VHD_TYPE_DIFF;
-        d->capacity = vhd_size(h);
-        vhd_close(h);
+    if (movable && ovfk_vhd_probe(src) &&
+        ovfk_vhd_open(src, OVFK_VHD_OPEN_NO_PARENT, &h) == 0) {
+        bool standalone = ovfk_vhd_type(h) != OVFK_VHD_TYPE_DIFF;
+        d->capacity = ovfk_vhd_size(h);
+        ovfk_vhd_close(h);
         capacity_differs(j, p, d->capacity);
         /* link, not rename: a file that appeared at the target since the
          * plan (EEXIST) is never replaced; across file systems (EXDEV)
@@ -786,7 +790,7 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         }
     }
     {
-        struct vhd_convert_opts co = { .type = VHD_OUT_DYNAMIC,
+        struct ovfk_vhd_convert_opts co = { .type = OVFK_VHD_OUT_DYNAMIC,
                                        .progress = j->o->progress,
                                        .opaque = j->o->opaque };
         ovfk_source *s;
@@ -795,13 +799,14 @@ static int place_disk(struct job *j, ova_pkg *pkg, struct hv_plan_disk *p,
         if (r == 0) {
             d->capacity = s->size;
             capacity_differs(j, p, d->capacity);
-            r = vhd_convert(s, p->target, &co);
+            r = ovfk_vhd_convert(s, p->target, &co);
             ovfk_source_free(s);
         }
         if (r < 0) {
             /* an OVA's member is read from a temporary copy: name the
              * file as the package does */
-            const struct ovf_file *f = ovf_find_file(j->doc, k->file_ref);
+            const struct ovfk_ovf_file *f =
+                ovfk_ovf_find_file(j->doc, k->file_ref);
             return fail(j, r, "disk '%s' (file '%s' of the package): %s",
                         p->id, f && f->href ? f->href : "?",
                         ovfk_last_error());
@@ -827,14 +832,15 @@ static bool may_replace(struct job *j)
 
 static int carry_out(struct job *j, const char *pkg)
 {
-    struct hv_vm *vm = j->plan->vm;
+    struct ovfk_hv_vm *vm = j->plan->vm;
     const char **skip = calloc(j->plan->n_disks + 1, sizeof(*skip));
-    struct ova_open_opts po = { .verify = true, .progress = j->o->progress,
+    struct ovfk_ova_open_opts po = { .verify = true, .progress = j->o->progress,
                                 .opaque = j->o->opaque };
     char workdir[PATH_MAX];
-    ova_pkg *p = NULL;
+    ovfk_ova_pkg *p = NULL;
     size_t ns = 0, di = 0;
-    int lock = -1, r = 0;
+    ovfk_lock *lock = NULL;
+    int r = 0;
 
     if (!skip) {
         return fail(j, -ENOMEM, "out of memory");
@@ -846,14 +852,14 @@ static int carry_out(struct job *j, const char *pkg)
                         "confirm on a terminal or pass --force",
                         j->existing->name);
         }
-        r = j->c->drv->lock(j->c, j->existing->uuid, &lock);
-        if (r == 0 && hv_is_running(j->c, j->existing) > 0) {
+        r = hv_lock(j->c, j->existing, &lock);
+        if (r == 0 && ovfk_hv_is_running(j->c, j->existing) > 0) {
             r = fail(j, -EBUSY, "VM '%s' is running; stop it before "
                      "restoring over it", j->existing->name);
         }
     }
     for (size_t i = 0; i < j->plan->n_disks; i++) {
-        const struct ovf_disk *k = ovf_find_disk(j->doc,
+        const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(j->doc,
                                                  j->plan->disks[i].id);
         if (!copies(&j->plan->disks[i]) && k && k->file_ref) {
             skip[ns++] = k->file_ref;
@@ -876,13 +882,13 @@ static int carry_out(struct job *j, const char *pkg)
     }
     po.skip = skip;
     if (r == 0) {
-        r = ova_pkg_open(pkg, &po, &p);
+        r = ovfk_ova_pkg_open(pkg, &po, &p);
         if (r < 0) {
             fail(j, r, "%s", ovfk_last_error());
         }
     }
     for (size_t i = 0; r == 0 && i < j->plan->n_disks; i++) {
-        struct hv_plan_disk *pd = &j->plan->disks[i];
+        struct ovfk_hv_plan_disk *pd = &j->plan->disks[i];
         if (!strcmp(pd->action, "skip")) {
             continue;
         }
@@ -892,7 +898,7 @@ static int carry_out(struct job *j, const char *pkg)
             hv_strv_add(&j->made, &j->n_made, pd->target);
         }
     }
-    ova_pkg_free(p);
+    ovfk_ova_pkg_free(p);
     if (r == 0) {
         r = j->existing ? j->c->drv->replace(j->c, j->existing, vm)
                         : j->c->drv->define(j->c, vm);
@@ -911,7 +917,7 @@ static int carry_out(struct job *j, const char *pkg)
         struct hv_refs refs;
         if (hv_refs_collect(j->c, j->existing, &refs) == 0) {
             for (size_t i = 0; i < j->existing->n_disks; i++) {
-                const struct hv_disk *d = &j->existing->disks[i];
+                const struct ovfk_hv_disk *d = &j->existing->disks[i];
                 if (!listed((const char *const *)j->made, j->n_made,
                             d->path) && hv_disk_removable(d, &refs)) {
                     unlink(d->path);
@@ -920,9 +926,7 @@ static int carry_out(struct job *j, const char *pkg)
             hv_refs_free(&refs);
         }
     }
-    if (lock >= 0) {
-        j->c->drv->unlock(j->c, lock);
-    }
+    ovfk_lock_release(lock);
     free(skip);
     return r;
 }
@@ -1023,7 +1027,7 @@ static int probe_disk(const char *path, char *what, size_t len)
 
 /* Any disk with something on it (or that cannot be read: let libguestfs
  * tell)?  Nothing on any: there is no guest to fix. */
-static bool disks_blank(const struct hv_vm *vm)
+static bool disks_blank(const struct ovfk_hv_vm *vm)
 {
     for (size_t i = 0; i < vm->n_disks; i++) {
         char what[64];
@@ -1034,9 +1038,10 @@ static bool disks_blank(const struct hv_vm *vm)
     return true;
 }
 
-static int add_change(struct hv_plan *p, const struct sysprep_change *c)
+static int add_change(struct ovfk_hv_plan *p,
+                      const struct ovfk_sysprep_change *c)
 {
-    struct hv_guest_change *v = realloc(p->guest_changes,
+    struct ovfk_hv_guest_change *v = realloc(p->guest_changes,
                                         (p->n_guest_changes + 1) *
                                         sizeof(*v));
 
@@ -1060,22 +1065,22 @@ static int add_change(struct hv_plan *p, const struct sysprep_change *c)
  */
 static void fix_guest(struct job *j)
 {
-    struct hv_plan *p = j->plan;
-    struct hv_vm *vm = p->vm;
+    struct ovfk_hv_plan *p = j->plan;
+    struct ovfk_hv_vm *vm = p->vm;
     const char **disks;
-    sysprep_t *s = NULL;
+    ovfk_sysprep *s = NULL;
     int r;
 
-    if (p->guest != HV_GUEST_PLANNED) {
+    if (p->guest != OVFK_HV_GUEST_PLANNED) {
         return;
     }
     if (disks_blank(vm)) {
-        p->guest = HV_GUEST_BLANK;
+        p->guest = OVFK_HV_GUEST_BLANK;
         return;
     }
     disks = calloc(vm->n_disks + 1, sizeof(*disks));
     if (!disks) {
-        p->guest = HV_GUEST_FAILED;
+        p->guest = OVFK_HV_GUEST_FAILED;
         warn(j, "could not clean the guest's MAC-pinned network settings "
              "(out of memory); the guest may rename its NICs");
         return;
@@ -1083,39 +1088,41 @@ static void fix_guest(struct job *j)
     for (size_t i = 0; i < vm->n_disks; i++) {
         disks[i] = vm->disks[i].path;
     }
-    r = sysprep_open(disks, vm->n_disks, false, &s);
+    r = ovfk_sysprep_open(disks, vm->n_disks, false, &s);
     if (r == 0) {
-        r = sysprep_op_net_mac_pins(s, false);
-        for (size_t i = 0; i < sysprep_change_count(s); i++) {
-            if (add_change(p, sysprep_change_at(s, i)) < 0) {
+        r = ovfk_sysprep_op_net_mac_pins(s, false);
+        for (size_t i = 0; i < ovfk_sysprep_change_count(s); i++) {
+            if (add_change(p, ovfk_sysprep_change_at(s, i)) < 0) {
                 break;
             }
         }
     }
     if (r < 0) {
-        p->guest = HV_GUEST_FAILED;
+        p->guest = OVFK_HV_GUEST_FAILED;
         warn(j, "could not clean the guest's MAC-pinned network settings "
              "(%s); the guest may rename its NICs",
-             s ? sysprep_error(s) : ovfk_last_error());
+             s ? ovfk_sysprep_error(s) : ovfk_last_error());
     } else {
-        p->guest = HV_GUEST_CLEANED;
+        p->guest = OVFK_HV_GUEST_CLEANED;
     }
-    sysprep_close(s);
+    ovfk_sysprep_close(s);
     free(disks);
 }
 
-int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
-              struct hv_plan **planp)
+int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
+                   const struct ovfk_hv_import_opts *o,
+                   struct ovfk_hv_plan **planp)
 {
     struct job j = { .c = c, .o = o };
     bool planned = false, carried = false;
-    int lock = -1, r;
+    ovfk_lock *lock = NULL;
+    int r;
 
     if (planp) {
         *planp = NULL;
     }
     ovfk_err_clear(&c->err);
-    r = c->drv->lock(c, NULL, &lock);     /* identities are checked and */
+    r = hv_lock(c, NULL, &lock);          /* identities are checked and */
     if (r == 0) {                         /* taken under one lock       */
         r = make_plan(&j, pkg);
     }
@@ -1131,46 +1138,46 @@ int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
         c->drv->discard) {
         c->drv->discard(c, j.plan->vm);    /* planning made directories */
     }
-    c->drv->unlock(c, lock);
+    ovfk_lock_release(lock);
     if (r == 0 && !o->dry_run) {
         fix_guest(&j);
     }
     for (size_t i = 0; j.plan && o->warn && i < j.plan->n_warnings; i++) {
         o->warn(o->opaque, j.plan->warnings[i]);
     }
-    hv_list_free(j.vms, j.n_vms);
-    hv_strv_free(j.made, j.n_made);
-    hv_strv_free(j.pkg_macs, j.n_pkg_macs);
+    ovfk_hv_list_free(j.vms, j.n_vms);
+    ovfk_hv_strv_free(j.made, j.n_made);
+    ovfk_hv_strv_free(j.pkg_macs, j.n_pkg_macs);
     free(j.desc);
-    ovf_free(j.doc);
+    ovfk_ovf_free(j.doc);
     if (planned && planp) {
         *planp = j.plan;
     } else {
-        hv_plan_free(j.plan);
+        ovfk_hv_plan_free(j.plan);
     }
     return r;
 }
 
-const char *hv_guest_fix_name(enum hv_guest_fix g)
+const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g)
 {
     switch (g) {
-    case HV_GUEST_KEPT:
+    case OVFK_HV_GUEST_KEPT:
         return "kept";
-    case HV_GUEST_PLANNED:
+    case OVFK_HV_GUEST_PLANNED:
         return "planned";
-    case HV_GUEST_BLANK:
+    case OVFK_HV_GUEST_BLANK:
         return "blank";
-    case HV_GUEST_CLEANED:
+    case OVFK_HV_GUEST_CLEANED:
         return "cleaned";
-    case HV_GUEST_FAILED:
+    case OVFK_HV_GUEST_FAILED:
         return "failed";
-    case HV_GUEST_NONE:
+    case OVFK_HV_GUEST_NONE:
     default:
         return "none";
     }
 }
 
-static json_object *space_json(const struct hv_plan *p)
+static json_object *space_json(const struct ovfk_hv_plan *p)
 {
     json_object *o = json_object_new_object();
 
@@ -1184,17 +1191,17 @@ static json_object *space_json(const struct hv_plan *p)
 }
 
 /* "guest": the MAC-pin fixup, and each change it made */
-static json_object *guest_json(const struct hv_plan *p)
+static json_object *guest_json(const struct ovfk_hv_plan *p)
 {
     json_object *o = json_object_new_object();
     json_object *changes = json_object_new_array();
 
     json_object_object_add(o, "operation",
                            json_object_new_string("net-mac-pins"));
-    json_object_object_add(o, "status",
-                           json_object_new_string(hv_guest_fix_name(p->guest)));
+    json_object_object_add(
+        o, "status", json_object_new_string(ovfk_hv_guest_fix_name(p->guest)));
     for (size_t i = 0; i < p->n_guest_changes; i++) {
-        const struct hv_guest_change *c = &p->guest_changes[i];
+        const struct ovfk_hv_guest_change *c = &p->guest_changes[i];
         json_object *e = json_object_new_object();
         json_object_object_add(e, "kind", json_object_new_string(c->kind));
         json_object_object_add(e, "path", json_object_new_string(c->path));
@@ -1208,11 +1215,11 @@ static json_object *guest_json(const struct hv_plan *p)
     return o;
 }
 
-char *hv_plan_to_json(const struct hv_plan *p)
+char *ovfk_hv_plan_to_json(const struct ovfk_hv_plan *p)
 {
     json_object *o, *vm, *disks = json_object_new_array();
     json_object *warnings = json_object_new_array();
-    char *text = hv_vm_to_json(p->vm, false), *out;
+    char *text = ovfk_hv_vm_to_json(p->vm, false), *out;
 
     vm = text ? json_tokener_parse(text) : NULL;
     free(text);

@@ -31,7 +31,7 @@ struct lv_priv {
                                    with the connection (see lv_disk_dir) */
 };
 
-static struct lv_priv *P(hv_conn *c)
+static struct lv_priv *P(ovfk_hv_conn *c)
 {
     return c->priv;
 }
@@ -42,7 +42,23 @@ static void silent(void *opaque, virErrorPtr e)
     (void)e;
 }
 
-static int lv_error(hv_conn *c, const char *what)
+/* libxml2's own printing inside libvirt (the test driver reads its file
+ * with it: "I/O warning : failed to load external entity"), for this
+ * thread while libvirt works; libvirt's error, which we report, says the
+ * same in its words. */
+static void xml_silent(void *opaque, const char *fmt, ...)
+{
+    (void)opaque;
+    (void)fmt;
+}
+
+static void xml_silent_structured(void *opaque, xmlErrorPtr e)
+{
+    (void)opaque;
+    (void)e;
+}
+
+static int lv_error(ovfk_hv_conn *c, const char *what)
 {
     const char *m = virGetLastErrorMessage();
 
@@ -50,7 +66,7 @@ static int lv_error(hv_conn *c, const char *what)
                         "error");
 }
 
-static int lv_open(hv_conn *c, const char *uri)
+static int lv_open(ovfk_hv_conn *c, const char *uri)
 {
     struct lv_priv *p = calloc(1, sizeof(*p));
     const char *t;
@@ -63,7 +79,18 @@ static int lv_open(hv_conn *c, const char *uri)
         return c->err.code;
     }
     virSetErrorFunc(NULL, silent);
-    p->conn = virConnectOpen(uri);
+    {
+        xmlGenericErrorFunc old = xmlGenericError;
+        void *old_ctx = xmlGenericErrorContext;
+        xmlStructuredErrorFunc old_s = xmlStructuredError;
+        void *old_sctx = xmlStructuredErrorContext;
+
+        xmlSetGenericErrorFunc(NULL, xml_silent);
+        xmlSetStructuredErrorFunc(NULL, xml_silent_structured);
+        p->conn = virConnectOpen(uri);
+        xmlSetGenericErrorFunc(old_ctx, old);
+        xmlSetStructuredErrorFunc(old_sctx, old_s);
+    }
     if (!p->conn) {
         free(p);
         return lv_error(c, "cannot connect to libvirt");
@@ -86,7 +113,7 @@ static int lv_open(hv_conn *c, const char *uri)
     return 0;
 }
 
-static void lv_close(hv_conn *c)
+static void lv_close(ovfk_hv_conn *c)
 {
     if (P(c)) {
         virConnectClose(P(c)->conn);
@@ -118,7 +145,7 @@ static const char *libvirt_bus(const char *bus)
     return !bus || !strcmp(bus, "virtio") ? "virtio" : bus;
 }
 
-static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
+static char *domain_xml(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr dom = xmlNewNode(NULL, BAD_CAST "domain"), os, type, devs, n,
@@ -133,7 +160,7 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
     xmlDocSetRootElement(doc, dom);
     xmlNewProp(dom, BAD_CAST "type", BAD_CAST P(c)->type);
     xmlNewTextChild(dom, NULL, BAD_CAST "name", BAD_CAST vm->name);
-    hv_uuid_str(vm->uuid, uuid);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
     xmlNewTextChild(dom, NULL, BAD_CAST "uuid", BAD_CAST uuid);
     if (vm->description) {
         xmlNewTextChild(dom, NULL, BAD_CAST "description",
@@ -180,7 +207,7 @@ static char *domain_xml(hv_conn *c, const struct hv_vm *vm)
                BAD_CAST "hd");
     devs = xmlNewChild(dom, NULL, BAD_CAST "devices", NULL);
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct hv_disk *d = &vm->disks[i];
+        const struct ovfk_hv_disk *d = &vm->disks[i];
         const char *pre = target_prefix(d->bus);
         int *cnt = &counts[pre[0] == 'v' ? 0 : pre[0] == 'x' ? 1
                            : pre[0] == 'h' ? 2 : 3];
@@ -256,7 +283,7 @@ static uint64_t memory_mib(const char *value, const char *unit)
 }
 
 /* Disks named by <ovfkit:owns path=.../> in our metadata are ours. */
-static void mark_owned(xmlXPathContextPtr ctx, struct hv_vm *vm)
+static void mark_owned(xmlXPathContextPtr ctx, struct ovfk_hv_vm *vm)
 {
     xmlXPathObjectPtr set;
 
@@ -275,26 +302,26 @@ static void mark_owned(xmlXPathContextPtr ctx, struct hv_vm *vm)
     xmlXPathFreeObject(set);
 }
 
-static int parse_domain(const char *xml, struct hv_vm **out)
+static int parse_domain(const char *xml, struct ovfk_hv_vm **out)
 {
     xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR |
                                   XML_PARSE_NOWARNING);
     xmlXPathContextPtr ctx;
     xmlXPathObjectPtr set;
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     char *v, *u;
 
     *out = NULL;
     if (!doc) {
         return -EINVAL;
     }
-    vm = hv_vm_new();
+    vm = ovfk_hv_vm_new();
     ctx = xmlXPathNewContext(doc);
     xmlXPathRegisterNs(ctx, BAD_CAST "o", BAD_CAST OVFKIT_NS);
     vm->name = xp_str(ctx, "/domain/name");
     v = xp_str(ctx, "/domain/uuid");
-    hv_uuid_parse(v, vm->uuid);
+    ovfk_hv_uuid_parse(v, vm->uuid);
     free(v);
     vm->description = xp_str(ctx, "/domain/description");
     v = xp_str(ctx, "/domain/memory");
@@ -318,7 +345,7 @@ static int parse_domain(const char *xml, struct hv_vm **out)
                                  "/domain/devices/disk[@device='disk']", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
-        struct hv_disk *d = hv_vm_add_disk(vm);
+        struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
         char id[32];
         ctx->node = set->nodesetval->nodeTab[i];
         d->path = xp_str(ctx, "source/@file");
@@ -339,11 +366,11 @@ static int parse_domain(const char *xml, struct hv_vm **out)
     set = xmlXPathEvalExpression(BAD_CAST "/domain/devices/interface", ctx);
     for (int i = 0; set && set->nodesetval && i < set->nodesetval->nodeNr;
          i++) {
-        struct hv_nic *n = hv_vm_add_nic(vm);
+        struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
         ctx->node = set->nodesetval->nodeTab[i];
         v = xp_str(ctx, "mac/@address");
         if (v) {
-            hv_mac_normalize(v, n->mac);
+            ovfk_hv_mac_normalize(v, n->mac);
         }
         free(v);
         n->network = xp_str(ctx, "source/@network");
@@ -362,10 +389,10 @@ static int parse_domain(const char *xml, struct hv_vm **out)
     return 0;
 }
 
-static int lv_list(hv_conn *c, struct hv_vm ***out, size_t *n)
+static int lv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n)
 {
     virDomainPtr *doms = NULL;
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     int count = virConnectListAllDomains(P(c)->conn, &doms, 0);
 
     if (count < 0) {
@@ -385,7 +412,7 @@ static int lv_list(hv_conn *c, struct hv_vm ***out, size_t *n)
     return vms ? 0 : ovfk_err_set(&c->err, -ENOMEM, "out of memory");
 }
 
-static int lv_define(hv_conn *c, const struct hv_vm *vm)
+static int lv_define(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char *xml = domain_xml(c, vm);
     virDomainPtr d = xml ? virDomainDefineXML(P(c)->conn, xml) : NULL;
@@ -398,13 +425,13 @@ static int lv_define(hv_conn *c, const struct hv_vm *vm)
     return 0;
 }
 
-static virDomainPtr lookup(hv_conn *c, const struct hv_vm *vm)
+static virDomainPtr lookup(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     return virDomainLookupByUUID(P(c)->conn, vm->uuid);
 }
 
-static int lv_replace(hv_conn *c, const struct hv_vm *old,
-                      const struct hv_vm *vm)
+static int lv_replace(ovfk_hv_conn *c, const struct ovfk_hv_vm *old,
+                      const struct ovfk_hv_vm *vm)
 {
     virDomainPtr d;
     char *saved;
@@ -435,7 +462,7 @@ static int lv_replace(hv_conn *c, const struct hv_vm *old,
     return r;
 }
 
-static int lv_remove(hv_conn *c, const struct hv_vm *vm,
+static int lv_remove(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                      const struct hv_refs *refs)
 {
     virDomainPtr d = lookup(c, vm);
@@ -458,7 +485,7 @@ static int lv_remove(hv_conn *c, const struct hv_vm *vm,
     return 0;
 }
 
-static int lv_networks(hv_conn *c, char ***names, size_t *n)
+static int lv_networks(ovfk_hv_conn *c, char ***names, size_t *n)
 {
     virNetworkPtr *nets = NULL;
     int count = virConnectListAllNetworks(P(c)->conn, &nets, 0);
@@ -486,7 +513,7 @@ static int lv_networks(hv_conn *c, char ***names, size_t *n)
  * removes, so they live exactly as long as their VMs (an import's
  * --storage still puts them where the user says).
  */
-static int lv_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int lv_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                        size_t len)
 {
     virStoragePoolPtr pool;
@@ -535,7 +562,7 @@ static int lv_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
     return 0;
 }
 
-static int lv_is_running(hv_conn *c, const struct hv_vm *vm)
+static int lv_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     virDomainPtr d = lookup(c, vm);
     int r;
@@ -548,7 +575,7 @@ static int lv_is_running(hv_conn *c, const struct hv_vm *vm)
     return r > 0;
 }
 
-static int lv_start(hv_conn *c, const struct hv_vm *vm, bool console)
+static int lv_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, bool console)
 {
     virDomainPtr d = lookup(c, vm);
     int r;
@@ -562,7 +589,7 @@ static int lv_start(hv_conn *c, const struct hv_vm *vm, bool console)
     return r;
 }
 
-static int lv_stop(hv_conn *c, const struct hv_vm *vm)
+static int lv_stop(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     virDomainPtr d = lookup(c, vm);
     int r;
@@ -575,24 +602,19 @@ static int lv_stop(hv_conn *c, const struct hv_vm *vm)
     return r;
 }
 
-static int lv_lock(hv_conn *c, const uint8_t *uuid, int *token)
+static int lv_lock_path(ovfk_hv_conn *c, const uint8_t *uuid, char *path,
+                        size_t len)
 {
-    char path[PATH_MAX], u[37] = "inventory";
+    char u[37] = "inventory";
 
     if (uuid) {
-        hv_uuid_str(uuid, u);
+        ovfk_hv_uuid_str(uuid, u);
     }
-    snprintf(path, sizeof(path), "%s/%s.lock", P(c)->lockdir, u);
-    return hv_flock(path, uuid == NULL, token, &c->err);
+    snprintf(path, len, "%s/%s.lock", P(c)->lockdir, u);
+    return 0;
 }
 
-static void lv_unlock(hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
-}
-
-static int lv_vm_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int lv_vm_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                      size_t len)
 {
     (void)vm;
@@ -616,7 +638,6 @@ const struct hv_driver hv_libvirt_driver = {
     .is_running = lv_is_running,
     .start = lv_start,
     .stop = lv_stop,
-    .lock = lv_lock,
-    .unlock = lv_unlock,
+    .lock_path = lv_lock_path,
     .vm_dir = lv_vm_dir,
 };

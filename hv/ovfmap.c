@@ -29,11 +29,11 @@ static const struct {
     int type;
     const char *subtype;
 } buses[] = {
-    { "virtio", OVF_RT_SCSI, "virtio" },
-    { "xen", OVF_RT_SCSI, "xen-pv" },
-    { "scsi", OVF_RT_SCSI, "lsilogic" },
-    { "ide", OVF_RT_IDE, "PIIX4" },
-    { "sata", OVF_RT_SATA, "AHCI" },
+    { "virtio", OVFK_OVF_RT_SCSI, "virtio" },
+    { "xen", OVFK_OVF_RT_SCSI, "xen-pv" },
+    { "scsi", OVFK_OVF_RT_SCSI, "lsilogic" },
+    { "ide", OVFK_OVF_RT_IDE, "PIIX4" },
+    { "sata", OVFK_OVF_RT_SATA, "AHCI" },
 };
 
 static const struct {
@@ -44,44 +44,45 @@ static const struct {
     { "rtl8139", "RTL8139" }, { "vmxnet3", "VmxNet3" }, { "pcnet", "PCNet32" },
 };
 
-static int set_num(struct ovf_item *it, const char *name, uint64_t v)
+static int set_num(struct ovfk_ovf_item *it, const char *name, uint64_t v)
 {
     char num[32];
 
     snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-    return ovf_item_set(it, name, num);
+    return ovfk_ovf_item_set(it, name, num);
 }
 
-int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
-                 const uint64_t *sizes, int version, ovf_doc **out)
+int hv_vm_to_ovf(const struct ovfk_hv_vm *vm, const char *const *hrefs,
+                 const uint64_t *sizes, int version, ovfk_ovf_doc **out)
 {
-    struct ovf_system *s;
-    struct ovf_item *it;
+    struct ovfk_ovf_system *s;
+    struct ovfk_ovf_item *it;
     char id[64], text[128], uuid[37];
     int ctrl[sizeof(buses) / sizeof(buses[0])] = { 0 };
     int used[sizeof(buses) / sizeof(buses[0])] = { 0 };
     int inst = 1, r;
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
 
-    r = ovf_new(version, &d);
+    r = ovfk_ovf_new(version, &d);
     if (r < 0) {
         return r;
     }
     d->has_top = true;
     s = &d->top;
-    ovf_set_str(&s->id, vm->name);
-    ovf_set_str(&s->name, vm->name);
-    ovf_set_str(&s->annotation, vm->description);
+    ovfk_ovf_set_str(&s->id, vm->name);
+    ovfk_ovf_set_str(&s->name, vm->name);
+    ovfk_ovf_set_str(&s->annotation, vm->description);
     s->has_os = true;
     s->os_id = vm->os_type || vm->os_id ? vm->os_id : 1;   /* 1: Other */
-    ovf_set_str(&s->os_description, vm->os_type);
+    ovfk_ovf_set_str(&s->os_description, vm->os_type);
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct hv_disk *k = &vm->disks[i];
+        const struct ovfk_hv_disk *k = &vm->disks[i];
         snprintf(id, sizeof(id), "file%zu", i + 1);
-        if (hrefs && hrefs[i] && !ovf_add_file(d, id, hrefs[i], sizes[i])) {
+        if (hrefs && hrefs[i] &&
+            !ovfk_ovf_add_file(d, id, hrefs[i], sizes[i])) {
             goto oom;
         }
-        if (!ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
+        if (!ovfk_ovf_add_disk(d, k->id, hrefs && hrefs[i] ? id : NULL,
                           k->capacity, HV_VHD_FORMAT_URI)) {
             goto oom;
         }
@@ -92,34 +93,35 @@ int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
             seen |= !strcmp(d->networks[j].name, vm->nics[i].network);
         }
         snprintf(text, sizeof(text), "The %s network", vm->nics[i].network);
-        if (!seen && !ovf_add_network(d, vm->nics[i].network, text)) {
+        if (!seen && !ovfk_ovf_add_network(d, vm->nics[i].network, text)) {
             goto oom;
         }
     }
-    hv_uuid_str(vm->uuid, uuid);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
     s->has_hardware = true;
-    if (ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName", "Virtual Hardware "
-                     "Family") < 0 ||
-        ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
-        ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
-                     uuid) < 0 ||
-        ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
-                     "ovfkit-1") < 0) {
+    if (ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "ElementName",
+                          "Virtual Hardware "
+                          "Family") < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "InstanceID", "0") < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemIdentifier",
+                          uuid) < 0 ||
+        ovfk_ovf_prop_set(&s->vssd, &s->n_vssd, "VirtualSystemType",
+                          "ovfkit-1") < 0) {
         goto oom;
     }
     snprintf(text, sizeof(text), "%u virtual CPU(s)", vm->cpus);
     snprintf(id, sizeof(id), "%d", inst++);
-    it = ovf_add_item(s, OVF_RT_PROCESSOR, id, text);
+    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_PROCESSOR, id, text);
     if (!it || set_num(it, "VirtualQuantity", vm->cpus) < 0 ||
-        ovf_item_set(it, "AllocationUnits", "hertz * 10^6") < 0) {
+        ovfk_ovf_item_set(it, "AllocationUnits", "hertz * 10^6") < 0) {
         goto oom;
     }
     snprintf(text, sizeof(text), "%llu MB of memory",
              (unsigned long long)vm->memory_mib);
     snprintf(id, sizeof(id), "%d", inst++);
-    it = ovf_add_item(s, OVF_RT_MEMORY, id, text);
+    it = ovfk_ovf_add_item(s, OVFK_OVF_RT_MEMORY, id, text);
     if (!it || set_num(it, "VirtualQuantity", vm->memory_mib) < 0 ||
-        ovf_item_set(it, "AllocationUnits", "byte * 2^20") < 0) {
+        ovfk_ovf_item_set(it, "AllocationUnits", "byte * 2^20") < 0) {
         goto oom;
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
@@ -136,17 +138,17 @@ int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
             ctrl[b] = inst++;
             snprintf(id, sizeof(id), "%d", ctrl[b]);
             snprintf(text, sizeof(text), "%s controller", buses[b].bus);
-            it = ovf_add_item(s, buses[b].type, id, text);
-            if (!it || ovf_item_set(it, "ResourceSubType",
+            it = ovfk_ovf_add_item(s, buses[b].type, id, text);
+            if (!it || ovfk_ovf_item_set(it, "ResourceSubType",
                                     buses[b].subtype) < 0) {
                 goto oom;
             }
         }
         snprintf(id, sizeof(id), "%d", inst++);
         snprintf(text, sizeof(text), "disk %zu", i + 1);
-        it = ovf_add_item(s, OVF_RT_DISK, id, text);
+        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_DISK, id, text);
         snprintf(text, sizeof(text), "ovf:/disk/%s", vm->disks[i].id);
-        if (!it || ovf_item_set(it, "HostResource", text) < 0 ||
+        if (!it || ovfk_ovf_item_set(it, "HostResource", text) < 0 ||
             set_num(it, "Parent", (uint64_t)ctrl[b]) < 0 ||
             set_num(it, "AddressOnParent", (uint64_t)used[b]++) < 0) {
             goto oom;
@@ -164,41 +166,42 @@ int hv_vm_to_ovf(const struct hv_vm *vm, const char *const *hrefs,
         snprintf(id, sizeof(id), "%d", inst++);
         snprintf(text, sizeof(text), "Ethernet adapter on %s",
                  vm->nics[i].network);
-        it = ovf_add_item(s, OVF_RT_ETHERNET, id, text);
-        if (!it || ovf_item_set(it, "Address", vm->nics[i].mac) < 0 ||
-            ovf_item_set(it, "Connection", vm->nics[i].network) < 0 ||
-            ovf_item_set(it, "ResourceSubType", sub) < 0 ||
-            ovf_item_set(it, "AutomaticAllocation", "true") < 0) {
+        it = ovfk_ovf_add_item(s, OVFK_OVF_RT_ETHERNET, id, text);
+        if (!it || ovfk_ovf_item_set(it, "Address", vm->nics[i].mac) < 0 ||
+            ovfk_ovf_item_set(it, "Connection", vm->nics[i].network) < 0 ||
+            ovfk_ovf_item_set(it, "ResourceSubType", sub) < 0 ||
+            ovfk_ovf_item_set(it, "AutomaticAllocation", "true") < 0) {
             goto oom;
         }
     }
-    if ((vm->firmware && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                           "firmware", vm->firmware) < 0) ||
-        (vm->kernel && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "kernel",
-                                         vm->kernel) < 0) ||
-        (vm->initrd && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "initrd",
-                                         vm->initrd) < 0) ||
-        (vm->cmdline && ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
-                                          "cmdline", vm->cmdline) < 0) ||
-        ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "uuid", uuid) < 0) {
+    if ((vm->firmware &&
+         ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "firmware",
+                                vm->firmware) < 0) ||
+        (vm->kernel && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                              "kernel", vm->kernel) < 0) ||
+        (vm->initrd && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                              "initrd", vm->initrd) < 0) ||
+        (vm->cmdline && ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit",
+                                               "cmdline", vm->cmdline) < 0) ||
+        ovfk_ovf_hw_set_config(d, s, OVFKIT_NS, "ovfkit", "uuid", uuid) < 0) {
         goto oom;
     }
     *out = d;
     return 0;
 oom:
-    ovf_free(d);
+    ovfk_ovf_free(d);
     return ovfk_err_last(-ENOMEM, "out of memory");
 }
 
-const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
-                                        ovfk_err *err)
+const struct ovfk_ovf_system *hv_pick_system(const ovfk_ovf_doc *d,
+                                             const char *id, ovfk_err *err)
 {
-    const struct ovf_system *pick = NULL;
+    const struct ovfk_ovf_system *pick = NULL;
     char ids[512] = "";
     size_t count = 0;
 
-    for (size_t i = 0; i < ovf_system_count(d); i++) {
-        const struct ovf_system *s = ovf_system_at(d, i);
+    for (size_t i = 0; i < ovfk_ovf_system_count(d); i++) {
+        const struct ovfk_ovf_system *s = ovfk_ovf_system_at(d, i);
         if (s->collection) {
             continue;
         }
@@ -231,11 +234,11 @@ const struct ovf_system *hv_pick_system(const ovf_doc *d, const char *id,
     return pick;
 }
 
-static const struct ovf_item *find_item(const struct ovf_system *s,
+static const struct ovfk_ovf_item *find_item(const struct ovfk_ovf_system *s,
                                         const char *instance)
 {
     for (size_t i = 0; instance && i < s->n_items; i++) {
-        const char *id = ovf_item_get(&s->items[i], "InstanceID");
+        const char *id = ovfk_ovf_item_get(&s->items[i], "InstanceID");
         if (id && !strcmp(id, instance)) {
             return &s->items[i];
         }
@@ -243,11 +246,12 @@ static const struct ovf_item *find_item(const struct ovf_system *s,
     return NULL;
 }
 
-static const char *bus_of(const struct ovf_system *s,
-                          const struct ovf_item *disk)
+static const char *bus_of(const struct ovfk_ovf_system *s,
+                          const struct ovfk_ovf_item *disk)
 {
-    const struct ovf_item *c = find_item(s, ovf_item_get(disk, "Parent"));
-    const char *sub = c ? ovf_item_get(c, "ResourceSubType") : NULL;
+    const struct ovfk_ovf_item *c =
+        find_item(s, ovfk_ovf_item_get(disk, "Parent"));
+    const char *sub = c ? ovfk_ovf_item_get(c, "ResourceSubType") : NULL;
 
     if (!c) {
         return "virtio";
@@ -257,12 +261,12 @@ static const char *bus_of(const struct ovf_system *s,
             return buses[b].bus;
         }
     }
-    switch (ovf_item_type(c)) {
-    case OVF_RT_IDE:
+    switch (ovfk_ovf_item_type(c)) {
+    case OVFK_OVF_RT_IDE:
         return "ide";
-    case OVF_RT_SATA:
+    case OVFK_OVF_RT_SATA:
         return "sata";
-    case OVF_RT_SCSI:
+    case OVFK_OVF_RT_SCSI:
         return "scsi";
     default:
         return "ide";
@@ -312,34 +316,34 @@ static int warnf(char ***w, size_t *n, const char *fmt, ...)
 }
 
 /* The VM's UUID, wherever its producer wrote it. */
-static void find_uuid(const struct ovf_system *s, uint8_t uuid[16])
+static void find_uuid(const struct ovfk_ovf_system *s, uint8_t uuid[16])
 {
-    char *v = ovf_hw_get_config(s, OVFKIT_NS, "uuid");
+    char *v = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "uuid");
 
-    if (!v || hv_uuid_parse(v, uuid) < 0) {
+    if (!v || ovfk_hv_uuid_parse(v, uuid) < 0) {
         free(v);
-        v = hv_strdup(ovf_prop_get(s->vssd, s->n_vssd,
+        v = hv_strdup(ovfk_ovf_prop_get(s->vssd, s->n_vssd,
                                    "VirtualSystemIdentifier"));
     }
-    if (!v || hv_uuid_parse(v, uuid) < 0) {
+    if (!v || ovfk_hv_uuid_parse(v, uuid) < 0) {
         free(v);
-        v = ovf_system_vendor_attr(s, NS_VBOX, "Machine", "uuid");
+        v = ovfk_ovf_system_vendor_attr(s, NS_VBOX, "Machine", "uuid");
     }
-    if (!v || hv_uuid_parse(v, uuid) < 0) {
+    if (!v || ovfk_hv_uuid_parse(v, uuid) < 0) {
         free(v);
-        v = ovf_hw_get_config(s, NS_VMW, "uuid.bios");
+        v = ovfk_ovf_hw_get_config(s, NS_VMW, "uuid.bios");
     }
-    if (!v || hv_uuid_parse(v, uuid) < 0) {
+    if (!v || ovfk_hv_uuid_parse(v, uuid) < 0) {
         memset(uuid, 0, 16);
     }
     free(v);
 }
 
-int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
-                   struct hv_vm **out, char ***warn, size_t *nwarn)
+int hv_vm_from_ovf(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
+                   struct ovfk_hv_vm **out, char ***warn, size_t *nwarn)
 {
-    struct hv_vm *vm = hv_vm_new();
-    struct ovf_hw_summary hw;
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_new();
+    struct ovfk_ovf_hw_summary hw;
     char *v;
     int boot = 1;
 
@@ -347,19 +351,19 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
     if (!vm) {
         return -ENOMEM;
     }
-    ovf_summary(d, s, NULL, &hw);
+    ovfk_ovf_summary(d, s, NULL, &hw);
     {
         /* the VM's name: <Name>; else the settings' ElementName, unless it
          * is the "Virtual Hardware Family" VirtualBox and VMware put
          * there; else VirtualSystemIdentifier, unless a UUID; else the id */
-        const char *en = ovf_prop_get(s->vssd, s->n_vssd, "ElementName");
-        const char *vi = ovf_prop_get(s->vssd, s->n_vssd,
+        const char *en = ovfk_ovf_prop_get(s->vssd, s->n_vssd, "ElementName");
+        const char *vi = ovfk_ovf_prop_get(s->vssd, s->n_vssd,
                                       "VirtualSystemIdentifier");
         uint8_t u[16];
         if (en && strcasestr(en, "Virtual Hardware Family")) {
             en = NULL;
         }
-        if (vi && hv_uuid_parse(vi, u) == 0) {
+        if (vi && ovfk_hv_uuid_parse(vi, u) == 0) {
             vi = NULL;
         }
         vm->name = hv_strdup(s->name && *s->name ? s->name :
@@ -371,38 +375,38 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
     vm->os_id = s->os_id;
     vm->cpus = hw.cpus ? (uint32_t)hw.cpus : 1;
     vm->memory_mib = hw.memory_mib;
-    v = ovf_hw_get_config(s, OVFKIT_NS, "firmware");
+    v = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "firmware");
     if (!v) {
-        v = ovf_hw_get_config(s, NS_VMW, "firmware");
+        v = ovfk_ovf_hw_get_config(s, NS_VMW, "firmware");
     }
     vm->firmware = v ? v : strdup("bios");
-    vm->kernel = ovf_hw_get_config(s, OVFKIT_NS, "kernel");
-    vm->initrd = ovf_hw_get_config(s, OVFKIT_NS, "initrd");
-    vm->cmdline = ovf_hw_get_config(s, OVFKIT_NS, "cmdline");
+    vm->kernel = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "kernel");
+    vm->initrd = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "initrd");
+    vm->cmdline = ovfk_ovf_hw_get_config(s, OVFKIT_NS, "cmdline");
     for (size_t i = 0; i < s->n_items; i++) {
-        const struct ovf_item *it = &s->items[i];
-        int t = ovf_item_type(it);
-        if (!ovf_item_in_config(d, it, NULL) ||
+        const struct ovfk_ovf_item *it = &s->items[i];
+        int t = ovfk_ovf_item_type(it);
+        if (!ovfk_ovf_item_in_config(d, it, NULL) ||
             (it->bound && strcmp(it->bound, "normal"))) {
             continue;
         }
         /* XenServer writes its disk images as storage extents (19) */
-        if (t == OVF_RT_DISK || (t == OVF_RT_STORAGE_EXTENT &&
-                                 ovf_host_resource_disk(ovf_item_get(
+        if (t == OVFK_OVF_RT_DISK || (t == OVFK_OVF_RT_STORAGE_EXTENT &&
+                                 ovfk_ovf_host_resource_disk(ovfk_ovf_item_get(
                                      it, "HostResource")))) {
-            const char *did = ovf_host_resource_disk(
-                ovf_item_get(it, "HostResource"));
-            const struct ovf_disk *k = ovf_find_disk(d, did);
-            struct hv_disk *hd;
+            const char *did = ovfk_ovf_host_resource_disk(
+                ovfk_ovf_item_get(it, "HostResource"));
+            const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(d, did);
+            struct ovfk_hv_disk *hd;
             if (!k) {
                 warnf(warn, nwarn, "disk drive '%s' names no disk; skipped",
-                      ovf_item_get(it, "ElementName") ?
-                      ovf_item_get(it, "ElementName") : "?");
+                      ovfk_ovf_item_get(it, "ElementName") ?
+                      ovfk_ovf_item_get(it, "ElementName") : "?");
                 continue;
             }
-            hd = hv_vm_add_disk(vm);
+            hd = ovfk_hv_vm_add_disk(vm);
             if (!hd) {
-                hv_vm_free(vm);
+                ovfk_hv_vm_free(vm);
                 return -ENOMEM;
             }
             hd->id = hv_strdup(k->id);
@@ -410,25 +414,25 @@ int hv_vm_from_ovf(const ovf_doc *d, const struct ovf_system *s,
             hd->bus = hv_strdup(bus_of(s, it));
             hd->boot_order = boot++ == 1 ? 1 : 0;
             hd->format = strdup("vhd");
-        } else if (t == OVF_RT_ETHERNET) {
-            struct hv_nic *n = hv_vm_add_nic(vm);
-            const char *mac = ovf_item_get(it, "Address");
-            const char *net = ovf_item_get(it, "Connection");
+        } else if (t == OVFK_OVF_RT_ETHERNET) {
+            struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
+            const char *mac = ovfk_ovf_item_get(it, "Address");
+            const char *net = ovfk_ovf_item_get(it, "Connection");
             if (!n) {
-                hv_vm_free(vm);
+                ovfk_hv_vm_free(vm);
                 return -ENOMEM;
             }
-            if (mac && *mac && hv_mac_normalize(mac, n->mac) < 0) {
+            if (mac && *mac && ovfk_hv_mac_normalize(mac, n->mac) < 0) {
                 warnf(warn, nwarn, "NIC MAC '%s' is malformed; ignored", mac);
             }
             n->network = strdup(net && *net ? net : "default");
-            n->model = nic_model(ovf_item_get(it, "ResourceSubType"));
-        } else if (t == OVF_RT_CDROM || t == OVF_RT_DVD ||
-                   t == OVF_RT_FLOPPY) {
+            n->model = nic_model(ovfk_ovf_item_get(it, "ResourceSubType"));
+        } else if (t == OVFK_OVF_RT_CDROM || t == OVFK_OVF_RT_DVD ||
+                   t == OVFK_OVF_RT_FLOPPY) {
             warnf(warn, nwarn, "%s drive '%s' is not imported",
-                  t == OVF_RT_FLOPPY ? "floppy" : "CD/DVD",
-                  ovf_item_get(it, "ElementName") ?
-                  ovf_item_get(it, "ElementName") : "?");
+                  t == OVFK_OVF_RT_FLOPPY ? "floppy" : "CD/DVD",
+                  ovfk_ovf_item_get(it, "ElementName") ?
+                  ovfk_ovf_item_get(it, "ElementName") : "?");
         }
     }
     *out = vm;
@@ -452,11 +456,12 @@ const char *hv_ovf_disk_format(const char *uri)
     return NULL;
 }
 
-int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out)
+int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system,
+                            struct ovfk_hv_vm **out)
 {
-    ovf_doc *doc = ova_pkg_doc(pkg);
+    ovfk_ovf_doc *doc = ovfk_ova_pkg_doc(pkg);
     ovfk_err err = { 0 };
-    const struct ovf_system *s = hv_pick_system(doc, system, &err);
+    const struct ovfk_ovf_system *s = hv_pick_system(doc, system, &err);
     char **warn = NULL;
     size_t nwarn = 0;
     int r;
@@ -474,11 +479,11 @@ int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out)
         return ovfk_err_last(r, "cannot read the virtual system");
     }
     for (size_t i = 0; i < (*out)->n_disks; i++) {
-        struct hv_disk *d = &(*out)->disks[i];
-        const struct ovf_disk *k = ovf_find_disk(doc, d->id);
-        const char *file = ova_pkg_file(pkg, k ? k->file_ref : NULL, NULL);
+        struct ovfk_hv_disk *d = &(*out)->disks[i];
+        const struct ovfk_ovf_disk *k = ovfk_ovf_find_disk(doc, d->id);
+        const char *file = ovfk_ova_pkg_file(pkg, k ? k->file_ref : NULL, NULL);
         if (!file) {
-            hv_vm_free(*out);
+            ovfk_hv_vm_free(*out);
             *out = NULL;
             return ovfk_err_last(-ENOENT, "the package lacks the file of "
                                  "disk '%s'", d->id);

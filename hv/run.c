@@ -39,8 +39,8 @@ static void stop_servers(const char *vmdir)
 }
 
 /* Serve disk i of vm over NBD on run/disk-i.sock; 0 or negative. */
-static int serve_disk(hv_conn *c, const char *vmdir, size_t i,
-                      const struct hv_disk *d)
+static int serve_disk(ovfk_hv_conn *c, const char *vmdir, size_t i,
+                      const struct ovfk_hv_disk *d)
 {
     char sock[4096], pid[4096], ctl[4096], plugin[4096];
     int r;
@@ -58,7 +58,7 @@ static int serve_disk(hv_conn *c, const char *vmdir, size_t i,
     return 0;
 }
 
-int run_disk_request(hv_conn *c, const char *vmdir, size_t i,
+int run_disk_request(ovfk_hv_conn *c, const char *vmdir, size_t i,
                      const char *verb, const char *path)
 {
     char ctl[4096], why[1400];
@@ -168,12 +168,13 @@ static const char *disk_if(const char *bus)
     return "ide";
 }
 
-static void build(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
-                  bool console, const char *accel, struct argv *a)
+static void build(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                  const char *vmdir, bool console, const char *accel,
+                  struct argv *a)
 {
     char uuid[37];
 
-    hv_uuid_str(vm->uuid, uuid);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
     add(a, "qemu-system-x86_64");
     add(a, "-name");
     add(a, "%s", vm->name);
@@ -194,7 +195,7 @@ static void build(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
         add(a, "/usr/share/ovmf/OVMF.fd");
     }
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct hv_disk *d = &vm->disks[i];
+        const struct ovfk_hv_disk *d = &vm->disks[i];
         add(a, "-drive");
         if (!d->format || !strcmp(d->format, "vhd")) {
             /* VHD chains are served by our nbdkit plugin (serve_disk) */
@@ -292,7 +293,7 @@ static pid_t spawn(struct argv *a, const char *vmdir, bool console,
     return pid;
 }
 
-int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
+int run_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
               bool console)
 {
     const char *force = getenv("OVFKIT_ACCEL");
@@ -314,7 +315,7 @@ int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
     }
     stop_servers(vmdir);    /* left over from a guest that powered off */
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct hv_disk *d = &vm->disks[i];
+        const struct ovfk_hv_disk *d = &vm->disks[i];
         if ((!d->format || !strcmp(d->format, "vhd")) &&
             serve_disk(c, vmdir, i, d) < 0) {
             stop_servers(vmdir);
@@ -353,7 +354,7 @@ int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1, path);
 }
 
-int run_stop(hv_conn *c, const char *vmdir)
+int run_stop(ovfk_hv_conn *c, const char *vmdir)
 {
     char path[4096];
     int pid = run_pid(vmdir);

@@ -8,14 +8,14 @@
 #include "hv/internal.h"
 
 int run_is_running(const char *vmdir);
-int run_start(hv_conn *c, const struct hv_vm *vm, const char *vmdir,
+int run_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, const char *vmdir,
               bool console);
-int run_stop(hv_conn *c, const char *vmdir);
+int run_stop(ovfk_hv_conn *c, const char *vmdir);
 /* Ask the nbdkit server of disk i to "switch" to path or "reopen". */
-int run_disk_request(hv_conn *c, const char *vmdir, size_t i,
+int run_disk_request(ovfk_hv_conn *c, const char *vmdir, size_t i,
                      const char *verb, const char *path);
 /* The pid of the VM's qemu, or 0. */
 int run_pid(const char *vmdir);
-char *dir_net_bridge(hv_conn *c, const char *name);
+char *dir_net_bridge(ovfk_hv_conn *c, const char *name);
 
 #endif

@@ -20,9 +20,9 @@ char *hv_strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-struct hv_vm *hv_vm_new(void)
+struct ovfk_hv_vm *ovfk_hv_vm_new(void)
 {
-    struct hv_vm *vm = calloc(1, sizeof(*vm));
+    struct ovfk_hv_vm *vm = calloc(1, sizeof(*vm));
 
     if (vm) {
         vm->cpus = 1;
@@ -31,7 +31,7 @@ struct hv_vm *hv_vm_new(void)
     return vm;
 }
 
-void hv_vm_free(struct hv_vm *vm)
+void ovfk_hv_vm_free(struct ovfk_hv_vm *vm)
 {
     if (!vm) {
         return;
@@ -58,9 +58,9 @@ void hv_vm_free(struct hv_vm *vm)
     free(vm);
 }
 
-struct hv_disk *hv_vm_add_disk(struct hv_vm *vm)
+struct ovfk_hv_disk *ovfk_hv_vm_add_disk(struct ovfk_hv_vm *vm)
 {
-    struct hv_disk *d = realloc(vm->disks, (vm->n_disks + 1) * sizeof(*d));
+    struct ovfk_hv_disk *d = realloc(vm->disks, (vm->n_disks + 1) * sizeof(*d));
 
     if (!d) {
         return NULL;
@@ -70,9 +70,9 @@ struct hv_disk *hv_vm_add_disk(struct hv_vm *vm)
     return &d[vm->n_disks++];
 }
 
-struct hv_nic *hv_vm_add_nic(struct hv_vm *vm)
+struct ovfk_hv_nic *ovfk_hv_vm_add_nic(struct ovfk_hv_vm *vm)
 {
-    struct hv_nic *n = realloc(vm->nics, (vm->n_nics + 1) * sizeof(*n));
+    struct ovfk_hv_nic *n = realloc(vm->nics, (vm->n_nics + 1) * sizeof(*n));
 
     if (!n) {
         return NULL;
@@ -82,34 +82,34 @@ struct hv_nic *hv_vm_add_nic(struct hv_vm *vm)
     return &n[vm->n_nics++];
 }
 
-struct hv_vm *hv_vm_copy(const struct hv_vm *src)
+struct ovfk_hv_vm *ovfk_hv_vm_copy(const struct ovfk_hv_vm *src)
 {
-    char *json = hv_vm_to_json(src, false);
-    struct hv_vm *vm = NULL;
+    char *json = ovfk_hv_vm_to_json(src, false);
+    struct ovfk_hv_vm *vm = NULL;
 
-    if (json && hv_vm_from_json(json, &vm) < 0) {
+    if (json && ovfk_hv_vm_from_json(json, &vm) < 0) {
         vm = NULL;
     }
     free(json);
     return vm;
 }
 
-void hv_uuid_str(const uint8_t u[16], char out[37])
+void ovfk_hv_uuid_str(const uint8_t u[16], char out[37])
 {
     ovfk_uuid_str(u, out);
 }
 
-int hv_uuid_parse(const char *text, uint8_t u[16])
+int ovfk_hv_uuid_parse(const char *text, uint8_t u[16])
 {
     return ovfk_uuid_parse(text, u);
 }
 
-void hv_uuid_generate(uint8_t u[16])
+void ovfk_hv_uuid_generate(uint8_t u[16])
 {
     ovfk_uuid_generate(u);
 }
 
-int hv_mac_normalize(const char *in, char out[18])
+int ovfk_hv_mac_normalize(const char *in, char out[18])
 {
     unsigned int b[6];
     char sep;
@@ -144,7 +144,7 @@ int hv_mac_normalize(const char *in, char out[18])
     return 0;
 }
 
-const struct hv_vm *hv_mac_owner(struct hv_vm **vms, size_t n,
+const struct ovfk_hv_vm *hv_mac_owner(struct ovfk_hv_vm **vms, size_t n,
                                  const char *mac, const uint8_t *except)
 {
     for (size_t i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ const struct hv_vm *hv_mac_owner(struct hv_vm **vms, size_t n,
  * is not in taken (addresses already handed out for the VM being built;
  * empty strings are ignored, and an entry may be out itself).
  */
-int hv_mac_next(hv_conn *c, struct hv_vm **vms, size_t n,
+int hv_mac_next(ovfk_hv_conn *c, struct ovfk_hv_vm **vms, size_t n,
                 const char *const *taken, size_t ntaken, char out[18])
 {
     char mac[18];
@@ -197,7 +197,7 @@ bool hv_name_ok(const char *name, const char **why)
         *why = "is empty";
         return false;
     }
-    if (n > HV_NAME_MAX) {
+    if (n > OVFK_HV_NAME_MAX) {
         *why = "is longer than 50 characters";
         return false;
     }
@@ -230,7 +230,7 @@ bool hv_name_ok(const char *name, const char **why)
  * 64-Bit, 80 RHEL 64-Bit, ... 101 Linux 64-Bit, 102 Other 64-Bit, 103
  * Server 2008 R2), and any description that says 64.
  */
-bool hv_os_is_64bit(const struct hv_vm *vm)
+bool ovfk_hv_os_is_64bit(const struct ovfk_hv_vm *vm)
 {
     static const int ids[] = {
         70, 71, 74, 77, 78, 80, 81, 83, 85, 90, 92, 94, 96, 98, 100, 101,
@@ -249,10 +249,10 @@ bool hv_os_is_64bit(const struct hv_vm *vm)
     return false;
 }
 
-static void report(hv_report_fn fn, void *opaque, int *count,
+static void report(ovfk_hv_report_fn fn, void *opaque, int *count,
                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void report(hv_report_fn fn, void *opaque, int *count,
+static void report(ovfk_hv_report_fn fn, void *opaque, int *count,
                    const char *fmt, ...)
 {
     char msg[512];
@@ -269,17 +269,18 @@ static void report(hv_report_fn fn, void *opaque, int *count,
     }
 }
 
-int hv_vm_check_limits(const struct hv_vm *vm, uint32_t max_cpus,
-                       hv_report_fn error, hv_report_fn warn, void *opaque)
+int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
+                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
+                            void *opaque)
 {
     const char *why;
     int count = 0;
-    uint64_t min = hv_os_is_64bit(vm) ? HV_MIN_MEMORY_64_MIB
-                                      : HV_MIN_MEMORY_MIB;
+    uint64_t min = ovfk_hv_os_is_64bit(vm) ? OVFK_HV_MIN_MEMORY_64_MIB
+                                      : OVFK_HV_MIN_MEMORY_MIB;
     size_t plain = 0;
 
     if (!max_cpus) {
-        max_cpus = HV_DEFAULT_MAX_CPUS;
+        max_cpus = OVFK_HV_DEFAULT_MAX_CPUS;
     }
     if (!hv_name_ok(vm->name, &why)) {
         report(error, opaque, &count, "VM name '%s' %s; choose another name",
@@ -289,7 +290,7 @@ int hv_vm_check_limits(const struct hv_vm *vm, uint32_t max_cpus,
         report(error, opaque, &count, "%llu MiB of memory is below the "
                "%llu MiB a %s guest needs; raise it with --memory",
                (unsigned long long)vm->memory_mib, (unsigned long long)min,
-               min == HV_MIN_MEMORY_64_MIB ? "64-bit" : "");
+               min == OVFK_HV_MIN_MEMORY_64_MIB ? "64-bit" : "");
     }
     if (vm->cpus == 0 || vm->cpus > max_cpus) {
         report(error, opaque, &count, "%u vCPUs: a VM has 1 to %u here; set "
@@ -316,14 +317,14 @@ static void put_str(json_object *o, const char *k, const char *v)
     }
 }
 
-char *hv_vm_to_json(const struct hv_vm *vm, bool pretty)
+char *ovfk_hv_vm_to_json(const struct ovfk_hv_vm *vm, bool pretty)
 {
     json_object *o = json_object_new_object();
     json_object *disks = json_object_new_array();
     json_object *nics = json_object_new_array();
     char uuid[37], *out;
 
-    hv_uuid_str(vm->uuid, uuid);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
     put_str(o, "name", vm->name);
     put_str(o, "uuid", uuid);
     put_str(o, "description", vm->description);
@@ -387,10 +388,10 @@ static int64_t get_int(json_object *o, const char *k, int64_t dflt)
     return json_object_get_int64(v);
 }
 
-int hv_vm_from_json(const char *text, struct hv_vm **out)
+int ovfk_hv_vm_from_json(const char *text, struct ovfk_hv_vm **out)
 {
     json_object *o = json_tokener_parse(text), *arr;
-    struct hv_vm *vm;
+    struct ovfk_hv_vm *vm;
     char *uuid;
     int r = 0;
 
@@ -400,14 +401,14 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
         return ovfk_err_last(OVFK_ECORRUPT, "VM definition is not a JSON "
                              "object");
     }
-    vm = hv_vm_new();
+    vm = ovfk_hv_vm_new();
     if (!vm) {
         json_object_put(o);
         return -ENOMEM;
     }
     vm->name = get_str(o, "name");
     uuid = get_str(o, "uuid");
-    if (!vm->name || hv_uuid_parse(uuid, vm->uuid) < 0) {
+    if (!vm->name || ovfk_hv_uuid_parse(uuid, vm->uuid) < 0) {
         r = ovfk_err_last(OVFK_ECORRUPT, "VM definition lacks a name or a "
                           "valid uuid");
     }
@@ -424,7 +425,7 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
     if (json_object_object_get_ex(o, "disks", &arr)) {
         for (size_t i = 0; r == 0 && i < json_object_array_length(arr); i++) {
             json_object *e = json_object_array_get_idx(arr, i);
-            struct hv_disk *d = hv_vm_add_disk(vm);
+            struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
             if (!d) {
                 r = -ENOMEM;
                 break;
@@ -441,14 +442,14 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
     if (json_object_object_get_ex(o, "nics", &arr)) {
         for (size_t i = 0; r == 0 && i < json_object_array_length(arr); i++) {
             json_object *e = json_object_array_get_idx(arr, i);
-            struct hv_nic *n = hv_vm_add_nic(vm);
+            struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
             char *mac = get_str(e, "mac");
             if (!n) {
                 free(mac);
                 r = -ENOMEM;
                 break;
             }
-            if (mac && hv_mac_normalize(mac, n->mac) < 0) {
+            if (mac && ovfk_hv_mac_normalize(mac, n->mac) < 0) {
                 r = ovfk_err_last(OVFK_ECORRUPT, "invalid MAC '%s'", mac);
             }
             free(mac);
@@ -458,7 +459,7 @@ int hv_vm_from_json(const char *text, struct hv_vm **out)
     }
     json_object_put(o);
     if (r < 0) {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
         return r;
     }
     *out = vm;
@@ -480,7 +481,7 @@ int hv_strv_add(char ***v, size_t *n, const char *s)
     return 0;
 }
 
-void hv_strv_free(char **v, size_t n)
+void ovfk_hv_strv_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i]);
@@ -488,10 +489,10 @@ void hv_strv_free(char **v, size_t n)
     free(v);
 }
 
-void hv_list_free(struct hv_vm **vms, size_t n)
+void ovfk_hv_list_free(struct ovfk_hv_vm **vms, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        hv_vm_free(vms[i]);
+        ovfk_hv_vm_free(vms[i]);
     }
     free(vms);
 }

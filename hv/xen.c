@@ -26,12 +26,12 @@ struct xen_priv {
     char dir[PATH_MAX];
 };
 
-static struct xen_priv *P(hv_conn *c)
+static struct xen_priv *P(ovfk_hv_conn *c)
 {
     return c->priv;
 }
 
-static int xen_open(hv_conn *c, const char *where)
+static int xen_open(ovfk_hv_conn *c, const char *where)
 {
     struct xen_priv *p = calloc(1, sizeof(*p));
     struct stat st;
@@ -61,7 +61,7 @@ static int xen_open(hv_conn *c, const char *where)
     return 0;
 }
 
-static void xen_close(hv_conn *c)
+static void xen_close(ovfk_hv_conn *c)
 {
     free(c->priv);
 }
@@ -260,7 +260,7 @@ static const char *bus_of(const char *vdev)
  * "phy:DEV,...", xl's positional "PATH,FORMAT,VDEV,ACCESS", or xl's
  * "format=raw, vdev=xvda, access=rw, target=PATH".
  */
-static int parse_disk(const char *spec, struct hv_disk *d)
+static int parse_disk(const char *spec, struct ovfk_hv_disk *d)
 {
     char buf[PATH_MAX + 128], *f[8];
     char *save = NULL, *tok;
@@ -321,19 +321,19 @@ static int parse_disk(const char *spec, struct hv_disk *d)
 }
 
 static int cfg_to_vm(const struct xcfg *x, const char *file,
-                     struct hv_vm **out)
+                     struct ovfk_hv_vm **out)
 {
-    struct hv_vm *vm = hv_vm_new();
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_new();
     const struct xval *v;
     const char *s;
 
     *out = NULL;
     if (!vm || !(s = get_str(x, "name"))) {
-        hv_vm_free(vm);
+        ovfk_hv_vm_free(vm);
         return -EINVAL;
     }
     vm->name = strdup(s);
-    if (hv_uuid_parse(get_str(x, "uuid"), vm->uuid) < 0) {
+    if (ovfk_hv_uuid_parse(get_str(x, "uuid"), vm->uuid) < 0) {
         memset(vm->uuid, 0, 16);
     }
     vm->memory_mib = get_str(x, "memory") ? strtoull(get_str(x, "memory"),
@@ -349,7 +349,7 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
     vm->description = hv_strdup(file);
     v = get(x, "disk");
     for (int i = 0; v && i < v->n; i++) {
-        struct hv_disk *d = hv_vm_add_disk(vm);
+        struct ovfk_hv_disk *d = ovfk_hv_vm_add_disk(vm);
         char id[32];
         if (!d || parse_disk(v->list[i], d) < 0) {
             continue;
@@ -366,7 +366,7 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
     }
     v = get(x, "vif");
     for (int i = 0; v && i < v->n; i++) {
-        struct hv_nic *n = hv_vm_add_nic(vm);
+        struct ovfk_hv_nic *n = ovfk_hv_vm_add_nic(vm);
         char buf[512], *save = NULL, *tok;
         snprintf(buf, sizeof(buf), "%s", v->list[i]);
         for (tok = strtok_r(buf, ",", &save); tok;
@@ -375,7 +375,7 @@ static int cfg_to_vm(const struct xcfg *x, const char *file,
                 tok++;
             }
             if (!strncmp(tok, "mac=", 4)) {
-                hv_mac_normalize(tok + 4, n->mac);
+                ovfk_hv_mac_normalize(tok + 4, n->mac);
             } else if (!strncmp(tok, "bridge=", 7)) {
                 n->network = strdup(tok + 7);
             } else if (!strncmp(tok, "model=", 6)) {
@@ -412,11 +412,12 @@ static char *read_file(const char *path)
 }
 
 /* Every configuration file of the directory, with the VM it defines. */
-static int scan(hv_conn *c, struct hv_vm ***out, size_t *n, char ***paths)
+static int scan(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n,
+                char ***paths)
 {
     DIR *d = opendir(P(c)->dir);
     struct dirent *e;
-    struct hv_vm **vms = NULL;
+    struct ovfk_hv_vm **vms = NULL;
     size_t np = 0;
 
     if (!d) {
@@ -425,7 +426,7 @@ static int scan(hv_conn *c, struct hv_vm ***out, size_t *n, char ***paths)
     while ((e = readdir(d))) {
         char path[PATH_MAX], *text;
         struct xcfg x;
-        struct hv_vm *vm, **nv;
+        struct ovfk_hv_vm *vm, **nv;
         struct stat st;
         if (e->d_name[0] == '.' || !strcmp(e->d_name, "auto") ||
             !strcmp(e->d_name, "scripts") ||
@@ -447,7 +448,7 @@ static int scan(hv_conn *c, struct hv_vm ***out, size_t *n, char ***paths)
                     hv_strv_add(paths, &np, path);
                 }
             } else {
-                hv_vm_free(vm);
+                ovfk_hv_vm_free(vm);
             }
         }
         xcfg_free(&x);
@@ -458,7 +459,7 @@ static int scan(hv_conn *c, struct hv_vm ***out, size_t *n, char ***paths)
     return 0;
 }
 
-static int xen_list(hv_conn *c, struct hv_vm ***out, size_t *n)
+static int xen_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***out, size_t *n)
 {
     int r = scan(c, out, n, NULL);
 
@@ -470,7 +471,7 @@ static int xen_list(hv_conn *c, struct hv_vm ***out, size_t *n)
     return r;
 }
 
-static char *vm_to_cfg(const struct hv_vm *vm)
+static char *vm_to_cfg(const struct ovfk_hv_vm *vm)
 {
     char *out = NULL, uuid[37];
     size_t len = 0;
@@ -479,7 +480,7 @@ static char *vm_to_cfg(const struct hv_vm *vm)
     if (!f) {
         return NULL;
     }
-    hv_uuid_str(vm->uuid, uuid);
+    ovfk_hv_uuid_str(vm->uuid, uuid);
     fprintf(f, "# Xen domain written by ovfkit\n");
     if (vm->os_type) {
         fprintf(f, "#ovfkit-os-type = %s\n", vm->os_type);
@@ -509,7 +510,7 @@ static char *vm_to_cfg(const struct hv_vm *vm)
     }
     fprintf(f, "disk = [");
     for (size_t i = 0; i < vm->n_disks; i++) {
-        const struct hv_disk *d = &vm->disks[i];
+        const struct ovfk_hv_disk *d = &vm->disks[i];
         const char *fmt = !d->format || !strcmp(d->format, "raw") ? "aio"
                           : !strcmp(d->format, "vhd") ? "vhd" : d->format;
         fprintf(f, "%s\"tap:%s:%s,xvd%c,w\"", i ? ", " : " ", fmt, d->path,
@@ -525,7 +526,8 @@ static char *vm_to_cfg(const struct hv_vm *vm)
     return out;
 }
 
-static int write_cfg(hv_conn *c, const char *path, const struct hv_vm *vm)
+static int write_cfg(ovfk_hv_conn *c, const char *path,
+                     const struct ovfk_hv_vm *vm)
 {
     char *text = vm_to_cfg(vm);
     int r = text ? ovfk_write_file_atomic(path, text, strlen(text)) : -ENOMEM;
@@ -535,7 +537,7 @@ static int write_cfg(hv_conn *c, const char *path, const struct hv_vm *vm)
                                 ovfk_errtext(r)) : 0;
 }
 
-static int xen_define(hv_conn *c, const struct hv_vm *vm)
+static int xen_define(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm)
 {
     char path[PATH_MAX];
 
@@ -548,10 +550,10 @@ static int xen_define(hv_conn *c, const struct hv_vm *vm)
 
 /* The file that defines a VM (by UUID and name: hand-written files may
  * have no UUID), or -ENOENT. */
-static int find_file(hv_conn *c, const struct hv_vm *vm, char *out,
+static int find_file(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *out,
                      size_t len)
 {
-    struct hv_vm **vms = NULL;
+    struct ovfk_hv_vm **vms = NULL;
     char **paths = NULL;
     size_t n = 0;
     int r = scan(c, &vms, &n, &paths);
@@ -566,13 +568,13 @@ static int find_file(hv_conn *c, const struct hv_vm *vm, char *out,
             }
         }
     }
-    hv_list_free(vms, n);
-    hv_strv_free(paths, n);
+    ovfk_hv_list_free(vms, n);
+    ovfk_hv_strv_free(paths, n);
     return r;
 }
 
-static int xen_replace(hv_conn *c, const struct hv_vm *old,
-                       const struct hv_vm *vm)
+static int xen_replace(ovfk_hv_conn *c, const struct ovfk_hv_vm *old,
+                       const struct ovfk_hv_vm *vm)
 {
     char path[PATH_MAX], fresh[PATH_MAX];
     int r;
@@ -599,7 +601,7 @@ static int xen_replace(hv_conn *c, const struct hv_vm *old,
     return r;
 }
 
-static int xen_remove(hv_conn *c, const struct hv_vm *vm,
+static int xen_remove(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
                       const struct hv_refs *refs)
 {
     char path[PATH_MAX];
@@ -620,7 +622,7 @@ static int xen_remove(hv_conn *c, const struct hv_vm *vm,
 }
 
 /* Networks are the host's bridges. */
-static int xen_networks(hv_conn *c, char ***names, size_t *n)
+static int xen_networks(ovfk_hv_conn *c, char ***names, size_t *n)
 {
     DIR *d = opendir("/sys/class/net");
     struct dirent *e;
@@ -641,7 +643,7 @@ static int xen_networks(hv_conn *c, char ***names, size_t *n)
     return r;
 }
 
-static int xen_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int xen_disk_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                         size_t len)
 {
     (void)vm;
@@ -652,24 +654,19 @@ static int xen_disk_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
     return 0;
 }
 
-static int xen_lock(hv_conn *c, const uint8_t *uuid, int *token)
+static int xen_lock_path(ovfk_hv_conn *c, const uint8_t *uuid, char *path,
+                         size_t len)
 {
-    char path[PATH_MAX], u[37] = "inventory";
+    char u[37] = "inventory";
 
     if (uuid) {
-        hv_uuid_str(uuid, u);
+        ovfk_hv_uuid_str(uuid, u);
     }
-    snprintf(path, sizeof(path), "%s/.ovfkit-%s.lock", P(c)->dir, u);
-    return hv_flock(path, uuid == NULL, token, &c->err);
+    snprintf(path, len, "%s/.ovfkit-%s.lock", P(c)->dir, u);
+    return 0;
 }
 
-static void xen_unlock(hv_conn *c, int token)
-{
-    (void)c;
-    hv_funlock(token);
-}
-
-static int xen_vm_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+static int xen_vm_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                       size_t len)
 {
     (void)vm;
@@ -690,7 +687,6 @@ const struct hv_driver hv_xen_driver = {
     .networks = xen_networks,
     .shared_disk_dir = true,
     .disk_dir = xen_disk_dir,
-    .lock = xen_lock,
-    .unlock = xen_unlock,
+    .lock_path = xen_lock_path,
     .vm_dir = xen_vm_dir,
 };

@@ -9,7 +9,7 @@
 
 static int vhd_in_pread(void *opaque, void *buf, size_t len, uint64_t off)
 {
-    return vhd_pread(opaque, buf, len, off);
+    return ovfk_vhd_pread(opaque, buf, len, off);
 }
 
 static int vhd_in_status(void *opaque, uint64_t off, uint64_t len,
@@ -17,20 +17,20 @@ static int vhd_in_status(void *opaque, uint64_t off, uint64_t len,
 {
     int depth;
 
-    return vhd_block_status(opaque, off, len, pnum, &depth);
+    return ovfk_vhd_block_status(opaque, off, len, pnum, &depth);
 }
 
 static const char *vhd_in_error(void *opaque)
 {
-    return vhd_error(opaque);
+    return ovfk_vhd_error(opaque);
 }
 
 static void vhd_in_close(void *opaque)
 {
-    vhd_close(opaque);
+    ovfk_vhd_close(opaque);
 }
 
-/* vhd_source's reading, and the source owns its chain */
+/* ovfk_vhd_source's reading, and the source owns its chain */
 static const struct ovfk_source_ops vhd_in_ops = {
     .pread = vhd_in_pread,
     .status = vhd_in_status,
@@ -40,16 +40,16 @@ static const struct ovfk_source_ops vhd_in_ops = {
 
 static int vhd_in_open(const char *path, ovfk_source **out)
 {
-    vhd_t *h;
-    int r = vhd_open(path, 0, &h);
+    ovfk_vhd *h;
+    int r = ovfk_vhd_open(path, 0, &h);
 
     *out = NULL;
     if (r < 0) {
         return r;
     }
-    r = vhd_source(h, out);
+    r = ovfk_vhd_source(h, out);
     if (r < 0) {
-        vhd_close(h);
+        ovfk_vhd_close(h);
         return r;
     }
     (*out)->ops = &vhd_in_ops;
@@ -58,6 +58,6 @@ static int vhd_in_open(const char *path, ovfk_source **out)
 
 const struct input_driver input_vhd = {
     .name = "vhd",
-    .probe = vhd_probe,
+    .probe = ovfk_vhd_probe,
     .open = vhd_in_open,
 };

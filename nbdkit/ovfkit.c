@@ -61,7 +61,7 @@
 
 static char *file;
 static char *control;
-static vhd_t *top;
+static ovfk_vhd *top;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t watcher;
 static bool watching;
@@ -123,7 +123,7 @@ static int control_listen(void)
 
 static int ovfkit_get_ready(void)
 {
-    if (vhd_open(file, VHD_OPEN_RDWR, &top) < 0) {
+    if (ovfk_vhd_open(file, OVFK_VHD_OPEN_RDWR, &top) < 0) {
         nbdkit_error("%s", ovfk_last_error());
         return -1;
     }
@@ -145,7 +145,7 @@ static bool same_file(const char *a, const char *b)
  */
 static int retarget(const char *path, char *msg, size_t len)
 {
-    vhd_t *next = NULL, *parent;
+    ovfk_vhd *next = NULL, *parent;
     char *name = NULL;
     int r = -1;
 
@@ -158,19 +158,22 @@ static int retarget(const char *path, char *msg, size_t len)
         return -1;
     }
     pthread_mutex_lock(&lock);
-    if (vhd_flush(top) < 0) {
-        snprintf(msg, len, "error %s", vhd_error(top));
-    } else if (vhd_open(name ? name : file, VHD_OPEN_RDWR, &next) < 0) {
+    if (ovfk_vhd_flush(top) < 0) {
+        snprintf(msg, len, "error %s", ovfk_vhd_error(top));
+    } else if (ovfk_vhd_open(name ? name : file, OVFK_VHD_OPEN_RDWR, &next) <
+               0) {
         snprintf(msg, len, "error %s", ovfk_last_error());
-    } else if (vhd_size(next) != vhd_size(top)) {
-        snprintf(msg, len, "error '%s' holds %llu bytes; the disk holds "
-                 "%llu", vhd_path(next), (unsigned long long)vhd_size(next),
-                 (unsigned long long)vhd_size(top));
-    } else if (name && (!(parent = vhd_parent(next)) ||
-                        !same_file(vhd_path(parent), file))) {
+    } else if (ovfk_vhd_size(next) != ovfk_vhd_size(top)) {
+        snprintf(msg, len,
+                 "error '%s' holds %llu bytes; the disk holds "
+                 "%llu",
+                 ovfk_vhd_path(next), (unsigned long long)ovfk_vhd_size(next),
+                 (unsigned long long)ovfk_vhd_size(top));
+    } else if (name && (!(parent = ovfk_vhd_parent(next)) ||
+                        !same_file(ovfk_vhd_path(parent), file))) {
         snprintf(msg, len, "error '%s' is not a delta on '%s'", name, file);
     } else {
-        vhd_close(top);     /* flushed above: nothing is left to write */
+        ovfk_vhd_close(top);     /* flushed above: nothing is left to write */
         top = next;
         next = NULL;
         if (name) {
@@ -181,7 +184,7 @@ static int retarget(const char *path, char *msg, size_t len)
         snprintf(msg, len, "ok");
         r = 0;
     }
-    vhd_close(next);
+    ovfk_vhd_close(next);
     pthread_mutex_unlock(&lock);
     free(name);
     return r;
@@ -294,8 +297,8 @@ static void ovfkit_unload(void)
         close(wake[1]);
     }
     if (top) {
-        vhd_flush(top);
-        vhd_close(top);
+        ovfk_vhd_flush(top);
+        ovfk_vhd_close(top);
     }
     free(file);
     free(control);
@@ -313,7 +316,7 @@ static int64_t ovfkit_get_size(void *handle)
 
     (void)handle;
     pthread_mutex_lock(&lock);
-    size = (int64_t)vhd_size(top);
+    size = (int64_t)ovfk_vhd_size(top);
     pthread_mutex_unlock(&lock);
     return size;
 }
@@ -326,9 +329,9 @@ static int ovfkit_pread(void *handle, void *buf, uint32_t count,
     (void)handle;
     (void)flags;
     pthread_mutex_lock(&lock);
-    r = vhd_pread(top, buf, count, offset);
+    r = ovfk_vhd_pread(top, buf, count, offset);
     if (r < 0) {
-        nbdkit_error("%s", vhd_error(top));
+        nbdkit_error("%s", ovfk_vhd_error(top));
         nbdkit_set_error(r == OVFK_ECORRUPT ? EIO : -r);
     }
     pthread_mutex_unlock(&lock);
@@ -342,12 +345,12 @@ static int ovfkit_pwrite(void *handle, const void *buf, uint32_t count,
 
     (void)handle;
     pthread_mutex_lock(&lock);
-    r = vhd_pwrite(top, buf, count, offset);
+    r = ovfk_vhd_pwrite(top, buf, count, offset);
     if (r == 0 && (flags & NBDKIT_FLAG_FUA)) {
-        r = vhd_flush(top);
+        r = ovfk_vhd_flush(top);
     }
     if (r < 0) {
-        nbdkit_error("%s", vhd_error(top));
+        nbdkit_error("%s", ovfk_vhd_error(top));
         nbdkit_set_error(r == OVFK_ECORRUPT ? EIO : -r);
     }
     pthread_mutex_unlock(&lock);
@@ -361,9 +364,9 @@ static int ovfkit_flush(void *handle, uint32_t flags)
     (void)handle;
     (void)flags;
     pthread_mutex_lock(&lock);
-    r = vhd_flush(top);
+    r = ovfk_vhd_flush(top);
     if (r < 0) {
-        nbdkit_error("%s", vhd_error(top));
+        nbdkit_error("%s", ovfk_vhd_error(top));
         nbdkit_set_error(-r);
     }
     pthread_mutex_unlock(&lock);

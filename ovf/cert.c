@@ -17,10 +17,10 @@
 
 #include "ovf/pkg.h"
 
-static void say(ova_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void say(ova_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -104,7 +104,7 @@ static char *cert_pem(X509 *c, size_t *len)
     return out;
 }
 
-int pkg_cert_size(const char *mf_name, enum ova_digest alg,
+int pkg_cert_size(const char *mf_name, enum ovfk_ova_digest alg,
                   const char *key_pem, const char *cert_path, size_t *size,
                   ovfk_err *err)
 {
@@ -122,7 +122,7 @@ int pkg_cert_size(const char *mf_name, enum ova_digest alg,
             ovfk_err_set(err, -EINVAL, "key '%s' does not belong to "
                          "certificate '%s'", key_pem, cert_path);
         } else if ((pem = cert_pem(c, &pem_len))) {
-            *size = strlen(ova_digest_name(alg)) + strlen(mf_name) + 4 +
+            *size = strlen(ovfk_ova_digest_name(alg)) + strlen(mf_name) + 4 +
                     2 * (size_t)EVP_PKEY_get_size(k) + 1 + pem_len;
             free(pem);
             r = 0;
@@ -134,7 +134,7 @@ int pkg_cert_size(const char *mf_name, enum ova_digest alg,
 }
 
 int pkg_cert_make(const char *mf_name, const void *mf, size_t mf_len,
-                  enum ova_digest alg, const char *key_pem,
+                  enum ovfk_ova_digest alg, const char *key_pem,
                   const char *cert_path, char **out, size_t *out_len,
                   ovfk_err *err)
 {
@@ -157,14 +157,14 @@ int pkg_cert_make(const char *mf_name, const void *mf, size_t mf_len,
         goto out;
     }
     pem = cert_pem(c, &pem_len);
-    total = strlen(ova_digest_name(alg)) + strlen(mf_name) + 4 + 2 * sig_len +
-            1 + pem_len + 1;
+    total = strlen(ovfk_ova_digest_name(alg)) + strlen(mf_name) + 4 +
+            2 * sig_len + 1 + pem_len + 1;
     text = pem ? malloc(total) : NULL;
     if (!text) {
         r = ovfk_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
-    n = snprintf(text, total, "%s(%s)= ", ova_digest_name(alg), mf_name);
+    n = snprintf(text, total, "%s(%s)= ", ovfk_ova_digest_name(alg), mf_name);
     pkg_hex(sig, sig_len, text + n);
     n += (int)(2 * sig_len);
     text[n++] = '\n';
@@ -227,7 +227,7 @@ static bool parse_sig_line(const char *line, size_t len, char *alg,
 }
 
 struct chain_errors {
-    ova_report_fn report;
+    ovfk_ova_report_fn report;
     void *opaque;
     int seen[32];
     int n;
@@ -262,7 +262,7 @@ static int collect(int ok, X509_STORE_CTX *ctx)
 }
 
 static void check_chain(X509 *c, STACK_OF(X509) *extra, const char *ca,
-                        ova_report_fn report, void *opaque, int *count)
+                        ovfk_ova_report_fn report, void *opaque, int *count)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -295,14 +295,14 @@ out:
 
 int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
                     const void *mf, size_t mf_len, const char *ca,
-                    ova_report_fn report, void *opaque)
+                    ovfk_ova_report_fn report, void *opaque)
 {
     const char *nl = memchr(cert, '\n', cert_len);
     size_t l = nl ? (size_t)(nl - cert) : cert_len;
     char alg[16], name[512];
     unsigned char *sig = NULL;
     size_t sig_len = 0;
-    enum ova_digest d;
+    enum ovfk_ova_digest d;
     STACK_OF(X509) *extra = sk_X509_new_null();
     X509 *c = NULL;
     EVP_MD_CTX *ctx = NULL;
@@ -315,7 +315,7 @@ int pkg_cert_verify(const char *cert, size_t cert_len, const char *mf_name,
     }
     line_ok = parse_sig_line(cert, l, alg, sizeof(alg), name, sizeof(name),
                              &sig, &sig_len) &&
-              ova_digest_parse(alg, &d) == 0;
+              ovfk_ova_digest_parse(alg, &d) == 0;
     if (!line_ok) {
         count++;
         say(report, opaque, "certificate: the signature line is malformed "

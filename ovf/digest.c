@@ -14,17 +14,20 @@
 
 #include "ovf/pkg.h"
 
-int ova_digest_parse(const char *name, enum ova_digest *out)
+int ovfk_ova_digest_parse(const char *name, enum ovfk_ova_digest *out)
 {
     static const struct {
         const char *name;
-        enum ova_digest d;
+        enum ovfk_ova_digest d;
     } names[] = {
-        { "SHA1", OVA_DIGEST_SHA1 }, { "SHA-1", OVA_DIGEST_SHA1 },
-        { "SHA256", OVA_DIGEST_SHA256 }, { "SHA-256", OVA_DIGEST_SHA256 },
-        { "SHA2-256", OVA_DIGEST_SHA256 },
-        { "SHA512", OVA_DIGEST_SHA512 }, { "SHA-512", OVA_DIGEST_SHA512 },
-        { "SHA2-512", OVA_DIGEST_SHA512 },
+        { "SHA1", OVFK_OVA_DIGEST_SHA1 },
+        { "SHA-1", OVFK_OVA_DIGEST_SHA1 },
+        { "SHA256", OVFK_OVA_DIGEST_SHA256 },
+        { "SHA-256", OVFK_OVA_DIGEST_SHA256 },
+        { "SHA2-256", OVFK_OVA_DIGEST_SHA256 },
+        { "SHA512", OVFK_OVA_DIGEST_SHA512 },
+        { "SHA-512", OVFK_OVA_DIGEST_SHA512 },
+        { "SHA2-512", OVFK_OVA_DIGEST_SHA512 },
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -36,24 +39,24 @@ int ova_digest_parse(const char *name, enum ova_digest *out)
     return -EINVAL;
 }
 
-const char *ova_digest_name(enum ova_digest d)
+const char *ovfk_ova_digest_name(enum ovfk_ova_digest d)
 {
     switch (d) {
-    case OVA_DIGEST_SHA1:
+    case OVFK_OVA_DIGEST_SHA1:
         return "SHA1";
-    case OVA_DIGEST_SHA512:
+    case OVFK_OVA_DIGEST_SHA512:
         return "SHA512";
     default:
         return "SHA256";
     }
 }
 
-const EVP_MD *pkg_md(enum ova_digest d)
+const EVP_MD *pkg_md(enum ovfk_ova_digest d)
 {
     switch (d) {
-    case OVA_DIGEST_SHA1:
+    case OVFK_OVA_DIGEST_SHA1:
         return EVP_sha1();
-    case OVA_DIGEST_SHA512:
+    case OVFK_OVA_DIGEST_SHA512:
         return EVP_sha512();
     default:
         return EVP_sha256();
@@ -71,9 +74,9 @@ void pkg_hex(const unsigned char *raw, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-int pkg_hash_init(pkg_hash *h, enum ova_digest alg)
+int pkg_hash_init(pkg_hash *h, enum ovfk_ova_digest alg)
 {
-    h->alg = alg ? alg : OVA_DIGEST_SHA256;
+    h->alg = alg ? alg : OVFK_OVA_DIGEST_SHA256;
     h->bg = NULL;
     h->ctx = EVP_MD_CTX_new();
     if (!h->ctx || EVP_DigestInit_ex(h->ctx, pkg_md(h->alg), NULL) != 1) {
@@ -115,7 +118,7 @@ void pkg_hash_free(pkg_hash *h)
     h->ctx = NULL;
 }
 
-int pkg_hash_file(const char *path, enum ova_digest alg, char hex[129])
+int pkg_hash_file(const char *path, enum ovfk_ova_digest alg, char hex[129])
 {
     const size_t chunk = 1u << 20;
     char *buf = malloc(chunk);

@@ -127,7 +127,7 @@ static void dump_node(struct out *o, xmlNodePtr n, int depth)
     }
 }
 
-static void dump_extra(struct out *o, const ovf_extra *x, int depth)
+static void dump_extra(struct out *o, const ovfk_ovf_extra *x, int depth)
 {
     if (!x) {
         return;
@@ -150,18 +150,18 @@ static void dump_extra(struct out *o, const ovf_extra *x, int depth)
 
 static int cmp_prop(const void *a, const void *b)
 {
-    const struct ovf_prop *x = *(const struct ovf_prop *const *)a;
-    const struct ovf_prop *y = *(const struct ovf_prop *const *)b;
+    const struct ovfk_ovf_prop *x = *(const struct ovfk_ovf_prop *const *)a;
+    const struct ovfk_ovf_prop *y = *(const struct ovfk_ovf_prop *const *)b;
     int r = strcmp(x->name, y->name);
 
     return r ? r : (x < y ? -1 : x > y);
 }
 
 /* Properties by name: the emitter writes them in CIM schema order. */
-static void dump_props(struct out *o, const struct ovf_prop *p, size_t n,
+static void dump_props(struct out *o, const struct ovfk_ovf_prop *p, size_t n,
                        int depth)
 {
-    const struct ovf_prop **v = calloc(n ? n : 1, sizeof(*v));
+    const struct ovfk_ovf_prop **v = calloc(n ? n : 1, sizeof(*v));
 
     if (!v) {
         o->oom = true;
@@ -177,7 +177,7 @@ static void dump_props(struct out *o, const struct ovf_prop *p, size_t n,
     free(v);
 }
 
-static void dump_system(struct out *o, const struct ovf_system *sy, int d)
+static void dump_system(struct out *o, const struct ovfk_ovf_system *sy, int d)
 {
     put(o, "%*s%s id=%s name=%s info=%s\n", d * 2, "",
         sy->collection ? "collection" : "system", s(sy->id), s(sy->name),
@@ -195,7 +195,7 @@ static void dump_system(struct out *o, const struct ovf_system *sy, int d)
         /* by kind, as OVF 2.0 orders them; OVF 1.0 calls them all Item */
         for (int rank = 0; rank < 3; rank++) {
             for (size_t i = 0; i < sy->n_items; i++) {
-                const struct ovf_item *it = &sy->items[i];
+                const struct ovfk_ovf_item *it = &sy->items[i];
                 int r = !strcmp(it->element, "EthernetPortItem") ? 1 :
                         !strcmp(it->element, "StorageItem") ? 2 : 0;
                 if (r != rank) {
@@ -211,7 +211,7 @@ static void dump_system(struct out *o, const struct ovf_system *sy, int d)
         dump_extra(o, sy->hw_extra, d + 1);
     }
     for (size_t i = 0; i < sy->n_products; i++) {
-        const struct ovf_product *p = &sy->products[i];
+        const struct ovfk_ovf_product *p = &sy->products[i];
         put(o, "%*sproduct class=%s instance=%s info=%s product=%s "
             "vendor=%s version=%s full=%s urls=%s,%s,%s\n", d * 2 + 2, "",
             s(p->class_), s(p->instance), info(p->info, INFO_PRODUCT),
@@ -219,7 +219,7 @@ static void dump_system(struct out *o, const struct ovf_system *sy, int d)
             s(p->vendor), s(p->version), s(p->full_version),
             s(p->product_url), s(p->vendor_url), s(p->app_url));
         for (size_t j = 0; j < p->n_props; j++) {
-            const struct ovf_property *q = &p->props[j];
+            const struct ovfk_ovf_property *q = &p->props[j];
             put(o, "%*s%s key=%s type=%s value=%s qualifiers=%s label=%s "
                 "description=%s user=%d password=%d\n", d * 2 + 4, "",
                 q->is_category ? "category" : "property", s(q->key),
@@ -241,20 +241,20 @@ static void dump_system(struct out *o, const struct ovf_system *sy, int d)
     }
 }
 
-char *ovf_dump(const ovf_doc *d)
+char *ovfk_ovf_dump(const ovfk_ovf_doc *d)
 {
     struct out o = { 0 };
 
     put(&o, "lang=%s\n", s(d->lang));
     for (size_t i = 0; i < d->n_files; i++) {
-        const struct ovf_file *f = &d->files[i];
+        const struct ovfk_ovf_file *f = &d->files[i];
         put(&o, "file id=%s href=%s size=%llu/%d compression=%s chunk=%llu\n",
             s(f->id), s(f->href), (unsigned long long)f->size, f->has_size,
             s(f->compression), (unsigned long long)f->chunk_size);
         dump_extra(&o, f->extra, 1);
     }
     for (size_t i = 0; i < d->n_disks; i++) {
-        const struct ovf_disk *k = &d->disks[i];
+        const struct ovfk_ovf_disk *k = &d->disks[i];
         put(&o, "disk id=%s file=%s format=%s parent=%s capacity=%s units=%s "
             "bytes=%llu/%d populated=%llu/%d\n", s(k->id), s(k->file_ref),
             s(k->format), s(k->parent_ref), s(k->capacity_text),

@@ -87,7 +87,7 @@ static void put_nodes(struct ectx *c, xmlNodePtr parent, xmlNodePtr *nodes,
     }
 }
 
-static void put_attrs(struct ectx *c, xmlNodePtr n, const ovf_extra *x)
+static void put_attrs(struct ectx *c, xmlNodePtr n, const ovfk_ovf_extra *x)
 {
     for (size_t i = 0; x && n && i < x->n_attrs; i++) {
         const struct ovf_extra_attr *a = &x->attrs[i];
@@ -111,14 +111,14 @@ static void put_attrs(struct ectx *c, xmlNodePtr n, const ovf_extra *x)
     }
 }
 
-static void put_head(struct ectx *c, xmlNodePtr n, const ovf_extra *x)
+static void put_head(struct ectx *c, xmlNodePtr n, const ovfk_ovf_extra *x)
 {
     if (x) {
         put_nodes(c, n, x->head, x->n_head);
     }
 }
 
-static void put_tail(struct ectx *c, xmlNodePtr n, const ovf_extra *x)
+static void put_tail(struct ectx *c, xmlNodePtr n, const ovfk_ovf_extra *x)
 {
     if (x) {
         put_nodes(c, n, x->tail, x->n_tail);
@@ -127,8 +127,8 @@ static void put_tail(struct ectx *c, xmlNodePtr n, const ovf_extra *x)
 
 static int cmp_prop(const void *a, const void *b)
 {
-    const struct ovf_prop *x = *(const struct ovf_prop *const *)a;
-    const struct ovf_prop *y = *(const struct ovf_prop *const *)b;
+    const struct ovfk_ovf_prop *x = *(const struct ovfk_ovf_prop *const *)a;
+    const struct ovfk_ovf_prop *y = *(const struct ovfk_ovf_prop *const *)b;
     int r = strcmp(x->name, y->name);
 
     /* stable: equal names keep document order */
@@ -137,9 +137,9 @@ static int cmp_prop(const void *a, const void *b)
 
 /* CIM class members in the alphabetical order the CIM schemas require. */
 static void put_props(struct ectx *c, xmlNodePtr parent, xmlNsPtr ns,
-                      const struct ovf_prop *props, size_t n)
+                      const struct ovfk_ovf_prop *props, size_t n)
 {
-    const struct ovf_prop **sorted = calloc(n ? n : 1, sizeof(*sorted));
+    const struct ovfk_ovf_prop **sorted = calloc(n ? n : 1, sizeof(*sorted));
 
     if (!sorted) {
         c->oom = true;
@@ -158,12 +158,12 @@ static void put_props(struct ectx *c, xmlNodePtr parent, xmlNsPtr ns,
     free(sorted);
 }
 
-static void emit_references(struct ectx *c, const ovf_doc *d)
+static void emit_references(struct ectx *c, const ovfk_ovf_doc *d)
 {
     xmlNodePtr refs = el(c, c->root, "References", NULL);
 
     for (size_t i = 0; refs && i < d->n_files; i++) {
-        const struct ovf_file *f = &d->files[i];
+        const struct ovfk_ovf_file *f = &d->files[i];
         xmlNodePtr n = el(c, refs, "File", NULL);
         at(c, n, "href", f->href);
         at(c, n, "id", f->id);
@@ -179,7 +179,7 @@ static void emit_references(struct ectx *c, const ovf_doc *d)
     }
 }
 
-static void emit_disks(struct ectx *c, const ovf_doc *d)
+static void emit_disks(struct ectx *c, const ovfk_ovf_doc *d)
 {
     xmlNodePtr sec;
 
@@ -190,7 +190,7 @@ static void emit_disks(struct ectx *c, const ovf_doc *d)
     put_attrs(c, sec, d->disk_extra);
     el(c, sec, "Info", d->disk_info ? d->disk_info : INFO_DISKS);
     for (size_t i = 0; sec && i < d->n_disks; i++) {
-        const struct ovf_disk *k = &d->disks[i];
+        const struct ovfk_ovf_disk *k = &d->disks[i];
         xmlNodePtr n = el(c, sec, "Disk", NULL);
         if (k->capacity_text) {
             at(c, n, "capacity", k->capacity_text);
@@ -211,7 +211,7 @@ static void emit_disks(struct ectx *c, const ovf_doc *d)
     put_tail(c, sec, d->disk_extra);
 }
 
-static void emit_networks(struct ectx *c, const ovf_doc *d)
+static void emit_networks(struct ectx *c, const ovfk_ovf_doc *d)
 {
     xmlNodePtr sec;
 
@@ -222,7 +222,7 @@ static void emit_networks(struct ectx *c, const ovf_doc *d)
     put_attrs(c, sec, d->net_extra);
     el(c, sec, "Info", d->net_info ? d->net_info : INFO_NETWORKS);
     for (size_t i = 0; sec && i < d->n_networks; i++) {
-        const struct ovf_network *w = &d->networks[i];
+        const struct ovfk_ovf_network *w = &d->networks[i];
         xmlNodePtr n = el(c, sec, "Network", NULL);
         at(c, n, "name", w->name);
         put_attrs(c, n, w->extra);
@@ -234,7 +234,7 @@ static void emit_networks(struct ectx *c, const ovf_doc *d)
     put_tail(c, sec, d->net_extra);
 }
 
-static void emit_options(struct ectx *c, const ovf_doc *d)
+static void emit_options(struct ectx *c, const ovfk_ovf_doc *d)
 {
     xmlNodePtr sec;
 
@@ -245,7 +245,7 @@ static void emit_options(struct ectx *c, const ovf_doc *d)
     el(c, sec, "Info", d->options_info ? d->options_info
                                        : INFO_OPTIONS);
     for (size_t i = 0; sec && i < d->n_options; i++) {
-        const struct ovf_deploy_option *o = &d->options[i];
+        const struct ovfk_ovf_deploy_option *o = &d->options[i];
         xmlNodePtr n = el(c, sec, "Configuration", NULL);
         at(c, n, "id", o->id);
         if (o->is_default) {
@@ -257,7 +257,7 @@ static void emit_options(struct ectx *c, const ovf_doc *d)
 }
 
 static void emit_product(struct ectx *c, xmlNodePtr parent,
-                         const struct ovf_product *p)
+                         const struct ovfk_ovf_product *p)
 {
     xmlNodePtr sec = el(c, parent, "ProductSection", NULL);
 
@@ -274,7 +274,7 @@ static void emit_product(struct ectx *c, xmlNodePtr parent,
     }
     put_head(c, sec, p->extra);
     for (size_t i = 0; sec && i < p->n_props; i++) {
-        const struct ovf_property *q = &p->props[i];
+        const struct ovfk_ovf_property *q = &p->props[i];
         xmlNodePtr n;
         if (q->is_category) {
             n = el(c, sec, "Category", q->value ? q->value : "");
@@ -327,7 +327,7 @@ static int item_rank(const char *element)
 }
 
 static void emit_hardware(struct ectx *c, xmlNodePtr parent,
-                          const struct ovf_system *s)
+                          const struct ovfk_ovf_system *s)
 {
     xmlNodePtr sec = el(c, parent, "VirtualHardwareSection", NULL);
 
@@ -340,7 +340,7 @@ static void emit_hardware(struct ectx *c, xmlNodePtr parent,
     }
     for (int rank = 0; rank < 3; rank++) {
         for (size_t i = 0; sec && i < s->n_items; i++) {
-            const struct ovf_item *it = &s->items[i];
+            const struct ovfk_ovf_item *it = &s->items[i];
             const char *name = it->element;
             xmlNodePtr n;
             if (c->version < 20) {
@@ -364,7 +364,7 @@ static void emit_hardware(struct ectx *c, xmlNodePtr parent,
 }
 
 static void emit_system(struct ectx *c, xmlNodePtr parent,
-                        const struct ovf_system *s)
+                        const struct ovfk_ovf_system *s)
 {
     xmlNodePtr n = el(c, parent, s->collection ? "VirtualSystemCollection"
                                                : "VirtualSystem", NULL);
@@ -411,7 +411,7 @@ static void emit_system(struct ectx *c, xmlNodePtr parent,
     }
 }
 
-int ovf_emit(const ovf_doc *d, int version, char **out, size_t *len)
+int ovfk_ovf_emit(const ovfk_ovf_doc *d, int version, char **out, size_t *len)
 {
     struct ectx c = { .version = version >= 20 ? 20 : 10 };
     xmlChar *mem = NULL;

@@ -218,24 +218,24 @@ out:
 }
 
 /* The public face of gz_out (ova.h). */
-int ova_gzip_new(const ovfk_sink *down, ova_gzip **out, ovfk_sink *up)
+int ovfk_ova_gzip_new(const ovfk_sink *down, ovfk_ova_gzip **out, ovfk_sink *up)
 {
     gz_out *g;
     int r = gz_out_new(down, &g);
 
-    *out = (ova_gzip *)g;
+    *out = (ovfk_ova_gzip *)g;
     if (r == 0) {
         gz_out_sink(g, up);
     }
     return r;
 }
 
-int ova_gzip_finish(ova_gzip *g)
+int ovfk_ova_gzip_finish(ovfk_ova_gzip *g)
 {
     return gz_out_finish((gz_out *)g);
 }
 
-void ova_gzip_free(ova_gzip *g)
+void ovfk_ova_gzip_free(ovfk_ova_gzip *g)
 {
     gz_out_free((gz_out *)g);
 }

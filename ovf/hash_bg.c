@@ -78,7 +78,7 @@ static int drain(struct pkg_hash_bg *bg)
     return r;
 }
 
-int pkg_hash_init_bg(pkg_hash *h, enum ova_digest alg)
+int pkg_hash_init_bg(pkg_hash *h, enum ovfk_ova_digest alg)
 {
     struct pkg_hash_bg *bg;
     int r = pkg_hash_init(h, alg);

@@ -39,7 +39,7 @@ struct ovf_extra_attr {
     char *value;
 };
 
-struct ovf_extra {
+struct ovfk_ovf_extra {
     xmlNodePtr *head;
     size_t n_head;
     xmlNodePtr *tail;
@@ -50,7 +50,7 @@ struct ovf_extra {
 
 struct ovf_priv {
     xmlDocPtr holder;       /* owns the copied nodes */
-    ovf_extra **extras;     /* every extra, for freeing */
+    ovfk_ovf_extra **extras;     /* every extra, for freeing */
     size_t n_extras;
 };
 
@@ -68,7 +68,7 @@ struct ovf_priv {
  * one table parse.c reads them with and emit.c writes them from. */
 struct ovf_product_field {
     const char *name;           /* element name */
-    size_t off;                 /* of the char * in struct ovf_product */
+    size_t off;                 /* of the char * in struct ovfk_ovf_product */
 };
 extern const struct ovf_product_field ovf_product_fields[];
 extern const size_t ovf_n_product_fields;
@@ -77,9 +77,10 @@ extern const size_t ovf_n_product_fields;
 bool ovf_utf16_label_on_8bit(const char *buf, size_t len);
 
 /* model.c */
-ovf_extra *ovf_extra_new(ovf_doc *d);
-int ovf_extra_add_node(ovf_doc *d, ovf_extra *x, xmlNodePtr node, bool head);
-int ovf_extra_add_attr(ovf_extra *x, xmlAttrPtr a);
+ovfk_ovf_extra *ovf_extra_new(ovfk_ovf_doc *d);
+int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node,
+                       bool head);
+int ovf_extra_add_attr(ovfk_ovf_extra *x, xmlAttrPtr a);
 bool ovf_is_envelope_ns(const char *href);
 void *ovf_grow(void *array, size_t *n, size_t elem);
 char *ovf_strdup(const char *s);

@@ -12,24 +12,26 @@
 
 #include "ovf/pkg.h"
 
-static size_t hexlen(enum ova_digest d)
+static size_t hexlen(enum ovfk_ova_digest d)
 {
-    return d == OVA_DIGEST_SHA1 ? 40 : d == OVA_DIGEST_SHA512 ? 128 : 64;
+    return d == OVFK_OVA_DIGEST_SHA1     ? 40
+           : d == OVFK_OVA_DIGEST_SHA512 ? 128
+                                         : 64;
 }
 
-size_t pkg_manifest_line(enum ova_digest alg, const char *name,
+size_t pkg_manifest_line(enum ovfk_ova_digest alg, const char *name,
                          const char *hex, char *out, size_t outlen)
 {
-    int n = snprintf(out, outlen, "%s(%s)= %s\n", ova_digest_name(alg), name,
-                     hex);
+    int n = snprintf(out, outlen, "%s(%s)= %s\n", ovfk_ova_digest_name(alg),
+                     name, hex);
 
     return n < 0 ? 0 : (size_t)n;
 }
 
-static void say(ova_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void say(ova_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_ova_report_fn report, void *opaque, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -44,7 +46,7 @@ static void say(ova_report_fn report, void *opaque, const char *fmt, ...)
 
 /* One line: "ALG(name)= hex".  Returns 0, or 1 for a malformed line. */
 static int parse_line(const char *line, size_t len,
-                      struct ova_manifest_entry *e)
+                      struct ovfk_ova_manifest_entry *e)
 {
     char alg[16];
     const char *open = memchr(line, '(', len);
@@ -56,7 +58,7 @@ static int parse_line(const char *line, size_t len,
     }
     memcpy(alg, line, (size_t)(open - line));
     alg[open - line] = '\0';
-    if (ova_digest_parse(alg, &e->digest) < 0) {
+    if (ovfk_ova_digest_parse(alg, &e->digest) < 0) {
         return 1;
     }
     /* the name runs to the last ")" before "=" */
@@ -93,22 +95,25 @@ static int parse_line(const char *line, size_t len,
     return 0;
 }
 
-int ova_manifest_parse(const char *buf, size_t len, struct ova_manifest *m,
-                       ova_report_fn report, void *opaque)
+int ovfk_ova_manifest_parse(const char *buf, size_t len,
+                            struct ovfk_ova_manifest *m,
+                            ovfk_ova_report_fn report, void *opaque)
 {
     size_t pos = 0;
     int bad = 0, lineno = 0;
 
     memset(m, 0, sizeof(*m));
-    if (len > OVA_MAX_MANIFEST) {
-        return ovfk_err_last(OVFK_ECORRUPT, "manifest of %zu bytes is over "
-                             "the %u MiB limit", len, OVA_MAX_MANIFEST >> 20);
+    if (len > OVFK_OVA_MAX_MANIFEST) {
+        return ovfk_err_last(OVFK_ECORRUPT,
+                             "manifest of %zu bytes is over "
+                             "the %u MiB limit",
+                             len, OVFK_OVA_MAX_MANIFEST >> 20);
     }
     while (pos < len) {
         const char *line = buf + pos;
         const char *nl = memchr(line, '\n', len - pos);
         size_t l = nl ? (size_t)(nl - line) : len - pos;
-        struct ova_manifest_entry e = { 0 };
+        struct ovfk_ova_manifest_entry e = { 0 };
         int r;
         pos += l + (nl ? 1 : 0);
         lineno++;
@@ -120,7 +125,7 @@ int ova_manifest_parse(const char *buf, size_t len, struct ova_manifest *m,
         }
         r = parse_line(line, l, &e);
         if (r < 0) {
-            ova_manifest_free(m);
+            ovfk_ova_manifest_free(m);
             return ovfk_err_last(r, "out of memory");
         }
         if (r > 0) {
@@ -129,18 +134,18 @@ int ova_manifest_parse(const char *buf, size_t len, struct ova_manifest *m,
                 lineno, (int)(l > 120 ? 120 : l), line);
             continue;
         }
-        if (m->n >= OVA_MAX_MEMBERS) {
+        if (m->n >= OVFK_OVA_MAX_MEMBERS) {
             free(e.name);
-            ova_manifest_free(m);
+            ovfk_ova_manifest_free(m);
             return ovfk_err_last(OVFK_ECORRUPT, "manifest lists more than "
-                                 "%u files", OVA_MAX_MEMBERS);
+                                 "%u files", OVFK_OVA_MAX_MEMBERS);
         }
         {
-            struct ova_manifest_entry *ne = realloc(m->entries,
+            struct ovfk_ova_manifest_entry *ne = realloc(m->entries,
                                                     (m->n + 1) * sizeof(*ne));
             if (!ne) {
                 free(e.name);
-                ova_manifest_free(m);
+                ovfk_ova_manifest_free(m);
                 return ovfk_err_last(-ENOMEM, "out of memory");
             }
             m->entries = ne;
@@ -150,7 +155,7 @@ int ova_manifest_parse(const char *buf, size_t len, struct ova_manifest *m,
     return bad;
 }
 
-void ova_manifest_free(struct ova_manifest *m)
+void ovfk_ova_manifest_free(struct ovfk_ova_manifest *m)
 {
     for (size_t i = 0; i < m->n; i++) {
         free(m->entries[i].name);

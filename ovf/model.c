@@ -31,7 +31,7 @@ char *ovf_strdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-int ovf_set_str(char **field, const char *value)
+int ovfk_ovf_set_str(char **field, const char *value)
 {
     char *v = NULL;
 
@@ -57,11 +57,11 @@ bool ovf_is_envelope_ns(const char *href)
     return false;
 }
 
-ovf_extra *ovf_extra_new(ovf_doc *d)
+ovfk_ovf_extra *ovf_extra_new(ovfk_ovf_doc *d)
 {
     struct ovf_priv *p = d->priv;
-    ovf_extra *x = calloc(1, sizeof(*x));
-    ovf_extra **slot;
+    ovfk_ovf_extra *x = calloc(1, sizeof(*x));
+    ovfk_ovf_extra **slot;
 
     if (!x) {
         return NULL;
@@ -75,7 +75,8 @@ ovf_extra *ovf_extra_new(ovf_doc *d)
     return x;
 }
 
-int ovf_extra_add_node(ovf_doc *d, ovf_extra *x, xmlNodePtr node, bool head)
+int ovf_extra_add_node(ovfk_ovf_doc *d, ovfk_ovf_extra *x, xmlNodePtr node,
+                       bool head)
 {
     struct ovf_priv *p = d->priv;
     xmlNodePtr copy = xmlDocCopyNode(node, p->holder, 1);
@@ -96,7 +97,7 @@ int ovf_extra_add_node(ovf_doc *d, ovf_extra *x, xmlNodePtr node, bool head)
     return 0;
 }
 
-int ovf_extra_add_attr(ovf_extra *x, xmlAttrPtr a)
+int ovf_extra_add_attr(ovfk_ovf_extra *x, xmlAttrPtr a)
 {
     struct ovf_extra_attr *e = ovf_grow(&x->attrs, &x->n_attrs, sizeof(*e));
     xmlChar *v;
@@ -115,7 +116,7 @@ int ovf_extra_add_attr(ovf_extra *x, xmlAttrPtr a)
     return e->name && e->value ? 0 : -ENOMEM;
 }
 
-static void free_extra(ovf_extra *x)
+static void free_extra(ovfk_ovf_extra *x)
 {
     if (!x) {
         return;
@@ -132,9 +133,9 @@ static void free_extra(ovf_extra *x)
     free(x);
 }
 
-int ovf_new(int version, ovf_doc **out)
+int ovfk_ovf_new(int version, ovfk_ovf_doc **out)
 {
-    ovf_doc *d = calloc(1, sizeof(*d));
+    ovfk_ovf_doc *d = calloc(1, sizeof(*d));
     struct ovf_priv *p = calloc(1, sizeof(*p));
 
     *out = NULL;
@@ -156,7 +157,7 @@ int ovf_new(int version, ovf_doc **out)
     return 0;
 }
 
-static void free_props(struct ovf_prop *props, size_t n)
+static void free_props(struct ovfk_ovf_prop *props, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(props[i].name);
@@ -165,7 +166,7 @@ static void free_props(struct ovf_prop *props, size_t n)
     free(props);
 }
 
-static void free_system(struct ovf_system *s)
+static void free_system(struct ovfk_ovf_system *s)
 {
     free(s->id);
     free(s->info);
@@ -184,7 +185,7 @@ static void free_system(struct ovf_system *s)
     }
     free(s->items);
     for (size_t i = 0; i < s->n_products; i++) {
-        struct ovf_product *p = &s->products[i];
+        struct ovfk_ovf_product *p = &s->products[i];
         free(p->class_);
         free(p->instance);
         free(p->info);
@@ -196,7 +197,7 @@ static void free_system(struct ovf_system *s)
         free(p->vendor_url);
         free(p->app_url);
         for (size_t j = 0; j < p->n_props; j++) {
-            struct ovf_property *q = &p->props[j];
+            struct ovfk_ovf_property *q = &p->props[j];
             free(q->key);
             free(q->type);
             free(q->value);
@@ -218,7 +219,7 @@ static void free_system(struct ovf_system *s)
     free(s->children);
 }
 
-void ovf_free(ovf_doc *d)
+void ovfk_ovf_free(ovfk_ovf_doc *d)
 {
     struct ovf_priv *p;
 
@@ -236,7 +237,7 @@ void ovf_free(ovf_doc *d)
     free(d->files);
     free(d->disk_info);
     for (size_t i = 0; i < d->n_disks; i++) {
-        struct ovf_disk *k = &d->disks[i];
+        struct ovfk_ovf_disk *k = &d->disks[i];
         free(k->id);
         free(k->file_ref);
         free(k->format);
@@ -274,7 +275,7 @@ void ovf_free(ovf_doc *d)
     free(d);
 }
 
-int ovf_warn(ovf_doc *d, const char *fmt, ...)
+int ovfk_ovf_warn(ovfk_ovf_doc *d, const char *fmt, ...)
 {
     char buf[512];
     char **slot;
@@ -297,21 +298,21 @@ int ovf_warn(ovf_doc *d, const char *fmt, ...)
 }
 
 const struct ovf_product_field ovf_product_fields[] = {
-    { "Product", offsetof(struct ovf_product, product) },
-    { "Vendor", offsetof(struct ovf_product, vendor) },
-    { "Version", offsetof(struct ovf_product, version) },
-    { "FullVersion", offsetof(struct ovf_product, full_version) },
-    { "ProductUrl", offsetof(struct ovf_product, product_url) },
-    { "VendorUrl", offsetof(struct ovf_product, vendor_url) },
-    { "AppUrl", offsetof(struct ovf_product, app_url) },
+    { "Product", offsetof(struct ovfk_ovf_product, product) },
+    { "Vendor", offsetof(struct ovfk_ovf_product, vendor) },
+    { "Version", offsetof(struct ovfk_ovf_product, version) },
+    { "FullVersion", offsetof(struct ovfk_ovf_product, full_version) },
+    { "ProductUrl", offsetof(struct ovfk_ovf_product, product_url) },
+    { "VendorUrl", offsetof(struct ovfk_ovf_product, vendor_url) },
+    { "AppUrl", offsetof(struct ovfk_ovf_product, app_url) },
 };
 const size_t ovf_n_product_fields = sizeof(ovf_product_fields) /
                                     sizeof(ovf_product_fields[0]);
 
-struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
-                              uint64_t size)
+struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id,
+                                        const char *href, uint64_t size)
 {
-    struct ovf_file *f = ovf_grow(&d->files, &d->n_files, sizeof(*f));
+    struct ovfk_ovf_file *f = ovf_grow(&d->files, &d->n_files, sizeof(*f));
 
     if (!f) {
         return NULL;
@@ -323,11 +324,11 @@ struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
     return f;
 }
 
-struct ovf_disk *ovf_add_disk(ovf_doc *d, const char *id,
+struct ovfk_ovf_disk *ovfk_ovf_add_disk(ovfk_ovf_doc *d, const char *id,
                               const char *file_ref, uint64_t capacity,
                               const char *format)
 {
-    struct ovf_disk *k = ovf_grow(&d->disks, &d->n_disks, sizeof(*k));
+    struct ovfk_ovf_disk *k = ovf_grow(&d->disks, &d->n_disks, sizeof(*k));
     char num[32];
 
     if (!k) {
@@ -343,10 +344,10 @@ struct ovf_disk *ovf_add_disk(ovf_doc *d, const char *id,
     return k;
 }
 
-struct ovf_network *ovf_add_network(ovf_doc *d, const char *name,
+struct ovfk_ovf_network *ovfk_ovf_add_network(ovfk_ovf_doc *d, const char *name,
                                     const char *description)
 {
-    struct ovf_network *n = ovf_grow(&d->networks, &d->n_networks,
+    struct ovfk_ovf_network *n = ovf_grow(&d->networks, &d->n_networks,
                                      sizeof(*n));
 
     if (!n) {
@@ -357,7 +358,7 @@ struct ovf_network *ovf_add_network(ovf_doc *d, const char *name,
     return n;
 }
 
-const char *ovf_prop_get(const struct ovf_prop *props, size_t n,
+const char *ovfk_ovf_prop_get(const struct ovfk_ovf_prop *props, size_t n,
                          const char *name)
 {
     for (size_t i = 0; i < n; i++) {
@@ -368,14 +369,14 @@ const char *ovf_prop_get(const struct ovf_prop *props, size_t n,
     return NULL;
 }
 
-int ovf_prop_set(struct ovf_prop **props, size_t *n, const char *name,
+int ovfk_ovf_prop_set(struct ovfk_ovf_prop **props, size_t *n, const char *name,
                  const char *value)
 {
-    struct ovf_prop *p;
+    struct ovfk_ovf_prop *p;
 
     for (size_t i = 0; i < *n; i++) {
         if (strcmp((*props)[i].name, name) == 0) {
-            return ovf_set_str(&(*props)[i].value, value);
+            return ovfk_ovf_set_str(&(*props)[i].value, value);
         }
     }
     p = ovf_grow(props, n, sizeof(*p));
@@ -387,19 +388,21 @@ int ovf_prop_set(struct ovf_prop **props, size_t *n, const char *name,
     return p->name && p->value ? 0 : -ENOMEM;
 }
 
-const char *ovf_item_get(const struct ovf_item *it, const char *name)
+const char *ovfk_ovf_item_get(const struct ovfk_ovf_item *it, const char *name)
 {
-    return ovf_prop_get(it->props, it->n_props, name);
+    return ovfk_ovf_prop_get(it->props, it->n_props, name);
 }
 
-int ovf_item_set(struct ovf_item *it, const char *name, const char *value)
+int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name,
+                      const char *value)
 {
-    return ovf_prop_set(&it->props, &it->n_props, name, value);
+    return ovfk_ovf_prop_set(&it->props, &it->n_props, name, value);
 }
 
-int ovf_item_add(struct ovf_item *it, const char *name, const char *value)
+int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name,
+                      const char *value)
 {
-    struct ovf_prop *p = ovf_grow(&it->props, &it->n_props, sizeof(*p));
+    struct ovfk_ovf_prop *p = ovf_grow(&it->props, &it->n_props, sizeof(*p));
 
     if (!p) {
         return -ENOMEM;
@@ -409,9 +412,9 @@ int ovf_item_add(struct ovf_item *it, const char *name, const char *value)
     return p->name && p->value ? 0 : -ENOMEM;
 }
 
-int ovf_item_type(const struct ovf_item *it)
+int ovfk_ovf_item_type(const struct ovfk_ovf_item *it)
 {
-    const char *t = ovf_item_get(it, "ResourceType");
+    const char *t = ovfk_ovf_item_get(it, "ResourceType");
     char *end;
     long v;
 
@@ -420,11 +423,12 @@ int ovf_item_type(const struct ovf_item *it)
          * that names a disk a disk drive, when ResourceType (optional in
          * their CIM classes) is left out */
         if (it->element && !strcmp(it->element, "EthernetPortItem")) {
-            return OVF_RT_ETHERNET;
+            return OVFK_OVF_RT_ETHERNET;
         }
         if (it->element && !strcmp(it->element, "StorageItem") &&
-            ovf_host_resource_disk(ovf_item_get(it, "HostResource"))) {
-            return OVF_RT_DISK;
+            ovfk_ovf_host_resource_disk(
+                ovfk_ovf_item_get(it, "HostResource"))) {
+            return OVFK_OVF_RT_DISK;
         }
         return 0;
     }
@@ -432,11 +436,11 @@ int ovf_item_type(const struct ovf_item *it)
     return (end != t && v > 0 && v < 100000) ? (int)v : 0;
 }
 
-struct ovf_item *ovf_add_item(struct ovf_system *s, int type,
+struct ovfk_ovf_item *ovfk_ovf_add_item(struct ovfk_ovf_system *s, int type,
                               const char *instance_id,
                               const char *element_name)
 {
-    struct ovf_item *it = ovf_grow(&s->items, &s->n_items, sizeof(*it));
+    struct ovfk_ovf_item *it = ovf_grow(&s->items, &s->n_items, sizeof(*it));
     char num[16];
 
     if (!it) {
@@ -445,15 +449,15 @@ struct ovf_item *ovf_add_item(struct ovf_system *s, int type,
     it->element = strdup("Item");
     it->required = true;
     snprintf(num, sizeof(num), "%d", type);
-    if (ovf_item_set(it, "ElementName", element_name) < 0 ||
-        ovf_item_set(it, "InstanceID", instance_id) < 0 ||
-        ovf_item_set(it, "ResourceType", num) < 0) {
+    if (ovfk_ovf_item_set(it, "ElementName", element_name) < 0 ||
+        ovfk_ovf_item_set(it, "InstanceID", instance_id) < 0 ||
+        ovfk_ovf_item_set(it, "ResourceType", num) < 0) {
         return NULL;
     }
     return it;
 }
 
-struct ovf_file *ovf_find_file(const ovf_doc *d, const char *id)
+struct ovfk_ovf_file *ovfk_ovf_find_file(const ovfk_ovf_doc *d, const char *id)
 {
     for (size_t i = 0; id && i < d->n_files; i++) {
         if (d->files[i].id && strcmp(d->files[i].id, id) == 0) {
@@ -463,7 +467,7 @@ struct ovf_file *ovf_find_file(const ovf_doc *d, const char *id)
     return NULL;
 }
 
-struct ovf_disk *ovf_find_disk(const ovf_doc *d, const char *id)
+struct ovfk_ovf_disk *ovfk_ovf_find_disk(const ovfk_ovf_doc *d, const char *id)
 {
     for (size_t i = 0; id && i < d->n_disks; i++) {
         if (d->disks[i].id && strcmp(d->disks[i].id, id) == 0) {
@@ -477,7 +481,7 @@ struct ovf_disk *ovf_find_disk(const ovf_doc *d, const char *id)
  * "ovf:/disk/ID" is the spec's form; 0.9 writes "/disk/ID", some tools
  * "ovf://disk/ID" or "ovf:disk/ID".  Returns a pointer into the argument.
  */
-const char *ovf_host_resource_disk(const char *hr)
+const char *ovfk_ovf_host_resource_disk(const char *hr)
 {
     static const char *const prefixes[] = {
         "ovf:/disk/", "ovf://disk/", "ovf:disk/", "/disk/",
@@ -493,7 +497,7 @@ const char *ovf_host_resource_disk(const char *hr)
     return NULL;
 }
 
-const char *ovf_default_config(const ovf_doc *d)
+const char *ovfk_ovf_default_config(const ovfk_ovf_doc *d)
 {
     for (size_t i = 0; i < d->n_options; i++) {
         if (d->options[i].is_default) {
@@ -503,8 +507,8 @@ const char *ovf_default_config(const ovf_doc *d)
     return d->n_options ? d->options[0].id : NULL;
 }
 
-bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
-                        const char *cfg)
+bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d,
+                             const struct ovfk_ovf_item *it, const char *cfg)
 {
     const char *c = it->configuration;
     size_t n;
@@ -513,7 +517,7 @@ bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
         return true;
     }
     if (!cfg) {
-        cfg = ovf_default_config(d);
+        cfg = ovfk_ovf_default_config(d);
     }
     if (!cfg) {
         return true;
@@ -534,7 +538,7 @@ bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
     return false;
 }
 
-static size_t count_systems(const struct ovf_system *s)
+static size_t count_systems(const struct ovfk_ovf_system *s)
 {
     size_t n = 1;
 
@@ -544,15 +548,15 @@ static size_t count_systems(const struct ovf_system *s)
     return n;
 }
 
-size_t ovf_system_count(const ovf_doc *d)
+size_t ovfk_ovf_system_count(const ovfk_ovf_doc *d)
 {
     return d->has_top ? count_systems(&d->top) : 0;
 }
 
-static const struct ovf_system *nth_system(const struct ovf_system *s,
+static const struct ovfk_ovf_system *nth_system(const struct ovfk_ovf_system *s,
                                            size_t *i)
 {
-    const struct ovf_system *r;
+    const struct ovfk_ovf_system *r;
 
     if (*i == 0) {
         return s;
@@ -566,7 +570,8 @@ static const struct ovf_system *nth_system(const struct ovf_system *s,
     return NULL;
 }
 
-const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i)
+const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d,
+                                                 size_t i)
 {
     return d->has_top ? nth_system(&d->top, &i) : NULL;
 }
@@ -576,36 +581,36 @@ const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i)
  * ovf:configuration apply to all; an item for the configuration overrides
  * them (the second pass), as ovftool reads them.
  */
-int ovf_summary(const ovf_doc *d, const struct ovf_system *s,
-                const char *cfg, struct ovf_hw_summary *out)
+int ovfk_ovf_summary(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
+                const char *cfg, struct ovfk_ovf_hw_summary *out)
 {
     memset(out, 0, sizeof(*out));
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < s->n_items; i++) {
-            const struct ovf_item *it = &s->items[i];
-            const char *q = ovf_item_get(it, "VirtualQuantity");
+            const struct ovfk_ovf_item *it = &s->items[i];
+            const char *q = ovfk_ovf_item_get(it, "VirtualQuantity");
             /* OVF 2.x (CIM 2.2x RASD) gives VirtualQuantity its own
              * VirtualQuantityUnits; 1.x used AllocationUnits for both */
-            const char *units = ovf_item_get(it, "VirtualQuantityUnits");
+            const char *units = ovfk_ovf_item_get(it, "VirtualQuantityUnits");
             bool specific = it->configuration && *it->configuration;
             if (!units) {
-                units = ovf_item_get(it, "AllocationUnits");
+                units = ovfk_ovf_item_get(it, "AllocationUnits");
             }
             uint64_t v;
             if (!q || specific != (pass == 1) ||
-                !ovf_item_in_config(d, it, cfg) ||
+                !ovfk_ovf_item_in_config(d, it, cfg) ||
                 (it->bound && strcmp(it->bound, "normal") != 0)) {
                 continue;
             }
-            switch (ovf_item_type(it)) {
-            case OVF_RT_PROCESSOR:
-                if (ovf_units_to_bytes(q, NULL, &v) == 0) {
+            switch (ovfk_ovf_item_type(it)) {
+            case OVFK_OVF_RT_PROCESSOR:
+                if (ovfk_ovf_units_to_bytes(q, NULL, &v) == 0) {
                     out->cpus = v;
                 }
                 break;
-            case OVF_RT_MEMORY:
+            case OVFK_OVF_RT_MEMORY:
                 /* memory without units is in MiB (0.9 and 1.0 practice) */
-                if (ovf_units_to_bytes(q, units ? units : "byte * 2^20",
+                if (ovfk_ovf_units_to_bytes(q, units ? units : "byte * 2^20",
                                        &v) == 0) {
                     out->memory_mib = v >> 20;
                 }

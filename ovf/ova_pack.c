@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ovf/ova_pack.c - `ova pack` (a descriptor and its files into an OVA,
+ * ovf/ovfk_ova_pack.c - `ova pack` (a descriptor and its files into an OVA,
  * optionally gzip-compressed or chunked) and `ova sign`.
  *
  * The descriptor is edited in place with libxml2 (File ovf:size,
@@ -205,7 +205,7 @@ static int add_pfile(struct pack *p, const char *href, const char *src,
 
 /* Walk References/File: resolve, compress, decide sizes, edit the DOM. */
 static int prepare_files(xmlDocPtr doc, const char *dir, const char *out,
-                         const struct ova_pack_opts *o, struct pack *p)
+                         const struct ovfk_ova_pack_opts *o, struct pack *p)
 {
     xmlNodePtr root = xmlDocGetRootElement(doc);
     char norm[512], path[PATH_MAX], num[32];
@@ -269,9 +269,10 @@ static int prepare_files(xmlDocPtr doc, const char *dir, const char *out,
     return 0;
 }
 
-static int plan_and_write(ova_writer *w, struct pack *p,
-                          const struct ova_pack_opts *o, const char *desc_name,
-                          const char *xml, size_t xml_len)
+static int plan_and_write(ovfk_ova_writer *w, struct pack *p,
+                          const struct ovfk_ova_pack_opts *o,
+                          const char *desc_name, const char *xml,
+                          size_t xml_len)
 {
     char name[600];
     ovfk_sink sink;
@@ -279,7 +280,7 @@ static int plan_and_write(ova_writer *w, struct pack *p,
 
     for (int pass = 0; pass < 2 && r == 0; pass++) {
         if (pass == 1) {
-            r = ova_writer_descriptor(w, desc_name, xml, xml_len);
+            r = ovfk_ova_writer_descriptor(w, desc_name, xml, xml_len);
         }
         for (size_t i = 0; r == 0 && i < p->n; i++) {
             struct pfile *f = &p->files[i];
@@ -298,9 +299,9 @@ static int plan_and_write(ova_writer *w, struct pack *p,
                     snprintf(name, sizeof(name), "%s", f->href);
                 }
                 if (pass == 0) {
-                    r = ova_writer_plan(w, name, len);
+                    r = ovfk_ova_writer_plan(w, name, len);
                 } else {
-                    r = ova_writer_next(w, name, &sink);
+                    r = ovfk_ova_writer_next(w, name, &sink);
                     if (r == 0) {
                         r = copy_range(f->src, off, len, &sink, &p->err);
                     }
@@ -309,32 +310,33 @@ static int plan_and_write(ova_writer *w, struct pack *p,
         }
     }
     if (r == 0) {
-        r = ova_writer_finish(w);
+        r = ovfk_ova_writer_finish(w);
     }
     if (r < 0 && !p->err.code) {
-        ovfk_err_set(&p->err, r, "%s", ova_writer_error(w));
-    } else if (r < 0 && ova_writer_error(w)[0]) {
-        ovfk_err_set(&p->err, r, "%s", ova_writer_error(w));
+        ovfk_err_set(&p->err, r, "%s", ovfk_ova_writer_error(w));
+    } else if (r < 0 && ovfk_ova_writer_error(w)[0]) {
+        ovfk_err_set(&p->err, r, "%s", ovfk_ova_writer_error(w));
     }
     return r;
 }
 
-int ova_pack(const char *ovf, const char *out, const struct ova_pack_opts *o)
+int ovfk_ova_pack(const char *ovf, const char *out,
+                  const struct ovfk_ova_pack_opts *o)
 {
     struct pack p = { 0 };
     char dir[PATH_MAX], tmp[PATH_MAX];
     char *buf = NULL, *name = NULL;
     xmlChar *xml = NULL;
     xmlDocPtr doc = NULL;
-    ova_writer *w = NULL;
+    ovfk_ova_writer *w = NULL;
     size_t len;
     int xml_len = 0, r;
 
-    if (ova_is_archive(ovf)) {
+    if (ovfk_ova_is_archive(ovf)) {
         return ovfk_err_last(-EINVAL, "'%s' is already an archive; pack "
                              "takes a descriptor (.ovf)", ovf);
     }
-    r = ova_load_descriptor(ovf, &buf, &len, &name);
+    r = ovfk_ova_load_descriptor(ovf, &buf, &len, &name);
     if (r < 0) {
         return r;
     }
@@ -347,7 +349,7 @@ int ova_pack(const char *ovf, const char *out, const struct ova_pack_opts *o)
     }
     snprintf(tmp, sizeof(tmp), "%s", ovf);
     snprintf(dir, sizeof(dir), "%s", dirname(tmp));
-    r = ova_writer_new(out, false, o, &w);
+    r = ovfk_ova_writer_new(out, false, o, &w);
     if (r < 0) {
         ovfk_err_set(&p.err, r, "%s", ovfk_last_error());
         goto out;
@@ -365,7 +367,7 @@ int ova_pack(const char *ovf, const char *out, const struct ova_pack_opts *o)
     r = plan_and_write(w, &p, o, basename(tmp), (const char *)xml,
                        (size_t)xml_len);
 out:
-    ova_writer_free(w);
+    ovfk_ova_writer_free(w);
     pack_free(&p);
     xmlFree(xml);
     xmlFreeDoc(doc);
@@ -404,7 +406,7 @@ static int sign_dir(const char *ovf, const char *key, const char *cert)
         return ovfk_err_last(r, "'%s' has no manifest '%s' to sign", ovf, mf);
     }
     r = ovfk_io_size(io, &size);
-    if (r == 0 && size > OVA_MAX_MANIFEST) {
+    if (r == 0 && size > OVFK_OVA_MAX_MANIFEST) {
         r = -EFBIG;
     }
     if (r == 0 && !(buf = malloc(size + 1))) {
@@ -415,7 +417,7 @@ static int sign_dir(const char *ovf, const char *key, const char *cert)
     }
     ovfk_io_close(io);
     if (r == 0) {
-        r = pkg_cert_make(mfname, buf, size, OVA_DIGEST_SHA256, key, cert,
+        r = pkg_cert_make(mfname, buf, size, OVFK_OVA_DIGEST_SHA256, key, cert,
                           &text, &text_len, &err);
         if (r < 0) {
             free(buf);
@@ -528,7 +530,7 @@ static int sign_ova(const char *path, const char *key, const char *cert)
             !strcasecmp(m.name + strlen(m.name) - 5, ".cert")) {
             continue;   /* replaced by the new certificate */
         }
-        if (is_mf && m.size > OVA_MAX_MANIFEST) {
+        if (is_mf && m.size > OVFK_OVA_MAX_MANIFEST) {
             r = ovfk_err_set(&err, OVFK_ECORRUPT, "manifest too large");
             break;
         }
@@ -555,7 +557,7 @@ static int sign_ova(const char *path, const char *key, const char *cert)
             char cname[600];
             size_t l = strlen(m.name) - 3;
             snprintf(cname, sizeof(cname), "%.*s.cert", (int)l, m.name);
-            r = pkg_cert_make(m.name, mf, mf_len, OVA_DIGEST_SHA256, key,
+            r = pkg_cert_make(m.name, mf, mf_len, OVFK_OVA_DIGEST_SHA256, key,
                               cert, &text, &text_len, &err);
             if (r == 0) {
                 r = put_member(a, cname, text_len);
@@ -596,8 +598,8 @@ out:
     return r < 0 ? ovfk_err_publish(&err) : 0;
 }
 
-int ova_sign(const char *path, const char *key_pem, const char *cert_pem)
+int ovfk_ova_sign(const char *path, const char *key_pem, const char *cert_pem)
 {
-    return ova_is_archive(path) ? sign_ova(path, key_pem, cert_pem)
+    return ovfk_ova_is_archive(path) ? sign_ova(path, key_pem, cert_pem)
                                 : sign_dir(path, key_pem, cert_pem);
 }

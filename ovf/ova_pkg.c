@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * ovf/ova_pkg.c - a package opened for import: the descriptor parsed, and
+ * ovf/ovfk_ova_pkg.c - a package opened for import: the descriptor parsed, and
  * each referenced file available as a local path with its content ready
  * to use: chunks joined, gzip undone (bounded by what the descriptor
  * allows, so a decompression bomb stops early).
@@ -31,8 +31,8 @@ struct pkg_file {
     char *path;
 };
 
-struct ova_pkg {
-    ovf_doc *doc;
+struct ovfk_ova_pkg {
+    ovfk_ovf_doc *doc;
     char *desc;
     size_t desc_len;
     char base[PATH_MAX];        /* where the package's files are */
@@ -42,18 +42,18 @@ struct ova_pkg {
     ovfk_err err;
 };
 
-ovf_doc *ova_pkg_doc(ova_pkg *p)
+ovfk_ovf_doc *ovfk_ova_pkg_doc(ovfk_ova_pkg *p)
 {
     return p->doc;
 }
 
-const char *ova_pkg_descriptor(ova_pkg *p, size_t *len)
+const char *ovfk_ova_pkg_descriptor(ovfk_ova_pkg *p, size_t *len)
 {
     *len = p->desc_len;
     return p->desc;
 }
 
-const char *ova_pkg_file(ova_pkg *p, const char *id, bool *movable)
+const char *ovfk_ova_pkg_file(ovfk_ova_pkg *p, const char *id, bool *movable)
 {
     size_t w = strlen(p->work);
 
@@ -69,7 +69,7 @@ const char *ova_pkg_file(ova_pkg *p, const char *id, bool *movable)
     return NULL;
 }
 
-void ova_pkg_free(ova_pkg *p)
+void ovfk_ova_pkg_free(ovfk_ova_pkg *p)
 {
     if (!p) {
         return;
@@ -82,12 +82,12 @@ void ova_pkg_free(ova_pkg *p)
         free(p->files[i].path);
     }
     free(p->files);
-    ovf_free(p->doc);
+    ovfk_ovf_free(p->doc);
     free(p->desc);
     free(p);
 }
 
-static int add_file(ova_pkg *p, const char *id, const char *path)
+static int add_file(ovfk_ova_pkg *p, const char *id, const char *path)
 {
     struct pkg_file *f = realloc(p->files, (p->n + 1) * sizeof(*f));
 
@@ -107,10 +107,11 @@ static int add_file(ova_pkg *p, const char *id, const char *path)
  * or, for a file no disk uses, 1024 times its packed size (gzip's best
  * ratio is about 1032:1).
  */
-static uint64_t content_bound(const ovf_doc *d, const struct ovf_file *f)
+static uint64_t content_bound(const ovfk_ovf_doc *d,
+                              const struct ovfk_ovf_file *f)
 {
     for (size_t i = 0; i < d->n_disks; i++) {
-        const struct ovf_disk *k = &d->disks[i];
+        const struct ovfk_ovf_disk *k = &d->disks[i];
         if (k->file_ref && !strcmp(k->file_ref, f->id) && k->capacity_known) {
             return k->capacity + k->capacity / 64 + (64u << 20);
         }
@@ -119,7 +120,8 @@ static uint64_t content_bound(const ovf_doc *d, const struct ovf_file *f)
 }
 
 /* Join href.000000000, href.000000001, ... into dst. */
-static int join_chunks(ova_pkg *p, const struct ovf_file *f, const char *dst)
+static int join_chunks(ovfk_ova_pkg *p, const struct ovfk_ovf_file *f,
+                       const char *dst)
 {
     char part[PATH_MAX];
     char *buf = malloc(1u << 20);
@@ -186,7 +188,7 @@ static int join_chunks(ova_pkg *p, const struct ovf_file *f, const char *dst)
     return r;
 }
 
-static bool skipped(const struct ova_open_opts *o, const char *id)
+static bool skipped(const struct ovfk_ova_open_opts *o, const char *id)
 {
     for (size_t i = 0; o->skip && o->skip[i]; i++) {
         if (!strcmp(o->skip[i], id)) {
@@ -197,13 +199,13 @@ static bool skipped(const struct ova_open_opts *o, const char *id)
 }
 
 /* Make every referenced file available, as a path with its content. */
-static int prepare(ova_pkg *p, const struct ova_open_opts *o)
+static int prepare(ovfk_ova_pkg *p, const struct ovfk_ova_open_opts *o)
 {
     char path[PATH_MAX], dst[PATH_MAX], norm[512];
     int r;
 
     for (size_t i = 0; i < p->doc->n_files; i++) {
-        const struct ovf_file *f = &p->doc->files[i];
+        const struct ovfk_ovf_file *f = &p->doc->files[i];
         if (!f->id || !f->href || skipped(o, f->id) || strstr(f->href, "://")) {
             continue;
         }
@@ -243,7 +245,7 @@ static int prepare(ova_pkg *p, const struct ova_open_opts *o)
 
 static void note(void *opaque, const char *msg)
 {
-    ova_pkg *p = opaque;
+    ovfk_ova_pkg *p = opaque;
 
     if (!p->err.code) {
         ovfk_err_set(&p->err, OVFK_EMISMATCH, "package does not verify: %s",
@@ -251,7 +253,7 @@ static void note(void *opaque, const char *msg)
     }
 }
 
-static int find_descriptor(ova_pkg *p, char *out, size_t len)
+static int find_descriptor(ovfk_ova_pkg *p, char *out, size_t len)
 {
     DIR *d = opendir(p->base);
     struct dirent *e;
@@ -272,10 +274,10 @@ static int find_descriptor(ova_pkg *p, char *out, size_t len)
     return r;
 }
 
-int ova_pkg_open(const char *path, const struct ova_open_opts *o,
-                 ova_pkg **out)
+int ovfk_ova_pkg_open(const char *path, const struct ovfk_ova_open_opts *o,
+                 ovfk_ova_pkg **out)
 {
-    ova_pkg *p = calloc(1, sizeof(*p));
+    ovfk_ova_pkg *p = calloc(1, sizeof(*p));
     char desc[PATH_MAX], tmp[PATH_MAX], *name = NULL;
     int r;
 
@@ -292,10 +294,10 @@ int ova_pkg_open(const char *path, const struct ova_open_opts *o,
         p->work[0] = '\0';
         goto fail;
     }
-    if (ova_is_archive(path)) {
+    if (ovfk_ova_is_archive(path)) {
         /* one pass: extract and verify the manifest on the way */
         snprintf(p->base, sizeof(p->base), "%s/members", p->work);
-        r = ova_unpack(path, p->base, o->progress, o->opaque);
+        r = ovfk_ova_unpack(path, p->base, o->progress, o->opaque);
         if (r < 0) {
             ovfk_err_set(&p->err, r, "%s", ovfk_last_error());
             goto fail;
@@ -311,13 +313,13 @@ int ova_pkg_open(const char *path, const struct ova_open_opts *o,
         snprintf(p->base, sizeof(p->base), "%s", dirname(tmp));
         snprintf(desc, sizeof(desc), "%s", path);
         if (o->verify) {
-            struct ova_verify_opts vo = { 0 };
+            struct ovfk_ova_verify_opts vo = { 0 };
             char mf[PATH_MAX];
             size_t n = strlen(path);
             snprintf(mf, sizeof(mf), "%.*s.mf", (int)(n > 4 ? n - 4 : n),
                      path);
             if (access(mf, F_OK) == 0) {
-                r = ova_verify(path, &vo, note, p);
+                r = ovfk_ova_verify(path, &vo, note, p);
                 if (r != 0) {
                     if (r < 0) {
                         ovfk_err_set(&p->err, r, "%s", ovfk_last_error());
@@ -328,9 +330,9 @@ int ova_pkg_open(const char *path, const struct ova_open_opts *o,
             }
         }
     }
-    r = ova_load_descriptor(desc, &p->desc, &p->desc_len, &name);
+    r = ovfk_ova_load_descriptor(desc, &p->desc, &p->desc_len, &name);
     if (r == 0) {
-        r = ovf_parse_memory(p->desc, p->desc_len, name, &p->doc);
+        r = ovfk_ovf_parse_memory(p->desc, p->desc_len, name, &p->doc);
     }
     free(name);
     if (r < 0) {
@@ -345,6 +347,6 @@ int ova_pkg_open(const char *path, const struct ova_open_opts *o,
     return 0;
 fail:
     ovfk_err_publish(&p->err);
-    ova_pkg_free(p);
+    ovfk_ova_pkg_free(p);
     return r;
 }

@@ -37,7 +37,7 @@ static bool ends_with(const char *s, const char *ext)
     return n > e && strcasecmp(s + n - e, ext) == 0;
 }
 
-bool ova_is_archive(const char *path)
+bool ovfk_ova_is_archive(const char *path)
 {
     char hdr[512];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -59,7 +59,7 @@ bool ova_is_archive(const char *path)
     return tar;
 }
 
-int ova_write_file(const char *path, const void *buf, size_t len)
+int ovfk_ova_write_file(const char *path, const void *buf, size_t len)
 {
     return ovfk_write_file_atomic(path, buf, len);
 }
@@ -102,7 +102,7 @@ static int read_member(tar_in *t, uint64_t size, uint64_t max, char **out,
     return 0;
 }
 
-int ova_load_descriptor(const char *path, char **buf, size_t *len,
+int ovfk_ova_load_descriptor(const char *path, char **buf, size_t *len,
                         char **name)
 {
     ovfk_err err = { 0 };
@@ -114,17 +114,17 @@ int ova_load_descriptor(const char *path, char **buf, size_t *len,
 
     *buf = NULL;
     *name = NULL;
-    if (!ova_is_archive(path)) {
+    if (!ovfk_ova_is_archive(path)) {
         r = ovfk_io_open_file(path, OVFK_IO_RDONLY, &io);
         if (r < 0) {
             return r;
         }
         r = ovfk_io_size(io, &size);
-        if (r == 0 && size > OVF_MAX_DESCRIPTOR) {
+        if (r == 0 && size > OVFK_OVF_MAX_DESCRIPTOR) {
             r = ovfk_err_set(&err, OVFK_ECORRUPT, "descriptor '%s' is %llu "
                              "bytes; ovfkit refuses descriptors over %u MiB",
                              path, (unsigned long long)size,
-                             OVF_MAX_DESCRIPTOR >> 20);
+                             OVFK_OVF_MAX_DESCRIPTOR >> 20);
         } else if (r == 0 && !(*buf = malloc(size + 1))) {
             r = ovfk_err_set(&err, -ENOMEM, "out of memory");
         } else if (r == 0 && (r = ovfk_io_pread(io, *buf, size, 0)) < 0) {
@@ -155,7 +155,7 @@ int ova_load_descriptor(const char *path, char **buf, size_t *len,
                              path, m.name, m.problem);
             break;
         }
-        r = read_member(t, m.size, OVF_MAX_DESCRIPTOR, buf, &err, m.name);
+        r = read_member(t, m.size, OVFK_OVF_MAX_DESCRIPTOR, buf, &err, m.name);
         if (r == 0) {
             *len = m.size;
             *name = strdup(m.name);
@@ -171,7 +171,7 @@ int ova_load_descriptor(const char *path, char **buf, size_t *len,
     return r < 0 ? ovfk_err_publish(&err) : 0;
 }
 
-int ova_list(const char *path, ova_list_fn fn, void *opaque)
+int ovfk_ova_list(const char *path, ovfk_ova_list_fn fn, void *opaque)
 {
     ovfk_err err = { 0 };
     struct tar_member m;
@@ -201,11 +201,11 @@ struct multi_hash {
     bool on[3];
 };
 
-static int mh_init(struct multi_hash *mh, enum ova_digest only)
+static int mh_init(struct multi_hash *mh, enum ovfk_ova_digest only)
 {
     memset(mh, 0, sizeof(*mh));
     for (int i = 0; i < 3; i++) {
-        enum ova_digest d = (enum ova_digest)(i + 1);
+        enum ovfk_ova_digest d = (enum ovfk_ova_digest)(i + 1);
         if (only && only != d) {
             continue;
         }
@@ -243,8 +243,8 @@ static void mh_final(struct multi_hash *mh, struct member_rec *rec)
     }
 }
 
-static const struct ova_manifest_entry *listed(const struct ova_manifest *m,
-                                               const char *name)
+static const struct ovfk_ova_manifest_entry *
+listed(const struct ovfk_ova_manifest *m, const char *name)
 {
     for (size_t i = 0; m && i < m->n; i++) {
         if (strcmp(m->entries[i].name, name) == 0) {
@@ -261,10 +261,10 @@ struct scan {
     char *mf, *cert, *desc;
     size_t mf_len, cert_len, desc_len;
     char *mf_name, *cert_name, *desc_name;
-    struct ova_manifest manifest;
+    struct ovfk_ova_manifest manifest;
     bool have_manifest;
     int extra_mf;               /* second manifests seen */
-    ovf_doc *doc;               /* the descriptor, parsed (unpack) */
+    ovfk_ovf_doc *doc;               /* the descriptor, parsed (unpack) */
 };
 
 static void scan_free(struct scan *s)
@@ -279,8 +279,8 @@ static void scan_free(struct scan *s)
     free(s->mf_name);
     free(s->cert_name);
     free(s->desc_name);
-    ova_manifest_free(&s->manifest);
-    ovf_free(s->doc);
+    ovfk_ova_manifest_free(&s->manifest);
+    ovfk_ovf_free(s->doc);
 }
 
 /*
@@ -386,8 +386,8 @@ static int add_rec(struct scan *s, const char *name, uint64_t size,
 /* Problems with members are reported (or, with strict, fatal). */
 typedef void (*problem_fn)(void *opaque, const char *msg);
 
-static void problemf(problem_fn fn, void *opaque, int *count,
-                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void problemf(problem_fn fn, void *opaque, int *count, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 static void problemf(problem_fn fn, void *opaque, int *count,
                      const char *fmt, ...)
@@ -433,7 +433,7 @@ static char **small_slot(struct scan *s, const char *name, size_t **len,
     if (ends_with(name, ".mf") && !s->mf) {
         *len = &s->mf_len;
         *slot_name = &s->mf_name;
-        *max = OVA_MAX_MANIFEST;
+        *max = OVFK_OVA_MAX_MANIFEST;
         return &s->mf;
     }
     if (ends_with(name, ".cert") && !s->cert) {
@@ -445,14 +445,14 @@ static char **small_slot(struct scan *s, const char *name, size_t **len,
     if (ends_with(name, ".ovf") && !s->desc) {
         *len = &s->desc_len;
         *slot_name = &s->desc_name;
-        *max = OVF_MAX_DESCRIPTOR;
+        *max = OVFK_OVF_MAX_DESCRIPTOR;
         return &s->desc;
     }
     return NULL;
 }
 
 /* The File of the descriptor a member holds whole (not a chunk). */
-static const struct ovf_file *file_of_member(const ovf_doc *d,
+static const struct ovfk_ovf_file *file_of_member(const ovfk_ovf_doc *d,
                                              const char *name)
 {
     for (size_t i = 0; d && i < d->n_files; i++) {
@@ -467,11 +467,12 @@ static const struct ovf_file *file_of_member(const ovf_doc *d,
     return NULL;
 }
 
-static void first_error(void *opaque, enum ovf_severity sev, const char *msg)
+static void first_error(void *opaque, enum ovfk_ovf_severity sev,
+                        const char *msg)
 {
     ovfk_err *e = opaque;
 
-    if (sev == OVF_ERROR && !e->code) {
+    if (sev == OVFK_OVF_ERROR && !e->code) {
         ovfk_err_set(e, OVFK_ECORRUPT, "%s", msg);
     }
 }
@@ -479,19 +480,20 @@ static void first_error(void *opaque, enum ovf_severity sev, const char *msg)
 /*
  * Before anything of a package is extracted, its descriptor must be one
  * an import would deploy: it parses (no DTD, no entity loop, no capacity
- * that overflows) and has no error of ovf_check (a capacity that cannot
+ * that overflows) and has no error of ovfk_ovf_check (a capacity that cannot
  * be read, references that resolve nowhere, an href out of the package).
  */
 static int check_descriptor(const char *path, struct scan *s, ovfk_err *err)
 {
-    struct ovf_check_opts co = { .in_archive = true };
+    struct ovfk_ovf_check_opts co = { .in_archive = true };
     ovfk_err first = { 0 };
 
-    if (ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &s->doc) < 0) {
+    if (ovfk_ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &s->doc) <
+        0) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "%s; refusing to extract "
                             "'%s'", ovfk_last_error(), path);
     }
-    if (ovf_check(s->doc, &co, first_error, &first) > 0) {
+    if (ovfk_ovf_check(s->doc, &co, first_error, &first) > 0) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "'%s': %s; refusing to "
                             "extract", s->desc_name, first.msg);
     }
@@ -502,7 +504,7 @@ static int check_descriptor(const char *path, struct scan *s, ovfk_err *err)
 static int check_member_size(const struct scan *s, const char *name,
                              uint64_t size, ovfk_err *err)
 {
-    const struct ovf_file *f = file_of_member(s->doc, name);
+    const struct ovfk_ovf_file *f = file_of_member(s->doc, name);
 
     if (f && f->has_size && f->size != size) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "member '%s' has %llu bytes; "
@@ -532,7 +534,7 @@ static int scan_ova(const char *path, struct scan *s, struct sinkdir *sd,
         return r;
     }
     while ((r = tar_next(t, &m)) > 0) {
-        const struct ova_manifest_entry *e;
+        const struct ovfk_ova_manifest_entry *e;
         struct member_rec *rec;
         struct multi_hash mh;
         char **slot, **slot_name;
@@ -558,8 +560,9 @@ static int scan_ova(const char *path, struct scan *s, struct sinkdir *sd,
             break;
         }
         e = s->have_manifest ? listed(&s->manifest, m.name) : NULL;
-        r = mh_init(&mh, s->have_manifest ? (e ? e->digest : OVA_DIGEST_SHA256)
-                                          : 0);
+        r = mh_init(&mh, s->have_manifest
+                             ? (e ? e->digest : OVFK_OVA_DIGEST_SHA256)
+                             : 0);
         if (r < 0) {
             ovfk_err_set(err, r, "out of memory");
             break;
@@ -594,7 +597,7 @@ static int scan_ova(const char *path, struct scan *s, struct sinkdir *sd,
             break;
         }
         if (slot == &s->mf) {
-            r = ova_manifest_parse(s->mf, s->mf_len, &s->manifest, report,
+            r = ovfk_ova_manifest_parse(s->mf, s->mf_len, &s->manifest, report,
                                    opaque);
             if (r < 0) {
                 break;
@@ -633,7 +636,7 @@ static void check_manifest(const struct scan *s, problem_fn report,
                  "manifest");
     }
     for (size_t i = 0; i < s->manifest.n; i++) {
-        const struct ova_manifest_entry *e = &s->manifest.entries[i];
+        const struct ovfk_ova_manifest_entry *e = &s->manifest.entries[i];
         const struct member_rec *rec;
         size_t times = 0;
         bool first = true;
@@ -667,7 +670,7 @@ static void check_manifest(const struct scan *s, problem_fn report,
         } else if (strcmp(rec->hex[e->digest - 1], e->hex) != 0) {
             problemf(report, opaque, count, "'%s' does not match the "
                      "manifest: %s %s expected, %s found", e->name,
-                     ova_digest_name(e->digest), e->hex,
+                     ovfk_ova_digest_name(e->digest), e->hex,
                      rec->hex[e->digest - 1]);
         }
     }
@@ -690,13 +693,13 @@ struct verify_diag {
     int *count;
 };
 
-/* ovf_diag_fn -> verify's lines: errors counted, warnings said only */
-static void verify_line(void *opaque, enum ovf_severity sev,
+/* ovfk_ovf_diag_fn -> verify's lines: errors counted, warnings said only */
+static void verify_line(void *opaque, enum ovfk_ovf_severity sev,
                         const char *msg)
 {
     struct verify_diag *v = opaque;
 
-    if (sev == OVF_ERROR) {
+    if (sev == OVFK_OVF_ERROR) {
         problemf(v->report, v->opaque, v->count, "%s", msg);
     } else if (v->report) {
         char line[700];
@@ -706,7 +709,7 @@ static void verify_line(void *opaque, enum ovf_severity sev,
 }
 
 /* A file as the package holds it: its size, and a VHD's capacity. */
-static void check_contents(const ovf_doc *d, const struct ovf_file *f,
+static void check_contents(const ovfk_ovf_doc *d, const struct ovfk_ovf_file *f,
                            const struct member_rec *rec,
                            struct verify_diag *v)
 {
@@ -717,7 +720,7 @@ static void check_contents(const ovf_doc *d, const struct ovf_file *f,
                  (unsigned long long)f->size);
     }
     for (size_t k = 0; k < d->n_disks; k++) {
-        const struct ovf_disk *disk = &d->disks[k];
+        const struct ovfk_ovf_disk *disk = &d->disks[k];
         if (disk->file_ref && f->id && !strcmp(disk->file_ref, f->id) &&
             pkg_vhd_disk(disk, f)) {
             pkg_check_capacity(disk, rec->name, &rec->ends, verify_line, v);
@@ -730,7 +733,7 @@ static void check_references(const struct scan *s, problem_fn report,
                              void *opaque, int *count)
 {
     struct verify_diag v = { report, opaque, count };
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
     char part[600];
 
     if (!s->desc) {
@@ -738,7 +741,7 @@ static void check_references(const struct scan *s, problem_fn report,
                  "(.ovf)");
         return;
     }
-    if (ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &d) < 0) {
+    if (ovfk_ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &d) < 0) {
         problemf(report, opaque, count, "%s", ovfk_last_error());
         return;
     }
@@ -761,7 +764,7 @@ static void check_references(const struct scan *s, problem_fn report,
             check_contents(d, &d->files[i], rec, &v);
         }
     }
-    ovf_free(d);
+    ovfk_ovf_free(d);
 }
 
 /* The package beside a descriptor: read the files from its directory. */
@@ -771,14 +774,14 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
     char dir[PATH_MAX], tmp[PATH_MAX], path[PATH_MAX], norm[512];
     char *base;
     struct stat st;
-    ovf_doc *d = NULL;
+    ovfk_ovf_doc *d = NULL;
     int r;
 
     snprintf(tmp, sizeof(tmp), "%s", ovf);
     snprintf(dir, sizeof(dir), "%s", dirname(tmp));
     snprintf(tmp, sizeof(tmp), "%s", ovf);
     base = basename(tmp);
-    r = ova_load_descriptor(ovf, &s->desc, &s->desc_len, &s->desc_name);
+    r = ovfk_ova_load_descriptor(ovf, &s->desc, &s->desc_len, &s->desc_name);
     if (r < 0) {
         return ovfk_err_set(err, r, "%s", ovfk_last_error());
     }
@@ -799,11 +802,11 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
         ovfk_io *io;
         uint64_t sz;
         if (ovfk_io_open_file(path, 0, &io) == 0) {
-            if (ovfk_io_size(io, &sz) == 0 && sz <= OVA_MAX_MANIFEST &&
+            if (ovfk_io_size(io, &sz) == 0 && sz <= OVFK_OVA_MAX_MANIFEST &&
                 (s->mf = malloc(sz + 1)) &&
                 ovfk_io_pread(io, s->mf, sz, 0) == 0) {
                 s->mf_len = sz;
-                r = ova_manifest_parse(s->mf, sz, &s->manifest, report,
+                r = ovfk_ova_manifest_parse(s->mf, sz, &s->manifest, report,
                                        opaque);
                 if (r >= 0) {
                     *count += r;
@@ -831,13 +834,13 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
         s->cert_name = NULL;
     }
     /* the package: the descriptor and every file it references */
-    r = ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &d);
+    r = ovfk_ovf_parse_memory(s->desc, s->desc_len, s->desc_name, &d);
     if (r < 0) {
         return ovfk_err_set(err, r, "%s", ovfk_last_error());
     }
     for (size_t i = 0; i <= d->n_files; i++) {
         const char *name = i == 0 ? s->desc_name : d->files[i - 1].href;
-        const struct ova_manifest_entry *e;
+        const struct ovfk_ova_manifest_entry *e;
         struct member_rec *rec;
         if (!name || strstr(name, "://")) {
             continue;
@@ -852,7 +855,7 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
             continue;   /* reported by check_references/manifest */
         }
         if (add_rec(s, norm, (uint64_t)st.st_size, &rec) < 0) {
-            ovf_free(d);
+            ovfk_ovf_free(d);
             return ovfk_err_set(err, -ENOMEM, "out of memory");
         }
         if (i > 0) {
@@ -863,18 +866,18 @@ static int scan_dir(const char *ovf, struct scan *s, problem_fn report,
             pkg_hash_file(path, e->digest, rec->hex[e->digest - 1]);
         }
     }
-    ovf_free(d);
+    ovfk_ovf_free(d);
     return 0;
 }
 
-int ova_verify(const char *path, const struct ova_verify_opts *o,
-               ova_report_fn report, void *opaque)
+int ovfk_ova_verify(const char *path, const struct ovfk_ova_verify_opts *o,
+               ovfk_ova_report_fn report, void *opaque)
 {
     struct scan s = { 0 };
     ovfk_err err = { 0 };
     int count = 0, r;
 
-    if (ova_is_archive(path)) {
+    if (ovfk_ova_is_archive(path)) {
         r = scan_ova(path, &s, NULL, false, report, opaque, &count, &err);
     } else {
         r = scan_dir(path, &s, report, opaque, &count, &err);
@@ -954,7 +957,7 @@ static int check_unpacked(const char *path, const struct scan *s,
         }
     }
     for (size_t i = 0; i < s->doc->n_files; i++) {
-        const struct ovf_file *f = &s->doc->files[i];
+        const struct ovfk_ovf_file *f = &s->doc->files[i];
         const char *h = f->href;
         while (h && h[0] == '.' && h[1] == '/') {
             h += 2;
@@ -972,8 +975,8 @@ static int check_unpacked(const char *path, const struct scan *s,
     return 0;
 }
 
-int ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
-               void *opaque)
+int ovfk_ova_unpack(const char *path, const char *dir,
+                    ovfk_progress_fn progress, void *opaque)
 {
     struct sinkdir sd = { -1, progress, opaque, 0 };
     struct scan s = { 0 };
@@ -998,14 +1001,14 @@ int ova_unpack(const char *path, const char *dir, ovfk_progress_fn progress,
     if (r == 0 && s.have_manifest) {
         /* what the manifest lists must match; unlisted files are allowed */
         for (size_t i = 0; i < s.manifest.n; i++) {
-            const struct ova_manifest_entry *e = &s.manifest.entries[i];
+            const struct ovfk_ova_manifest_entry *e = &s.manifest.entries[i];
             const struct member_rec *rec = find_rec(&s, e->name);
             if (rec && strcmp(rec->hex[e->digest - 1], e->hex) != 0) {
                 collect(&first, "");
                 r = ovfk_err_set(&err, OVFK_EMISMATCH, "'%s' does not match "
                                  "the manifest (%s): the package is damaged "
                                  "or was changed", e->name,
-                                 ova_digest_name(e->digest));
+                                 ovfk_ova_digest_name(e->digest));
                 break;
             }
         }

@@ -43,11 +43,11 @@ struct planned {
     char hex[129];
 };
 
-struct ova_writer {
+struct ovfk_ova_writer {
     bool dir;
     char *out;
     char tmp[PATH_MAX];
-    struct ova_pack_opts o;
+    struct ovfk_ova_pack_opts o;
     struct planned *files;
     size_t n, next;             /* next: files started so far */
     uint64_t written;           /* bytes of the current file */
@@ -73,14 +73,14 @@ struct ova_writer {
 static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
                                const void *buf, size_t len)
 {
-    ova_writer *w = opaque;
+    ovfk_ova_writer *w = opaque;
     int r;
 
     (void)a;
     /* Zeros (unallocated disk blocks, the unwritten parts of allocated
      * ones, a fixed VHD's empty space, tar padding) are left as holes, in
      * 64 KiB pieces: the file is new, holes read as zeros, and
-     * ova_writer_finish sets the final length. */
+     * ovfk_ova_writer_finish sets the final length. */
     r = ovfk_fault_check("write");
     if (r == 0) {
         r = ovfk_pwrite_sparse(w->fd, buf, len, w->off);
@@ -97,7 +97,7 @@ static la_ssize_t tar_write_cb(struct archive *a, void *opaque,
     return (la_ssize_t)len;
 }
 
-static int ar_error(ova_writer *w, const char *what)
+static int ar_error(ovfk_ova_writer *w, const char *what)
 {
     int e = w->failed_io && errno ? -errno : -EIO;
 
@@ -106,15 +106,16 @@ static int ar_error(ova_writer *w, const char *what)
                                              : archive_error_string(w->a));
 }
 
-const char *ova_writer_error(const ova_writer *w)
+const char *ovfk_ova_writer_error(const ovfk_ova_writer *w)
 {
     return w->err.msg;
 }
 
-int ova_writer_new(const char *out, bool dir, const struct ova_pack_opts *o,
-                   ova_writer **wp)
+int ovfk_ova_writer_new(const char *out, bool dir,
+                        const struct ovfk_ova_pack_opts *o,
+                        ovfk_ova_writer **wp)
 {
-    ova_writer *w = calloc(1, sizeof(*w));
+    ovfk_ova_writer *w = calloc(1, sizeof(*w));
     int r;
 
     *wp = NULL;
@@ -124,7 +125,7 @@ int ova_writer_new(const char *out, bool dir, const struct ova_pack_opts *o,
     }
     w->o = *o;
     if (!w->o.digest) {
-        w->o.digest = OVA_DIGEST_SHA256;
+        w->o.digest = OVFK_OVA_DIGEST_SHA256;
     }
     w->dir = dir;
     w->fd = -1;
@@ -156,7 +157,7 @@ int ova_writer_new(const char *out, bool dir, const struct ova_pack_opts *o,
             archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
             archive_write_open(w->a, w, NULL, tar_write_cb, NULL) !=
                 ARCHIVE_OK) {
-            ova_writer_free(w);
+            ovfk_ova_writer_free(w);
             return ovfk_err_last(-ENOMEM, "cannot start a tar archive");
         }
     }
@@ -164,7 +165,7 @@ int ova_writer_new(const char *out, bool dir, const struct ova_pack_opts *o,
     return 0;
 }
 
-int ova_writer_plan(ova_writer *w, const char *name, uint64_t size)
+int ovfk_ova_writer_plan(ovfk_ova_writer *w, const char *name, uint64_t size)
 {
     struct planned *p;
     char norm[512];
@@ -192,13 +193,15 @@ int ova_writer_plan(ova_writer *w, const char *name, uint64_t size)
     return 0;
 }
 
-static size_t hexlen(enum ova_digest d)
+static size_t hexlen(enum ovfk_ova_digest d)
 {
-    return d == OVA_DIGEST_SHA1 ? 40 : d == OVA_DIGEST_SHA512 ? 128 : 64;
+    return d == OVFK_OVA_DIGEST_SHA1     ? 40
+           : d == OVFK_OVA_DIGEST_SHA512 ? 128
+                                         : 64;
 }
 
 /* Exact length of the manifest: one line per file, hex of known width. */
-static uint64_t manifest_len(ova_writer *w)
+static uint64_t manifest_len(ovfk_ova_writer *w)
 {
     char hex[129];
     char line[1024];
@@ -215,7 +218,7 @@ static uint64_t manifest_len(ova_writer *w)
     return len;
 }
 
-static int tar_header(ova_writer *w, const char *name, uint64_t size)
+static int tar_header(ovfk_ova_writer *w, const char *name, uint64_t size)
 {
     struct archive_entry *e = archive_entry_new();
     int r;
@@ -235,7 +238,7 @@ static int tar_header(ova_writer *w, const char *name, uint64_t size)
     return r == ARCHIVE_OK ? 0 : ar_error(w, name);
 }
 
-static int tar_data(ova_writer *w, const void *buf, size_t len)
+static int tar_data(ovfk_ova_writer *w, const void *buf, size_t len)
 {
     const char *p = buf;
 
@@ -251,7 +254,7 @@ static int tar_data(ova_writer *w, const void *buf, size_t len)
 }
 
 /* Reserve a member of len bytes; returns where its data starts. */
-static int tar_placeholder(ova_writer *w, const char *name, uint64_t len,
+static int tar_placeholder(ovfk_ova_writer *w, const char *name, uint64_t len,
                            uint64_t *at)
 {
     char *blank = malloc(len ? len : 1);
@@ -270,7 +273,7 @@ static int tar_placeholder(ova_writer *w, const char *name, uint64_t len,
     return r;
 }
 
-static int dir_write_file(ova_writer *w, const char *name, const void *buf,
+static int dir_write_file(ovfk_ova_writer *w, const char *name, const void *buf,
                           size_t len)
 {
     char path[PATH_MAX];
@@ -309,8 +312,8 @@ static char *with_ext(const char *desc, const char *ext)
     return s;
 }
 
-int ova_writer_descriptor(ova_writer *w, const char *name, const char *buf,
-                          size_t len)
+int ovfk_ova_writer_descriptor(ovfk_ova_writer *w, const char *name,
+                               const char *buf, size_t len)
 {
     pkg_hash h;
     int r;
@@ -360,7 +363,7 @@ int ova_writer_descriptor(ova_writer *w, const char *name, const char *buf,
 }
 
 /* Close the file being written: check its size, keep its digest. */
-static int end_current(ova_writer *w)
+static int end_current(ovfk_ova_writer *w)
 {
     struct planned *p;
     int r;
@@ -395,7 +398,7 @@ static int end_current(ova_writer *w)
 
 static int sink_write(void *opaque, const void *buf, size_t len)
 {
-    ova_writer *w = opaque;
+    ovfk_ova_writer *w = opaque;
     struct planned *p = &w->files[w->next - 1];
     int r;
 
@@ -430,7 +433,7 @@ static int sink_write(void *opaque, const void *buf, size_t len)
     return 0;
 }
 
-int ova_writer_next(ova_writer *w, const char *name, ovfk_sink *sink)
+int ovfk_ova_writer_next(ovfk_ova_writer *w, const char *name, ovfk_sink *sink)
 {
     struct planned *p;
     char path[PATH_MAX];
@@ -471,7 +474,7 @@ int ova_writer_next(ova_writer *w, const char *name, ovfk_sink *sink)
     return 0;
 }
 
-static char *manifest_text(ova_writer *w, size_t *len)
+static char *manifest_text(ovfk_ova_writer *w, size_t *len)
 {
     size_t cap = (size_t)manifest_len(w) + 1, used = 0;
     char *buf = malloc(cap);
@@ -489,7 +492,7 @@ static char *manifest_text(ova_writer *w, size_t *len)
     return buf;
 }
 
-static int put_at(ova_writer *w, uint64_t off, const char *buf, size_t len)
+static int put_at(ovfk_ova_writer *w, uint64_t off, const char *buf, size_t len)
 {
     int r = ovfk_pwrite_all(w->fd, buf, len, off);
 
@@ -497,7 +500,7 @@ static int put_at(ova_writer *w, uint64_t off, const char *buf, size_t len)
                                 ovfk_errtext(r)) : 0;
 }
 
-int ova_writer_finish(ova_writer *w)
+int ovfk_ova_writer_finish(ovfk_ova_writer *w)
 {
     char *mf = NULL, *cert = NULL;
     size_t mf_len = 0, cert_len = 0;
@@ -572,7 +575,7 @@ static int rm_tree(const char *dir)
     return rmdir(dir) < 0 ? -errno : 0;
 }
 
-void ova_writer_free(ova_writer *w)
+void ovfk_ova_writer_free(ovfk_ova_writer *w)
 {
     if (!w) {
         return;

@@ -36,7 +36,7 @@
 #include "util/io.h"
 
 struct pctx {
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
     const char *name;
     xmlDocPtr x;
     const char *root_ns;        /* href of the Envelope's namespace */
@@ -95,8 +95,10 @@ static bool is_el(struct pctx *c, xmlNodePtr n, const char *name)
     }
     if (!n->ns && c->root_ns && !c->warned_nons) {
         c->warned_nons = true;
-        ovf_warn(c->d, "%s: elements in no namespace under an OVF envelope "
-                 "(read as OVF)", c->name);
+        ovfk_ovf_warn(c->d,
+                      "%s: elements in no namespace under an OVF envelope "
+                      "(read as OVF)",
+                      c->name);
     }
     return true;
 }
@@ -133,7 +135,7 @@ static bool attr_true(xmlNodePtr n, const char *name, bool dflt)
 }
 
 /* Keep attributes that are not in modeled[] (NULL-terminated). */
-static int keep_attrs(struct pctx *c, xmlNodePtr n, ovf_extra *x,
+static int keep_attrs(struct pctx *c, xmlNodePtr n, ovfk_ovf_extra *x,
                       const char *const *modeled)
 {
     for (xmlAttrPtr a = n->properties; a; a = a->next) {
@@ -196,7 +198,7 @@ static bool text_only(xmlNodePtr n)
     return true;
 }
 
-static int keep_node(struct pctx *c, ovf_extra *x, xmlNodePtr n, bool head)
+static int keep_node(struct pctx *c, ovfk_ovf_extra *x, xmlNodePtr n, bool head)
 {
     if (n->type != XML_ELEMENT_NODE) {
         return 0;
@@ -204,7 +206,7 @@ static int keep_node(struct pctx *c, ovf_extra *x, xmlNodePtr n, bool head)
     return ovf_extra_add_node(c->d, x, n, head) < 0 ? oom(c) : 0;
 }
 
-static int need_extra(struct pctx *c, ovf_extra **x)
+static int need_extra(struct pctx *c, ovfk_ovf_extra **x)
 {
     if (!*x && !(*x = ovf_extra_new(c->d))) {
         return oom(c);
@@ -219,13 +221,13 @@ static int parse_references(struct pctx *c, xmlNodePtr sec)
     };
 
     for (xmlNodePtr n = sec->children; n; n = n->next) {
-        struct ovf_file *f;
+        struct ovfk_ovf_file *f;
         char *v;
         if (n->type != XML_ELEMENT_NODE) {
             continue;
         }
         if (!is_el(c, n, "File")) {
-            ovf_warn(c->d, "%s:%ld: ignored <%s> in References", c->name,
+            ovfk_ovf_warn(c->d, "%s:%ld: ignored <%s> in References", c->name,
                      xmlGetLineNo(n), n->name);
             continue;
         }
@@ -237,7 +239,7 @@ static int parse_references(struct pctx *c, xmlNodePtr sec)
         f->href = attr(n, "href");
         f->compression = attr(n, "compression");
         if ((v = attr(n, "size"))) {
-            int e = ovf_units_to_bytes(v, NULL, &f->size);
+            int e = ovfk_ovf_units_to_bytes(v, NULL, &f->size);
             if (e == -ERANGE) {
                 e = ovfk_err_set(&c->err, OVFK_ECORRUPT, "%s:%ld: size '%s' "
                                  "of file '%s' overflows 64 bits", c->name,
@@ -247,7 +249,7 @@ static int parse_references(struct pctx *c, xmlNodePtr sec)
             }
             if (e < 0) {
                 /* templates leave placeholders such as "#SIZE#" */
-                ovf_warn(c->d, "%s:%ld: size '%s' of file '%s' is not a "
+                ovfk_ovf_warn(c->d, "%s:%ld: size '%s' of file '%s' is not a "
                          "number; size unknown", c->name, xmlGetLineNo(n), v,
                          f->id ? f->id : "?");
             }
@@ -255,7 +257,7 @@ static int parse_references(struct pctx *c, xmlNodePtr sec)
             free(v);
         }
         if ((v = attr(n, "chunkSize"))) {
-            if (ovf_units_to_bytes(v, NULL, &f->chunk_size) < 0 ||
+            if (ovfk_ovf_units_to_bytes(v, NULL, &f->chunk_size) < 0 ||
                 f->chunk_size == 0) {
                 int r = ovfk_err_set(&c->err, OVFK_ECORRUPT, "%s:%ld: File "
                                      "'%s' has an invalid chunkSize '%s'",
@@ -278,7 +280,7 @@ static int parse_references(struct pctx *c, xmlNodePtr sec)
     return 0;
 }
 
-static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovf_disk *k)
+static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_disk *k)
 {
     int r;
 
@@ -290,7 +292,8 @@ static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovf_disk *k)
     if (strncmp(k->capacity_text, "${", 2) == 0) {
         return 0;   /* resolved from properties once they are read */
     }
-    r = ovf_units_to_bytes(k->capacity_text, k->capacity_units, &k->capacity);
+    r = ovfk_ovf_units_to_bytes(k->capacity_text, k->capacity_units,
+                                &k->capacity);
     if (r == -ERANGE) {
         return ovfk_err_set(&c->err, OVFK_ECORRUPT, "%s:%ld: capacity '%s' "
                             "'%s' of disk '%s' overflows 64 bits", c->name,
@@ -299,9 +302,11 @@ static int parse_capacity(struct pctx *c, xmlNodePtr n, struct ovf_disk *k)
                             k->id ? k->id : "?");
     }
     if (r < 0) {
-        ovf_warn(c->d, "%s:%ld: capacity '%s' of disk '%s' is not a number "
-                 "with known units; size unknown", c->name, xmlGetLineNo(n),
-                 k->capacity_text, k->id ? k->id : "?");
+        ovfk_ovf_warn(c->d,
+                      "%s:%ld: capacity '%s' of disk '%s' is not a number "
+                      "with known units; size unknown",
+                      c->name, xmlGetLineNo(n), k->capacity_text,
+                      k->id ? k->id : "?");
         return 0;
     }
     k->capacity_known = true;
@@ -321,7 +326,7 @@ static int parse_disks(struct pctx *c, xmlNodePtr sec)
         return c->err.code;
     }
     for (xmlNodePtr n = sec->children; n; n = n->next) {
-        struct ovf_disk *k;
+        struct ovfk_ovf_disk *k;
         char *v;
         if (is_el(c, n, "Info")) {
             free(c->d->disk_info);
@@ -343,7 +348,7 @@ static int parse_disks(struct pctx *c, xmlNodePtr sec)
         if (k->file_ref && !*k->file_ref) {
             /* ova-compose (VMware VCF 9 appliances) writes fileRef="" on
              * blank disks */
-            ovf_warn(c->d, "%s:%ld: empty fileRef of disk '%s' read as a "
+            ovfk_ovf_warn(c->d, "%s:%ld: empty fileRef of disk '%s' read as a "
                      "blank disk", c->name, xmlGetLineNo(n),
                      k->id ? k->id : "?");
             free(k->file_ref);
@@ -356,10 +361,10 @@ static int parse_disks(struct pctx *c, xmlNodePtr sec)
             return r;
         }
         if ((v = attr(n, "populatedSize"))) {
-            if (ovf_units_to_bytes(v, NULL, &k->populated_size) == 0) {
+            if (ovfk_ovf_units_to_bytes(v, NULL, &k->populated_size) == 0) {
                 k->has_populated = true;
             } else {
-                ovf_warn(c->d, "%s:%ld: populatedSize '%s' of disk '%s' "
+                ovfk_ovf_warn(c->d, "%s:%ld: populatedSize '%s' of disk '%s' "
                          "ignored", c->name, xmlGetLineNo(n), v,
                          k->id ? k->id : "?");
             }
@@ -386,7 +391,7 @@ static int parse_networks(struct pctx *c, xmlNodePtr sec)
         return c->err.code;
     }
     for (xmlNodePtr n = sec->children; n; n = n->next) {
-        struct ovf_network *w;
+        struct ovfk_ovf_network *w;
         if (is_el(c, n, "Info")) {
             free(c->d->net_info);
             c->d->net_info = text(n);
@@ -420,7 +425,7 @@ static int parse_networks(struct pctx *c, xmlNodePtr sec)
 static int parse_options(struct pctx *c, xmlNodePtr sec)
 {
     for (xmlNodePtr n = sec->children; n; n = n->next) {
-        struct ovf_deploy_option *o;
+        struct ovfk_ovf_deploy_option *o;
         if (is_el(c, n, "Info")) {
             free(c->d->options_info);
             c->d->options_info = text(n);
@@ -469,7 +474,7 @@ static bool setting_ns(struct pctx *c, const xmlNs *ns)
         }
         if (n == k + 4 && strncmp(h, known[i], k) == 0 &&
             strcmp(h + k, ".xsd") == 0) {
-            ovf_warn(c->d, "%s: CIM namespace '%s' read without its "
+            ovfk_ovf_warn(c->d, "%s: CIM namespace '%s' read without its "
                      "'.xsd' suffix", c->name, h);
             return true;
         }
@@ -478,11 +483,12 @@ static bool setting_ns(struct pctx *c, const xmlNs *ns)
 }
 
 /* Name/value children of an Item or System; InstanceId is 0.9's spelling. */
-static int parse_props(struct pctx *c, xmlNodePtr n, struct ovf_prop **props,
-                       size_t *np, ovf_extra **x)
+static int parse_props(struct pctx *c, xmlNodePtr n,
+                       struct ovfk_ovf_prop **props, size_t *np,
+                       ovfk_ovf_extra **x)
 {
     for (xmlNodePtr ch = n->children; ch; ch = ch->next) {
-        struct ovf_prop *p;
+        struct ovfk_ovf_prop *p;
         const char *name;
         if (ch->type != XML_ELEMENT_NODE) {
             continue;
@@ -498,7 +504,7 @@ static int parse_props(struct pctx *c, xmlNodePtr n, struct ovf_prop **props,
         }
         name = (const char *)ch->name;
         if (strcmp(name, "InstanceId") == 0) {
-            ovf_warn(c->d, "%s: InstanceId read as InstanceID (OVF 0.9 "
+            ovfk_ovf_warn(c->d, "%s: InstanceId read as InstanceID (OVF 0.9 "
                      "spelling)", c->name);
             name = "InstanceID";
         }
@@ -515,12 +521,12 @@ static int parse_props(struct pctx *c, xmlNodePtr n, struct ovf_prop **props,
     return 0;
 }
 
-static int parse_item(struct pctx *c, xmlNodePtr n, struct ovf_system *s)
+static int parse_item(struct pctx *c, xmlNodePtr n, struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = {
         "required", "configuration", "bound", NULL,
     };
-    struct ovf_item *it = ovf_grow(&s->items, &s->n_items, sizeof(*it));
+    struct ovfk_ovf_item *it = ovf_grow(&s->items, &s->n_items, sizeof(*it));
 
     if (!it || need_extra(c, &it->extra) < 0) {
         return oom(c);
@@ -542,15 +548,17 @@ static int parse_item(struct pctx *c, xmlNodePtr n, struct ovf_system *s)
      * (DSP8023 2.0.1), and the element names the class.  Record the type
      * it implies, so every reader (and an OVF 1.0 rewrite, which calls
      * them all Item) sees the NIC or disk drive. */
-    if (!ovf_item_get(it, "ResourceType") && ovf_item_type(it) &&
-        ovf_item_set(it, "ResourceType", ovf_item_type(it) == OVF_RT_DISK ?
-                     "17" : "10") < 0) {
+    if (!ovfk_ovf_item_get(it, "ResourceType") && ovfk_ovf_item_type(it) &&
+        ovfk_ovf_item_set(
+            it, "ResourceType",
+            ovfk_ovf_item_type(it) == OVFK_OVF_RT_DISK ? "17" : "10") < 0) {
         return oom(c);
     }
     return 0;
 }
 
-static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
+static int parse_hardware(struct pctx *c, xmlNodePtr sec,
+                          struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "transport", NULL };
     int r;
@@ -583,14 +591,14 @@ static int parse_hardware(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
     return 0;
 }
 
-static int parse_property(struct pctx *c, xmlNodePtr n, struct ovf_product *p,
-                          bool category)
+static int parse_property(struct pctx *c, xmlNodePtr n,
+                          struct ovfk_ovf_product *p, bool category)
 {
     static const char *const modeled[] = {
         "key", "type", "value", "qualifiers", "userConfigurable", "password",
         NULL,
     };
-    struct ovf_property *q = ovf_grow(&p->props, &p->n_props, sizeof(*q));
+    struct ovfk_ovf_property *q = ovf_grow(&p->props, &p->n_props, sizeof(*q));
 
     if (!q || need_extra(c, &q->extra) < 0) {
         return oom(c);
@@ -621,10 +629,11 @@ static int parse_property(struct pctx *c, xmlNodePtr n, struct ovf_product *p,
     return 0;
 }
 
-static int parse_product(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
+static int parse_product(struct pctx *c, xmlNodePtr sec,
+                         struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "class", "instance", NULL };
-    struct ovf_product *p = ovf_grow(&s->products, &s->n_products,
+    struct ovfk_ovf_product *p = ovf_grow(&s->products, &s->n_products,
                                      sizeof(*p));
     int r;
 
@@ -665,7 +674,7 @@ static int parse_product(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
     return 0;
 }
 
-static int parse_os(struct pctx *c, xmlNodePtr sec, struct ovf_system *s)
+static int parse_os(struct pctx *c, xmlNodePtr sec, struct ovfk_ovf_system *s)
 {
     static const char *const modeled[] = { "id", "version", NULL };
     char *id = attr(sec, "id");
@@ -704,8 +713,8 @@ static int first_child_text(struct pctx *c, xmlNodePtr sec, const char *name,
     return 0;
 }
 
-static int parse_system(struct pctx *c, xmlNodePtr node, struct ovf_system *s,
-                        int depth);
+static int parse_system(struct pctx *c, xmlNodePtr node,
+                        struct ovfk_ovf_system *s, int depth);
 
 static bool is_content(struct pctx *c, xmlNodePtr n)
 {
@@ -713,8 +722,8 @@ static bool is_content(struct pctx *c, xmlNodePtr n)
            is_el(c, n, "VirtualSystemCollection");
 }
 
-static int parse_section(struct pctx *c, xmlNodePtr n, struct ovf_system *s,
-                         int depth)
+static int parse_section(struct pctx *c, xmlNodePtr n,
+                         struct ovfk_ovf_system *s, int depth)
 {
     char *t = NULL;
 
@@ -744,7 +753,7 @@ static int parse_section(struct pctx *c, xmlNodePtr n, struct ovf_system *s,
         return 0;
     }
     if (s->collection && is_content(c, n)) {
-        struct ovf_system *ch = ovf_grow(&s->children, &s->n_children,
+        struct ovfk_ovf_system *ch = ovf_grow(&s->children, &s->n_children,
                                          sizeof(*ch));
         if (!ch) {
             return oom(c);
@@ -754,8 +763,8 @@ static int parse_section(struct pctx *c, xmlNodePtr n, struct ovf_system *s,
     return keep_node(c, s->extra, n, false);
 }
 
-static int parse_system(struct pctx *c, xmlNodePtr node, struct ovf_system *s,
-                        int depth)
+static int parse_system(struct pctx *c, xmlNodePtr node,
+                        struct ovfk_ovf_system *s, int depth)
 {
     static const char *const modeled[] = { "id", NULL };
     int r;
@@ -789,13 +798,14 @@ static int parse_system(struct pctx *c, xmlNodePtr node, struct ovf_system *s,
 }
 
 /* Find property key's default value anywhere in the document. */
-static const char *find_property(const struct ovf_system *s, const char *key)
+static const char *find_property(const struct ovfk_ovf_system *s,
+                                 const char *key)
 {
     const char *v;
 
     for (size_t i = 0; i < s->n_products; i++) {
         for (size_t j = 0; j < s->products[i].n_props; j++) {
-            const struct ovf_property *q = &s->products[i].props[j];
+            const struct ovfk_ovf_property *q = &s->products[i].props[j];
             if (q->key && strcmp(q->key, key) == 0) {
                 return q->value;
             }
@@ -813,7 +823,7 @@ static const char *find_property(const struct ovf_system *s, const char *key)
 static int resolve_capacities(struct pctx *c)
 {
     for (size_t i = 0; i < c->d->n_disks; i++) {
-        struct ovf_disk *k = &c->d->disks[i];
+        struct ovfk_ovf_disk *k = &c->d->disks[i];
         char key[256];
         const char *v;
         size_t l;
@@ -824,14 +834,16 @@ static int resolve_capacities(struct pctx *c)
         snprintf(key, sizeof(key), "%.*s", (int)(l > 3 ? l - 3 : 0),
                  k->capacity_text + 2);
         v = c->d->has_top ? find_property(&c->d->top, key) : NULL;
-        if (v && ovf_units_to_bytes(v, k->capacity_units, &k->capacity) == 0) {
+        if (v &&
+            ovfk_ovf_units_to_bytes(v, k->capacity_units, &k->capacity) == 0) {
             k->capacity_known = true;
-            ovf_warn(c->d, "%s: capacity of disk '%s' taken from property "
+            ovfk_ovf_warn(c->d, "%s: capacity of disk '%s' taken from property "
                      "'%s' (%s)", c->name, k->id ? k->id : "?", key, v);
         } else {
-            ovf_warn(c->d, "%s: capacity '%s' of disk '%s' names no property "
-                     "with a numeric default; size unknown", c->name,
-                     k->capacity_text, k->id ? k->id : "?");
+            ovfk_ovf_warn(c->d,
+                          "%s: capacity '%s' of disk '%s' names no property "
+                          "with a numeric default; size unknown",
+                          c->name, k->capacity_text, k->id ? k->id : "?");
         }
     }
     return 0;
@@ -892,7 +904,7 @@ static int parse_envelope(struct pctx *c, xmlNodePtr root)
         }
     }
     if (!have_content) {
-        ovf_warn(c->d, "%s: the envelope has no VirtualSystem or "
+        ovfk_ovf_warn(c->d, "%s: the envelope has no VirtualSystem or "
                  "VirtualSystemCollection", c->name);
     }
     return resolve_capacities(c);
@@ -917,7 +929,7 @@ static int classify(struct pctx *c, xmlNodePtr root)
     }
     c->root_ns = ns;
     if (!ns) {
-        ovf_warn(c->d, "%s: Envelope in no namespace (read as OVF 1.x)",
+        ovfk_ovf_warn(c->d, "%s: Envelope in no namespace (read as OVF 1.x)",
                  c->name);
         return 10;
     }
@@ -928,16 +940,16 @@ static int classify(struct pctx *c, xmlNodePtr root)
         return 20;
     }
     if (strcmp(ns, NS_OVF1_SLASH) == 0) {
-        ovf_warn(c->d, "%s: OVF namespace with a trailing slash (oVirt "
+        ovfk_ovf_warn(c->d, "%s: OVF namespace with a trailing slash (oVirt "
                  "dialect)", c->name);
         return 10;
     }
     if (strcmp(ns, NS_OVF09) == 0) {
-        ovf_warn(c->d, "%s: OVF 0.9 (VMware namespace)", c->name);
+        ovfk_ovf_warn(c->d, "%s: OVF 0.9 (VMware namespace)", c->name);
         return 9;
     }
     if (strcmp(ns, NS_OVF_DRAFT) == 0) {
-        ovf_warn(c->d, "%s: pre-1.0 draft OVF namespace", c->name);
+        ovfk_ovf_warn(c->d, "%s: pre-1.0 draft OVF namespace", c->name);
         return 9;
     }
     ovfk_err_set(&c->err, OVFK_EUNSUPPORTED, "'%s': unsupported OVF "
@@ -974,13 +986,15 @@ static const char *encoding_override(struct pctx *c, const char *buf,
     if (!ovf_utf16_label_on_8bit(buf, len)) {
         return NULL;
     }
-    ovf_warn(c->d, "%s: declares encoding UTF-16 but is 8-bit text (read as "
-             "UTF-8)", c->name);
+    ovfk_ovf_warn(c->d,
+                  "%s: declares encoding UTF-16 but is 8-bit text (read as "
+                  "UTF-8)",
+                  c->name);
     return "UTF-8";
 }
 
-int ovf_parse_memory(const char *buf, size_t len, const char *name,
-                     ovf_doc **out)
+int ovfk_ovf_parse_memory(const char *buf, size_t len, const char *name,
+                     ovfk_ovf_doc **out)
 {
     struct pctx c = { .name = name ? name : "descriptor" };
     xmlParserCtxtPtr ctxt = NULL;
@@ -988,21 +1002,21 @@ int ovf_parse_memory(const char *buf, size_t len, const char *name,
     int r;
 
     *out = NULL;
-    if (len > OVF_MAX_DESCRIPTOR) {
+    if (len > OVFK_OVF_MAX_DESCRIPTOR) {
         return ovfk_err_last(OVFK_ECORRUPT, "descriptor '%s' is %zu bytes; "
                              "ovfkit refuses descriptors over %u MiB", c.name,
-                             len, OVF_MAX_DESCRIPTOR >> 20);
+                             len, OVFK_OVF_MAX_DESCRIPTOR >> 20);
     }
     if (len > INT32_MAX) {
         return ovfk_err_last(OVFK_ECORRUPT, "descriptor too large");
     }
-    r = ovf_new(10, &c.d);
+    r = ovfk_ovf_new(10, &c.d);
     if (r < 0) {
         return r;
     }
     ctxt = xmlNewParserCtxt();
     if (!ctxt) {
-        ovf_free(c.d);
+        ovfk_ovf_free(c.d);
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     /* NONET: no network; no NOENT, no DTDLOAD: entities are never
@@ -1049,11 +1063,11 @@ int ovf_parse_memory(const char *buf, size_t len, const char *name,
 fail:
     xmlFreeDoc(c.x);
     xmlFreeParserCtxt(ctxt);
-    ovf_free(c.d);
+    ovfk_ovf_free(c.d);
     return ovfk_err_publish(&c.err);
 }
 
-int ovf_parse_file(const char *path, ovf_doc **out)
+int ovfk_ovf_parse_file(const char *path, ovfk_ovf_doc **out)
 {
     ovfk_io *io;
     uint64_t size;
@@ -1066,12 +1080,12 @@ int ovf_parse_file(const char *path, ovf_doc **out)
         return r;
     }
     r = ovfk_io_size(io, &size);
-    if (r == 0 && size > OVF_MAX_DESCRIPTOR) {
+    if (r == 0 && size > OVFK_OVF_MAX_DESCRIPTOR) {
         ovfk_io_close(io);
         return ovfk_err_last(OVFK_ECORRUPT, "descriptor '%s' is %llu bytes; "
                              "ovfkit refuses descriptors over %u MiB", path,
                              (unsigned long long)size,
-                             OVF_MAX_DESCRIPTOR >> 20);
+                             OVFK_OVF_MAX_DESCRIPTOR >> 20);
     }
     buf = r == 0 ? malloc(size + 1) : NULL;
     if (!buf) {
@@ -1086,7 +1100,7 @@ int ovf_parse_file(const char *path, ovf_doc **out)
                              ovfk_errtext(r));
     }
     buf[size] = '\0';
-    r = ovf_parse_memory(buf, size, path, out);
+    r = ovfk_ovf_parse_memory(buf, size, path, out);
     free(buf);
     return r;
 }

@@ -75,7 +75,7 @@ int pkg_file_ends(const char *path, struct pkg_ends *e)
 }
 
 /* Is the file of disk k a VHD (by its format URI, else its name)? */
-bool pkg_vhd_disk(const struct ovf_disk *k, const struct ovf_file *f)
+bool pkg_vhd_disk(const struct ovfk_ovf_disk *k, const struct ovfk_ovf_file *f)
 {
     size_t n;
 
@@ -119,15 +119,16 @@ static bool vhd_virtual_size(const struct pkg_ends *e, uint64_t *size)
     return false;
 }
 
-static void quiet_diag(void *opaque, enum ovf_severity sev, const char *msg)
+static void quiet_diag(void *opaque, enum ovfk_ovf_severity sev,
+                       const char *msg)
 {
     (void)opaque;
     (void)sev;
     (void)msg;
 }
 
-int pkg_check_capacity(const struct ovf_disk *k, const char *href,
-                       const struct pkg_ends *e, ovf_diag_fn fn,
+int pkg_check_capacity(const struct ovfk_ovf_disk *k, const char *href,
+                       const struct pkg_ends *e, ovfk_ovf_diag_fn fn,
                        void *opaque)
 {
     char msg[600];
@@ -139,7 +140,7 @@ int pkg_check_capacity(const struct ovf_disk *k, const char *href,
     if (!vhd_virtual_size(e, &vsize)) {
         snprintf(msg, sizeof(msg), "disk '%s': '%s' is not a valid VHD (no "
                  "footer); `ovfkit vhd repair` may recover it", k->id, href);
-        fn(opaque, OVF_ERROR, msg);
+        fn(opaque, OVFK_OVF_ERROR, msg);
         return 1;
     }
     if (!k->capacity_known || k->capacity == vsize) {
@@ -152,7 +153,7 @@ int pkg_check_capacity(const struct ovf_disk *k, const char *href,
                  "smaller than the virtual size of '%s' (%llu bytes)", k->id,
                  (unsigned long long)k->capacity, href,
                  (unsigned long long)vsize);
-        fn(opaque, OVF_ERROR, msg);
+        fn(opaque, OVFK_OVF_ERROR, msg);
         return 1;
     }
     /* Larger is how a package asks for a disk to grow (ovftool does);
@@ -161,20 +162,21 @@ int pkg_check_capacity(const struct ovf_disk *k, const char *href,
              "than the virtual size of '%s' (%llu bytes); ovfkit imports it "
              "at the VHD's size", k->id, (unsigned long long)k->capacity,
              href, (unsigned long long)vsize);
-    fn(opaque, OVF_WARNING, msg);
+    fn(opaque, OVFK_OVF_WARNING, msg);
     return 0;
 }
 
 struct vstate {
-    ovf_diag_fn fn;
+    ovfk_ovf_diag_fn fn;
     void *opaque;
     int errors;
 };
 
-static void say(struct vstate *v, enum ovf_severity sev, const char *fmt,
+static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
                 ...) __attribute__((format(printf, 3, 4)));
 
-static void say(struct vstate *v, enum ovf_severity sev, const char *fmt, ...)
+static void say(struct vstate *v, enum ovfk_ovf_severity sev, const char *fmt,
+                ...)
 {
     char msg[700];
     va_list ap;
@@ -182,18 +184,18 @@ static void say(struct vstate *v, enum ovf_severity sev, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    v->errors += sev == OVF_ERROR;
+    v->errors += sev == OVFK_OVF_ERROR;
     if (v->fn) {
         v->fn(v->opaque, sev, msg);
     }
 }
 
-static void count_and_pass(void *opaque, enum ovf_severity sev,
+static void count_and_pass(void *opaque, enum ovfk_ovf_severity sev,
                            const char *msg)
 {
     struct vstate *v = opaque;
 
-    v->errors += sev == OVF_ERROR;
+    v->errors += sev == OVFK_OVF_ERROR;
     if (v->fn) {
         v->fn(v->opaque, sev, msg);
     }
@@ -211,7 +213,7 @@ static void schema_line(void *opaque, const char *msg)
     struct schema_sum *s = opaque;
 
     if (s->strict) {
-        say(s->v, OVF_ERROR, "%s", msg);
+        say(s->v, OVFK_OVF_ERROR, "%s", msg);
     } else if (s->n == 0) {
         /* libxml2 goes on to list every element it would accept */
         char *cut;
@@ -223,26 +225,27 @@ static void schema_line(void *opaque, const char *msg)
     s->n++;
 }
 
-static void check_schema(const ovf_doc *d, const char *buf, size_t len,
+static void check_schema(const ovfk_ovf_doc *d, const char *buf, size_t len,
                          bool strict, struct vstate *v)
 {
     struct schema_sum s = { v, strict, 0, "" };
     int version = d->version >= 20 ? 20 : 10;
-    int r = ovf_schema_check(buf, len, version, schema_line, &s);
+    int r = ovfk_ovf_schema_check(buf, len, version, schema_line, &s);
 
     if (r < 0) {
-        say(v, strict ? OVF_ERROR : OVF_WARNING, "schema not checked: %s",
-            ovfk_last_error());
+        say(v, strict ? OVFK_OVF_ERROR : OVFK_OVF_WARNING,
+            "schema not checked: %s", ovfk_last_error());
     } else if (r > 0 && !strict) {
         /* readers tolerate these: one line, not one per violation */
-        say(v, OVF_WARNING, "not valid under the DMTF OVF %s schema (%d "
+        say(v, OVFK_OVF_WARNING, "not valid under the DMTF OVF %s schema (%d "
             "violation%s; --strict lists them), the first: %s",
             version == 20 ? "2.0.1" : "1.0.0", r, r == 1 ? "" : "s",
             s.first);
     }
 }
 
-static const struct ovf_disk *disk_of_file(const ovf_doc *d, const char *id)
+static const struct ovfk_ovf_disk *disk_of_file(const ovfk_ovf_doc *d,
+                                                const char *id)
 {
     for (size_t i = 0; id && i < d->n_disks; i++) {
         if (d->disks[i].file_ref && !strcmp(d->disks[i].file_ref, id)) {
@@ -261,7 +264,7 @@ static const char *plain_href(const char *h)
 }
 
 /* An OVA's members: present, of the declared size, VHDs of their size. */
-static int check_members(const char *path, const ovf_doc *d,
+static int check_members(const char *path, const ovfk_ovf_doc *d,
                          struct vstate *v)
 {
     uint64_t *got = calloc(d->n_files + 1, sizeof(*got));
@@ -280,8 +283,8 @@ static int check_members(const char *path, const ovf_doc *d,
     while (r == 0 && (r = tar_next(t, &m)) > 0) {
         r = 0;
         for (size_t i = 0; i < d->n_files; i++) {
-            const struct ovf_file *f = &d->files[i];
-            const struct ovf_disk *k = disk_of_file(d, f->id);
+            const struct ovfk_ovf_file *f = &d->files[i];
+            const struct ovfk_ovf_disk *k = disk_of_file(d, f->id);
             const char *h = f->href ? plain_href(f->href) : NULL;
             size_t hl = h ? strlen(h) : 0;
             struct pkg_ends e = { 0 };
@@ -320,15 +323,16 @@ static int check_members(const char *path, const ovf_doc *d,
         goto out;
     }
     for (size_t i = 0; i < d->n_files; i++) {
-        const struct ovf_file *f = &d->files[i];
+        const struct ovfk_ovf_file *f = &d->files[i];
         if (!f->href || strstr(f->href, "://")) {
             continue;
         }
         if (!seen[i]) {
-            say(v, OVF_ERROR, "'%s' (file '%s') is missing from the package",
-                f->href, f->id ? f->id : "?");
+            say(v, OVFK_OVF_ERROR,
+                "'%s' (file '%s') is missing from the package", f->href,
+                f->id ? f->id : "?");
         } else if (f->has_size && got[i] != f->size) {
-            say(v, OVF_ERROR, "'%s' (file '%s') has %llu bytes in the "
+            say(v, OVFK_OVF_ERROR, "'%s' (file '%s') has %llu bytes in the "
                 "package; References says %llu", f->href,
                 f->id ? f->id : "?", (unsigned long long)got[i],
                 (unsigned long long)f->size);
@@ -343,7 +347,8 @@ out:
 }
 
 /* A descriptor's files beside it: those present checked like members. */
-static void check_beside(const char *ovf, const ovf_doc *d, struct vstate *v)
+static void check_beside(const char *ovf, const ovfk_ovf_doc *d,
+                         struct vstate *v)
 {
     char tmp[PATH_MAX], dir[PATH_MAX], path[PATH_MAX];
     struct stat st;
@@ -354,12 +359,12 @@ static void check_beside(const char *ovf, const ovf_doc *d, struct vstate *v)
     snprintf(tmp, sizeof(tmp), "%s", ovf);
     snprintf(dir, sizeof(dir), "%s", dirname(tmp));
     for (size_t i = 0; i < d->n_files; i++) {
-        const struct ovf_file *f = &d->files[i];
-        const struct ovf_disk *k = disk_of_file(d, f->id);
+        const struct ovfk_ovf_file *f = &d->files[i];
+        const struct ovfk_ovf_disk *k = disk_of_file(d, f->id);
         struct pkg_ends e;
         if (!f->href || strstr(f->href, "://") || f->href[0] == '/' ||
             strstr(f->href, "..") || f->chunk_size) {
-            continue;   /* remote, reported by ovf_check, or in pieces */
+            continue;   /* remote, reported by ovfk_ovf_check, or in pieces */
         }
         snprintf(path, sizeof(path), "%s/%s", dir, f->href);
         if (stat(path, &st) != 0) {
@@ -371,9 +376,10 @@ static void check_beside(const char *ovf, const ovf_doc *d, struct vstate *v)
             continue;
         }
         if (f->has_size && (uint64_t)st.st_size != f->size) {
-            say(v, OVF_ERROR, "'%s' (file '%s') has %llu bytes; References "
-                "says %llu", f->href, f->id ? f->id : "?",
-                (unsigned long long)st.st_size,
+            say(v, OVFK_OVF_ERROR,
+                "'%s' (file '%s') has %llu bytes; References "
+                "says %llu",
+                f->href, f->id ? f->id : "?", (unsigned long long)st.st_size,
                 (unsigned long long)f->size);
         }
         if (k && pkg_vhd_disk(k, f) && pkg_file_ends(path, &e) == 0) {
@@ -383,26 +389,27 @@ static void check_beside(const char *ovf, const ovf_doc *d, struct vstate *v)
     }
     /* a descriptor is often checked before its disks exist: one line */
     if (n_absent) {
-        say(v, OVF_WARNING, "%d referenced file%s not beside the descriptor "
-            "(%s%s): sizes and VHD capacities not checked", n_absent,
-            n_absent == 1 ? " is" : "s are", absent,
+        say(v, OVFK_OVF_WARNING,
+            "%d referenced file%s not beside the descriptor "
+            "(%s%s): sizes and VHD capacities not checked",
+            n_absent, n_absent == 1 ? " is" : "s are", absent,
             n_absent > 3 ? ", ..." : "");
     }
 }
 
-int ova_validate(const char *path, const struct ova_validate_opts *o,
-                 ovf_diag_fn fn, void *opaque)
+int ovfk_ova_validate(const char *path, const struct ovfk_ova_validate_opts *o,
+                 ovfk_ovf_diag_fn fn, void *opaque)
 {
     struct vstate v = { fn, opaque, 0 };
-    struct ovf_check_opts co = { .in_archive = ova_is_archive(path) };
-    ovf_doc *d = NULL;
+    struct ovfk_ovf_check_opts co = { .in_archive = ovfk_ova_is_archive(path) };
+    ovfk_ovf_doc *d = NULL;
     char *buf = NULL, *name = NULL;
     size_t len;
     int r;
 
-    r = ova_load_descriptor(path, &buf, &len, &name);
+    r = ovfk_ova_load_descriptor(path, &buf, &len, &name);
     if (r == 0) {
-        r = ovf_parse_memory(buf, len, name, &d);
+        r = ovfk_ovf_parse_memory(buf, len, name, &d);
     }
     free(name);
     if (r < 0) {
@@ -410,16 +417,16 @@ int ova_validate(const char *path, const struct ova_validate_opts *o,
         return r;
     }
     for (size_t i = 0; i < d->n_warnings; i++) {
-        say(&v, OVF_WARNING, "%s", d->warnings[i]);
+        say(&v, OVFK_OVF_WARNING, "%s", d->warnings[i]);
     }
     check_schema(d, buf, len, o && o->strict, &v);
-    ovf_check(d, &co, count_and_pass, &v);
+    ovfk_ovf_check(d, &co, count_and_pass, &v);
     if (co.in_archive) {
         r = check_members(path, d, &v);
     } else {
         check_beside(path, d, &v);
     }
-    ovf_free(d);
+    ovfk_ovf_free(d);
     free(buf);
     return r < 0 ? r : v.errors;
 }

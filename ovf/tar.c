@@ -128,9 +128,9 @@ int tar_next(tar_in *t, struct tar_member *m)
                                 "truncated archive: %s", t->path,
                                 why ? why : "read error");
         }
-        if (t->nseen >= OVA_MAX_MEMBERS) {
+        if (t->nseen >= OVFK_OVA_MAX_MEMBERS) {
             return ovfk_err_set(t->err, OVFK_ECORRUPT, "'%s' has more than "
-                                "%u members", t->path, OVA_MAX_MEMBERS);
+                                "%u members", t->path, OVFK_OVA_MAX_MEMBERS);
         }
         m->problem = tar_name_problem(archive_entry_pathname(e), t->norm,
                                       sizeof(t->norm));

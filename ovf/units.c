@@ -72,7 +72,7 @@ static int word_form(const char *u, uint64_t *mult)
     return -EINVAL;
 }
 
-int ovf_units_to_bytes(const char *value, const char *units, uint64_t *out)
+int ovfk_ovf_units_to_bytes(const char *value, const char *units, uint64_t *out)
 {
     char norm[64];
     uint64_t v = 0, mult = 1;

@@ -22,7 +22,7 @@
 #include "util/datadir.h"
 #include "ovf/internal.h"
 
-const char *ovf_schema_dir(void)
+const char *ovfk_ovf_schema_dir(void)
 {
     static char dir[PATH_MAX];
     const char *env = getenv("OVFKIT_SCHEMA_DIR");
@@ -82,7 +82,7 @@ static xmlSchemaPtr load_schema(int version, const char **why)
     pthread_mutex_lock(&cache_lock);
     if (!cache.tried[i]) {
         cache.tried[i] = true;
-        snprintf(path, sizeof(path), "%s/%s", ovf_schema_dir(),
+        snprintf(path, sizeof(path), "%s/%s", ovfk_ovf_schema_dir(),
                  i ? "ovf-2.0.1/dsp8023_2.0.1.xsd"
                    : "ovf-1.0.0/ovf-envelope.xsd");
         old = xmlGetExternalEntityLoader();
@@ -102,7 +102,7 @@ static xmlSchemaPtr load_schema(int version, const char **why)
 }
 
 struct sctx {
-    ovf_report_fn report;
+    ovfk_ovf_report_fn report;
     void *opaque;
     int count;
 };
@@ -121,8 +121,8 @@ static void schema_error(void *opaque, xmlErrorPtr e)
     }
 }
 
-int ovf_schema_check(const char *buf, size_t len, int version,
-                     ovf_report_fn report, void *opaque)
+int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
+                     ovfk_ovf_report_fn report, void *opaque)
 {
     struct sctx v = { report, opaque, 0 };
     const char *why;
@@ -133,12 +133,12 @@ int ovf_schema_check(const char *buf, size_t len, int version,
     if (!schema) {
         return ovfk_err_last(-ENOENT, "cannot load the DMTF OVF schema from "
                              "'%s' (%s; set OVFKIT_SCHEMA_DIR)",
-                             ovf_schema_dir(), why);
+                             ovfk_ovf_schema_dir(), why);
     }
-    if (len > OVF_MAX_DESCRIPTOR || len > INT32_MAX) {
+    if (len > OVFK_OVF_MAX_DESCRIPTOR || len > INT32_MAX) {
         return ovfk_err_last(OVFK_ECORRUPT, "descriptor too large");
     }
-    /* the same reading as ovf_parse_memory: XenCenter's "utf-16" on
+    /* the same reading as ovfk_ovf_parse_memory: XenCenter's "utf-16" on
      * 8-bit text is read as UTF-8 */
     doc = xmlReadMemory(buf, (int)len, "descriptor",
                         ovf_utf16_label_on_8bit(buf, len) ? "UTF-8" : NULL,
@@ -165,16 +165,16 @@ int ovf_schema_check(const char *buf, size_t len, int version,
 }
 
 struct vctx {
-    ovf_diag_fn fn;
+    ovfk_ovf_diag_fn fn;
     void *opaque;
-    const struct ovf_check_opts *o;
+    const struct ovfk_ovf_check_opts *o;
     int errors;
 };
 
-static void problem(struct vctx *v, enum ovf_severity sev, const char *fmt,
+static void problem(struct vctx *v, enum ovfk_ovf_severity sev, const char *fmt,
                     ...) __attribute__((format(printf, 3, 4)));
 
-static void problem(struct vctx *v, enum ovf_severity sev, const char *fmt,
+static void problem(struct vctx *v, enum ovfk_ovf_severity sev, const char *fmt,
                     ...)
 {
     char msg[600];
@@ -183,14 +183,14 @@ static void problem(struct vctx *v, enum ovf_severity sev, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    v->errors += sev == OVF_ERROR;
+    v->errors += sev == OVFK_OVF_ERROR;
     if (v->fn) {
         v->fn(v->opaque, sev, msg);
     }
 }
 
-#define ERR OVF_ERROR
-#define WARN OVF_WARNING
+#define ERR OVFK_OVF_ERROR
+#define WARN OVFK_OVF_WARNING
 
 static const char *sv(const char *s)
 {
@@ -223,7 +223,8 @@ static bool mac_ok(const char *m)
  * two that both apply always (no ovf:configuration, the same ovf:bound)
  * contradict each other (ovftool's twomax_rangemarker negative test).
  */
-static bool items_clash(const struct ovf_item *a, const struct ovf_item *b)
+static bool items_clash(const struct ovfk_ovf_item *a,
+                        const struct ovfk_ovf_item *b)
 {
     bool same_bound = !a->bound == !b->bound &&
                       (!a->bound || !strcmp(a->bound, b->bound));
@@ -232,7 +233,7 @@ static bool items_clash(const struct ovf_item *a, const struct ovf_item *b)
            (!b->configuration || !*b->configuration);
 }
 
-static bool declared_network(const ovf_doc *d, const char *name)
+static bool declared_network(const ovfk_ovf_doc *d, const char *name)
 {
     for (size_t w = 0; w < d->n_networks; w++) {
         if (d->networks[w].name && !strcmp(d->networks[w].name, name)) {
@@ -242,11 +243,11 @@ static bool declared_network(const ovf_doc *d, const char *name)
     return false;
 }
 
-static void check_nic(const ovf_doc *d, const struct ovf_system *s,
-                      const struct ovf_item *it, const char *id,
+static void check_nic(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
+                      const struct ovfk_ovf_item *it, const char *id,
                       struct vctx *v)
 {
-    const char *mac = ovf_item_get(it, "Address");
+    const char *mac = ovfk_ovf_item_get(it, "Address");
 
     /* import ignores a malformed MAC (and makes one); restore cannot */
     if (mac && *mac && !mac_ok(mac)) {
@@ -267,57 +268,58 @@ static void check_nic(const ovf_doc *d, const struct ovf_system *s,
 }
 
 /* CPUs and memory a deployer cannot read make no VM (units: DSP0004
- * programmatic units; memory without any is MiB, as ovf_summary reads). */
-static void check_quantity(const struct ovf_system *s,
-                           const struct ovf_item *it, const char *id,
+ * programmatic units; memory without any is MiB, as ovfk_ovf_summary reads). */
+static void check_quantity(const struct ovfk_ovf_system *s,
+                           const struct ovfk_ovf_item *it, const char *id,
                            struct vctx *v)
 {
-    const char *q = ovf_item_get(it, "VirtualQuantity");
-    const char *units = ovf_item_get(it, "VirtualQuantityUnits");
+    const char *q = ovfk_ovf_item_get(it, "VirtualQuantity");
+    const char *units = ovfk_ovf_item_get(it, "VirtualQuantityUnits");
     uint64_t n;
 
     if (!units) {
-        units = ovf_item_get(it, "AllocationUnits");
+        units = ovfk_ovf_item_get(it, "AllocationUnits");
     }
     if (!q) {
         return;
     }
-    if (ovf_item_type(it) == OVF_RT_PROCESSOR &&
-        ovf_units_to_bytes(q, NULL, &n) < 0) {
+    if (ovfk_ovf_item_type(it) == OVFK_OVF_RT_PROCESSOR &&
+        ovfk_ovf_units_to_bytes(q, NULL, &n) < 0) {
         problem(v, ERR, "system '%s': Item '%s': %s virtual CPUs cannot be "
                 "read", sv(s->id), sv(id), q);
-    } else if (ovf_item_type(it) == OVF_RT_MEMORY &&
-               ovf_units_to_bytes(q, units ? units : "byte * 2^20", &n) < 0) {
+    } else if (ovfk_ovf_item_type(it) == OVFK_OVF_RT_MEMORY &&
+               ovfk_ovf_units_to_bytes(q, units ? units : "byte * 2^20", &n) <
+                   0) {
         problem(v, ERR, "system '%s': Item '%s': memory '%s' in units '%s' "
                 "cannot be read", sv(s->id), sv(id), q,
                 units ? units : "byte * 2^20");
     }
 }
 
-static void check_items(const ovf_doc *d, const struct ovf_system *s,
+static void check_items(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
                         struct vctx *v)
 {
     for (size_t i = 0; i < s->n_items; i++) {
-        const struct ovf_item *it = &s->items[i];
-        const char *id = ovf_item_get(it, "InstanceID");
+        const struct ovfk_ovf_item *it = &s->items[i];
+        const char *id = ovfk_ovf_item_get(it, "InstanceID");
         if (!id) {
             problem(v, ERR, "system '%s': an Item has no InstanceID",
                     sv(s->id));
         }
         for (size_t j = i + 1; id && j < s->n_items; j++) {
-            const struct ovf_item *o = &s->items[j];
-            const char *oid = ovf_item_get(o, "InstanceID");
+            const struct ovfk_ovf_item *o = &s->items[j];
+            const char *oid = ovfk_ovf_item_get(o, "InstanceID");
             if (oid && strcmp(id, oid) == 0 && items_clash(it, o)) {
                 problem(v, ERR, "system '%s': InstanceID '%s' is used twice",
                         sv(s->id), id);
             }
         }
         /* readers skip an item they cannot classify */
-        if (!ovf_item_type(it)) {
+        if (!ovfk_ovf_item_type(it)) {
             problem(v, WARN, "system '%s': Item '%s' has no valid "
                     "ResourceType (ignored)", sv(s->id), sv(id));
         }
-        if (ovf_item_type(it) == OVF_RT_ETHERNET) {
+        if (ovfk_ovf_item_type(it) == OVFK_OVF_RT_ETHERNET) {
             check_nic(d, s, it, id, v);
         }
         check_quantity(s, it, id, v);
@@ -326,14 +328,14 @@ static void check_items(const ovf_doc *d, const struct ovf_system *s,
             if (strcmp(it->props[k].name, "HostResource") != 0) {
                 continue;
             }
-            disk = ovf_host_resource_disk(it->props[k].value);
-            if (disk && !ovf_find_disk(d, disk)) {
+            disk = ovfk_ovf_host_resource_disk(it->props[k].value);
+            if (disk && !ovfk_ovf_find_disk(d, disk)) {
                 problem(v, ERR, "system '%s': Item '%s' names disk '%s', "
                         "which the DiskSection does not declare", sv(s->id),
                         sv(id), disk);
             }
             if (!strncmp(it->props[k].value, "ovf:/file/", 10) &&
-                !ovf_find_file(d, it->props[k].value + 10)) {
+                !ovfk_ovf_find_file(d, it->props[k].value + 10)) {
                 problem(v, ERR, "system '%s': Item '%s' names file '%s', "
                         "which References does not declare", sv(s->id),
                         sv(id), it->props[k].value + 10);
@@ -374,7 +376,7 @@ static const char *vendor_of(const char *ns)
  * refuse the package unless it understands it.  vmw:Config and other
  * non-section elements are settings, not sections.
  */
-static void check_required(const ovf_extra *x, const char *where,
+static void check_required(const ovfk_ovf_extra *x, const char *where,
                            struct vctx *v)
 {
     for (size_t pass = 0; x && pass < 2; pass++) {
@@ -412,7 +414,7 @@ static void check_required(const ovf_extra *x, const char *where,
     }
 }
 
-static void check_system(const ovf_doc *d, const struct ovf_system *s,
+static void check_system(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
                          struct vctx *v)
 {
     char where[300];
@@ -437,7 +439,7 @@ static void check_system(const ovf_doc *d, const struct ovf_system *s,
 }
 
 /* ovf:version must name a version of the envelope's namespace. */
-static void check_version(const ovf_doc *d, struct vctx *v)
+static void check_version(const ovfk_ovf_doc *d, struct vctx *v)
 {
     const char *t = d->version_text;
     int major;
@@ -464,7 +466,7 @@ static void check_version(const ovf_doc *d, struct vctx *v)
 
 /* Where an href may point: into the package directory, or (an OVA) at a
  * top-level member. */
-static void check_href(const struct ovf_file *f, struct vctx *v)
+static void check_href(const struct ovfk_ovf_file *f, struct vctx *v)
 {
     const char *h = f->href;
     bool leaves = h[0] == '/' || !strcmp(h, "..") || !strncmp(h, "../", 3) ||
@@ -489,10 +491,10 @@ static void check_href(const struct ovf_file *f, struct vctx *v)
     }
 }
 
-static void check_files(const ovf_doc *d, struct vctx *v)
+static void check_files(const ovfk_ovf_doc *d, struct vctx *v)
 {
     for (size_t i = 0; i < d->n_files; i++) {
-        const struct ovf_file *f = &d->files[i];
+        const struct ovfk_ovf_file *f = &d->files[i];
         if (!f->id || !f->href) {
             problem(v, ERR, "a File lacks ovf:id or ovf:href");
             continue;
@@ -511,10 +513,10 @@ static void check_files(const ovf_doc *d, struct vctx *v)
     }
 }
 
-static void check_disks(const ovf_doc *d, struct vctx *v)
+static void check_disks(const ovfk_ovf_doc *d, struct vctx *v)
 {
     for (size_t i = 0; i < d->n_disks; i++) {
-        const struct ovf_disk *k = &d->disks[i];
+        const struct ovfk_ovf_disk *k = &d->disks[i];
         if (!k->id) {
             problem(v, ERR, "a Disk has no ovf:diskId");
             continue;
@@ -524,11 +526,11 @@ static void check_disks(const ovf_doc *d, struct vctx *v)
                 problem(v, ERR, "disk id '%s' is used twice", k->id);
             }
         }
-        if (k->file_ref && !ovf_find_file(d, k->file_ref)) {
+        if (k->file_ref && !ovfk_ovf_find_file(d, k->file_ref)) {
             problem(v, ERR, "disk '%s': fileRef '%s' names no File", k->id,
                     k->file_ref);
         }
-        if (k->parent_ref && !ovf_find_disk(d, k->parent_ref)) {
+        if (k->parent_ref && !ovfk_ovf_find_disk(d, k->parent_ref)) {
             problem(v, ERR, "disk '%s': parentRef '%s' names no Disk", k->id,
                     k->parent_ref);
         }
@@ -552,8 +554,8 @@ static void check_disks(const ovf_doc *d, struct vctx *v)
     }
 }
 
-int ovf_check(const ovf_doc *d, const struct ovf_check_opts *o,
-              ovf_diag_fn fn, void *opaque)
+int ovfk_ovf_check(const ovfk_ovf_doc *d, const struct ovfk_ovf_check_opts *o,
+              ovfk_ovf_diag_fn fn, void *opaque)
 {
     struct vctx v = { fn, opaque, o, 0 };
 
@@ -582,22 +584,24 @@ int ovf_check(const ovf_doc *d, const struct ovf_check_opts *o,
 }
 
 struct errors_only {
-    ovf_report_fn report;
+    ovfk_ovf_report_fn report;
     void *opaque;
 };
 
-static void pass_errors(void *opaque, enum ovf_severity sev, const char *msg)
+static void pass_errors(void *opaque, enum ovfk_ovf_severity sev,
+                        const char *msg)
 {
     struct errors_only *e = opaque;
 
-    if (sev == OVF_ERROR && e->report) {
+    if (sev == OVFK_OVF_ERROR && e->report) {
         e->report(e->opaque, msg);
     }
 }
 
-int ovf_semantic_check(const ovf_doc *d, ovf_report_fn report, void *opaque)
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+                            void *opaque)
 {
     struct errors_only e = { report, opaque };
 
-    return ovf_check(d, NULL, pass_errors, &e);
+    return ovfk_ovf_check(d, NULL, pass_errors, &e);
 }

@@ -10,8 +10,9 @@
 
 #include "ovf/internal.h"
 
-int ovf_hw_set_config(ovf_doc *d, struct ovf_system *s, const char *ns_href,
-                      const char *prefix, const char *key, const char *value)
+int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s,
+                           const char *ns_href, const char *prefix,
+                           const char *key, const char *value)
 {
     struct ovf_priv *p = d->priv;
     xmlNodePtr n;
@@ -54,10 +55,10 @@ static char *attr_in(xmlNodePtr n, const char *ns_href, const char *name)
     return NULL;
 }
 
-char *ovf_hw_get_config(const struct ovf_system *s, const char *ns_href,
-                        const char *key)
+char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s,
+                             const char *ns_href, const char *key)
 {
-    const ovf_extra *x = s->hw_extra;
+    const ovfk_ovf_extra *x = s->hw_extra;
 
     for (size_t i = 0; x && i < x->n_tail; i++) {
         xmlNodePtr n = x->tail[i];
@@ -77,10 +78,11 @@ char *ovf_hw_get_config(const struct ovf_system *s, const char *ns_href,
     return NULL;
 }
 
-char *ovf_system_vendor_attr(const struct ovf_system *s, const char *ns_href,
-                             const char *local, const char *attr)
+char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s,
+                                  const char *ns_href, const char *local,
+                                  const char *attr)
 {
-    const ovf_extra *x = s->extra;
+    const ovfk_ovf_extra *x = s->extra;
 
     for (size_t i = 0; x && i < x->n_tail; i++) {
         xmlNodePtr n = x->tail[i];

@@ -20,7 +20,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORDER = ["util", "vhd", "image", "ovf", "sysprep", "hv", "snapshot",
          "convert", "p2v", "backup", "nbdkit", "cli"]
 RANK = {name: i for i, name in enumerate(ORDER)}
-PUBLIC = {"common": "util", "source": "util", "vhd": "vhd", "image": "image", "ovf": "ovf",
+PUBLIC = {"common": "util", "source": "util", "lock": "util", "vhd": "vhd", "image": "image", "ovf": "ovf",
           "ova": "ovf", "sysprep": "sysprep", "hv": "hv",
           "snapshot": "snapshot", "convert": "convert", "p2v": "p2v",
           "backup": "backup"}

@@ -23,7 +23,7 @@
 #include "ovfkit/vhd.h"
 #include "snapshot/internal.h"
 
-static char *next_id(const struct snap_list *l)
+static char *next_id(const struct ovfk_snap_list *l)
 {
     char buf[32];
     long max = 0;
@@ -58,13 +58,13 @@ static int delta_name(const char *dir, const char *disk, const char *sid,
  * The disks before i write to their new deltas already and keep them.
  * Returns the error to report.
  */
-static int unswitch(hv_conn *c, const struct hv_vm *was, struct hv_vm *now,
-                    size_t i, char **made, size_t nmade)
+static int unswitch(ovfk_hv_conn *c, const struct ovfk_hv_vm *was,
+                    struct ovfk_hv_vm *now, size_t i, char **made, size_t nmade)
 {
     char why[OVFK_ERR_MAX];
     bool named = true;
 
-    snprintf(why, sizeof(why), "%s", hv_error(c));
+    snprintf(why, sizeof(why), "%s", ovfk_hv_error(c));
     for (size_t k = i; named && k < now->n_disks; k++) {
         char *old = strdup(was->disks[k].path);
         named = old != NULL;
@@ -73,7 +73,7 @@ static int unswitch(hv_conn *c, const struct hv_vm *was, struct hv_vm *now,
             now->disks[k].path = old;
         }
     }
-    named = named && hv_vm_update(c, now) == 0;
+    named = named && ovfk_hv_vm_update(c, now) == 0;
     for (size_t k = i; named && k < nmade; k++) {
         unlink(made[k]);
     }
@@ -84,13 +84,13 @@ static int unswitch(hv_conn *c, const struct hv_vm *was, struct hv_vm *now,
                                  "put back and names the new deltas");
 }
 
-int snap_create(hv_conn *c, const char *vmkey, const char *name,
-                const char *description, struct snap_list *after)
+int ovfk_snap_create(ovfk_hv_conn *c, const char *vmkey, const char *name,
+                const char *description, struct ovfk_snap_list *after)
 {
     struct snap_ctx x;
-    struct hv_vm *now = NULL;
+    struct ovfk_hv_vm *now = NULL;
     char **made = NULL;
-    struct snap *s, *grown;
+    struct ovfk_snap *s, *grown;
     char path[PATH_MAX];
     size_t nmade = 0;
     int r;
@@ -111,19 +111,19 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
     s = &grown[x.list.n];
     memset(s, 0, sizeof(*s));
     s->id = next_id(&x.list);
-    if (name && snap_find(&x.list, name)) {
+    if (name && ovfk_snap_find(&x.list, name)) {
         r = snap_err(c, -EEXIST, "VM '%s' already has a snapshot named "
                      "'%s'", x.vm->name, name);
     }
-    now = hv_vm_copy(x.vm);
+    now = ovfk_hv_vm_copy(x.vm);
     s->disks = calloc(x.vm->n_disks + 1, sizeof(*s->disks));
     made = calloc(x.vm->n_disks + 1, sizeof(*made));
     if (r == 0 && (!now || !s->disks || !made)) {
         r = snap_err(c, -ENOMEM, "out of memory");
     }
     for (size_t i = 0; r == 0 && i < x.vm->n_disks; i++) {
-        struct hv_disk *d = &x.vm->disks[i];
-        struct vhd_create_opts co = { .parent = d->path };
+        struct ovfk_hv_disk *d = &x.vm->disks[i];
+        struct ovfk_vhd_create_opts co = { .parent = d->path };
         if (d->format && strcmp(d->format, "vhd")) {
             r = snap_err(c, -ENOTSUP, "disk '%s' is %s; snapshots need VHD "
                          "disks", d->id, d->format);
@@ -133,7 +133,7 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         if (r < 0) {
             r = snap_err(c, r, "no free name for the delta of disk '%s' in "
                          "'%s/disks'", d->id, x.dir);
-        } else if ((r = vhd_create(path, &co, NULL)) < 0) {
+        } else if ((r = ovfk_vhd_create(path, &co, NULL)) < 0) {
             snap_err(c, r, "%s", ovfk_last_error());
         }
         if (r < 0) {
@@ -146,7 +146,7 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         now->disks[i].path = strdup(path);
     }
     if (r == 0) {
-        r = hv_vm_update(c, now);
+        r = ovfk_hv_vm_update(c, now);
     }
     if (r < 0) {
         for (size_t i = 0; i < nmade; i++) {
@@ -154,14 +154,14 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         }
     }
     for (size_t i = 0; r == 0 && i < now->n_disks; i++) {
-        r = hv_vm_disk_request(c, x.vm, i, "switch", now->disks[i].path);
+        r = ovfk_hv_vm_disk_request(c, x.vm, i, "switch", now->disks[i].path);
         if (r == -EIO) {
             r = unswitch(c, x.vm, now, i, made, nmade);
         } else if (r < 0) {
             /* not asked, or no answer: the server may yet switch, so the
              * definition keeps naming the new deltas */
             snap_err(c, r, "%s; the VM's definition names the new deltas, "
-                     "without a snapshot record", hv_error(c));
+                     "without a snapshot record", ovfk_hv_error(c));
         }
     }
     if (r == 0) {
@@ -174,7 +174,7 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         s->description = description ? strdup(description) : NULL;
         s->created = snap_now();
         s->parent = x.list.current ? strdup(x.list.current) : NULL;
-        s->vm = hv_vm_copy(x.vm);       /* settings and frozen files */
+        s->vm = ovfk_hv_vm_copy(x.vm);       /* settings and frozen files */
         x.list.n++;
         free(x.list.current);
         x.list.current = strdup(s->id);
@@ -186,7 +186,7 @@ int snap_create(hv_conn *c, const char *vmkey, const char *name,
         free(made[i]);
     }
     free(made);
-    hv_vm_free(now);
+    ovfk_hv_vm_free(now);
     if (r == 0 && after) {
         *after = x.list;
         memset(&x.list, 0, sizeof(x.list));

@@ -9,7 +9,7 @@
  *
  * One rule gives all three: once the records are gone, a file that no
  * record and no current disk names is collapsed, nearest the base first -
- * with one child, the child merges into it (vhd_merge: in place,
+ * with one child, the child merges into it (ovfk_vhd_merge: in place,
  * crash-safe, the child's children re-pointed) and takes its place; with
  * none, it is removed; with several (a branch point after a revert), it
  * stays until all but one branch is gone.  The plan is this collapse run on
@@ -54,7 +54,7 @@
 #include "snapshot/internal.h"
 #include "util/io.h"
 
-void snap_plan_free(struct snap_plan *p)
+void ovfk_snap_plan_free(struct ovfk_snap_plan *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         free(p->steps[i].snapshot);
@@ -78,7 +78,7 @@ static int children_of(const struct snap_ctx *x, const char *file,
     char dir[PATH_MAX];
 
     disks_dir(x, dir, sizeof(dir));
-    if (vhd_find_children(file, dir, kids, n) < 0) {
+    if (ovfk_vhd_find_children(file, dir, kids, n) < 0) {
         return snap_err(x->c, -EIO, "%s", ovfk_last_error());
     }
     return 0;
@@ -102,7 +102,7 @@ static bool same_file(const char *path, const struct stat *st)
 }
 
 /* Does a record or the VM's definition name the file st describes? */
-static bool named(const struct snap_ctx *x, const struct hv_vm *vm,
+static bool named(const struct snap_ctx *x, const struct ovfk_hv_vm *vm,
                   const struct stat *st)
 {
     for (size_t i = 0; i < x->list.n; i++) {
@@ -173,13 +173,13 @@ static int model_add(const struct snap_ctx *x, struct model *m,
     v[i].parent = -1;
     v[i].ours = !strncmp(abs, x->dir, dl) && abs[dl] == '/';
     *idx = (int)i;
-    r = vhd_parent_path(abs, parent, sizeof(parent));
+    r = ovfk_vhd_parent_path(abs, parent, sizeof(parent));
     if (r < 0) {
         return snap_err(x->c, r, "%s", ovfk_last_error());
     }
     if (r == 1) {
         int p;
-        r = model_add(x, m, parent, &p);    /* vhd_open refuses loops */
+        r = model_add(x, m, parent, &p);    /* ovfk_vhd_open refuses loops */
         if (r < 0) {
             return r;
         }
@@ -204,7 +204,7 @@ static int model_build(const struct snap_ctx *x, const char **ids, size_t n,
     int r = 0, i;
 
     for (size_t s = 0; r == 0 && s < x->list.n; s++) {
-        const struct snap *sn = &x->list.snaps[s];
+        const struct ovfk_snap *sn = &x->list.snaps[s];
         bool del = deleting(ids, n, sn->id);
         for (size_t k = 0; r == 0 && k < sn->n_disks; k++) {
             r = model_add(x, m, sn->disks[k].file, &i);
@@ -216,7 +216,7 @@ static int model_build(const struct snap_ctx *x, const char **ids, size_t n,
         }
     }
     for (size_t k = 0; r == 0 && k < x->vm->n_disks; k++) {
-        const struct hv_disk *d = &x->vm->disks[k];
+        const struct ovfk_hv_disk *d = &x->vm->disks[k];
         if (d->format && strcmp(d->format, "vhd")) {
             continue;
         }
@@ -258,11 +258,12 @@ static uint64_t file_bytes(const char *path)
     return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
 }
 
-static struct snap_step *add_step(struct snap_plan *p, enum snap_action a,
-                                  const char *snap, const char *child,
-                                  const char *file)
+static struct ovfk_snap_step *add_step(struct ovfk_snap_plan *p,
+                                       enum ovfk_snap_action a,
+                                       const char *snap, const char *child,
+                                       const char *file)
 {
-    struct snap_step *s = realloc(p->steps, (p->n + 1) * sizeof(*s));
+    struct ovfk_snap_step *s = realloc(p->steps, (p->n + 1) * sizeof(*s));
 
     if (!s) {
         return NULL;
@@ -281,13 +282,13 @@ static struct snap_step *add_step(struct snap_plan *p, enum snap_action a,
  * The collapse (see the top of this file) on the model: a step for each
  * unnamed file, nearest the base first, until none can go.
  */
-static int collapse(hv_conn *hc, struct model *m, struct snap_plan *p)
+static int collapse(ovfk_hv_conn *hc, struct model *m, struct ovfk_snap_plan *p)
 {
     uint64_t used = 0;
 
     for (;;) {
         int best = -1, best_depth = 0, kid = -1, nk = 0;
-        struct snap_step *s;
+        struct ovfk_snap_step *s;
         for (size_t i = 0; i < m->n; i++) {
             int only = -1, n, d;
             if (m->v[i].gone || m->v[i].refs) {
@@ -307,7 +308,7 @@ static int collapse(hv_conn *hc, struct model *m, struct snap_plan *p)
         }
         if (nk == 0) {
             struct fnode *f = &m->v[best];
-            s = add_step(p, SNAP_REMOVE, f->owner, NULL, f->path);
+            s = add_step(p, OVFK_SNAP_REMOVE, f->owner, NULL, f->path);
             if (!s) {
                 return snap_err(hc, -ENOMEM, "out of memory");
             }
@@ -315,12 +316,12 @@ static int collapse(hv_conn *hc, struct model *m, struct snap_plan *p)
             f->gone = true;
         } else {
             struct fnode *f = &m->v[best], *c = &m->v[kid];
-            struct vhd_merge_plan mp;
-            int r = vhd_merge_plan_into(c->path, f->path, &mp);
+            struct ovfk_vhd_merge_plan mp;
+            int r = ovfk_vhd_merge_plan_into(c->path, f->path, &mp);
             if (r < 0) {
                 return snap_err(hc, r, "%s", ovfk_last_error());
             }
-            s = add_step(p, SNAP_MERGE, f->owner, c->path, f->path);
+            s = add_step(p, OVFK_SNAP_MERGE, f->owner, c->path, f->path);
             if (!s) {
                 return snap_err(hc, -ENOMEM, "out of memory");
             }
@@ -347,7 +348,7 @@ static int collapse(hv_conn *hc, struct model *m, struct snap_plan *p)
 }
 
 static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
-                     struct snap_plan *p)
+                     struct ovfk_snap_plan *p)
 {
     struct model m = { 0 };
     char dir[PATH_MAX];
@@ -366,7 +367,7 @@ static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
         for (size_t k = 0; !seen && k < m.n; k++) {
             if (m.v[k].owner && !strcmp(m.v[k].owner, ids[i]) &&
                 !m.v[k].gone &&
-                !add_step(p, SNAP_KEEP, ids[i], NULL, m.v[k].path)) {
+                !add_step(p, OVFK_SNAP_KEEP, ids[i], NULL, m.v[k].path)) {
                 r = snap_err(x->c, -ENOMEM, "out of memory");
             }
         }
@@ -380,7 +381,7 @@ static int make_plan(const struct snap_ctx *x, const char **ids, size_t n,
 }
 
 /* Replace references to from with to in the records and the VM. */
-static void rename_refs(struct snap_ctx *x, struct hv_vm *vm,
+static void rename_refs(struct snap_ctx *x, struct ovfk_hv_vm *vm,
                         const char *from, const char *to)
 {
     struct stat st;
@@ -389,7 +390,7 @@ static void rename_refs(struct snap_ctx *x, struct hv_vm *vm,
         return;
     }
     for (size_t i = 0; i < x->list.n; i++) {
-        struct snap *s = &x->list.snaps[i];
+        struct ovfk_snap *s = &x->list.snaps[i];
         for (size_t k = 0; k < s->n_disks; k++) {
             if (same_file(s->disks[k].file, &st)) {
                 free(s->disks[k].file);
@@ -411,7 +412,7 @@ static void rename_refs(struct snap_ctx *x, struct hv_vm *vm,
     }
 }
 
-static void drop_record(struct snap_list *l, const char *id)
+static void drop_record(struct ovfk_snap_list *l, const char *id)
 {
     size_t i;
     char *parent;
@@ -440,10 +441,10 @@ static void drop_record(struct snap_list *l, const char *id)
 }
 
 /* The VM writes to c: move its writes to a new delta first. */
-static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
+static int step_aside(struct snap_ctx *x, struct ovfk_hv_vm *vm, size_t disk,
                       const char *c)
 {
-    struct vhd_create_opts co = { .parent = c };
+    struct ovfk_vhd_create_opts co = { .parent = c };
     char path[PATH_MAX], *old;
     int r;
 
@@ -454,7 +455,7 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
             break;
         }
     }
-    r = vhd_create(path, &co, NULL);
+    r = ovfk_vhd_create(path, &co, NULL);
     if (r < 0) {
         return snap_err(x->c, r, "%s", ovfk_last_error());
     }
@@ -465,20 +466,20 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
         unlink(path);
         return snap_err(x->c, -ENOMEM, "out of memory");
     }
-    r = hv_vm_update(x->c, vm);
+    r = ovfk_hv_vm_update(x->c, vm);
     if (r == 0) {
-        r = hv_vm_disk_request(x->c, vm, disk, "switch", path);
+        r = ovfk_hv_vm_disk_request(x->c, vm, disk, "switch", path);
         if (r == -EIO) {
             /* the server refused the new delta and still writes to c
              * (nbdkit/ovfkit.c): the definition names c again, and the
              * unused delta goes (other errors: the server may yet switch,
              * so the definition keeps the new delta) */
             char why[OVFK_ERR_MAX];
-            snprintf(why, sizeof(why), "%s", hv_error(x->c));
+            snprintf(why, sizeof(why), "%s", ovfk_hv_error(x->c));
             free(vm->disks[disk].path);
             vm->disks[disk].path = old;
             old = NULL;
-            if (hv_vm_update(x->c, vm) == 0) {
+            if (ovfk_hv_vm_update(x->c, vm) == 0) {
                 unlink(path);
             }
             return snap_err(x->c, r, "%s; nothing was merged (the next "
@@ -490,18 +491,18 @@ static int step_aside(struct snap_ctx *x, struct hv_vm *vm, size_t disk,
 }
 
 /* Save the records, then the VM's definition (see NOTES). */
-static int save(struct snap_ctx *x, struct hv_vm *vm)
+static int save(struct snap_ctx *x, struct ovfk_hv_vm *vm)
 {
     int r = snap_save(x->c, vm, &x->list);
 
     if (r == 0) {
-        r = hv_vm_update(x->c, vm);
+        r = ovfk_hv_vm_update(x->c, vm);
     }
     return r;
 }
 
-static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
-                      const struct snap_step *s, ovfk_progress_fn progress,
+static int merge_step(struct snap_ctx *x, struct ovfk_hv_vm *vm, bool running,
+                      const struct ovfk_snap_step *s, ovfk_progress_fn progress,
                       void *opaque)
 {
     char **kids = NULL, **g;
@@ -532,9 +533,17 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
         r = children_of(x, s->child, &kids, &nk);
     }
     if (r == 0) {
-        r = vhd_merge(s->child, (const char *const *)kids, nk,
-                      VHD_MERGE_KEEP_CHILD, progress, opaque);
-        if (r < 0) {
+        r = ovfk_vhd_merge(s->child, (const char *const *)kids, nk,
+                      OVFK_VHD_MERGE_KEEP_CHILD, progress, opaque);
+        if (r == -ECANCELED) {
+            /* the merge only goes forward (vhd/merge.c, invariant 4):
+             * the deleted snapshots' state is given up, all else reads
+             * as before, and the journal lets the next writer finish */
+            snap_err(x->c, r, "canceled while merging '%s': the deleted "
+                     "snapshot is gone, every other snapshot and the VM "
+                     "read as before; the next snapshot command completes "
+                     "the merge", s->child);
+        } else if (r < 0) {
             snap_err(x->c, r, "%s", ovfk_last_error());
         }
     }
@@ -552,8 +561,8 @@ static int merge_step(struct snap_ctx *x, struct hv_vm *vm, bool running,
     return r;
 }
 
-static int remove_step(struct snap_ctx *x, struct hv_vm *vm,
-                       const struct snap_step *s)
+static int remove_step(struct snap_ctx *x, struct ovfk_hv_vm *vm,
+                       const struct ovfk_snap_step *s)
 {
     char **kids = NULL;
     size_t nk = 0;
@@ -572,11 +581,11 @@ static int remove_step(struct snap_ctx *x, struct hv_vm *vm,
 }
 
 static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
-                    const struct snap_plan *p, ovfk_progress_fn progress,
+                    const struct ovfk_snap_plan *p, ovfk_progress_fn progress,
                     void *opaque)
 {
-    struct hv_vm *vm = hv_vm_copy(x->vm);
-    bool running = hv_is_running(x->c, x->vm) > 0;
+    struct ovfk_hv_vm *vm = ovfk_hv_vm_copy(x->vm);
+    bool running = ovfk_hv_is_running(x->c, x->vm) > 0;
     int r = vm ? 0 : snap_err(x->c, -ENOMEM, "out of memory");
 
     for (size_t i = 0; r == 0 && i < n; i++) {
@@ -587,10 +596,10 @@ static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
     }
     ovfk_crash_point(11);
     for (size_t i = 0; r == 0 && i < p->n; i++) {
-        const struct snap_step *s = &p->steps[i];
-        if (s->action == SNAP_MERGE) {
+        const struct ovfk_snap_step *s = &p->steps[i];
+        if (s->action == OVFK_SNAP_MERGE) {
             r = merge_step(x, vm, running, s, progress, opaque);
-        } else if (s->action == SNAP_REMOVE) {
+        } else if (s->action == OVFK_SNAP_REMOVE) {
             r = remove_step(x, vm, s);
         }
     }
@@ -599,21 +608,21 @@ static int run_plan(struct snap_ctx *x, const char **ids, size_t n,
     }
     /* a running VM's disk servers drop their handles on removed files */
     for (size_t d = 0; running && vm && d < vm->n_disks; d++) {
-        int e = hv_vm_disk_request(x->c, vm, d, "reopen", NULL);
+        int e = ovfk_hv_vm_disk_request(x->c, vm, d, "reopen", NULL);
         if (r == 0 && e < 0) {
             r = e;
         }
     }
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     return r;
 }
 
-int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
-                bool dry_run, struct snap_plan *plan,
-                ovfk_progress_fn progress, void *opaque)
+int ovfk_snap_delete(ovfk_hv_conn *c, const char *vmkey, const char *key,
+                     bool all, bool dry_run, struct ovfk_snap_plan *plan,
+                     ovfk_progress_fn progress, void *opaque)
 {
-    struct snap_plan local = { 0 };
-    struct snap_plan *p = plan ? plan : &local;
+    struct ovfk_snap_plan local = { 0 };
+    struct ovfk_snap_plan *p = plan ? plan : &local;
     const char **ids = NULL;
     struct snap_ctx x;
     size_t n = 0;
@@ -635,7 +644,7 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
             ids[n++] = x.list.snaps[i].id;
         }
     } else {
-        const struct snap *s = snap_find(&x.list, key);
+        const struct ovfk_snap *s = ovfk_snap_find(&x.list, key);
         if (!s) {
             r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
                          x.vm->name, key);
@@ -652,6 +661,10 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
                      (unsigned long long)p->peak_bytes,
                      (unsigned long long)p->available);
     }
+    /* the last moment to stop with nothing changed */
+    if (r == 0 && !dry_run && progress && progress(opaque, 0, 0)) {
+        r = snap_err(c, -ECANCELED, "canceled; nothing was changed");
+    }
     if (r == 0 && !dry_run) {
         /* ids point into the records, which the run drops: copy them */
         char **own = calloc(n + 1, sizeof(*own));
@@ -665,7 +678,7 @@ int snap_delete(hv_conn *c, const char *vmkey, const char *key, bool all,
     free(ids);
     snap_end(&x);
     if (!plan) {
-        snap_plan_free(&local);
+        ovfk_snap_plan_free(&local);
     }
     return r;
 }

@@ -8,26 +8,26 @@
 
 #include "snapshot/internal.h"
 
-int snap_export(hv_conn *c, const char *vmkey, const char *key,
-                const struct hv_export_opts *o)
+int ovfk_snap_export(ovfk_hv_conn *c, const char *vmkey, const char *key,
+                const struct ovfk_hv_export_opts *o)
 {
-    struct hv_export_opts eo = *o;
+    struct ovfk_hv_export_opts eo = *o;
     struct snap_ctx x;
-    const struct snap *s;
+    const struct ovfk_snap *s;
     int r;
 
     r = snap_begin(c, vmkey, &x);
     if (r < 0) {
         return r;
     }
-    s = snap_find(&x.list, key);
+    s = ovfk_snap_find(&x.list, key);
     if (!s || !s->vm) {
         r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
                      x.vm->name, key);
     } else {
         /* frozen files never change: the VM may keep running */
         eo.allow_running = true;
-        r = hv_export_vm(c, s->vm, &eo);
+        r = ovfk_hv_export_vm(c, s->vm, &eo);
     }
     snap_end(&x);
     return r;

@@ -12,26 +12,28 @@
 /* store.c */
 /*
  * Record code and a message on c, where every snap_* function reports
- * (hv_error(c)); returns code.  The message is formatted before it is
- * stored, so it may quote hv_error(c) itself.
+ * (ovfk_hv_error(c)); returns code.  The message is formatted before it is
+ * stored, so it may quote ovfk_hv_error(c) itself.
  */
-int snap_err(hv_conn *c, int code, const char *fmt, ...)
+int snap_err(ovfk_hv_conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Release what one record holds. */
-void snap_clear(struct snap *s);
-int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l);
-int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len);
+void snap_clear(struct ovfk_snap *s);
+int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+              const struct ovfk_snap_list *l);
+int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
+             size_t len);
 /* Is path the frozen file of any snapshot? */
-bool snap_references(const struct snap_list *l, const char *path);
+bool snap_references(const struct ovfk_snap_list *l, const char *path);
 /* Load, lock and check: the VM, its snapshots, its directory. */
 struct snap_ctx {
-    hv_conn *c;
-    struct hv_vm *vm;
-    struct snap_list list;
+    ovfk_hv_conn *c;
+    struct ovfk_hv_vm *vm;
+    struct ovfk_snap_list list;
     char dir[4096];
-    int lock;
+    ovfk_lock *lock;
 };
-int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x);
+int snap_begin(ovfk_hv_conn *c, const char *vm, struct snap_ctx *x);
 void snap_end(struct snap_ctx *x);
 /* Remove the files of list.garbage no record or disk names; save. */
 int snap_take_out_garbage(struct snap_ctx *x);

@@ -13,7 +13,7 @@
 #include "ovfkit/vhd.h"
 #include "snapshot/internal.h"
 
-static bool in_vm(const struct hv_vm *vm, const char *path)
+static bool in_vm(const struct ovfk_hv_vm *vm, const char *path)
 {
     for (size_t i = 0; vm && i < vm->n_disks; i++) {
         if (vm->disks[i].path && !strcmp(vm->disks[i].path, path)) {
@@ -23,11 +23,11 @@ static bool in_vm(const struct hv_vm *vm, const char *path)
     return false;
 }
 
-int snap_revert(hv_conn *c, const char *vmkey, const char *key)
+int ovfk_snap_revert(ovfk_hv_conn *c, const char *vmkey, const char *key)
 {
     struct snap_ctx x;
-    const struct snap *s;
-    struct hv_vm *now = NULL;
+    const struct ovfk_snap *s;
+    struct ovfk_hv_vm *now = NULL;
     char path[PATH_MAX];
     int r;
 
@@ -38,20 +38,20 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
     if (r < 0) {
         return r;
     }
-    s = snap_find(&x.list, key);
+    s = ovfk_snap_find(&x.list, key);
     if (!s) {
         r = snap_err(c, -ENOENT, "VM '%s' has no snapshot '%s'",
                      x.vm->name, key);
-    } else if (hv_is_running(c, x.vm) > 0) {
+    } else if (ovfk_hv_is_running(c, x.vm) > 0) {
         r = snap_err(c, -EBUSY, "VM '%s' is running; stop it before "
                      "reverting (its disks would change under it)",
                      x.vm->name);
-    } else if (!s->vm || !(now = hv_vm_copy(s->vm))) {
+    } else if (!s->vm || !(now = ovfk_hv_vm_copy(s->vm))) {
         r = snap_err(c, -ENOMEM, "snapshot '%s' has no VM settings", key);
     }
     /* the snapshot's settings, on new deltas over its frozen files */
     for (size_t i = 0; r == 0 && i < now->n_disks; i++) {
-        struct vhd_create_opts co = { .parent = now->disks[i].path };
+        struct ovfk_vhd_create_opts co = { .parent = now->disks[i].path };
         for (int k = 0; k < 1000; k++) {
             snprintf(path, sizeof(path), "%s/disks/%s-r%s-%d.vhd", x.dir,
                      now->disks[i].id, s->id, k);
@@ -59,7 +59,7 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
                 break;
             }
         }
-        r = vhd_create(path, &co, NULL);
+        r = ovfk_vhd_create(path, &co, NULL);
         if (r < 0) {
             snap_err(c, r, "%s", ovfk_last_error());
         } else {
@@ -72,7 +72,7 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
         free(now->name);
         now->name = strdup(x.vm->name);
         memcpy(now->uuid, x.vm->uuid, 16);
-        r = hv_vm_update(c, now);
+        r = ovfk_hv_vm_update(c, now);
     }
     if (r == 0) {
         free(x.list.current);
@@ -95,7 +95,7 @@ int snap_revert(hv_conn *c, const char *vmkey, const char *key)
             }
         }
     }
-    hv_vm_free(now);
+    ovfk_hv_vm_free(now);
     snap_end(&x);
     return r;
 }

@@ -2,7 +2,7 @@
 /*
  * snapshot/store.c - the snapshot list of a VM: snapshots.json in its
  * directory of the dir store, written atomically (temporary + rename), and
- * read back into struct snap_list.
+ * read back into struct ovfk_snap_list.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,14 +20,14 @@
 #include "snapshot/internal.h"
 #include "util/tmpfile.h"
 
-void snap_clear(struct snap *s)
+void snap_clear(struct ovfk_snap *s)
 {
     free(s->id);
     free(s->name);
     free(s->description);
     free(s->created);
     free(s->parent);
-    hv_vm_free(s->vm);
+    ovfk_hv_vm_free(s->vm);
     for (size_t k = 0; k < s->n_disks; k++) {
         free(s->disks[k].id);
         free(s->disks[k].file);
@@ -36,7 +36,7 @@ void snap_clear(struct snap *s)
     memset(s, 0, sizeof(*s));
 }
 
-void snap_list_free(struct snap_list *l)
+void ovfk_snap_list_free(struct ovfk_snap_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         snap_clear(&l->snaps[i]);
@@ -50,7 +50,7 @@ void snap_list_free(struct snap_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-int snap_err(hv_conn *c, int code, const char *fmt, ...)
+int snap_err(ovfk_hv_conn *c, int code, const char *fmt, ...)
              {
              char msg[OVFK_ERR_MAX];
     va_list ap;
@@ -61,9 +61,10 @@ int snap_err(hv_conn *c, int code, const char *fmt, ...)
     return ovfk_err_set(&c->err, code, "%s", msg);
 }
 
-int snap_dir(hv_conn *c, const struct hv_vm *vm, char *buf, size_t len)
+int snap_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
+             size_t len)
 {
-    int r = hv_vm_data_dir(c, vm, buf, len);
+    int r = ovfk_hv_vm_data_dir(c, vm, buf, len);
 
     if (r < 0) {
         return r;
@@ -75,14 +76,15 @@ static char *dup_str(json_object *o, const char *k)
 {
     json_object *v;
 
-    if (!json_object_object_get_ex(o, k, &v) || json_object_is_type(v,
-                                                                   json_type_null)) {
+    if (!json_object_object_get_ex(o, k, &v) ||
+        json_object_is_type(v, json_type_null)) {
         return NULL;
     }
     return strdup(json_object_get_string(v));
 }
 
-int snap_load(hv_conn *c, const struct hv_vm *vm, struct snap_list *out)
+int ovfk_snap_load(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                   struct ovfk_snap_list *out)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     json_object *o, *arr;
@@ -104,14 +106,14 @@ int snap_load(hv_conn *c, const struct hv_vm *vm, struct snap_list *out)
         out->snaps = calloc(n + 1, sizeof(*out->snaps));
         for (size_t i = 0; out->snaps && i < n; i++) {
             json_object *e = json_object_array_get_idx(arr, i), *v, *disks;
-            struct snap *s = &out->snaps[out->n++];
+            struct ovfk_snap *s = &out->snaps[out->n++];
             s->id = dup_str(e, "id");
             s->name = dup_str(e, "name");
             s->description = dup_str(e, "description");
             s->created = dup_str(e, "created");
             s->parent = dup_str(e, "parent");
             if (json_object_object_get_ex(e, "vm", &v)) {
-                hv_vm_from_json(json_object_to_json_string(v), &s->vm);
+                ovfk_hv_vm_from_json(json_object_to_json_string(v), &s->vm);
             }
             if (json_object_object_get_ex(e, "disks", &disks)) {
                 size_t nd = json_object_array_length(disks);
@@ -145,7 +147,8 @@ static void put(json_object *o, const char *k, const char *v)
     json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
+int snap_save(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+              const struct ovfk_snap_list *l)
 {
     json_object *o = json_object_new_object(), *arr = json_object_new_array();
     char dir[PATH_MAX], path[PATH_MAX + 32];
@@ -153,9 +156,9 @@ int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
     int r = snap_dir(c, vm, dir, sizeof(dir));
 
     for (size_t i = 0; r == 0 && i < l->n; i++) {
-        const struct snap *s = &l->snaps[i];
+        const struct ovfk_snap *s = &l->snaps[i];
         json_object *e = json_object_new_object(), *disks;
-        char *vmj = s->vm ? hv_vm_to_json(s->vm, false) : NULL;
+        char *vmj = s->vm ? ovfk_hv_vm_to_json(s->vm, false) : NULL;
         put(e, "id", s->id);
         put(e, "name", s->name);
         put(e, "description", s->description);
@@ -196,7 +199,8 @@ int snap_save(hv_conn *c, const struct hv_vm *vm, const struct snap_list *l)
     return r;
 }
 
-const struct snap *snap_find(const struct snap_list *l, const char *key)
+const struct ovfk_snap *ovfk_snap_find(const struct ovfk_snap_list *l,
+                                       const char *key)
 {
     for (size_t i = 0; key && i < l->n; i++) {
         if (!strcmp(l->snaps[i].id, key)) {
@@ -211,7 +215,7 @@ const struct snap *snap_find(const struct snap_list *l, const char *key)
     return NULL;
 }
 
-bool snap_references(const struct snap_list *l, const char *path)
+bool snap_references(const struct ovfk_snap_list *l, const char *path)
 {
     for (size_t i = 0; i < l->n; i++) {
         for (size_t k = 0; k < l->snaps[i].n_disks; k++) {
@@ -234,23 +238,23 @@ char *snap_now(void)
     return strdup(buf);
 }
 
-int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x)
+int snap_begin(ovfk_hv_conn *c, const char *vm, struct snap_ctx *x)
 {
     int r;
 
     memset(x, 0, sizeof(*x));
     x->c = c;
-    x->lock = -1;
-    r = hv_load(c, vm, &x->vm);
+    x->lock = NULL;
+    r = ovfk_hv_load(c, vm, &x->vm);
     if (r < 0) {
         return r;
     }
-    r = hv_vm_lock(c, x->vm->uuid, &x->lock);
+    r = ovfk_hv_vm_lock(c, x->vm, &x->lock);
     if (r == 0) {
         r = snap_dir(c, x->vm, x->dir, sizeof(x->dir));
     }
     if (r == 0) {
-        r = snap_load(c, x->vm, &x->list);
+        r = ovfk_snap_load(c, x->vm, &x->list);
     }
     if (r == 0 && x->list.n_garbage) {
         r = snap_take_out_garbage(x);
@@ -262,7 +266,7 @@ int snap_begin(hv_conn *c, const char *vm, struct snap_ctx *x)
 }
 
 /* Is path one of the VM's current disk files? */
-static bool vm_names(const struct hv_vm *vm, const char *path)
+static bool vm_names(const struct ovfk_hv_vm *vm, const char *path)
 {
     for (size_t i = 0; vm && i < vm->n_disks; i++) {
         if (vm->disks[i].path && !strcmp(vm->disks[i].path, path)) {
@@ -290,8 +294,8 @@ int snap_take_out_garbage(struct snap_ctx *x)
         char **kids = NULL;
         size_t nk = 0;
         if (!snap_references(&x->list, g) && !vm_names(x->vm, g) &&
-            vhd_merge_recover(g) >= 0 &&
-            vhd_find_children(g, disks, &kids, &nk) == 0 && nk == 0) {
+            ovfk_vhd_merge_recover(g) >= 0 &&
+            ovfk_vhd_find_children(g, disks, &kids, &nk) == 0 && nk == 0) {
             unlink(g);
         }
         for (size_t k = 0; k < nk; k++) {
@@ -329,7 +333,7 @@ static bool has_journal(const char *dir)
  * explicit step of each snapshot command that writes, before it looks at
  * the chains (reading them completes nothing, merge.c NOTES 6-8).  A
  * journal concerns its child, which may be gone (crash point 8), its
- * parent or a child's child: each delta is given to vhd_merge_recover
+ * parent or a child's child: each delta is given to ovfk_vhd_merge_recover
  * until no journal is left.
  */
 int snap_finish_merges(struct snap_ctx *x)
@@ -350,13 +354,13 @@ int snap_finish_merges(struct snap_ctx *x)
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s", disks, e->d_name);
-        r = vhd_merge_recover(path);
+        r = ovfk_vhd_merge_recover(path);
     }
     closedir(d);
     for (size_t i = 0; r >= 0 && x->vm && i < x->vm->n_disks; i++) {
         /* a parent outside the store (the VM's own base disk) */
         if (x->vm->disks[i].path && has_journal(disks)) {
-            r = vhd_merge_recover(x->vm->disks[i].path);
+            r = ovfk_vhd_merge_recover(x->vm->disks[i].path);
         }
     }
     return r < 0 ? snap_err(x->c, r, "%s", ovfk_last_error()) : 0;
@@ -364,11 +368,9 @@ int snap_finish_merges(struct snap_ctx *x)
 
 void snap_end(struct snap_ctx *x)
 {
-    if (x->lock >= 0) {
-        hv_vm_unlock(x->c, x->lock);
-        x->lock = -1;
-    }
-    hv_vm_free(x->vm);
+    ovfk_lock_release(x->lock);
+    x->lock = NULL;
+    ovfk_hv_vm_free(x->vm);
     x->vm = NULL;
-    snap_list_free(&x->list);
+    ovfk_snap_list_free(&x->list);
 }

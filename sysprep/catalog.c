@@ -4,7 +4,7 @@
  * (data/sysprep-catalog.json) and the user's additions in the same format
  * (/etc/ovfkit/sysprep.d/ *.json, $XDG_CONFIG_HOME/ovfkit/sysprep.d/ *.json,
  * or ~/.config/..., and a file given on the command line).  A name given
- * to sysprep_services_resolve is a section, an entry, or a service.
+ * to ovfk_sysprep_services_resolve is a section, an entry, or a service.
  */
 #include <errno.h>
 #include <glob.h>
@@ -44,7 +44,7 @@ static int add(char ***v, size_t *n, const char *name)
     return 0;
 }
 
-void sysprep_services_free(struct sysprep_services *set)
+void ovfk_sysprep_services_free(struct ovfk_sysprep_services *set)
 {
     for (size_t i = 0; i < set->n_win; i++) {
         free(set->win[i]);
@@ -108,7 +108,7 @@ static json_object *load(const char *path, bool required)
 /* Does the name match this catalog (a section or an entry)?  Add what it
  * names; return 1 when it matched. */
 static int match(json_object *cat, const char *name,
-                 struct sysprep_services *out)
+                 struct ovfk_sysprep_services *out)
 {
     json_object *sections;
     int found = 0, r = 0;
@@ -141,9 +141,9 @@ static int match(json_object *cat, const char *name,
     return r < 0 ? r : found;
 }
 
-int sysprep_services_resolve(const char *const *names, size_t n,
+int ovfk_sysprep_services_resolve(const char *const *names, size_t n,
                              const char *extra_catalog,
-                             struct sysprep_services *out)
+                             struct ovfk_sysprep_services *out)
 {
     json_object *cats[64];
     size_t nc = 0;
@@ -216,7 +216,7 @@ int sysprep_services_resolve(const char *const *names, size_t n,
         if (r == -ENOMEM) {
             ovfk_err_last(r, "out of memory");
         }
-        sysprep_services_free(out);
+        ovfk_sysprep_services_free(out);
     }
     return r;
 }

@@ -16,7 +16,8 @@
 
 /* Every libguestfs function sysprep/ calls, without its guestfs_ prefix. */
 #define SP_GFS_FUNCS(X) \
-    X(add_drive_opts) X(case_sensitive_path) X(chmod) X(close) X(create) \
+    X(add_drive_opts) X(case_sensitive_path) X(chmod) X(close) \
+    X(create_flags) \
     X(exists) X(free_statns) X(glob_expand) X(hivex_close) X(hivex_commit) \
     X(hivex_node_get_child) X(hivex_node_get_value) X(hivex_node_name) \
     X(hivex_node_set_value) X(hivex_open) X(hivex_root) X(hivex_value_value) \
@@ -25,8 +26,9 @@
     X(inspect_get_mountpoints) X(inspect_get_product_name) \
     X(inspect_get_type) X(inspect_get_windows_systemroot) X(inspect_os) \
     X(is_dir) X(is_file) X(is_symlink) X(last_error) X(launch) X(ln_s) X(ls) \
-    X(mount_options) X(mv) X(read_file) X(readlink) X(rm) \
-    X(set_backend_settings) X(set_error_handler) X(shutdown) X(statns) \
+    X(mount_options) X(mv) X(parse_environment) X(read_file) X(readlink) \
+    X(rm) X(set_backend_settings) X(set_error_handler) \
+    X(set_event_callback) X(shutdown) X(statns) \
     X(umount_all) X(write)
 
 enum {
@@ -41,7 +43,8 @@ extern void *sp_gfs[SP_GFS_COUNT];
 /*
  * Load libguestfs and resolve the table: 0, or a negative errno with e
  * set (the message names the package to install).  Call before the first
- * guestfs_create(); every other call needs a handle, so follows it.
+ * guestfs_create_flags(); every other call needs a handle, so follows
+ * it.
  */
 int sp_gfs_load(ovfk_err *e);
 
@@ -51,7 +54,7 @@ int sp_gfs_load(ovfk_err *e);
     SP_GFS(case_sensitive_path)(__VA_ARGS__)
 #define guestfs_chmod(...) SP_GFS(chmod)(__VA_ARGS__)
 #define guestfs_close(...) SP_GFS(close)(__VA_ARGS__)
-#define guestfs_create(...) SP_GFS(create)(__VA_ARGS__)
+#define guestfs_create_flags(...) SP_GFS(create_flags)(__VA_ARGS__)
 #define guestfs_exists(...) SP_GFS(exists)(__VA_ARGS__)
 #define guestfs_free_statns(...) SP_GFS(free_statns)(__VA_ARGS__)
 #define guestfs_glob_expand(...) SP_GFS(glob_expand)(__VA_ARGS__)
@@ -92,12 +95,16 @@ int sp_gfs_load(ovfk_err *e);
 #define guestfs_ls(...) SP_GFS(ls)(__VA_ARGS__)
 #define guestfs_mount_options(...) SP_GFS(mount_options)(__VA_ARGS__)
 #define guestfs_mv(...) SP_GFS(mv)(__VA_ARGS__)
+#define guestfs_parse_environment(...) \
+    SP_GFS(parse_environment)(__VA_ARGS__)
 #define guestfs_read_file(...) SP_GFS(read_file)(__VA_ARGS__)
 #define guestfs_readlink(...) SP_GFS(readlink)(__VA_ARGS__)
 #define guestfs_rm(...) SP_GFS(rm)(__VA_ARGS__)
 #define guestfs_set_backend_settings(...) \
     SP_GFS(set_backend_settings)(__VA_ARGS__)
 #define guestfs_set_error_handler(...) SP_GFS(set_error_handler)(__VA_ARGS__)
+#define guestfs_set_event_callback(...) \
+    SP_GFS(set_event_callback)(__VA_ARGS__)
 #define guestfs_shutdown(...) SP_GFS(shutdown)(__VA_ARGS__)
 #define guestfs_statns(...) SP_GFS(statns)(__VA_ARGS__)
 #define guestfs_umount_all(...) SP_GFS(umount_all)(__VA_ARGS__)

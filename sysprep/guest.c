@@ -23,7 +23,60 @@ static void quiet(guestfs_h *g, void *opaque, const char *msg)
     (void)msg;      /* errors are read back with guestfs_last_error */
 }
 
-int sp_guest_error(sysprep_t *s, const char *what)
+/* libguestfs's warnings ("libguestfs: warning: ..." on stderr when nobody
+ * listens) become ours: one line, naming the disk they concern. */
+static void on_warning(guestfs_h *g, void *opaque, uint64_t event,
+                       int handle, int flags, const char *buf,
+                       size_t len, const uint64_t *array, size_t alen)
+{
+    const ovfk_sysprep *s = opaque;
+    char line[512];
+    size_t n = 0;
+
+    (void)g;
+    (void)event;
+    (void)handle;
+    (void)flags;
+    (void)array;
+    (void)alen;
+    for (size_t i = 0; i < len && n < sizeof(line) - 1; i++) {
+        line[n++] = buf[i] == '\n' || buf[i] == '\r' ? ' ' : buf[i];
+    }
+    while (n > 0 && line[n - 1] == ' ') {
+        n--;
+    }
+    line[n] = '\0';
+    ovfk_warn("'%s': libguestfs: %s", s->disk[0] ? s->disk : "guest",
+              line);
+}
+
+/*
+ * A handle that prints nothing itself: the environment (LIBGUESTFS_*) is
+ * read only once our handlers are in place, so a bad LIBGUESTFS_BACKEND is
+ * our error rather than a raw "libguestfs: error:" line.
+ */
+static int new_handle(ovfk_sysprep *s, const char *disk)
+{
+    snprintf(s->disk, sizeof(s->disk), "%s", disk ? disk : "");
+    s->g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
+    if (!s->g) {
+        return ovfk_err_set(&s->err, -ENOMEM, "cannot create a "
+                            "libguestfs handle");
+    }
+    guestfs_set_error_handler(s->g, quiet, NULL);
+    guestfs_set_event_callback(s->g, on_warning, GUESTFS_EVENT_WARNING, 0,
+                               s);
+    if (guestfs_parse_environment(s->g) < 0) {
+        int r = sp_guest_error(s, "cannot set up libguestfs from the "
+                               "environment (LIBGUESTFS_*)");
+        guestfs_close(s->g);
+        s->g = NULL;
+        return r;
+    }
+    return 0;
+}
+
+int sp_guest_error(ovfk_sysprep *s, const char *what)
 {
     const char *e = s->g ? guestfs_last_error(s->g) : NULL;
 
@@ -37,7 +90,7 @@ int sp_guest_error(sysprep_t *s, const char *what)
  * does not hold (a damaged .vhd): guest edits must never write into such
  * a file as if it were a raw disk.  0 or negative errno (message on s).
  */
-static int format_of(sysprep_t *s, const char *disk, const char **fmt)
+static int format_of(ovfk_sysprep *s, const char *disk, const char **fmt)
 {
     ovfk_source *src;
     int r = ovfk_open_source(disk, NULL, &src);
@@ -56,18 +109,18 @@ static int format_of(sysprep_t *s, const char *disk, const char **fmt)
  * through our nbdkit plugin, which reads and writes the whole chain. */
 static bool is_chain(const char *disk)
 {
-    vhd_t *h;
+    ovfk_vhd *h;
     bool diff = false;
 
-    if (vhd_probe(disk) > 0 &&
-        vhd_open(disk, VHD_OPEN_NO_PARENT, &h) == 0) {
-        diff = vhd_type(h) == VHD_TYPE_DIFF;
-        vhd_close(h);
+    if (ovfk_vhd_probe(disk) > 0 &&
+        ovfk_vhd_open(disk, OVFK_VHD_OPEN_NO_PARENT, &h) == 0) {
+        diff = ovfk_vhd_type(h) == OVFK_VHD_TYPE_DIFF;
+        ovfk_vhd_close(h);
     }
     return diff;
 }
 
-static void stop_nbd(sysprep_t *s)
+static void stop_nbd(ovfk_sysprep *s)
 {
     char path[128];
 
@@ -85,7 +138,7 @@ static void stop_nbd(sysprep_t *s)
 }
 
 /* Add disk to the handle: directly, or a chain over NBD. */
-static int add_disk(sysprep_t *s, const char *disk)
+static int add_disk(ovfk_sysprep *s, const char *disk)
 {
     char sock[128], pid[128], server[140];
     int r;
@@ -138,7 +191,7 @@ static int add_disk(sysprep_t *s, const char *disk)
  * a failed KVM launch is retried once under TCG.  A user's
  * LIBGUESTFS_BACKEND_SETTINGS wins.
  */
-static int launch(sysprep_t *s, const char *const *disks, size_t n)
+static int launch(ovfk_sysprep *s, const char *const *disks, size_t n)
 {
     static int kvm_broken = -1;     /* learned once per process */
     const char *user = getenv("LIBGUESTFS_BACKEND_SETTINGS");
@@ -150,12 +203,10 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
     for (int attempt = 0; attempt < 2; attempt++) {
         bool tcg = (user && strstr(user, "force_tcg")) || kvm_broken == 1 ||
                    !ovfk_kvm_works() || attempt == 1;
-        s->g = guestfs_create();
-        if (!s->g) {
-            return ovfk_err_set(&s->err, -ENOMEM, "cannot create a "
-                                "libguestfs handle");
+        r = new_handle(s, n ? disks[0] : NULL);
+        if (r < 0) {
+            return r;
         }
-        guestfs_set_error_handler(s->g, quiet, NULL);
         if (tcg && !user) {
             char *settings[] = { (char *)"force_tcg", NULL };
             guestfs_set_backend_settings(s->g, settings);
@@ -188,7 +239,7 @@ static int launch(sysprep_t *s, const char *const *disks, size_t n)
                         "appliance");
 }
 
-static int inspect(sysprep_t *s)
+static int inspect(ovfk_sysprep *s)
 {
     char **roots = guestfs_inspect_os(s->g);
 
@@ -196,7 +247,7 @@ static int inspect(sysprep_t *s)
         return sp_guest_error(s, "inspection failed");
     }
     for (size_t i = 0; roots[i]; i++) {
-        struct sysprep_os *o = realloc(s->os, (s->n_os + 1) * sizeof(*o));
+        struct ovfk_sysprep_os *o = realloc(s->os, (s->n_os + 1) * sizeof(*o));
         if (!o) {
             break;
         }
@@ -216,10 +267,10 @@ static int inspect(sysprep_t *s)
     return 0;
 }
 
-int sysprep_open(const char *const *disks, size_t n, bool readonly,
-                 sysprep_t **out)
+int ovfk_sysprep_open(const char *const *disks, size_t n, bool readonly,
+                 ovfk_sysprep **out)
 {
-    sysprep_t *s = calloc(1, sizeof(*s));
+    ovfk_sysprep *s = calloc(1, sizeof(*s));
     int r;
 
     *out = NULL;
@@ -234,14 +285,14 @@ int sysprep_open(const char *const *disks, size_t n, bool readonly,
     }
     if (r < 0) {
         ovfk_err_publish(&s->err);
-        sysprep_close(s);
+        ovfk_sysprep_close(s);
         return r;
     }
     *out = s;
     return 0;
 }
 
-void sp_umount(sysprep_t *s)
+void sp_umount(ovfk_sysprep *s)
 {
     if (s->mounted >= 0) {
         guestfs_umount_all(s->g);
@@ -255,7 +306,7 @@ static int cmp_len(const void *a, const void *b)
     return (int)strlen(*(char *const *)a) - (int)strlen(*(char *const *)b);
 }
 
-int sp_mount(sysprep_t *s, size_t os)
+int sp_mount(ovfk_sysprep *s, size_t os)
 {
     char **mp;
     size_t n = 0;
@@ -299,16 +350,16 @@ int sp_mount(sysprep_t *s, size_t os)
     return 0;
 }
 
-int sp_record(sysprep_t *s, const char *kind, const char *path,
+int sp_record(ovfk_sysprep *s, const char *kind, const char *path,
               const char *old_value, const char *new_value)
 {
     return sp_record_mode(s, kind, path, old_value, new_value, -1);
 }
 
-int sp_record_mode(sysprep_t *s, const char *kind, const char *path,
+int sp_record_mode(ovfk_sysprep *s, const char *kind, const char *path,
                    const char *old_value, const char *new_value, int mode)
 {
-    struct sysprep_change *c = realloc(s->changes, (s->n_changes + 1) *
+    struct ovfk_sysprep_change *c = realloc(s->changes, (s->n_changes + 1) *
                                                     sizeof(*c));
 
     if (!c) {
@@ -325,7 +376,7 @@ int sp_record_mode(sysprep_t *s, const char *kind, const char *path,
     return 0;
 }
 
-char *sp_read_file(sysprep_t *s, const char *path, size_t *len)
+char *sp_read_file(ovfk_sysprep *s, const char *path, size_t *len)
 {
     char *buf;
     size_t n = 0;
@@ -340,7 +391,7 @@ char *sp_read_file(sysprep_t *s, const char *path, size_t *len)
     return buf;
 }
 
-int sp_write_file(sysprep_t *s, const char *path, const char *content,
+int sp_write_file(ovfk_sysprep *s, const char *path, const char *content,
                   size_t len, const char *old, bool dry_run)
 {
     if (sp_record(s, content ? "file" : "file-removed", path, old,
@@ -357,7 +408,7 @@ int sp_write_file(sysprep_t *s, const char *path, const char *content,
            sp_guest_error(s, path) : 0;
 }
 
-int sp_remove_file(sysprep_t *s, const char *path, bool dry_run)
+int sp_remove_file(ovfk_sysprep *s, const char *path, bool dry_run)
 {
     struct guestfs_statns *st;
     size_t len = 0;
@@ -385,7 +436,7 @@ int sp_remove_file(sysprep_t *s, const char *path, bool dry_run)
     return r;
 }
 
-int sp_mount_root(sysprep_t *s, const char *root)
+int sp_mount_root(ovfk_sysprep *s, const char *root)
 {
     for (size_t i = 0; root && i < s->n_os; i++) {
         if (!strcmp(s->os[i].root, root)) {
@@ -396,32 +447,34 @@ int sp_mount_root(sysprep_t *s, const char *root)
                         "system on '%s'", root ? root : "(none)");
 }
 
-size_t sysprep_os_count(const sysprep_t *s)
+size_t ovfk_sysprep_os_count(const ovfk_sysprep *s)
 {
     return s->n_os;
 }
 
-const struct sysprep_os *sysprep_os_at(const sysprep_t *s, size_t i)
+const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s,
+                                                 size_t i)
 {
     return i < s->n_os ? &s->os[i] : NULL;
 }
 
-size_t sysprep_change_count(const sysprep_t *s)
+size_t ovfk_sysprep_change_count(const ovfk_sysprep *s)
 {
     return s->n_changes;
 }
 
-const struct sysprep_change *sysprep_change_at(const sysprep_t *s, size_t i)
+const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s,
+                                                         size_t i)
 {
     return i < s->n_changes ? &s->changes[i] : NULL;
 }
 
-const char *sysprep_error(const sysprep_t *s)
+const char *ovfk_sysprep_error(const ovfk_sysprep *s)
 {
     return s->err.msg;
 }
 
-void sysprep_close(sysprep_t *s)
+void ovfk_sysprep_close(ovfk_sysprep *s)
 {
     if (!s) {
         return;

@@ -13,9 +13,9 @@
 
 #include "sysprep/internal.h"
 
-typedef int (*linux_fn)(sysprep_t *s, const void *arg, bool dry_run);
+typedef int (*linux_fn)(ovfk_sysprep *s, const void *arg, bool dry_run);
 
-static int each_linux(sysprep_t *s, linux_fn fn, const void *arg,
+static int each_linux(ovfk_sysprep *s, linux_fn fn, const void *arg,
                       bool dry_run)
 {
     int r = 0;
@@ -33,7 +33,7 @@ static int each_linux(sysprep_t *s, linux_fn fn, const void *arg,
 }
 
 /* Remove every file matching the glob patterns. */
-static int remove_glob(sysprep_t *s, const void *arg, bool dry_run)
+static int remove_glob(ovfk_sysprep *s, const void *arg, bool dry_run)
 {
     const char *const *pats = arg;
     int r = 0;
@@ -51,7 +51,7 @@ static int remove_glob(sysprep_t *s, const void *arg, bool dry_run)
     return r;
 }
 
-static int machine_id(sysprep_t *s, const void *arg, bool dry_run)
+static int machine_id(ovfk_sysprep *s, const void *arg, bool dry_run)
 {
     size_t len = 0;
     char *old = sp_read_file(s, "/etc/machine-id", &len);
@@ -70,19 +70,19 @@ static int machine_id(sysprep_t *s, const void *arg, bool dry_run)
     return r;
 }
 
-int sysprep_op_machine_id(sysprep_t *s, bool dry_run)
+int ovfk_sysprep_op_machine_id(ovfk_sysprep *s, bool dry_run)
 {
     return each_linux(s, machine_id, NULL, dry_run);
 }
 
-int sysprep_op_ssh_hostkeys(sysprep_t *s, bool dry_run)
+int ovfk_sysprep_op_ssh_hostkeys(ovfk_sysprep *s, bool dry_run)
 {
     static const char *const pats[] = { "/etc/ssh/ssh_host_*", NULL };
 
     return each_linux(s, remove_glob, pats, dry_run);
 }
 
-int sysprep_op_dhcp_leases(sysprep_t *s, bool dry_run)
+int ovfk_sysprep_op_dhcp_leases(ovfk_sysprep *s, bool dry_run)
 {
     static const char *const pats[] = {
         "/var/lib/dhcp/*.leases", "/var/lib/dhcp/*.lease",
@@ -93,7 +93,7 @@ int sysprep_op_dhcp_leases(sysprep_t *s, bool dry_run)
     return each_linux(s, remove_glob, pats, dry_run);
 }
 
-static int hostname(sysprep_t *s, const void *arg, bool dry_run)
+static int hostname(ovfk_sysprep *s, const void *arg, bool dry_run)
 {
     const char *name = arg;
     char want[300];
@@ -110,7 +110,7 @@ static int hostname(sysprep_t *s, const void *arg, bool dry_run)
     return r;
 }
 
-int sysprep_op_hostname(sysprep_t *s, const char *name, bool dry_run)
+int ovfk_sysprep_op_hostname(ovfk_sysprep *s, const char *name, bool dry_run)
 {
     size_t n = name ? strlen(name) : 0;
 
@@ -125,36 +125,36 @@ int sysprep_op_hostname(sysprep_t *s, const char *name, bool dry_run)
 
 /* Adapters: every operation as the table calls it (name: the host name,
  * for the one operation that takes it). */
-static int op_machine_id(sysprep_t *s, const char *name, bool dry_run)
+static int op_machine_id(ovfk_sysprep *s, const char *name, bool dry_run)
 {
-    return sysprep_op_machine_id(s, dry_run);
+    return ovfk_sysprep_op_machine_id(s, dry_run);
 }
 
-static int op_ssh_hostkeys(sysprep_t *s, const char *name, bool dry_run)
+static int op_ssh_hostkeys(ovfk_sysprep *s, const char *name, bool dry_run)
 {
-    return sysprep_op_ssh_hostkeys(s, dry_run);
+    return ovfk_sysprep_op_ssh_hostkeys(s, dry_run);
 }
 
-static int op_hostname(sysprep_t *s, const char *name, bool dry_run)
+static int op_hostname(ovfk_sysprep *s, const char *name, bool dry_run)
 {
-    return sysprep_op_hostname(s, name ? name : "localhost", dry_run);
+    return ovfk_sysprep_op_hostname(s, name ? name : "localhost", dry_run);
 }
 
-static int op_net_mac_pins(sysprep_t *s, const char *name, bool dry_run)
+static int op_net_mac_pins(ovfk_sysprep *s, const char *name, bool dry_run)
 {
-    return sysprep_op_net_mac_pins(s, dry_run);
+    return ovfk_sysprep_op_net_mac_pins(s, dry_run);
 }
 
-static int op_dhcp_leases(sysprep_t *s, const char *name, bool dry_run)
+static int op_dhcp_leases(ovfk_sysprep *s, const char *name, bool dry_run)
 {
-    return sysprep_op_dhcp_leases(s, dry_run);
+    return ovfk_sysprep_op_dhcp_leases(s, dry_run);
 }
 
-/* The operations, once: sysprep_op_names() lists them and
- * sysprep_op_run() dispatches through the same rows. */
+/* The operations, once: ovfk_sysprep_op_names() lists them and
+ * ovfk_sysprep_op_run() dispatches through the same rows. */
 static const struct {
     const char *name;
-    int (*fn)(sysprep_t *s, const char *name, bool dry_run);
+    int (*fn)(ovfk_sysprep *s, const char *name, bool dry_run);
 } ops[] = {
     { .name = "machine-id", .fn = op_machine_id },
     { .name = "ssh-hostkeys", .fn = op_ssh_hostkeys },
@@ -174,13 +174,13 @@ static void fill_op_names(void)
     }
 }
 
-const char *const *sysprep_op_names(void)
+const char *const *ovfk_sysprep_op_names(void)
 {
     pthread_once(&op_names_once, fill_op_names);
     return op_names;
 }
 
-int sysprep_op_run(sysprep_t *s, const char *op, const char *name,
+int ovfk_sysprep_op_run(ovfk_sysprep *s, const char *op, const char *name,
                    bool dry_run)
 {
     for (size_t i = 0; i < N_OPS; i++) {

@@ -11,41 +11,42 @@
 #include "ovfkit/sysprep.h"
 #include "util/err.h"
 
-struct sysprep {
+struct ovfk_sysprep {
     guestfs_h *g;
     bool readonly;
-    struct sysprep_os *os;
+    struct ovfk_sysprep_os *os;
     size_t n_os;
-    struct sysprep_change *changes;
+    struct ovfk_sysprep_change *changes;
     size_t n_changes;
     int mounted;            /* index of the OS whose file systems are up */
     char nbd_dir[64];       /* sockets of the nbdkit serving VHD chains */
     size_t n_nbd;           /* how many of them run */
+    char disk[256];         /* the first disk, for libguestfs's warnings */
     ovfk_err err;
 };
 
 /* guest.c */
-int sp_mount(sysprep_t *s, size_t os);     /* mount an OS's file systems */
-void sp_umount(sysprep_t *s);
-int sp_guest_error(sysprep_t *s, const char *what);
-int sp_record(sysprep_t *s, const char *kind, const char *path,
+int sp_mount(ovfk_sysprep *s, size_t os);     /* mount an OS's file systems */
+void sp_umount(ovfk_sysprep *s);
+int sp_guest_error(ovfk_sysprep *s, const char *what);
+int sp_record(ovfk_sysprep *s, const char *kind, const char *path,
               const char *old_value, const char *new_value);
-int sp_record_mode(sysprep_t *s, const char *kind, const char *path,
+int sp_record_mode(ovfk_sysprep *s, const char *kind, const char *path,
                    const char *old_value, const char *new_value, int mode);
 /* Remove a guest file, recording its text and mode (binary files are
  * left alone: the report holds text). */
-int sp_remove_file(sysprep_t *s, const char *path, bool dry_run);
+int sp_remove_file(ovfk_sysprep *s, const char *path, bool dry_run);
 /* Mount the OS whose inspection root is root; -ENOENT if none. */
-int sp_mount_root(sysprep_t *s, const char *root);
+int sp_mount_root(ovfk_sysprep *s, const char *root);
 /* Read a whole guest file (NULL if absent); caller frees. */
-char *sp_read_file(sysprep_t *s, const char *path, size_t *len);
+char *sp_read_file(ovfk_sysprep *s, const char *path, size_t *len);
 /* Replace a guest file's contents, recording the change. */
-int sp_write_file(sysprep_t *s, const char *path, const char *content,
+int sp_write_file(ovfk_sysprep *s, const char *path, const char *content,
                   size_t len, const char *old, bool dry_run);
 
 /* services.c: the SYSTEM hive's guest path (NULL when none), and a DWORD
  * written through libguestfs's hivex calls */
-char *sp_system_hive(sysprep_t *s, const char *root);
+char *sp_system_hive(ovfk_sysprep *s, const char *root);
 int sp_hive_set_dword(guestfs_h *g, int64_t node, const char *key,
                       uint32_t value);
 

@@ -57,7 +57,7 @@ static char *drop_lines(const char *text, size_t len,
     return out;
 }
 
-static int clean_dir(sysprep_t *s, const char *dir, const char *prefix,
+static int clean_dir(ovfk_sysprep *s, const char *dir, const char *prefix,
                      const char *const *keys, bool dry_run)
 {
     char **files, path[1024];
@@ -86,7 +86,7 @@ static int clean_dir(sysprep_t *s, const char *dir, const char *prefix,
     return r;
 }
 
-int sysprep_op_net_mac_pins(sysprep_t *s, bool dry_run)
+int ovfk_sysprep_op_net_mac_pins(ovfk_sysprep *s, bool dry_run)
 {
     static const char *const hwaddr[] = { "HWADDR=", "LLADDR=", NULL };
     static const char *const nm[] = { "mac-address=", NULL };
@@ -125,18 +125,18 @@ int sysprep_op_net_mac_pins(sysprep_t *s, bool dry_run)
     return r;
 }
 
-int sysprep_mac_pins(const char *const *disks, size_t n)
+int ovfk_sysprep_mac_pins(const char *const *disks, size_t n)
 {
-    sysprep_t *s;
-    int r = sysprep_open(disks, n, false, &s);
+    ovfk_sysprep *s;
+    int r = ovfk_sysprep_open(disks, n, false, &s);
 
     if (r < 0) {
         return r;
     }
-    r = sysprep_op_net_mac_pins(s, false);
+    r = ovfk_sysprep_op_net_mac_pins(s, false);
     if (r < 0) {
         ovfk_err_publish(&s->err);
     }
-    sysprep_close(s);
+    ovfk_sysprep_close(s);
     return r;
 }

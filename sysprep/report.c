@@ -97,7 +97,7 @@ static char *get_value(json_object *o, const char *key, bool *present)
     return NULL;
 }
 
-int sysprep_report_write(sysprep_t *s, const char *const *disks,
+int ovfk_sysprep_report_write(ovfk_sysprep *s, const char *const *disks,
                          size_t n, bool dry_run, const char *path)
 {
     json_object *o = json_object_new_object(), *a;
@@ -121,7 +121,7 @@ int sysprep_report_write(sysprep_t *s, const char *const *disks,
     json_object_object_add(o, "disks", a);
     a = json_object_new_array();
     for (size_t i = 0; i < s->n_os; i++) {
-        const struct sysprep_os *os = &s->os[i];
+        const struct ovfk_sysprep_os *os = &s->os[i];
         json_object *e = json_object_new_object();
         put_value(e, "root", os->root);
         put_value(e, "type", os->type);
@@ -136,7 +136,7 @@ int sysprep_report_write(sysprep_t *s, const char *const *disks,
     json_object_object_add(o, "os", a);
     a = json_object_new_array();
     for (size_t i = 0; i < s->n_changes; i++) {
-        const struct sysprep_change *c = &s->changes[i];
+        const struct ovfk_sysprep_change *c = &s->changes[i];
         json_object *e = json_object_new_object();
         json_object_object_add(e, "kind", json_object_new_string(c->kind));
         put_value(e, "root", c->root);
@@ -163,7 +163,7 @@ int sysprep_report_write(sysprep_t *s, const char *const *disks,
 /* --- undo ---------------------------------------------------------------- */
 
 struct undo {
-    sysprep_t *s;
+    ovfk_sysprep *s;
     char conflicts[1024];
     size_t n_conflicts;
 };
@@ -178,7 +178,7 @@ static void conflict(struct undo *u, const char *path)
     }
 }
 
-static bool same_text(sysprep_t *s, const char *path, const char *want)
+static bool same_text(ovfk_sysprep *s, const char *path, const char *want)
 {
     size_t len = 0;
     char *now = sp_read_file(s, path, &len);
@@ -195,7 +195,7 @@ static bool same_text(sysprep_t *s, const char *path, const char *want)
 static int undo_file(struct undo *u, const char *path, const char *old,
                      const char *new_value, int mode)
 {
-    sysprep_t *s = u->s;
+    ovfk_sysprep *s = u->s;
 
     if (!same_text(s, path, new_value)) {
         if (same_text(s, path, old)) {
@@ -220,7 +220,7 @@ static int undo_file(struct undo *u, const char *path, const char *old,
 static int undo_registry(struct undo *u, const char *spec, const char *old,
                          const char *new_value)
 {
-    sysprep_t *s = u->s;
+    ovfk_sysprep *s = u->s;
     char *copy = strdup(spec), *hive, *key, *val, *part, *save = NULL;
     int64_t node;
     int r = 0;
@@ -277,7 +277,7 @@ static int undo_registry(struct undo *u, const char *spec, const char *old,
 
 static int undo_one(struct undo *u, json_object *c)
 {
-    sysprep_t *s = u->s;
+    ovfk_sysprep *s = u->s;
     json_object *k, *m;
     bool has_old, has_new, has_root, has_path;
     char *root = get_value(c, "root", &has_root);
@@ -449,7 +449,7 @@ static int check_report(const char *report, json_object *o,
     return 0;
 }
 
-int sysprep_undo(const char *report, const char *const *disks, size_t n,
+int ovfk_sysprep_undo(const char *report, const char *const *disks, size_t n,
                  size_t *restored)
 {
     json_object *o = json_object_from_file(report), *changes, *dry;
@@ -477,7 +477,7 @@ int sysprep_undo(const char *report, const char *const *disks, size_t n,
         json_object_put(o);
         return r;
     }
-    r = sysprep_open(disks, n, false, &u.s);
+    r = ovfk_sysprep_open(disks, n, false, &u.s);
     count = json_object_array_length(changes);
     for (size_t i = count; r == 0 && i-- > 0;) {
         size_t before = u.n_conflicts;
@@ -494,7 +494,7 @@ int sysprep_undo(const char *report, const char *const *disks, size_t n,
                           "the report (%s)", u.n_conflicts,
                           u.n_conflicts == 1 ? "" : "s", u.conflicts);
     }
-    sysprep_close(u.s);
+    ovfk_sysprep_close(u.s);
     json_object_put(o);
     return r;
 }

@@ -55,7 +55,7 @@ int sp_hive_set_dword(guestfs_h *g, int64_t node, const char *key,
 }
 
 /* The guest path of the SYSTEM hive of a Windows OS. */
-char *sp_system_hive(sysprep_t *s, const char *root)
+char *sp_system_hive(ovfk_sysprep *s, const char *root)
 {
     char *sysroot = guestfs_inspect_get_windows_systemroot(s->g, root);
     char path[1024];
@@ -74,8 +74,9 @@ char *sp_system_hive(sysprep_t *s, const char *root)
     return real;
 }
 
-static int disable_windows(sysprep_t *s, const char *root,
-                           const struct sysprep_services *set, bool dry_run)
+static int disable_windows(ovfk_sysprep *s, const char *root,
+                           const struct ovfk_sysprep_services *set,
+                           bool dry_run)
 {
     static const char *const which[] = { "Current", "Default",
                                          "LastKnownGood" };
@@ -172,7 +173,7 @@ static bool has_unit_suffix(const char *name)
 }
 
 /* Remove the unit's links in *.wants / *.requires of /etc/systemd/system. */
-static int disable_unit(sysprep_t *s, const char *unit, bool dry_run)
+static int disable_unit(ovfk_sysprep *s, const char *unit, bool dry_run)
 {
     static const char *const kinds[] = { "wants", "requires" };
     int r = 0;
@@ -210,7 +211,7 @@ static int disable_unit(sysprep_t *s, const char *unit, bool dry_run)
 }
 
 /* S<NN>name -> K<NN>name in every runlevel directory. */
-static int disable_sysv(sysprep_t *s, const char *name, bool dry_run)
+static int disable_sysv(ovfk_sysprep *s, const char *name, bool dry_run)
 {
     static const char *const dirs[] = {
         "/etc/rc0.d", "/etc/rc1.d", "/etc/rc2.d", "/etc/rc3.d", "/etc/rc4.d",
@@ -245,8 +246,8 @@ static int disable_sysv(sysprep_t *s, const char *name, bool dry_run)
     return r;
 }
 
-static int disable_linux(sysprep_t *s, const struct sysprep_services *set,
-                         bool dry_run)
+static int disable_linux(ovfk_sysprep *s,
+                         const struct ovfk_sysprep_services *set, bool dry_run)
 {
     int r = 0;
 
@@ -266,8 +267,8 @@ static int disable_linux(sysprep_t *s, const struct sysprep_services *set,
     return r;
 }
 
-int sysprep_op_disable_services(sysprep_t *s,
-                                const struct sysprep_services *set,
+int ovfk_sysprep_op_disable_services(ovfk_sysprep *s,
+                                const struct ovfk_sysprep_services *set,
                                 bool dry_run)
 {
     int r = 0;

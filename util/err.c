@@ -108,3 +108,27 @@ const char *ovfk_strerror(int code)
 {
     return ovfk_errtext(code);
 }
+
+static ovfk_warn_fn warn_fn;
+static void *warn_opaque;
+
+void ovfk_set_warn_handler(ovfk_warn_fn fn, void *opaque)
+{
+    warn_fn = fn;
+    warn_opaque = opaque;
+}
+
+void ovfk_warn(const char *fmt, ...)
+{
+    char msg[OVFK_ERR_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (warn_fn) {
+        warn_fn(warn_opaque, msg);
+    } else {
+        fprintf(stderr, "ovfkit: warning: %s\n", msg);
+    }
+}

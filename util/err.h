@@ -36,6 +36,9 @@ int ovfk_err_publish(const ovfk_err *e);
 int ovfk_err_last(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Hand a warning to the handler of ovfk_set_warn_handler (common.h). */
+void ovfk_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* strerror() for a negative errno or ovfkit code, lower-case. */
 const char *ovfk_errtext(int code);
 

@@ -14,18 +14,18 @@
 #include "util/bytes.h"
 #include "vhd/internal.h"
 
-uint32_t vhd_block_count(const vhd_t *h)
+uint32_t vhd_block_count(const ovfk_vhd *h)
 {
     return h->dh.max_entries;
 }
 
-uint64_t vhd_block_offset(const vhd_t *h, uint32_t block)
+uint64_t vhd_block_offset(const ovfk_vhd *h, uint32_t block)
 {
     return (uint64_t)h->bat[block] * VHD_SECTOR;
 }
 
 /* The end of the header, BAT and locator data (blocks come after). */
-uint64_t vhd_metadata_end(const vhd_t *h)
+uint64_t vhd_metadata_end(const ovfk_vhd *h)
 {
     uint64_t end = h->ft.data_offset + VHD_DYNHDR_SIZE;
     uint64_t bat_end = h->dh.table_offset +
@@ -35,7 +35,7 @@ uint64_t vhd_metadata_end(const vhd_t *h)
     if (bat_end > end) {
         end = bat_end;
     }
-    for (int i = 0; i < VHD_MAX_LOCATORS; i++) {
+    for (int i = 0; i < OVFK_VHD_MAX_LOCATORS; i++) {
         const vhd_loc_raw *l = &h->dh.loc[i];
         uint64_t le = l->offset + vhd_locator_bytes(l);
         if (l->offset && le > end && le <= h->footer_off) {
@@ -55,7 +55,7 @@ uint64_t vhd_next_block_pos(uint64_t end, uint32_t bitmap_size)
  * Load the BAT.  The caller has bounded max_entries by the file size, so
  * the allocation below is at most the file's size.
  */
-int vhd_bat_load(vhd_t *h)
+int vhd_bat_load(ovfk_vhd *h)
 {
     uint32_t n = h->dh.max_entries;
     uint8_t *raw;
@@ -82,7 +82,7 @@ int vhd_bat_load(vhd_t *h)
 }
 
 /* Set BAT entry block to sector and write that entry to the file. */
-int vhd_bat_set(vhd_t *h, uint32_t block, uint32_t sector)
+int vhd_bat_set(ovfk_vhd *h, uint32_t block, uint32_t sector)
 {
     uint8_t be[4];
     int r;
@@ -98,7 +98,7 @@ int vhd_bat_set(vhd_t *h, uint32_t block, uint32_t sector)
 }
 
 /* Load block's bitmap into the one-entry cache (block is allocated). */
-int vhd_bitmap_load(vhd_t *h, uint32_t block)
+int vhd_bitmap_load(ovfk_vhd *h, uint32_t block)
 {
     int r;
 
@@ -119,7 +119,7 @@ int vhd_bitmap_load(vhd_t *h, uint32_t block)
 }
 
 /* Write the cached bitmap back (the cache holds block). */
-int vhd_bitmap_store(vhd_t *h, uint32_t block)
+int vhd_bitmap_store(ovfk_vhd *h, uint32_t block)
 {
     int r = ovfk_io_pwrite(h->io, h->bm, h->bitmap_size,
                            vhd_block_offset(h, block));
@@ -134,7 +134,7 @@ int vhd_bitmap_store(vhd_t *h, uint32_t block)
 }
 
 /* Write the footer at off and make it the trailing footer. */
-int vhd_write_footer_at(vhd_t *h, uint64_t off)
+int vhd_write_footer_at(ovfk_vhd *h, uint64_t off)
 {
     uint8_t buf[VHD_FOOTER_SIZE];
     int r;
@@ -154,7 +154,7 @@ int vhd_write_footer_at(vhd_t *h, uint64_t off)
 
 /* The end of everything the header and BAT reference (metadata, locator
  * data, blocks): where the trailing footer belongs. */
-uint64_t vhd_used_end(const vhd_t *h)
+uint64_t vhd_used_end(const ovfk_vhd *h)
 {
     uint64_t end = vhd_metadata_end(h);
     uint64_t span = (uint64_t)h->bitmap_size + h->dh.block_size;

@@ -24,7 +24,7 @@
 #include "vhd/internal.h"
 
 struct ctx {
-    vhd_report_fn report;
+    ovfk_vhd_report_fn report;
     void *opaque;
     int errors;
     int leaks;
@@ -69,7 +69,7 @@ static int cmp_range(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static void check_copy(struct ctx *c, vhd_t *h)
+static void check_copy(struct ctx *c, ovfk_vhd *h)
 {
     uint8_t trailing[VHD_FOOTER_SIZE], copy[VHD_FOOTER_SIZE];
 
@@ -87,9 +87,9 @@ static void check_copy(struct ctx *c, vhd_t *h)
 }
 
 /* Collect every referenced range, sort, and report overlaps and gaps. */
-static void check_layout(struct ctx *c, vhd_t *h)
+static void check_layout(struct ctx *c, ovfk_vhd *h)
 {
-    uint32_t n = 0, cap = h->dh.max_entries + VHD_MAX_LOCATORS + 3;
+    uint32_t n = 0, cap = h->dh.max_entries + OVFK_VHD_MAX_LOCATORS + 3;
     struct range *rg = calloc(cap, sizeof(*rg));
     uint64_t span = (uint64_t)h->bitmap_size + h->dh.block_size;
     uint64_t pos;
@@ -107,7 +107,7 @@ static void check_layout(struct ctx *c, vhd_t *h)
                               "dynamic header", 0 };
     rg[n++] = (struct range){ h->dh.table_offset, h->dh.table_offset +
                               (uint64_t)h->dh.max_entries * 4, "BAT", 0 };
-    for (int i = 0; i < VHD_MAX_LOCATORS; i++) {
+    for (int i = 0; i < OVFK_VHD_MAX_LOCATORS; i++) {
         const vhd_loc_raw *l = &h->dh.loc[i];
         uint64_t bytes = vhd_locator_bytes(l);
         if (l->code[0] == 0 || l->length == 0) {
@@ -154,7 +154,7 @@ static void check_layout(struct ctx *c, vhd_t *h)
     free(rg);
 }
 
-static void check_bitmaps(struct ctx *c, vhd_t *h)
+static void check_bitmaps(struct ctx *c, ovfk_vhd *h)
 {
     uint32_t spb = h->dh.block_size / VHD_SECTOR;
 
@@ -173,7 +173,7 @@ static void check_bitmaps(struct ctx *c, vhd_t *h)
         for (uint32_t s = spb; s < h->bitmap_size * 8 && !pad; s++) {
             pad = bm_test(h->bm, s);
         }
-        if (!any && h->ft.type == VHD_TYPE_DIFF) {
+        if (!any && h->ft.type == OVFK_VHD_TYPE_DIFF) {
             say(c, "leak", "block %u is allocated but its bitmap marks no "
                 "sector", b);
         }
@@ -186,7 +186,7 @@ static void check_bitmaps(struct ctx *c, vhd_t *h)
 
 static void check_parent(struct ctx *c, const char *path, int *failed)
 {
-    vhd_t *full;
+    ovfk_vhd *full;
     int r = vhd_open_chain(path, 0, &full);
 
     if (r == -ENOENT) {
@@ -198,7 +198,7 @@ static void check_parent(struct ctx *c, const char *path, int *failed)
         say(c, "error", "%s", ovfk_last_error());
         return;
     }
-    vhd_close(full);
+    ovfk_vhd_close(full);
 }
 
 /* A journal concerns a file of the chain: name it, once. */
@@ -231,49 +231,49 @@ static void check_merges(struct ctx *c, const char *path)
 {
     char abs[PATH_MAX], jp[PATH_MAX];
     ovfk_err err = { 0 };
-    vhd_t *chain = NULL;
+    ovfk_vhd *chain = NULL;
 
     /* the chain as far as it opens; path alone when it does not */
     if (vhd_open_chain(path, 0, &chain) < 0 &&
-        vhd_open_chain(path, VHD_OPEN_NO_PARENT, &chain) < 0) {
+        vhd_open_chain(path, OVFK_VHD_OPEN_NO_PARENT, &chain) < 0) {
         chain = NULL;
     }
-    for (vhd_t *x = chain; x; x = x->parent) {
+    for (ovfk_vhd *x = chain; x; x = x->parent) {
         if (realpath(x->path, abs) &&
             vhd_journal_each(abs, false, report_merge, c, jp, &err) < 0) {
             say(c, "error", "%s", err.msg);
             memset(&err, 0, sizeof(err));
         }
     }
-    vhd_close(chain);
+    ovfk_vhd_close(chain);
 }
 
-enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
-                                void *opaque)
+enum ovfk_vhd_check_result
+ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque)
 {
     struct ctx c = { .report = report, .opaque = opaque };
     ovfk_err err = { 0 };
     int parent_missing = 0;
-    vhd_t *h;
+    ovfk_vhd *h;
     int r;
 
-    r = vhd_open_one(path, VHD_OPEN_NO_PARENT, &h, &err);
+    r = vhd_open_one(path, OVFK_VHD_OPEN_NO_PARENT, &h, &err);
     if (r == OVFK_EUNSUPPORTED) {
         say(&c, "error", "%s", err.msg);
-        return VHD_CHECK_UNSUPPORTED;
+        return OVFK_VHD_CHECK_UNSUPPORTED;
     }
     if (r == OVFK_ECORRUPT) {
         say(&c, "error", "%s", err.msg);
-        return VHD_CHECK_CORRUPT;
+        return OVFK_VHD_CHECK_CORRUPT;
     }
     if (r < 0) {
         say(&c, "error", "%s", err.msg);
-        return VHD_CHECK_FAILED;
+        return OVFK_VHD_CHECK_FAILED;
     }
     if ((h->ft.version >> 16) != 1) {
         say(&c, "warning", "footer version %#x is not 1.x", h->ft.version);
     }
-    if (h->ft.type == VHD_TYPE_FIXED) {
+    if (h->ft.type == OVFK_VHD_TYPE_FIXED) {
         if (h->ft.data_offset != VHD_DATA_OFFSET_FIXED) {
             say(&c, "warning", "fixed disk with data offset %llu (expected "
                 "0xFFFFFFFFFFFFFFFF)", (unsigned long long)h->ft.data_offset);
@@ -287,17 +287,17 @@ enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
         check_copy(&c, h);
         check_layout(&c, h);
         check_bitmaps(&c, h);
-        if (h->ft.type == VHD_TYPE_DIFF) {
+        if (h->ft.type == OVFK_VHD_TYPE_DIFF) {
             check_parent(&c, path, &parent_missing);
         }
     }
     vhd_free_one(h);
     check_merges(&c, path);
     if (parent_missing && c.errors == 1) {
-        return VHD_CHECK_FAILED;
+        return OVFK_VHD_CHECK_FAILED;
     }
     if (c.errors) {
-        return VHD_CHECK_CORRUPT;
+        return OVFK_VHD_CHECK_CORRUPT;
     }
-    return c.leaks || c.merges ? VHD_CHECK_LEAKS : VHD_CHECK_OK;
+    return c.leaks || c.merges ? OVFK_VHD_CHECK_LEAKS : OVFK_VHD_CHECK_OK;
 }

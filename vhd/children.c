@@ -20,15 +20,15 @@
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
 
-int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
+int vhd_open_merge_child(const char *child, int flags, ovfk_vhd **chain)
 {
     int r = vhd_open_chain(child, flags, chain);
 
     if (r < 0) {
         return r;
     }
-    if (!vhd_parent(*chain)) {
-        vhd_close(*chain);
+    if (!ovfk_vhd_parent(*chain)) {
+        ovfk_vhd_close(*chain);
         *chain = NULL;
         return ovfk_err_last(-EINVAL, "'%s' has no parent to merge into",
                              child);
@@ -41,7 +41,7 @@ int vhd_open_merge_child(const char *child, int flags, vhd_t **chain)
  * extents only: advice over the holes would fill the page cache with
  * zeros.
  */
-static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
+static void read_ahead(ovfk_vhd *v, uint64_t off, uint64_t len)
 {
     int fd = ovfk_io_fd(v->io);
     off_t at = (off_t)off, end = (off_t)(off + len);
@@ -60,7 +60,7 @@ static void read_ahead(vhd_t *v, uint64_t off, uint64_t len)
     }
 }
 
-void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
+void vhd_read_ahead_blocks(ovfk_vhd *v, uint32_t b, uint32_t window,
                           uint64_t len, uint32_t *ahead)
 {
     uint32_t a = *ahead > b ? *ahead : b + 1;
@@ -99,7 +99,7 @@ void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
     *ahead = a;
 }
 
-void vhd_read_ahead_order(vhd_t *v, const uint32_t *order, uint32_t n,
+void vhd_read_ahead_order(ovfk_vhd *v, const uint32_t *order, uint32_t n,
                           uint32_t i, uint32_t window, uint64_t len,
                           bool dense, uint32_t *ahead)
 {
@@ -133,20 +133,20 @@ void vhd_read_ahead_order(vhd_t *v, const uint32_t *order, uint32_t n,
     *ahead = a;
 }
 
-int vhd_find_children(const char *file, const char *dir, char ***paths,
+int ovfk_vhd_find_children(const char *file, const char *dir, char ***paths,
                       size_t *n)
 {
     ovfk_err err = { 0 };
     char path[PATH_MAX], self[PATH_MAX], real[PATH_MAX];
     uint8_t uuid[16];
     struct dirent *e;
-    vhd_t *h;
+    ovfk_vhd *h;
     DIR *d;
     int r = 0;
 
     *paths = NULL;
     *n = 0;
-    if (vhd_open_one(file, VHD_OPEN_NO_PARENT, &h, &err) < 0) {
+    if (vhd_open_one(file, OVFK_VHD_OPEN_NO_PARENT, &h, &err) < 0) {
         return ovfk_err_publish(&err);
     }
     memcpy(uuid, h->ft.uuid, 16);
@@ -168,13 +168,13 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
             r = errno == ENOMEM ? -ENOMEM : 0;
             continue;
         }
-        if (!strcmp(real, self) || !vhd_probe(path)) {
+        if (!strcmp(real, self) || !ovfk_vhd_probe(path)) {
             continue;
         }
         /* a file that is no VHD is no child; one that looks like a VHD
          * but cannot be read (no memory, a damaged footer) may be one, and
          * a merge that left it out would remove its parent */
-        r = vhd_open_one(path, VHD_OPEN_NO_PARENT, &h, &err);
+        r = vhd_open_one(path, OVFK_VHD_OPEN_NO_PARENT, &h, &err);
         if (r < 0) {
             char why[OVFK_ERR_MAX];
             snprintf(why, sizeof(why), "%s", err.msg);
@@ -182,7 +182,7 @@ int vhd_find_children(const char *file, const char *dir, char ***paths,
                          "'%s': %s", path, file, why);
             continue;
         }
-        if (h->ft.type == VHD_TYPE_DIFF &&
+        if (h->ft.type == OVFK_VHD_TYPE_DIFF &&
             !memcmp(h->dh.parent_uuid, uuid, 16)) {
             /* a child left out would not be re-pointed (merge.c NOTES 5) */
             np = m_realloc(*paths, (*n + 1) * sizeof(*np));

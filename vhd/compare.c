@@ -73,7 +73,7 @@ static int tail_zero(ovfk_source *s, uint64_t from, uint8_t *buf,
     return 0;
 }
 
-int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
+int ovfk_vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
                 ovfk_progress_fn progress, void *opaque)
 {
     uint64_t common = a->size < b->size ? a->size : b->size;

@@ -22,7 +22,7 @@
 
 struct job {
     ovfk_source *src;
-    const struct vhd_convert_opts *o;
+    const struct ovfk_vhd_convert_opts *o;
     uint64_t size;              /* output logical size */
     uint8_t *buf;
     uint8_t *buf2;
@@ -50,7 +50,7 @@ static int src_error(struct job *j, int r, const char *what)
  * the source reports as data, read it (at most CHUNK, never across a
  * CHUNK boundary so dynamic blocks are written whole) and hand it to out.
  */
-static int copy_data(struct job *j, vhd_t *h, ovfk_io *raw)
+static int copy_data(struct job *j, ovfk_vhd *h, ovfk_io *raw)
 {
     uint64_t off = 0, end = j->src->size;
     int r;
@@ -73,9 +73,9 @@ static int copy_data(struct job *j, vhd_t *h, ovfk_io *raw)
                 return src_error(j, r, "read");
             }
             if (h) {
-                r = vhd_pwrite(h, j->buf, pnum, off);
+                r = ovfk_vhd_pwrite(h, j->buf, pnum, off);
                 if (r < 0) {
-                    return ovfk_err_set(&j->err, r, "%s", vhd_error(h));
+                    return ovfk_err_set(&j->err, r, "%s", ovfk_vhd_error(h));
                 }
             } else {
                 r = ovfk_io_pwrite_sparse(raw, j->buf, pnum, off);
@@ -104,7 +104,7 @@ static bool grain_differs(struct job *j, size_t pos, size_t n)
 
 /* Write the grains of [off, off + n) where buf (source) differs from
  * buf2 (backing) into the child h (whole grains: see VHD_DIFF_GRAIN). */
-static int write_differing(struct job *j, vhd_t *h, uint64_t off, size_t n)
+static int write_differing(struct job *j, ovfk_vhd *h, uint64_t off, size_t n)
 {
     size_t pos = 0;
     int r;
@@ -122,18 +122,18 @@ static int write_differing(struct job *j, vhd_t *h, uint64_t off, size_t n)
             pos = n;
         }
         if (pos > start) {
-            r = vhd_pwrite(h, j->buf + start, pos - start, off + start);
+            r = ovfk_vhd_pwrite(h, j->buf + start, pos - start, off + start);
             if (r < 0) {
-                return ovfk_err_set(&j->err, r, "%s", vhd_error(h));
+                return ovfk_err_set(&j->err, r, "%s", ovfk_vhd_error(h));
             }
         }
     }
     return 0;
 }
 
-static int copy_differences(struct job *j, vhd_t *h)
+static int copy_differences(struct job *j, ovfk_vhd *h)
 {
-    vhd_t *base = vhd_parent(h);
+    ovfk_vhd *base = ovfk_vhd_parent(h);
     uint64_t off = 0, end = j->src->size;
     int r;
 
@@ -147,9 +147,9 @@ static int copy_differences(struct job *j, vhd_t *h)
         if (ra < 0) {
             return src_error(j, ra, "inspect");
         }
-        rb = vhd_block_status(base, off, n, &pb, &db);
+        rb = ovfk_vhd_block_status(base, off, n, &pb, &db);
         if (rb < 0) {
-            return ovfk_err_set(&j->err, rb, "%s", vhd_error(base));
+            return ovfk_err_set(&j->err, rb, "%s", ovfk_vhd_error(base));
         }
         if (ra == 0 && rb == 0) {
             off += pa < pb ? pa : pb;   /* zero on both sides */
@@ -159,9 +159,9 @@ static int copy_differences(struct job *j, vhd_t *h)
         if (r < 0) {
             return src_error(j, r, "read");
         }
-        r = vhd_pread(base, j->buf2, n, off);
+        r = ovfk_vhd_pread(base, j->buf2, n, off);
         if (r < 0) {
-            return ovfk_err_set(&j->err, r, "%s", vhd_error(base));
+            return ovfk_err_set(&j->err, r, "%s", ovfk_vhd_error(base));
         }
         r = write_differing(j, h, off, n);
         if (r < 0) {
@@ -176,17 +176,17 @@ static int copy_differences(struct job *j, vhd_t *h)
     return 0;
 }
 
-static int open_output(struct job *j, const char *tmp, vhd_t **h,
+static int open_output(struct job *j, const char *tmp, ovfk_vhd **h,
                        ovfk_io **raw)
 {
-    struct vhd_create_opts co = { 0 };
+    struct ovfk_vhd_create_opts co = { 0 };
     int r;
 
     co.size = j->size;
     co.block_size = j->o->block_size;
     co.round_to_mib = j->o->round_to_mib;
-    switch (j->o->type ? j->o->type : VHD_OUT_DYNAMIC) {
-    case VHD_OUT_RAW:
+    switch (j->o->type ? j->o->type : OVFK_VHD_OUT_DYNAMIC) {
+    case OVFK_VHD_OUT_RAW:
         r = ovfk_io_open_file(tmp, OVFK_IO_RDWR | OVFK_IO_CREATE, raw);
         if (r == 0) {
             r = ovfk_io_truncate(*raw, j->src->size);
@@ -196,40 +196,40 @@ static int open_output(struct job *j, const char *tmp, vhd_t **h,
                                 ovfk_errtext(r));
         }
         return 0;
-    case VHD_OUT_FIXED:
-        co.type = VHD_TYPE_FIXED;
+    case OVFK_VHD_OUT_FIXED:
+        co.type = OVFK_VHD_TYPE_FIXED;
         break;
     default:
-        co.type = VHD_TYPE_DYNAMIC;
+        co.type = OVFK_VHD_TYPE_DYNAMIC;
         co.parent = j->o->backing;
         break;
     }
-    r = vhd_create(tmp, &co, h);
+    r = ovfk_vhd_create(tmp, &co, h);
     if (r < 0) {
         return ovfk_err_set(&j->err, r, "%s", ovfk_last_error());
     }
-    if (j->o->backing && vhd_size(*h) != j->src->size) {
+    if (j->o->backing && ovfk_vhd_size(*h) != j->src->size) {
         return ovfk_err_set(&j->err, -EINVAL, "source size %llu differs "
                             "from the size of backing '%s' (%llu)",
                             (unsigned long long)j->src->size, j->o->backing,
-                            (unsigned long long)vhd_size(*h));
+                            (unsigned long long)ovfk_vhd_size(*h));
     }
     return 0;
 }
 
-int vhd_convert(ovfk_source *src, const char *dst,
-                const struct vhd_convert_opts *o)
+int ovfk_vhd_convert(ovfk_source *src, const char *dst,
+                const struct ovfk_vhd_convert_opts *o)
 {
     struct job j = { .src = src, .o = o };
     char tmp[PATH_MAX];
     ovfk_io *raw = NULL;
-    vhd_t *h = NULL;
+    ovfk_vhd *h = NULL;
     int r;
 
     if (access(dst, F_OK) == 0) {
         return ovfk_err_last(-EEXIST, "'%s' already exists", dst);
     }
-    if (o->backing && o->type && o->type != VHD_OUT_DYNAMIC) {
+    if (o->backing && o->type && o->type != OVFK_VHD_OUT_DYNAMIC) {
         return ovfk_err_last(-EINVAL, "-B writes a differencing VHD; it "
                              "cannot be combined with --type raw or fixed");
     }
@@ -249,15 +249,15 @@ int vhd_convert(ovfk_source *src, const char *dst,
         r = o->backing ? copy_differences(&j, h) : copy_data(&j, h, raw);
     }
     if (r == 0) {
-        r = h ? vhd_flush(h) : ovfk_io_sync(raw);
+        r = h ? ovfk_vhd_flush(h) : ovfk_io_sync(raw);
         if (r < 0 && h) {
-            ovfk_err_set(&j.err, r, "%s", vhd_error(h));
+            ovfk_err_set(&j.err, r, "%s", ovfk_vhd_error(h));
         } else if (r < 0) {
             ovfk_err_set(&j.err, r, "cannot sync '%s': %s", tmp,
                          ovfk_errtext(r));
         }
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     h = NULL;
     ovfk_io_close(raw);
     raw = NULL;
@@ -269,7 +269,7 @@ int vhd_convert(ovfk_source *src, const char *dst,
         }
     }
 out:
-    vhd_close(h);
+    ovfk_vhd_close(h);
     ovfk_io_close(raw);
     if (r < 0) {
         unlink(tmp);

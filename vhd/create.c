@@ -37,16 +37,16 @@ static uint32_t delta_block_size(uint64_t size)
 {
     uint32_t bs = DELTA_BLOCK_SIZE;
 
-    while (bs < VHD_DEFAULT_BLOCK_SIZE && size / bs > DELTA_MAX_ENTRIES) {
+    while (bs < OVFK_VHD_DEFAULT_BLOCK_SIZE && size / bs > DELTA_MAX_ENTRIES) {
         bs <<= 1;
     }
     return bs;
 }
 
-static int check_opts(const struct vhd_create_opts *o, uint64_t *size,
+static int check_opts(const struct ovfk_vhd_create_opts *o, uint64_t *size,
                       uint32_t *bs, ovfk_err *err)
 {
-    *bs = o->block_size ? o->block_size : VHD_DEFAULT_BLOCK_SIZE;
+    *bs = o->block_size ? o->block_size : OVFK_VHD_DEFAULT_BLOCK_SIZE;
     if (!is_pow2_u64(*bs) || *bs < VHD_MIN_CREATE_BLOCK ||
         *bs > VHD_MAX_BLOCK_SIZE) {
         return ovfk_err_set(err, -EINVAL, "block size %u is not a power of "
@@ -58,20 +58,20 @@ static int check_opts(const struct vhd_create_opts *o, uint64_t *size,
     if (o->size == 0) {
         return ovfk_err_set(err, -EINVAL, "disk size must be positive");
     }
-    if (o->size > VHD_MAX_SIZE) {
+    if (o->size > OVFK_VHD_MAX_SIZE) {
         return ovfk_err_set(err, -EFBIG, "size %llu bytes exceeds the VHD "
                             "maximum of 2040 GiB (use VHDX or split the disk)",
                             (unsigned long long)o->size);
     }
     *size = align_up_u64(o->size, o->round_to_mib ? 1u << 20 : VHD_SECTOR);
-    if (*size > VHD_MAX_SIZE) {
+    if (*size > OVFK_VHD_MAX_SIZE) {
         return ovfk_err_set(err, -EFBIG, "size exceeds the VHD maximum of "
                             "2040 GiB after rounding");
     }
     return 0;
 }
 
-static int create_fixed(vhd_t *h, uint64_t size)
+static int create_fixed(ovfk_vhd *h, uint64_t size)
 {
     int fd = ovfk_io_fd(h->io);
     int r;
@@ -86,7 +86,7 @@ static int create_fixed(vhd_t *h, uint64_t size)
     return vhd_write_footer_at(h, size);
 }
 
-static int write_bat_and_footers(vhd_t *h, uint64_t footer_off)
+static int write_bat_and_footers(ovfk_vhd *h, uint64_t footer_off)
 {
     size_t bat_bytes = (size_t)align_up_u64((uint64_t)h->dh.max_entries * 4,
                                             VHD_SECTOR);
@@ -117,7 +117,7 @@ static int write_bat_and_footers(vhd_t *h, uint64_t footer_off)
     return vhd_write_footer_at(h, footer_off);
 }
 
-static int create_sparse(vhd_t *h, uint32_t bs, vhd_t *parent,
+static int create_sparse(ovfk_vhd *h, uint32_t bs, ovfk_vhd *parent,
                          const char *parent_path)
 {
     uint64_t entries = (h->ft.current_size + bs - 1) / bs;
@@ -140,13 +140,13 @@ static int create_sparse(vhd_t *h, uint32_t bs, vhd_t *parent,
     return write_bat_and_footers(h, next);
 }
 
-int vhd_create(const char *path, const struct vhd_create_opts *o,
-               vhd_t **out)
+int ovfk_vhd_create(const char *path, const struct ovfk_vhd_create_opts *o,
+               ovfk_vhd **out)
 {
     ovfk_err err = { 0 };
-    vhd_t *parent = NULL;
-    vhd_t h = { 0 };
-    enum vhd_type type = o->parent ? VHD_TYPE_DIFF : o->type;
+    ovfk_vhd *parent = NULL;
+    ovfk_vhd h = { 0 };
+    enum ovfk_vhd_type type = o->parent ? OVFK_VHD_TYPE_DIFF : o->type;
     uint64_t size = 0;
     uint32_t bs;
     int r;
@@ -158,17 +158,17 @@ int vhd_create(const char *path, const struct vhd_create_opts *o,
     if (r < 0) {
         return ovfk_err_publish(&err);
     }
-    if (type != VHD_TYPE_FIXED && type != VHD_TYPE_DYNAMIC &&
-        type != VHD_TYPE_DIFF) {
+    if (type != OVFK_VHD_TYPE_FIXED && type != OVFK_VHD_TYPE_DYNAMIC &&
+        type != OVFK_VHD_TYPE_DIFF) {
         return ovfk_err_last(-EINVAL, "unknown VHD type %d", (int)type);
     }
     if (o->parent) {
         /* a new child builds on the parent, a write: a merge left
          * unfinished in it completes first (merge.c's Completion), or a
          * reader that knows no journal would read the child mixed */
-        r = vhd_merge_recover(o->parent);
+        r = ovfk_vhd_merge_recover(o->parent);
         if (r >= 0) {
-            r = vhd_open(o->parent, 0, &parent);
+            r = ovfk_vhd_open(o->parent, 0, &parent);
         }
         if (r < 0) {
             return ovfk_err_last(r, "cannot use '%s' as parent: %s",
@@ -182,14 +182,14 @@ int vhd_create(const char *path, const struct vhd_create_opts *o,
     h.path = (char *)path;
     r = ovfk_io_open_file(path, OVFK_IO_RDWR | OVFK_IO_CREATE, &h.io);
     if (r < 0) {
-        vhd_close(parent);
+        ovfk_vhd_close(parent);
         return r;
     }
     vhd_footer_init(&h.ft, type, size);
     if (o->uuid) {
         memcpy(h.ft.uuid, o->uuid, 16);
     }
-    if (type == VHD_TYPE_FIXED) {
+    if (type == OVFK_VHD_TYPE_FIXED) {
         r = create_fixed(&h, size);
     } else {
         h.ft.data_offset = VHD_FOOTER_SIZE;
@@ -199,7 +199,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o,
         r = ovfk_io_close(h.io);
         h.io = NULL;
     }
-    vhd_close(parent);
+    ovfk_vhd_close(parent);
     if (r < 0) {
         ovfk_io_close(h.io);
         unlink(path);
@@ -209,7 +209,7 @@ int vhd_create(const char *path, const struct vhd_create_opts *o,
     if (!out) {
         return 0;
     }
-    r = vhd_open(path, VHD_OPEN_RDWR, out);
+    r = ovfk_vhd_open(path, OVFK_VHD_OPEN_RDWR, out);
     if (r < 0) {
         unlink(path);
     }

@@ -31,7 +31,7 @@ void vhd_dynhdr_decode(const uint8_t *buf, vhd_dynhdr *dh)
     memcpy(dh->parent_uuid, buf + DH_PARENT_UUID, 16);
     dh->parent_ts = get_be32(buf + DH_PARENT_TS);
     memcpy(dh->parent_name, buf + DH_PARENT_NAME, DH_PARENT_NAME_LEN);
-    for (int i = 0; i < VHD_MAX_LOCATORS; i++) {
+    for (int i = 0; i < OVFK_VHD_MAX_LOCATORS; i++) {
         const uint8_t *p = buf + DH_LOCATORS + i * DH_LOCATOR_SIZE;
         memcpy(dh->loc[i].code, p, 4);
         dh->loc[i].space = get_be32(p + 4);
@@ -52,7 +52,7 @@ void vhd_dynhdr_encode(const vhd_dynhdr *dh, uint8_t *buf)
     memcpy(buf + DH_PARENT_UUID, dh->parent_uuid, 16);
     put_be32(buf + DH_PARENT_TS, dh->parent_ts);
     memcpy(buf + DH_PARENT_NAME, dh->parent_name, DH_PARENT_NAME_LEN);
-    for (int i = 0; i < VHD_MAX_LOCATORS; i++) {
+    for (int i = 0; i < OVFK_VHD_MAX_LOCATORS; i++) {
         uint8_t *p = buf + DH_LOCATORS + i * DH_LOCATOR_SIZE;
         memcpy(p, dh->loc[i].code, 4);
         put_be32(p + 4, dh->loc[i].space);
@@ -90,7 +90,7 @@ uint32_t vhd_locator_bytes(const vhd_loc_raw *l)
  * URL in UTF-8, written by vhd-util).  Returns 0, or an error for a
  * locator that is empty, out of bounds or undecodable.
  */
-int vhd_locator_read(vhd_t *h, int i, char *out, size_t outlen)
+int vhd_locator_read(ovfk_vhd *h, int i, char *out, size_t outlen)
 {
     const vhd_loc_raw *l = &h->dh.loc[i];
     uint64_t end;
@@ -192,7 +192,7 @@ static int locator_blob(const char *path, uint8_t *buf, size_t buflen,
     return vhd_utf8_to_utf16(tmp, false, buf, buflen, len);
 }
 
-static int put_locator(vhd_t *h, int slot, const char *code,
+static int put_locator(ovfk_vhd *h, int slot, const char *code,
                        const char *path, uint64_t *next)
 {
     size_t bloblen = PATH_MAX * 4;
@@ -249,8 +249,9 @@ out:
  * when they are large enough, else at *next (which is advanced).  The
  * header itself is not written: call vhd_write_header().
  */
-int vhd_set_parent_fields(vhd_t *h, vhd_t *parent, const char *parent_path,
-                          uint64_t unused, uint64_t *next)
+int vhd_set_parent_fields(ovfk_vhd *h, ovfk_vhd *parent,
+                          const char *parent_path, uint64_t unused,
+                          uint64_t *next)
 {
     char abs_parent[PATH_MAX], abs_child[PATH_MAX], rel[PATH_MAX * 2];
     char tmp[PATH_MAX];
@@ -293,14 +294,14 @@ int vhd_set_parent_fields(vhd_t *h, vhd_t *parent, const char *parent_path,
     if (r == 0) {
         r = put_locator(h, 1, "W2ku", abs_parent, next);
     }
-    for (int i = 2; r == 0 && i < VHD_MAX_LOCATORS; i++) {
+    for (int i = 2; r == 0 && i < OVFK_VHD_MAX_LOCATORS; i++) {
         memset(&h->dh.loc[i], 0, sizeof(h->dh.loc[i]));
     }
     return r;
 }
 
 /* Write the dynamic header at its data offset (checksum recomputed). */
-int vhd_write_header(vhd_t *h)
+int vhd_write_header(ovfk_vhd *h)
 {
     uint8_t buf[VHD_DYNHDR_SIZE];
     int r;

@@ -181,7 +181,7 @@ void vhd_uuid_generate(uint8_t uuid[16])
     ovfk_uuid_generate(uuid);
 }
 
-void vhd_uuid_str(const uint8_t u[16], char buf[37])
+void ovfk_vhd_uuid_str(const uint8_t u[16], char buf[37])
 {
     ovfk_uuid_str(u, buf);
 }
@@ -193,12 +193,12 @@ void vhd_uuid_str(const uint8_t u[16], char buf[37])
  * current_size column above; a creator of our own would make QEMU read the
  * smaller CHS size and cut off the end of the disk.
  */
-void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size)
+void vhd_footer_init(vhd_footer *ft, enum ovfk_vhd_type type, uint64_t size)
 {
     memset(ft, 0, sizeof(*ft));
     ft->features = VHD_FEATURES_RESERVED;
     ft->version = VHD_VERSION;
-    ft->data_offset = type == VHD_TYPE_FIXED ? VHD_DATA_OFFSET_FIXED
+    ft->data_offset = type == OVFK_VHD_TYPE_FIXED ? VHD_DATA_OFFSET_FIXED
                                              : VHD_FOOTER_SIZE;
     ft->timestamp = vhd_now();
     memcpy(ft->creator_app, "win ", 4);

@@ -22,13 +22,13 @@ static void fourcc(const uint8_t in[4], char out[5])
     out[j] = '\0';
 }
 
-int vhd_get_info(vhd_t *h, struct vhd_info *info)
+int ovfk_vhd_get_info(ovfk_vhd *h, struct ovfk_vhd_info *info)
 {
     const vhd_footer *ft = &h->ft;
     struct stat st;
 
     memset(info, 0, sizeof(*info));
-    info->type = (enum vhd_type)ft->type;
+    info->type = (enum ovfk_vhd_type)ft->type;
     info->size = h->size;
     info->size_from_chs = h->size_from_chs;
     info->current_size = ft->current_size;
@@ -49,10 +49,10 @@ int vhd_get_info(vhd_t *h, struct vhd_info *info)
     if (fstat(ovfk_io_fd(h->io), &st) == 0) {
         info->file_size = (uint64_t)st.st_size;
     }
-    for (const vhd_t *p = h->parent; p; p = p->parent) {
+    for (const ovfk_vhd *p = h->parent; p; p = p->parent) {
         info->chain_depth++;
     }
-    if (ft->type == VHD_TYPE_FIXED) {
+    if (ft->type == OVFK_VHD_TYPE_FIXED) {
         return 0;
     }
     info->block_size = h->dh.block_size;
@@ -61,14 +61,14 @@ int vhd_get_info(vhd_t *h, struct vhd_info *info)
     for (uint32_t i = 0; i < h->dh.max_entries; i++) {
         info->allocated_blocks += h->bat[i] != VHD_BAT_FREE;
     }
-    if (ft->type != VHD_TYPE_DIFF) {
+    if (ft->type != OVFK_VHD_TYPE_DIFF) {
         return 0;
     }
     memcpy(info->parent_uuid, h->dh.parent_uuid, 16);
     info->parent_timestamp = h->dh.parent_ts;
     vhd_parent_name(&h->dh, info->parent_name, sizeof(info->parent_name));
-    for (int i = 0; i < VHD_MAX_LOCATORS; i++) {
-        struct vhd_locator *l = &info->locators[info->n_locators];
+    for (int i = 0; i < OVFK_VHD_MAX_LOCATORS; i++) {
+        struct ovfk_vhd_locator *l = &info->locators[info->n_locators];
         const vhd_loc_raw *raw = &h->dh.loc[i];
         if (raw->code[0] == 0 && raw->length == 0) {
             continue;
@@ -83,10 +83,10 @@ int vhd_get_info(vhd_t *h, struct vhd_info *info)
     return 0;
 }
 
-int vhd_parent_path(const char *path, char *buf, size_t len)
+int ovfk_vhd_parent_path(const char *path, char *buf, size_t len)
 {
-    vhd_t *h;
-    int r = vhd_open(path, 0, &h);
+    ovfk_vhd *h;
+    int r = ovfk_vhd_open(path, 0, &h);
 
     if (r < 0) {
         return r;
@@ -96,6 +96,6 @@ int vhd_parent_path(const char *path, char *buf, size_t len)
         snprintf(buf, len, "%s", h->parent->path);
         r = 1;
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return r;
 }

@@ -127,10 +127,10 @@ typedef struct vhd_dynhdr {
     uint8_t parent_uuid[16];
     uint32_t parent_ts;
     uint8_t parent_name[DH_PARENT_NAME_LEN];   /* UTF-16BE, as stored */
-    vhd_loc_raw loc[VHD_MAX_LOCATORS];
+    vhd_loc_raw loc[OVFK_VHD_MAX_LOCATORS];
 } vhd_dynhdr;
 
-struct vhd {
+struct ovfk_vhd {
     ovfk_io *io;
     char *path;
     int flags;
@@ -142,7 +142,7 @@ struct vhd {
     uint64_t footer_off;        /* trailing footer; new blocks go here */
     uint32_t *bat;              /* host order, dh.max_entries entries */
     uint32_t bitmap_size;       /* bytes before each block's data */
-    vhd_t *parent;
+    ovfk_vhd *parent;
     int depth;                  /* 0 for the top file */
     /* one-block bitmap cache (differencing reads and writes) */
     uint32_t bm_block;
@@ -152,7 +152,7 @@ struct vhd {
     /* read-only: C of an unfinished merge into this file (journal state
      * "copying", merge.c NOTES 6), opened alone with this file as its
      * parent (not owned through it): reads of this file go through C */
-    vhd_t *merging;
+    ovfk_vhd *merging;
     bool in_merging;            /* a read through merging is under way */
 };
 
@@ -168,31 +168,31 @@ uint64_t vhd_footer_size(const vhd_footer *ft, bool *from_chs);
 uint32_t vhd_now(void);
 void vhd_uuid_generate(uint8_t uuid[16]);
 int vhd_uuid_parse(const char *text, uint8_t uuid[16]);
-void vhd_footer_init(vhd_footer *ft, enum vhd_type type, uint64_t size);
+void vhd_footer_init(vhd_footer *ft, enum ovfk_vhd_type type, uint64_t size);
 
 /* dynhdr.c */
 void vhd_dynhdr_decode(const uint8_t *buf, vhd_dynhdr *dh);
 void vhd_dynhdr_encode(const vhd_dynhdr *dh, uint8_t *buf);
 bool vhd_dynhdr_checksum_ok(const uint8_t *buf);
 uint32_t vhd_locator_bytes(const vhd_loc_raw *l);
-int vhd_locator_read(vhd_t *h, int i, char *out, size_t outlen);
+int vhd_locator_read(ovfk_vhd *h, int i, char *out, size_t outlen);
 int vhd_parent_name(const vhd_dynhdr *dh, char *out, size_t outlen);
-int vhd_set_parent_fields(vhd_t *child, vhd_t *parent,
+int vhd_set_parent_fields(ovfk_vhd *child, ovfk_vhd *parent,
                           const char *parent_path, uint64_t loc_off,
                           uint64_t *loc_end);
-int vhd_write_header(vhd_t *h);
+int vhd_write_header(ovfk_vhd *h);
 
 /* bat.c */
-int vhd_bat_load(vhd_t *h);
-int vhd_bat_set(vhd_t *h, uint32_t block, uint32_t sector);
-int vhd_bitmap_load(vhd_t *h, uint32_t block);
-int vhd_bitmap_store(vhd_t *h, uint32_t block);
-uint64_t vhd_block_offset(const vhd_t *h, uint32_t block);
-uint32_t vhd_block_count(const vhd_t *h);
-uint64_t vhd_metadata_end(const vhd_t *h);
-uint64_t vhd_used_end(const vhd_t *h);
+int vhd_bat_load(ovfk_vhd *h);
+int vhd_bat_set(ovfk_vhd *h, uint32_t block, uint32_t sector);
+int vhd_bitmap_load(ovfk_vhd *h, uint32_t block);
+int vhd_bitmap_store(ovfk_vhd *h, uint32_t block);
+uint64_t vhd_block_offset(const ovfk_vhd *h, uint32_t block);
+uint32_t vhd_block_count(const ovfk_vhd *h);
+uint64_t vhd_metadata_end(const ovfk_vhd *h);
+uint64_t vhd_used_end(const ovfk_vhd *h);
 uint64_t vhd_next_block_pos(uint64_t end, uint32_t bitmap_size);
-int vhd_write_footer_at(vhd_t *h, uint64_t off);
+int vhd_write_footer_at(ovfk_vhd *h, uint64_t off);
 
 static inline bool bm_test(const uint8_t *bm, uint32_t bit)
 {
@@ -231,7 +231,7 @@ struct journal {
     uint8_t child_uuid[16], parent_uuid[16];
     struct child_hdr *kids;
     size_t n_kids;
-    bool keep_child;            /* VHD_MERGE_KEEP_CHILD: the caller removes C */
+    bool keep_child; /* OVFK_VHD_MERGE_KEEP_CHILD: the caller removes C */
 };
 void vhd_journal_free(struct journal *j);
 void vhd_journal_name(const char *child, char *out, size_t len);
@@ -255,19 +255,19 @@ int vhd_journal_each(const char *abs, bool skip_bad, vhd_journal_fn fn,
  * first len bytes (bitmap first) of v's allocated blocks up to b + window
  * - 1, their data extents only; *ahead (0 at the start) is how far that
  * has gone, so each block is asked for once */
-void vhd_read_ahead_blocks(vhd_t *v, uint32_t b, uint32_t window,
+void vhd_read_ahead_blocks(ovfk_vhd *v, uint32_t b, uint32_t window,
                           uint64_t len, uint32_t *ahead);
 /* children.c: the same for the copy in file order: while order[i] is
  * worked on, order[i + 1 .. i + window - 1]; dense (small blocks read
  * whole): advise whole runs of adjacent blocks, holes and all */
-void vhd_read_ahead_order(vhd_t *v, const uint32_t *order, uint32_t n,
+void vhd_read_ahead_order(ovfk_vhd *v, const uint32_t *order, uint32_t n,
                           uint32_t i, uint32_t window, uint64_t len,
                           bool dense, uint32_t *ahead);
 /* children.c: open child's chain (vhd_open_chain flags) for a merge: 0, or
  * a negative errno with the message in ovfk_last_error() and *chain NULL
  * when it cannot open or has no parent.  The caller closes *chain. */
-int vhd_open_merge_child(const char *child, int flags, vhd_t **chain);
-/* merge_plan.c: an upper bound of vhd_merge_plan's bytes_needed from the
+int vhd_open_merge_child(const char *child, int flags, ovfk_vhd **chain);
+/* merge_plan.c: an upper bound of ovfk_vhd_merge_plan's bytes_needed from the
  * BATs alone (no bitmap read, no question about the parent's holes) */
 int vhd_merge_bound(const char *child, uint64_t *bytes);
 /* recover.c: carry the merge j describes from its state to its end (fresh:
@@ -275,15 +275,15 @@ int vhd_merge_bound(const char *child, uint64_t *bytes);
 int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,
                   void *opaque, ovfk_err *err);
 /* open.c */
-/* vhd_open without recovery: never writes (a read-only open reads an
+/* ovfk_vhd_open without recovery: never writes (a read-only open reads an
  * unfinished merge through its journal, merge.c NOTES 6) */
-int vhd_open_chain(const char *path, int flags, vhd_t **out);
-int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err);
-int vhd_load_structure(vhd_t *h, ovfk_err *err);
-void vhd_free_one(vhd_t *h);
+int vhd_open_chain(const char *path, int flags, ovfk_vhd **out);
+int vhd_open_one(const char *path, int flags, ovfk_vhd **out, ovfk_err *err);
+int vhd_load_structure(ovfk_vhd *h, ovfk_err *err);
+void vhd_free_one(ovfk_vhd *h);
 
 /* rw.c */
-int vhd_alloc_block(vhd_t *h, uint32_t block, const uint8_t *data,
+int vhd_alloc_block(ovfk_vhd *h, uint32_t block, const uint8_t *data,
                     uint32_t in_off, uint32_t len);
 
 /* util */

@@ -109,8 +109,8 @@ int vhd_journal_render(const struct journal *j, const char *state,
     bool ok;
 
     *out = NULL;
-    vhd_uuid_str(j->child_uuid, cu);
-    vhd_uuid_str(j->parent_uuid, pu);
+    ovfk_vhd_uuid_str(j->child_uuid, cu);
+    ovfk_vhd_uuid_str(j->parent_uuid, pu);
     ok = o && kids &&
          jadd(o, "version", json_object_new_int(1)) &&
          jadd(o, "state", json_object_new_string(state)) &&

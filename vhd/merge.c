@@ -60,10 +60,10 @@
  *   8. vhd check names the unfinished merge (a "merge" finding, exit 3 as
  *      for leaks) and leaves it.
  *
- * Completion: the explicit step of a writer.  vhd_merge_recover (vhd
- * repair, a merge, the snapshot commands that write, a VHD_OPEN_RDWR open
- * of C, P or a G in recover.c's vhd_open, a new child of one of them in
- * vhd_create) carries the merge from its journal's state to its end (4:
+ * Completion: the explicit step of a writer.  ovfk_vhd_merge_recover (vhd
+ * repair, a merge, the snapshot commands that write, a OVFK_VHD_OPEN_RDWR open
+ * of C, P or a G in recover.c's ovfk_vhd_open, a new child of one of them in
+ * ovfk_vhd_create) carries the merge from its journal's state to its end (4:
  * never back).  A write into any other file needs no completion: the
  * merge writes only P and the G.  A read-write open that cannot
  * complete it fails: a write into C or P beside the merge would be lost
@@ -100,7 +100,7 @@
  * Allocation failures (OVFKIT_FAIL_ALLOC_AT=N, for tests): the Nth
  * allocation of the merge code in the process (this file, journal.c,
  * children.c, recover.c and merge_plan.c, counted from
- * vhd_find_children and the plan on) fails as
+ * ovfk_vhd_find_children and the plan on) fails as
  * if the system were out of memory, and a line on stderr says so, so a
  * test can tell the failure it caused from one that went unnoticed.
  */
@@ -130,15 +130,15 @@ static int read_old_headers(struct journal *j, const char *const *kids,
         return vhd_merge_nomem(err, "merge", j->child);
     }
     for (size_t i = 0; i < n; i++) {
-        vhd_t *g;
+        ovfk_vhd *g;
         char abs[PATH_MAX];
-        int r = vhd_open_one(kids[i], VHD_OPEN_NO_PARENT, &g,
+        int r = vhd_open_one(kids[i], OVFK_VHD_OPEN_NO_PARENT, &g,
                              err);
         if (r < 0) {
             return r;
         }
         if (memcmp(g->dh.parent_uuid, j->child_uuid, 16) != 0 ||
-            g->ft.type != VHD_TYPE_DIFF) {
+            g->ft.type != OVFK_VHD_TYPE_DIFF) {
             vhd_free_one(g);
             return ovfk_err_set(err, -EINVAL, "'%s' is not a child of '%s'",
                                 kids[i], j->child);
@@ -165,7 +165,7 @@ static int read_old_headers(struct journal *j, const char *const *kids,
  * the BATs' bound when the space is there, the plan's walk when not. */
 static int check_space(struct journal *j)
 {
-    struct vhd_merge_plan plan;
+    struct ovfk_vhd_merge_plan plan;
     struct statvfs fs;
     uint64_t avail, bound;
     int r;
@@ -174,7 +174,7 @@ static int check_space(struct journal *j)
     if (statvfs(j->parent, &fs) < 0 || getenv("OVFKIT_NO_SPACE_CHECK")) {
         /* cannot tell: let the writes decide (the plan still checks
          * that the chain can be read) */
-        return vhd_merge_plan(j->child, &plan);
+        return ovfk_vhd_merge_plan(j->child, &plan);
     }
     avail = (uint64_t)fs.f_bavail * fs.f_frsize;
     r = vhd_merge_bound(j->child, &bound);
@@ -184,7 +184,7 @@ static int check_space(struct journal *j)
     if (bound <= avail) {
         return 0;
     }
-    r = vhd_merge_plan(j->child, &plan);
+    r = ovfk_vhd_merge_plan(j->child, &plan);
     if (r < 0) {
         return r;
     }
@@ -197,16 +197,16 @@ static int check_space(struct journal *j)
     return 0;
 }
 
-int vhd_merge(const char *child, const char *const *kids, size_t n,
+int ovfk_vhd_merge(const char *child, const char *const *kids, size_t n,
               unsigned flags, ovfk_progress_fn progress, void *opaque)
 {
     struct journal j;
     ovfk_err err = { 0 };
-    vhd_t *c = NULL, *chain = NULL;
+    ovfk_vhd *c = NULL, *chain = NULL;
     int r;
 
     memset(&j, 0, sizeof(j));
-    r = vhd_merge_recover(child);
+    r = ovfk_vhd_merge_recover(child);
     if (r < 0) {
         return r;
     }
@@ -217,15 +217,15 @@ int vhd_merge(const char *child, const char *const *kids, size_t n,
     }
     c = chain;
     if (!realpath(child, j.child) ||
-        !realpath(vhd_path(vhd_parent(chain)), j.parent)) {
-        vhd_close(chain);
+        !realpath(ovfk_vhd_path(ovfk_vhd_parent(chain)), j.parent)) {
+        ovfk_vhd_close(chain);
         return ovfk_err_last(-errno, "cannot resolve the chain of '%s'",
                              child);
     }
-    j.keep_child = flags & VHD_MERGE_KEEP_CHILD;
+    j.keep_child = flags & OVFK_VHD_MERGE_KEEP_CHILD;
     memcpy(j.child_uuid, c->ft.uuid, 16);
     memcpy(j.parent_uuid, c->dh.parent_uuid, 16);
-    vhd_close(chain);
+    ovfk_vhd_close(chain);
     r = check_space(&j);
     if (r < 0) {
         return r;

@@ -2,7 +2,7 @@
 /*
  * vhd/merge_plan.c - how much free space merging a child into its parent
  * (or into a file further down its chain) takes, before anything is
- * written: vhd_merge refuses a merge that would not fit, and
+ * written: ovfk_vhd_merge refuses a merge that would not fit, and
  * `--dry-run` prints the plan.
  *
  * The plan counts what the file system will allocate, by walking the
@@ -54,7 +54,7 @@ static int journal_bytes(const char *child, uint64_t *bytes)
     int r;
 
     snprintf(dir, sizeof(dir), "%s", child);
-    r = vhd_find_children(child, dirname(dir), &kids, &n);
+    r = ovfk_vhd_find_children(child, dirname(dir), &kids, &n);
     if (r == -ENOMEM) {
         return r;
     }
@@ -71,7 +71,7 @@ static int journal_bytes(const char *child, uint64_t *bytes)
 }
 
 struct walk {
-    vhd_t *p;
+    ovfk_vhd *p;
     uint64_t unit;          /* the file system's block size */
     bool holes;             /* the file system leaves holes */
     uint8_t *need;          /* blocks the parent lacks (dynamic, diff) */
@@ -172,10 +172,10 @@ static uint64_t holes_in(struct walk *w, uint64_t x, uint64_t y)
 /* The child's sectors [off, off + len) land in the parent. */
 static void plan_run(struct walk *w, uint64_t off, uint64_t len)
 {
-    vhd_t *p = w->p;
+    ovfk_vhd *p = w->p;
 
     w->runs++;
-    if (p->ft.type == VHD_TYPE_FIXED) {
+    if (p->ft.type == OVFK_VHD_TYPE_FIXED) {
         w->filled += holes_in(w, off, off + len);
         return;
     }
@@ -212,7 +212,7 @@ static void plan_run(struct walk *w, uint64_t off, uint64_t len)
 }
 
 /* Walk one of the child's blocks: its runs of sectors. */
-static int plan_block(struct walk *w, vhd_t *c, uint32_t b)
+static int plan_block(struct walk *w, ovfk_vhd *c, uint32_t b)
 {
     uint32_t spb = c->dh.block_size / VHD_SECTOR, s = 0;
     uint64_t base = (uint64_t)b * c->dh.block_size;
@@ -241,7 +241,7 @@ static int plan_block(struct walk *w, vhd_t *c, uint32_t b)
 
 /* How far the parent's file grows when the blocks in need are added at
  * its end, each where rw.c puts it (bitmap first, data aligned). */
-static uint64_t growth(vhd_t *p, const uint8_t *need)
+static uint64_t growth(ovfk_vhd *p, const uint8_t *need)
 {
     uint64_t end = p->footer_off, pos = end;
 
@@ -268,7 +268,7 @@ static uint64_t growth(vhd_t *p, const uint8_t *need)
  */
 int vhd_merge_bound(const char *child, uint64_t *bytes)
 {
-    vhd_t *chain = NULL, *c, *p;
+    ovfk_vhd *chain = NULL, *c, *p;
     struct walk w;
     uint64_t data = 0, runs = 0, jb = 0, bm;
     int r;
@@ -280,13 +280,13 @@ int vhd_merge_bound(const char *child, uint64_t *bytes)
         return r;
     }
     c = chain;
-    p = vhd_parent(chain);
+    p = ovfk_vhd_parent(chain);
     w.p = p;
     fs_facts(&w);
-    if (p->ft.type != VHD_TYPE_FIXED &&
+    if (p->ft.type != OVFK_VHD_TYPE_FIXED &&
         (vhd_merge_alloc_fails() ||
          !(w.need = calloc(p->dh.max_entries + 1, 1)))) {
-        vhd_close(chain);
+        ovfk_vhd_close(chain);
         return ovfk_err_last(-ENOMEM, "cannot plan the merge of '%s': out "
                              "of memory", child);
     }
@@ -318,21 +318,21 @@ int vhd_merge_bound(const char *child, uint64_t *bytes)
     r = journal_bytes(child, &jb);
     *bytes += jb;
     free(w.need);
-    vhd_close(chain);
+    ovfk_vhd_close(chain);
     return r < 0 ? ovfk_err_last(r, "cannot plan the merge of '%s': out of "
                                  "memory", child) : 0;
 }
 
-int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan)
+int ovfk_vhd_merge_plan(const char *child, struct ovfk_vhd_merge_plan *plan)
 {
-    return vhd_merge_plan_into(child, NULL, plan);
+    return ovfk_vhd_merge_plan_into(child, NULL, plan);
 }
 
-int vhd_merge_plan_into(const char *child, const char *target,
-                        struct vhd_merge_plan *plan)
+int ovfk_vhd_merge_plan_into(const char *child, const char *target,
+                        struct ovfk_vhd_merge_plan *plan)
 {
     ovfk_err err = { 0 };
-    vhd_t *c = NULL, *chain = NULL, *p = NULL;
+    ovfk_vhd *c = NULL, *chain = NULL, *p = NULL;
     struct walk w;
     int r;
 
@@ -344,16 +344,16 @@ int vhd_merge_plan_into(const char *child, const char *target,
     }
     c = chain;
     snprintf(plan->parent, sizeof(plan->parent), "%s",
-             target ? target : vhd_path(vhd_parent(chain)));
-    r = vhd_open_one(plan->parent, VHD_OPEN_NO_PARENT, &p, &err);
+             target ? target : ovfk_vhd_path(ovfk_vhd_parent(chain)));
+    r = vhd_open_one(plan->parent, OVFK_VHD_OPEN_NO_PARENT, &p, &err);
     if (r < 0) {
-        vhd_close(chain);
+        ovfk_vhd_close(chain);
         return ovfk_err_publish(&err);
     }
     plan->parent_capacity = p->size;
     w.p = p;
     fs_facts(&w);
-    if (p->ft.type != VHD_TYPE_FIXED &&
+    if (p->ft.type != OVFK_VHD_TYPE_FIXED &&
         (vhd_merge_alloc_fails() ||
          !(w.need = calloc(p->dh.max_entries + 1, 1)))) {
         r = ovfk_err_set(&err, -ENOMEM, "cannot plan the merge of '%s': "
@@ -394,6 +394,6 @@ int vhd_merge_plan_into(const char *child, const char *target,
     }
     free(w.need);
     vhd_free_one(p);
-    vhd_close(chain);
+    ovfk_vhd_close(chain);
     return r < 0 ? ovfk_err_publish(&err) : 0;
 }

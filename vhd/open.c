@@ -23,7 +23,7 @@ static int corrupt(ovfk_err *err, const char *path, const char *what)
                         path, what);
 }
 
-static int read_footer(vhd_t *h, ovfk_err *err)
+static int read_footer(ovfk_vhd *h, ovfk_err *err)
 {
     uint8_t buf[VHD_FOOTER_SIZE];
     uint8_t copy[VHD_FOOTER_SIZE];
@@ -57,7 +57,7 @@ static int read_footer(vhd_t *h, ovfk_err *err)
     return corrupt(err, h->path, "no 'conectix' footer");
 }
 
-static int check_fixed(vhd_t *h, ovfk_err *err)
+static int check_fixed(ovfk_vhd *h, ovfk_err *err)
 {
     if (h->ft.current_size > h->footer_off) {
         return corrupt(err, h->path, "fixed disk is shorter than its size "
@@ -66,7 +66,7 @@ static int check_fixed(vhd_t *h, ovfk_err *err)
     return 0;
 }
 
-static int check_header(vhd_t *h, ovfk_err *err)
+static int check_header(ovfk_vhd *h, ovfk_err *err)
 {
     uint8_t buf[VHD_DYNHDR_SIZE];
     uint64_t need, bat_end;
@@ -91,7 +91,8 @@ static int check_header(vhd_t *h, ovfk_err *err)
     }
     vhd_dynhdr_decode(buf, &h->dh);
     bs = h->dh.block_size;
-    if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE || !is_pow2_u64(bs)) {
+    if (bs < VHD_MIN_BLOCK_SIZE || bs > VHD_MAX_BLOCK_SIZE ||
+        !is_pow2_u64(bs)) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "'%s' is not a valid VHD: "
                             "block size %u is not a power of two between "
                             "512 bytes and 256 MiB", h->path, bs);
@@ -122,7 +123,7 @@ static int check_header(vhd_t *h, ovfk_err *err)
 }
 
 /* Every allocated block must lie after the metadata and before the footer. */
-static int check_bat(vhd_t *h, ovfk_err *err)
+static int check_bat(ovfk_vhd *h, ovfk_err *err)
 {
     uint64_t meta = h->dh.table_offset + (uint64_t)h->dh.max_entries * 4;
     uint64_t hdr_end = h->ft.data_offset + VHD_DYNHDR_SIZE;
@@ -157,16 +158,16 @@ static int check_bat(vhd_t *h, ovfk_err *err)
  * Validate and load what the footer in h->ft describes (header, BAT),
  * bounded by h->footer_off; then compute the logical size.
  */
-int vhd_load_structure(vhd_t *h, ovfk_err *err)
+int vhd_load_structure(ovfk_vhd *h, ovfk_err *err)
 {
     int r;
 
     switch (h->ft.type) {
-    case VHD_TYPE_FIXED:
+    case OVFK_VHD_TYPE_FIXED:
         r = check_fixed(h, err);
         break;
-    case VHD_TYPE_DYNAMIC:
-    case VHD_TYPE_DIFF:
+    case OVFK_VHD_TYPE_DYNAMIC:
+    case OVFK_VHD_TYPE_DIFF:
         r = check_header(h, err);
         if (r == 0) {
             r = vhd_bat_load(h);
@@ -190,7 +191,7 @@ int vhd_load_structure(vhd_t *h, ovfk_err *err)
         return r;
     }
     h->size = vhd_footer_size(&h->ft, &h->size_from_chs);
-    if (h->ft.type != VHD_TYPE_FIXED &&
+    if (h->ft.type != OVFK_VHD_TYPE_FIXED &&
         h->size > (uint64_t)h->dh.max_entries * h->dh.block_size) {
         return corrupt(err, h->path, "disk size exceeds the blocks of the "
                        "BAT");
@@ -199,9 +200,9 @@ int vhd_load_structure(vhd_t *h, ovfk_err *err)
 }
 
 /* Open one file of a chain, without its parent. */
-int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err)
+int vhd_open_one(const char *path, int flags, ovfk_vhd **out, ovfk_err *err)
 {
-    vhd_t *h = calloc(1, sizeof(*h));
+    ovfk_vhd *h = calloc(1, sizeof(*h));
     int r;
 
     *out = NULL;
@@ -210,7 +211,7 @@ int vhd_open_one(const char *path, int flags, vhd_t **out, ovfk_err *err)
         return ovfk_err_set(err, -ENOMEM, "out of memory");
     }
     h->flags = flags;
-    r = ovfk_io_open_file(path, (flags & VHD_OPEN_RDWR) ? OVFK_IO_RDWR
+    r = ovfk_io_open_file(path, (flags & OVFK_VHD_OPEN_RDWR) ? OVFK_IO_RDWR
                                                          : OVFK_IO_RDONLY,
                           &h->io);
     if (r < 0) {
@@ -236,7 +237,7 @@ fail:
     return r;
 }
 
-void vhd_free_one(vhd_t *h)
+void vhd_free_one(ovfk_vhd *h)
 {
     if (!h) {
         return;
@@ -281,7 +282,7 @@ static void join(char out[PATH_MAX], const char *dir, const char *rel)
  * locators (W2ru), absolute ones (W2ku), vhd-util's MacX URLs, then the
  * parent's file name in the child's directory.
  */
-static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
+static int parent_candidates(ovfk_vhd *h, char cands[][PATH_MAX], int max)
 {
     static const char *const order[] = { "W2ru", "W2ku", "MacX" };
     char dir[PATH_MAX], tmp[PATH_MAX], loc[PATH_MAX];
@@ -290,7 +291,7 @@ static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
     snprintf(tmp, sizeof(tmp), "%s", h->path);
     snprintf(dir, sizeof(dir), "%s", dirname(tmp));
     for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
-        for (int i = 0; i < VHD_MAX_LOCATORS && n < max; i++) {
+        for (int i = 0; i < OVFK_VHD_MAX_LOCATORS && n < max; i++) {
             if (memcmp(h->dh.loc[i].code, order[o], 4) != 0 ||
                 vhd_locator_read(h, i, loc, sizeof(loc)) < 0 || !loc[0]) {
                 continue;
@@ -314,20 +315,20 @@ static int parent_candidates(vhd_t *h, char cands[][PATH_MAX], int max)
     return n;
 }
 
-static int open_parent(vhd_t *h, vhd_t **out, ovfk_err *err)
+static int open_parent(ovfk_vhd *h, ovfk_vhd **out, ovfk_err *err)
 {
-    char cands[VHD_MAX_LOCATORS + 1][PATH_MAX];
+    char cands[OVFK_VHD_MAX_LOCATORS + 1][PATH_MAX];
     char found[PATH_MAX], want[37], got[37];
-    int n = parent_candidates(h, cands, VHD_MAX_LOCATORS + 1);
+    int n = parent_candidates(h, cands, OVFK_VHD_MAX_LOCATORS + 1);
     int mismatch = -1;
-    vhd_t *p;
+    ovfk_vhd *p;
 
-    vhd_uuid_str(h->dh.parent_uuid, want);
+    ovfk_vhd_uuid_str(h->dh.parent_uuid, want);
     for (int i = 0; i < n; i++) {
         if (!try_candidate(cands[i], found, sizeof(found))) {
             continue;
         }
-        if (vhd_open_one(found, h->flags & ~VHD_OPEN_RDWR, &p, err) < 0) {
+        if (vhd_open_one(found, h->flags & ~OVFK_VHD_OPEN_RDWR, &p, err) < 0) {
             return ovfk_err_prefix(err, "cannot open the parent of '%s'",
                                    h->path);
         }
@@ -335,7 +336,7 @@ static int open_parent(vhd_t *h, vhd_t **out, ovfk_err *err)
             *out = p;
             return 0;
         }
-        vhd_uuid_str(p->ft.uuid, got);
+        ovfk_vhd_uuid_str(p->ft.uuid, got);
         vhd_free_one(p);
         if (mismatch < 0) {
             mismatch = i;
@@ -355,7 +356,7 @@ static int open_parent(vhd_t *h, vhd_t **out, ovfk_err *err)
 /* What find_merges carries through vhd_journal_each: file x of the chain
  * and the file opened above it (NULL for the top). */
 struct merge_look {
-    vhd_t *x, *above;
+    ovfk_vhd *x, *above;
     ovfk_err *err;
 };
 
@@ -367,7 +368,7 @@ static int look_at_merge(struct journal *j, void *opaque)
 {
     struct merge_look *m = opaque;
     char abs[PATH_MAX];
-    vhd_t *x = m->x, *c;
+    ovfk_vhd *x = m->x, *c;
     int r;
 
     if (strcmp(j->state, "copying") || !realpath(x->path, abs) ||
@@ -375,18 +376,19 @@ static int look_at_merge(struct journal *j, void *opaque)
         (m->above && !memcmp(m->above->ft.uuid, j->child_uuid, 16))) {
         return 0;
     }
-    if ((x->flags & VHD_OPEN_RDWR) || x->merging) {
+    if ((x->flags & OVFK_VHD_OPEN_RDWR) || x->merging) {
         /* read-write: the merge's own handle of P (a public read-write
          * open completed the merge first); a second C: a sibling of the
          * first, which the merge refuses */
         return 0;
     }
-    r = vhd_open_one(j->child, VHD_OPEN_NO_PARENT, &c, m->err);
+    r = vhd_open_one(j->child, OVFK_VHD_OPEN_NO_PARENT, &c, m->err);
     if (r < 0) {
         return ovfk_err_prefix(m->err, "cannot read '%s' through the merge "
                                "in flight (journal '%s')", x->path, j->path);
     }
-    if (c->ft.type != VHD_TYPE_DIFF || memcmp(c->ft.uuid, j->child_uuid, 16) ||
+    if (c->ft.type != OVFK_VHD_TYPE_DIFF ||
+        memcmp(c->ft.uuid, j->child_uuid, 16) ||
         memcmp(c->dh.parent_uuid, x->ft.uuid, 16)) {
         vhd_free_one(c);
         return ovfk_err_set(m->err, OVFK_EMISMATCH, "'%s' is not the child "
@@ -401,11 +403,11 @@ static int look_at_merge(struct journal *j, void *opaque)
 
 /* Read each file of the chain top through the merge in flight into it,
  * if there is one (merge.c NOTES 6).  Nothing is written. */
-static int find_merges(vhd_t *top, ovfk_err *err)
+static int find_merges(ovfk_vhd *top, ovfk_err *err)
 {
     char abs[PATH_MAX], jp[PATH_MAX];
 
-    for (vhd_t *x = top, *above = NULL; x; above = x, x = x->parent) {
+    for (ovfk_vhd *x = top, *above = NULL; x; above = x, x = x->parent) {
         struct merge_look m = { .x = x, .above = above, .err = err };
         int r;
         if (!realpath(x->path, abs)) {
@@ -420,11 +422,11 @@ static int find_merges(vhd_t *top, ovfk_err *err)
     return 0;
 }
 
-int vhd_open_chain(const char *path, int flags, vhd_t **out)
+int vhd_open_chain(const char *path, int flags, ovfk_vhd **out)
 {
-    struct { dev_t dev; ino_t ino; } seen[VHD_MAX_CHAIN];
+    struct { dev_t dev; ino_t ino; } seen[OVFK_VHD_MAX_CHAIN];
     ovfk_err err = { 0 };
-    vhd_t *top = NULL, *cur;
+    ovfk_vhd *top = NULL, *cur;
     struct stat st;
     int depth = 0;
     int r;
@@ -435,8 +437,9 @@ int vhd_open_chain(const char *path, int flags, vhd_t **out)
         return ovfk_err_publish(&err);
     }
     cur = top;
-    while (cur->ft.type == VHD_TYPE_DIFF && !(flags & VHD_OPEN_NO_PARENT)) {
-        vhd_t *parent;
+    while (cur->ft.type == OVFK_VHD_TYPE_DIFF &&
+           !(flags & OVFK_VHD_OPEN_NO_PARENT)) {
+        ovfk_vhd *parent;
         if (fstat(ovfk_io_fd(cur->io), &st) == 0) {
             for (int i = 0; i < depth; i++) {
                 if (seen[i].dev == st.st_dev && seen[i].ino == st.st_ino) {
@@ -449,9 +452,9 @@ int vhd_open_chain(const char *path, int flags, vhd_t **out)
             seen[depth].dev = st.st_dev;
             seen[depth].ino = st.st_ino;
         }
-        if (++depth >= VHD_MAX_CHAIN) {
+        if (++depth >= OVFK_VHD_MAX_CHAIN) {
             r = ovfk_err_set(&err, OVFK_ECORRUPT, "parent chain of '%s' is "
-                             "deeper than %d files", path, VHD_MAX_CHAIN);
+                             "deeper than %d files", path, OVFK_VHD_MAX_CHAIN);
             goto fail;
         }
         r = open_parent(cur, &parent, &err);
@@ -469,46 +472,46 @@ int vhd_open_chain(const char *path, int flags, vhd_t **out)
     *out = top;
     return 0;
 fail:
-    vhd_close(top);
+    ovfk_vhd_close(top);
     return ovfk_err_publish(&err);
 }
 
-int vhd_close(vhd_t *h)
+int ovfk_vhd_close(ovfk_vhd *h)
 {
     while (h) {
-        vhd_t *p = h->parent;
+        ovfk_vhd *p = h->parent;
         vhd_free_one(h);
         h = p;
     }
     return 0;
 }
 
-const char *vhd_error(const vhd_t *h)
+const char *ovfk_vhd_error(const ovfk_vhd *h)
 {
     return h->err.msg;
 }
 
-uint64_t vhd_size(const vhd_t *h)
+uint64_t ovfk_vhd_size(const ovfk_vhd *h)
 {
     return h->size;
 }
 
-enum vhd_type vhd_type(const vhd_t *h)
+enum ovfk_vhd_type ovfk_vhd_type(const ovfk_vhd *h)
 {
-    return (enum vhd_type)h->ft.type;
+    return (enum ovfk_vhd_type)h->ft.type;
 }
 
-const char *vhd_path(const vhd_t *h)
+const char *ovfk_vhd_path(const ovfk_vhd *h)
 {
     return h->path;
 }
 
-vhd_t *vhd_parent(const vhd_t *h)
+ovfk_vhd *ovfk_vhd_parent(const ovfk_vhd *h)
 {
     return h->parent;
 }
 
-int vhd_flush(vhd_t *h)
+int ovfk_vhd_flush(ovfk_vhd *h)
 {
     int r = ovfk_io_sync(h->io);
 

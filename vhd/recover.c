@@ -2,7 +2,7 @@
 /*
  * vhd/recover.c - carry a merge from its journal's state to its end (a
  * new merge from "copying", merge.c; an interrupted one from wherever its
- * journal says, vhd_merge_recover), and the public vhd_open, which
+ * journal says, ovfk_vhd_merge_recover), and the public ovfk_vhd_open, which
  * completes an interrupted merge before a read-write open and never on a
  * read-only one (merge.c's NOTES 6-8).
  */
@@ -32,27 +32,28 @@
  * run, or the page cache would fill with its holes' zeros. */
 #define WHOLE_BLOCK_MAX VHD_SMALL_BLOCK
 
-/* What vhd_merge_recover carries through vhd_journal_each. */
+/* What ovfk_vhd_merge_recover carries through vhd_journal_each. */
 struct recovery {
     ovfk_err *err;
     int done;               /* merges completed */
 };
 
 /* Open C alone and P with its chain (P's partial writes read below it). */
-static int open_pair(struct journal *j, vhd_t **c, vhd_t **p, ovfk_err *err)
+static int open_pair(struct journal *j, ovfk_vhd **c, ovfk_vhd **p,
+                     ovfk_err *err)
 {
     int r;
 
     *c = *p = NULL;
-    r = vhd_open_one(j->child, VHD_OPEN_NO_PARENT, c, err);
+    r = vhd_open_one(j->child, OVFK_VHD_OPEN_NO_PARENT, c, err);
     if (r < 0) {
         return r;
     }
-    if ((*c)->ft.type != VHD_TYPE_DIFF) {
+    if ((*c)->ft.type != OVFK_VHD_TYPE_DIFF) {
         return ovfk_err_set(err, -EINVAL, "'%s' is not a differencing disk: "
                             "there is nothing to merge it into", j->child);
     }
-    r = vhd_open_chain(j->parent, VHD_OPEN_RDWR, p);
+    r = vhd_open_chain(j->parent, OVFK_VHD_OPEN_RDWR, p);
     if (r < 0) {
         return ovfk_err_set(err, r, "%s", ovfk_last_error());
     }
@@ -82,7 +83,7 @@ static int cmp_u64(const void *a, const void *b)
  * writes wait in the page cache for the one fsync (NOTES: Write order).
  * NULL when memory is short.
  */
-static uint32_t *file_order(vhd_t *c, uint32_t *n)
+static uint32_t *file_order(ovfk_vhd *c, uint32_t *n)
 {
     uint64_t *key;
     uint32_t *order, k = 0;
@@ -114,7 +115,7 @@ static uint32_t *file_order(vhd_t *c, uint32_t *n)
 /* Write the runs of sectors set in bm (block b of C) into P: each run's
  * bytes are at data + its offset, read already (whole) or read here into
  * buf.  Clipped to C's size. */
-static int copy_runs(vhd_t *c, vhd_t *p, uint32_t b, const uint8_t *bm,
+static int copy_runs(ovfk_vhd *c, ovfk_vhd *p, uint32_t b, const uint8_t *bm,
                      const uint8_t *whole, uint8_t *buf, ovfk_err *err)
 {
     uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, s = 0;
@@ -144,8 +145,8 @@ static int copy_runs(vhd_t *c, vhd_t *p, uint32_t b, const uint8_t *bm,
                              ovfk_errtext(r));
             }
         }
-        if (r == 0 && len && (r = vhd_pwrite(p, src, len, at)) < 0) {
-            ovfk_err_set(err, r, "%s", vhd_error(p));
+        if (r == 0 && len && (r = ovfk_vhd_pwrite(p, src, len, at)) < 0) {
+            ovfk_err_set(err, r, "%s", ovfk_vhd_error(p));
         }
         s = e;
     }
@@ -155,7 +156,7 @@ static int copy_runs(vhd_t *c, vhd_t *p, uint32_t b, const uint8_t *bm,
 /* Copy every sector C holds into P, block by block in C's file order
  * (order: file_order's, n blocks), through buf (one of C's blocks with
  * its bitmap).  Idempotent. */
-static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf, const uint32_t *order,
+static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf, const uint32_t *order,
                      uint32_t n, ovfk_progress_fn progress, void *opaque,
                      ovfk_err *err)
 {
@@ -203,15 +204,15 @@ static int copy_data(vhd_t *c, vhd_t *p, uint8_t *buf, const uint32_t *order,
  * Point one child G at P: restore its saved header, then re-point.  *gp is
  * G's handle, allocated with its path by prepare(); it is freed here.
  */
-static int repoint(struct child_hdr *k, vhd_t **gp, vhd_t *p,
+static int repoint(struct child_hdr *k, ovfk_vhd **gp, ovfk_vhd *p,
                    const char *ppath, ovfk_err *err)
 {
     uint8_t ft[VHD_FOOTER_SIZE];
-    vhd_t *g = *gp;
+    ovfk_vhd *g = *gp;
     uint64_t next;
     int r;
 
-    g->flags = VHD_OPEN_RDWR;
+    g->flags = OVFK_VHD_OPEN_RDWR;
     r = ovfk_io_open_file(k->path, OVFK_IO_RDWR, &g->io);
     if (r == 0) {
         r = ovfk_io_size(g->io, &g->file_size);
@@ -267,21 +268,21 @@ static void sync_dir(const char *file)
 
 /* What a merge or a recovery needs from its first write to its end. */
 struct merge_res {
-    vhd_t *c, *p;           /* C alone, P with its chain (P alone when
+    ovfk_vhd *c, *p;           /* C alone, P with its chain (P alone when
                              * re-pointing) */
     uint8_t *buf;           /* one of C's blocks and its bitmap (copying) */
     uint32_t *order;        /* C's blocks in file order (copying) */
     uint32_t n_order;
     char *copying;          /* the journal's texts: a new merge's first */
     char *repointing;       /* the next state (copying) */
-    vhd_t **g;              /* each G's handle, opened at its turn */
+    ovfk_vhd **g;              /* each G's handle, opened at its turn */
     size_t n_g;
 };
 
 static void release(struct merge_res *m)
 {
     vhd_free_one(m->c);
-    vhd_close(m->p);
+    ovfk_vhd_close(m->p);
     free(m->buf);
     free(m->order);
     free(m->copying);
@@ -384,9 +385,9 @@ int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,
                       err);
         if (r == 0) {
             ovfk_crash_point(3);
-            r = vhd_flush(m.p);
+            r = ovfk_vhd_flush(m.p);
             if (r < 0) {
-                ovfk_err_set(err, r, "%s", vhd_error(m.p));
+                ovfk_err_set(err, r, "%s", ovfk_vhd_error(m.p));
             }
         }
         if (r == 0) {
@@ -416,7 +417,7 @@ static int recover_one(struct journal *j, void *opaque)
     return r;
 }
 
-int vhd_merge_recover(const char *path)
+int ovfk_vhd_merge_recover(const char *path)
 {
     char abs[PATH_MAX], jp[PATH_MAX];
     ovfk_err err = { 0 };
@@ -428,7 +429,7 @@ int vhd_merge_recover(const char *path)
             return ovfk_err_last(-ENOMEM, "cannot resolve '%s': out of "
                                  "memory", path);
         }
-        return 0;   /* nothing there: vhd_open reports it */
+        return 0;   /* nothing there: ovfk_vhd_open reports it */
     }
     r = vhd_journal_each(abs, false, recover_one, &rc, jp, &err);
     if (r < 0) {
@@ -449,11 +450,11 @@ int vhd_merge_recover(const char *path)
  * space) the open fails, as writing beside a merge in flight could break
  * its invariants (a write into C or P would be lost or undone).
  */
-int vhd_open(const char *path, int flags, vhd_t **out)
+int ovfk_vhd_open(const char *path, int flags, ovfk_vhd **out)
 {
     *out = NULL;
-    if (flags & VHD_OPEN_RDWR) {
-        int r = vhd_merge_recover(path);
+    if (flags & OVFK_VHD_OPEN_RDWR) {
+        int r = ovfk_vhd_merge_recover(path);
         if (r < 0) {
             return r;
         }

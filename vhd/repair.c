@@ -21,10 +21,10 @@
 
 #define FIXED_SCAN_MAX (64u << 20)   /* how far back to look for a footer */
 
-static void say(vhd_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_vhd_report_fn report, void *opaque, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void say(vhd_report_fn report, void *opaque, const char *fmt, ...)
+static void say(ovfk_vhd_report_fn report, void *opaque, const char *fmt, ...)
 {
     char msg[OVFK_ERR_MAX];
     va_list ap;
@@ -38,7 +38,7 @@ static void say(vhd_report_fn report, void *opaque, const char *fmt, ...)
 }
 
 /* Write the footer of h at end, sync, cut the file after it, sync. */
-static int place_footer(vhd_t *h, uint64_t end)
+static int place_footer(ovfk_vhd *h, uint64_t end)
 {
     int r = vhd_write_footer_at(h, end);
 
@@ -59,7 +59,7 @@ static int place_footer(vhd_t *h, uint64_t end)
 }
 
 /* Find the last valid footer of a fixed disk within FIXED_SCAN_MAX. */
-static int find_fixed_footer(vhd_t *h, uint64_t *at)
+static int find_fixed_footer(ovfk_vhd *h, uint64_t *at)
 {
     uint8_t buf[VHD_FOOTER_SIZE];
     uint64_t limit = h->file_size > FIXED_SCAN_MAX ?
@@ -71,7 +71,7 @@ static int find_fixed_footer(vhd_t *h, uint64_t *at)
         if (ovfk_io_pread(h->io, buf, sizeof(buf), off) == 0 &&
             vhd_footer_cookie_ok(buf) && vhd_footer_checksum_ok(buf)) {
             vhd_footer_decode(buf, &h->ft);
-            if (h->ft.type == VHD_TYPE_FIXED &&
+            if (h->ft.type == OVFK_VHD_TYPE_FIXED &&
                 h->ft.current_size == off) {
                 *at = off;
                 return 0;
@@ -81,9 +81,9 @@ static int find_fixed_footer(vhd_t *h, uint64_t *at)
     return -ENOENT;
 }
 
-static int repair_open(const char *path, vhd_t **out, ovfk_err *err)
+static int repair_open(const char *path, ovfk_vhd **out, ovfk_err *err)
 {
-    vhd_t *h = calloc(1, sizeof(*h));
+    ovfk_vhd *h = calloc(1, sizeof(*h));
     int r;
 
     *out = NULL;
@@ -91,7 +91,7 @@ static int repair_open(const char *path, vhd_t **out, ovfk_err *err)
         free(h);
         return ovfk_err_set(err, -ENOMEM, "out of memory");
     }
-    h->flags = VHD_OPEN_RDWR;
+    h->flags = OVFK_VHD_OPEN_RDWR;
     r = ovfk_io_open_file(path, OVFK_IO_RDWR, &h->io);
     if (r == 0) {
         r = ovfk_io_size(h->io, &h->file_size);
@@ -106,7 +106,7 @@ static int repair_open(const char *path, vhd_t **out, ovfk_err *err)
 }
 
 /* The trailing footer of a dynamic disk is gone: use the copy at 0. */
-static int from_copy(vhd_t *h, ovfk_err *err, vhd_report_fn report,
+static int from_copy(ovfk_vhd *h, ovfk_err *err, ovfk_vhd_report_fn report,
                      void *opaque)
 {
     uint8_t copy[VHD_FOOTER_SIZE];
@@ -120,7 +120,8 @@ static int from_copy(vhd_t *h, ovfk_err *err, vhd_report_fn report,
                             h->path);
     }
     vhd_footer_decode(copy, &h->ft);
-    if (h->ft.type != VHD_TYPE_DYNAMIC && h->ft.type != VHD_TYPE_DIFF) {
+    if (h->ft.type != OVFK_VHD_TYPE_DYNAMIC &&
+        h->ft.type != OVFK_VHD_TYPE_DIFF) {
         return ovfk_err_set(err, OVFK_ECORRUPT, "'%s': the footer copy at "
                             "offset 0 is not of a dynamic disk", h->path);
     }
@@ -144,15 +145,15 @@ static int from_copy(vhd_t *h, ovfk_err *err, vhd_report_fn report,
     return 0;
 }
 
-int vhd_repair(const char *path, vhd_report_fn report, void *opaque)
+int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque)
 {
     ovfk_err err = { 0 };
     uint8_t buf[VHD_FOOTER_SIZE];
-    vhd_t *h = NULL, *check;
+    ovfk_vhd *h = NULL, *check;
     uint64_t at;
     int r;
 
-    r = vhd_merge_recover(path);
+    r = ovfk_vhd_merge_recover(path);
     if (r < 0) {
         return r;
     }
@@ -173,7 +174,7 @@ int vhd_repair(const char *path, vhd_report_fn report, void *opaque)
     if (r == 0 && vhd_footer_cookie_ok(buf) && vhd_footer_checksum_ok(buf)) {
         vhd_footer_decode(buf, &h->ft);
         r = vhd_load_structure(h, &err);
-        if (r == 0 && h->ft.type != VHD_TYPE_FIXED) {
+        if (r == 0 && h->ft.type != OVFK_VHD_TYPE_FIXED) {
             at = vhd_used_end(h);
             if (h->footer_off > at) {
                 r = place_footer(h, at);
@@ -213,10 +214,10 @@ out:
         return ovfk_err_publish(&err);
     }
     /* what we leave must open */
-    r = vhd_open(path, VHD_OPEN_NO_PARENT, &check);
+    r = ovfk_vhd_open(path, OVFK_VHD_OPEN_NO_PARENT, &check);
     if (r < 0) {
         return r;
     }
-    vhd_close(check);
+    ovfk_vhd_close(check);
     return 0;
 }

@@ -21,7 +21,7 @@
  * during step 1 leaves the old footer intact at P... or, if the new footer
  * write was torn, a damaged trailing footer that vhd repair restores from
  * the copy at offset 0.  No fsync is issued per block: callers that need
- * durability (merge, convert) call vhd_flush at their commit points.
+ * durability (merge, convert) call ovfk_vhd_flush at their commit points.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@
 
 #define ZERO_PIECE (64u << 10)   /* granularity of holes in new blocks */
 
-static int check_range(vhd_t *h, size_t len, uint64_t off)
+static int check_range(ovfk_vhd *h, size_t len, uint64_t off)
 {
     if (off > h->size || len > h->size - off) {
         return ovfk_err_set(&h->err, -EINVAL, "access to %zu bytes at offset "
@@ -43,20 +43,20 @@ static int check_range(vhd_t *h, size_t len, uint64_t off)
     return 0;
 }
 
-static int io_error(vhd_t *h, int r, const char *what)
+static int io_error(ovfk_vhd *h, int r, const char *what)
 {
     return ovfk_err_set(&h->err, r, "cannot %s '%s': %s", what, h->path,
                         ovfk_errtext(r));
 }
 
 /* Read where h has no data: the parent's bytes, or zeros. */
-static int read_below(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
+static int read_below(ovfk_vhd *h, uint8_t *buf, size_t len, uint64_t off)
 {
-    vhd_t *p = h->parent;
+    ovfk_vhd *p = h->parent;
     size_t n;
     int r;
 
-    if (h->ft.type != VHD_TYPE_DIFF) {
+    if (h->ft.type != OVFK_VHD_TYPE_DIFF) {
         memset(buf, 0, len);
         return 0;
     }
@@ -68,7 +68,7 @@ static int read_below(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
     /* a parent smaller than the child reads as zeros past its end */
     n = off >= p->size ? 0 : (p->size - off < len ? p->size - off : len);
     if (n > 0) {
-        r = vhd_pread(p, buf, n, off);
+        r = ovfk_vhd_pread(p, buf, n, off);
         if (r < 0) {
             return ovfk_err_set(&h->err, r, "%s", p->err.msg);
         }
@@ -78,7 +78,7 @@ static int read_below(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
 }
 
 /* Read n bytes at in_off inside allocated block blk of a diff disk. */
-static int read_diff_block(vhd_t *h, uint32_t blk, uint8_t *buf, uint32_t in,
+static int read_diff_block(ovfk_vhd *h, uint32_t blk, uint8_t *buf, uint32_t in,
                            uint32_t n)
 {
     uint64_t base = (uint64_t)blk * h->dh.block_size;
@@ -122,28 +122,28 @@ static int read_diff_block(vhd_t *h, uint32_t blk, uint8_t *buf, uint32_t in,
  * sectors its child C holds are read from C, the rest from h itself (C's
  * parent is h; in_merging makes that read h's own).  Past C's end, h's.
  */
-static int read_merging(vhd_t *h, uint8_t *buf, size_t len, uint64_t off)
+static int read_merging(ovfk_vhd *h, uint8_t *buf, size_t len, uint64_t off)
 {
-    vhd_t *c = h->merging;
+    ovfk_vhd *c = h->merging;
     size_t n = off >= c->size ? 0 : (c->size - off < len ? c->size - off
                                                           : len);
     int r = 0;
 
     h->in_merging = true;
     if (n > 0) {
-        r = vhd_pread(c, buf, n, off);
+        r = ovfk_vhd_pread(c, buf, n, off);
         if (r < 0) {
             ovfk_err_set(&h->err, r, "%s", c->err.msg);
         }
     }
     if (r == 0 && n < len) {
-        r = vhd_pread(h, buf + n, len - n, off + n);
+        r = ovfk_vhd_pread(h, buf + n, len - n, off + n);
     }
     h->in_merging = false;
     return r;
 }
 
-int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
+int ovfk_vhd_pread(ovfk_vhd *h, void *buf, size_t len, uint64_t off)
 {
     uint8_t *p = buf;
     uint32_t bs = h->dh.block_size;
@@ -155,7 +155,7 @@ int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
     if (h->merging && !h->in_merging) {
         return read_merging(h, buf, len, off);
     }
-    if (h->ft.type == VHD_TYPE_FIXED) {
+    if (h->ft.type == OVFK_VHD_TYPE_FIXED) {
         r = ovfk_io_pread(h->io, buf, len, off);
         return r < 0 ? io_error(h, r, "read") : 0;
     }
@@ -165,7 +165,7 @@ int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
         uint32_t n = len < bs - in ? (uint32_t)len : bs - in;
         if (h->bat[blk] == VHD_BAT_FREE) {
             r = read_below(h, p, n, off);
-        } else if (h->ft.type == VHD_TYPE_DYNAMIC) {
+        } else if (h->ft.type == OVFK_VHD_TYPE_DYNAMIC) {
             /* Dynamic disks: an allocated block is read whole; its bitmap
              * is not consulted (as QEMU and libvhdi do). */
             r = ovfk_io_pread(h->io, p, n,
@@ -188,7 +188,7 @@ int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off)
 
 /* Write the runs of non-zero ZERO_PIECE pieces of data (a new block's
  * data area is a hole that reads as zeros). */
-static int write_sparse(vhd_t *h, const uint8_t *data, uint32_t len,
+static int write_sparse(ovfk_vhd *h, const uint8_t *data, uint32_t len,
                         uint64_t file_off, uint32_t in)
 {
     size_t pos = 0, start, end;
@@ -209,7 +209,7 @@ static int write_sparse(vhd_t *h, const uint8_t *data, uint32_t len,
  * Allocate block blk at the end of the file holding len bytes of data at
  * in (sector-aligned for differencing disks).  See NOTES for the order.
  */
-int vhd_alloc_block(vhd_t *h, uint32_t blk, const uint8_t *data, uint32_t in,
+int vhd_alloc_block(ovfk_vhd *h, uint32_t blk, const uint8_t *data, uint32_t in,
                     uint32_t len)
 {
     uint64_t pos = vhd_next_block_pos(h->footer_off, h->bitmap_size);
@@ -226,7 +226,7 @@ int vhd_alloc_block(vhd_t *h, uint32_t blk, const uint8_t *data, uint32_t in,
     if (r < 0) {
         return r;
     }
-    if (h->ft.type == VHD_TYPE_DYNAMIC) {
+    if (h->ft.type == OVFK_VHD_TYPE_DYNAMIC) {
         memset(h->bm, 0xff, h->bitmap_size);
     } else {
         memset(h->bm, 0, h->bitmap_size);
@@ -258,7 +258,7 @@ int vhd_alloc_block(vhd_t *h, uint32_t blk, const uint8_t *data, uint32_t in,
 }
 
 /* Write within one block (for diff disks, in and n are sector-aligned). */
-static int write_block(vhd_t *h, uint32_t blk, const uint8_t *data,
+static int write_block(ovfk_vhd *h, uint32_t blk, const uint8_t *data,
                        uint32_t in, uint32_t n)
 {
     uint64_t boff;
@@ -266,7 +266,7 @@ static int write_block(vhd_t *h, uint32_t blk, const uint8_t *data,
     int r;
 
     if (h->bat[blk] == VHD_BAT_FREE) {
-        if (h->ft.type == VHD_TYPE_DYNAMIC && ovfk_is_zero(data, n)) {
+        if (h->ft.type == OVFK_VHD_TYPE_DYNAMIC && ovfk_is_zero(data, n)) {
             return 0;   /* zeros in a free block: nothing to allocate */
         }
         return vhd_alloc_block(h, blk, data, in, n);
@@ -276,7 +276,7 @@ static int write_block(vhd_t *h, uint32_t blk, const uint8_t *data,
     if (r < 0) {
         return io_error(h, r, "write");
     }
-    if (h->ft.type != VHD_TYPE_DIFF) {
+    if (h->ft.type != OVFK_VHD_TYPE_DIFF) {
         return 0;
     }
     r = vhd_bitmap_load(h, blk);
@@ -292,7 +292,8 @@ static int write_block(vhd_t *h, uint32_t blk, const uint8_t *data,
     return changed ? vhd_bitmap_store(h, blk) : 0;
 }
 
-static int write_aligned(vhd_t *h, const uint8_t *p, size_t len, uint64_t off)
+static int write_aligned(ovfk_vhd *h, const uint8_t *p, size_t len,
+                         uint64_t off)
 {
     uint32_t bs = h->dh.block_size;
     int r;
@@ -317,7 +318,7 @@ static int write_aligned(vhd_t *h, const uint8_t *p, size_t len, uint64_t off)
  * patch it, write it whole, so its bitmap byte is all set (see
  * VHD_DIFF_GRAIN).  The grain is clipped to the disk size.
  */
-static int write_partial_grain(vhd_t *h, const uint8_t *p, size_t len,
+static int write_partial_grain(ovfk_vhd *h, const uint8_t *p, size_t len,
                                uint64_t off)
 {
     uint8_t grain[VHD_DIFF_GRAIN];
@@ -326,7 +327,7 @@ static int write_partial_grain(vhd_t *h, const uint8_t *p, size_t len,
                                                 : VHD_DIFF_GRAIN;
     int r;
 
-    r = vhd_pread(h, grain, n, start);
+    r = ovfk_vhd_pread(h, grain, n, start);
     if (r < 0) {
         return r;
     }
@@ -334,12 +335,12 @@ static int write_partial_grain(vhd_t *h, const uint8_t *p, size_t len,
     return write_aligned(h, grain, n, start);
 }
 
-int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off)
+int ovfk_vhd_pwrite(ovfk_vhd *h, const void *buf, size_t len, uint64_t off)
 {
     const uint8_t *p = buf;
     int r;
 
-    if (!(h->flags & VHD_OPEN_RDWR)) {
+    if (!(h->flags & OVFK_VHD_OPEN_RDWR)) {
         return ovfk_err_set(&h->err, -EROFS, "'%s' is open read-only",
                             h->path);
     }
@@ -347,11 +348,11 @@ int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off)
     if (r < 0) {
         return r;
     }
-    if (h->ft.type == VHD_TYPE_FIXED) {
+    if (h->ft.type == OVFK_VHD_TYPE_FIXED) {
         r = ovfk_io_pwrite(h->io, buf, len, off);
         return r < 0 ? io_error(h, r, "write") : 0;
     }
-    if (h->ft.type == VHD_TYPE_DIFF) {
+    if (h->ft.type == OVFK_VHD_TYPE_DIFF) {
         uint64_t head = off % VHD_DIFF_GRAIN;
         uint64_t end = off + len;
         if (head && len > 0) {
@@ -381,19 +382,20 @@ int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off)
 /*
  * Status of a range h itself does not hold: the parent's, one level
  * deeper.  Without a parent (or past its end) the range reads as zeros;
- * for a differencing disk opened with VHD_OPEN_NO_PARENT, depth -1 then
+ * for a differencing disk opened with OVFK_VHD_OPEN_NO_PARENT, depth -1 then
  * means "not in this file".
  */
-static int status_below(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+static int status_below(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
                         int *depth)
 {
     int r;
 
-    if (h->ft.type == VHD_TYPE_DIFF && h->parent && off < h->parent->size) {
+    if (h->ft.type == OVFK_VHD_TYPE_DIFF && h->parent &&
+        off < h->parent->size) {
         if (len > h->parent->size - off) {
             len = h->parent->size - off;
         }
-        r = vhd_block_status(h->parent, off, len, pnum, depth);
+        r = ovfk_vhd_block_status(h->parent, off, len, pnum, depth);
         if (r >= 0 && *depth >= 0) {
             (*depth)++;
         }
@@ -411,7 +413,7 @@ static int status_below(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
  * blocks), so readers can skip them as qemu-img does, without reading and
  * scanning zeros.  Back ends without hole information report data.
  */
-static int file_status(vhd_t *h, uint64_t foff, uint64_t n, uint64_t *pnum,
+static int file_status(ovfk_vhd *h, uint64_t foff, uint64_t n, uint64_t *pnum,
                        int *depth)
 {
     uint64_t start, end;
@@ -427,8 +429,8 @@ static int file_status(vhd_t *h, uint64_t foff, uint64_t n, uint64_t *pnum,
     return 0;
 }
 
-/* Status inside one block; see vhd_block_status. */
-static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
+/* Status inside one block; see ovfk_vhd_block_status. */
+static int block_status(ovfk_vhd *h, uint64_t off, uint64_t len, uint64_t *pnum,
                         int *depth)
 {
     uint32_t bs = h->dh.block_size;
@@ -442,7 +444,7 @@ static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
     if (h->bat[blk] == VHD_BAT_FREE) {
         return status_below(h, off, n, pnum, depth);
     }
-    if (h->ft.type == VHD_TYPE_DYNAMIC) {
+    if (h->ft.type == OVFK_VHD_TYPE_DYNAMIC) {
         return file_status(h, vhd_block_offset(h, blk) + h->bitmap_size + in,
                            n, pnum, depth);
     }
@@ -467,8 +469,8 @@ static int block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
     return status_below(h, off, pos - in, pnum, depth);
 }
 
-int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
-                     int *depth)
+int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len,
+                          uint64_t *pnum, int *depth)
 {
     uint64_t done = 0, n;
     int r, d, first_r = 0, first_d = 0;
@@ -487,7 +489,7 @@ int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
             len = h->merging->size - off;
         }
         h->in_merging = true;
-        r = vhd_block_status(h->merging, off, len, pnum, depth);
+        r = ovfk_vhd_block_status(h->merging, off, len, pnum, depth);
         h->in_merging = false;
         if (r < 0) {
             return ovfk_err_set(&h->err, r, "%s", h->merging->err.msg);
@@ -497,7 +499,7 @@ int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
         }
         return r;
     }
-    if (h->ft.type == VHD_TYPE_FIXED) {
+    if (h->ft.type == OVFK_VHD_TYPE_FIXED) {
         return file_status(h, off, len, pnum, depth);
     }
     /* extend over following blocks while the status stays the same */

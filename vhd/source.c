@@ -10,7 +10,7 @@
 
 static int src_pread(void *opaque, void *buf, size_t len, uint64_t off)
 {
-    return vhd_pread(opaque, buf, len, off);
+    return ovfk_vhd_pread(opaque, buf, len, off);
 }
 
 static int src_status(void *opaque, uint64_t off, uint64_t len,
@@ -18,12 +18,12 @@ static int src_status(void *opaque, uint64_t off, uint64_t len,
 {
     int depth;
 
-    return vhd_block_status(opaque, off, len, pnum, &depth);
+    return ovfk_vhd_block_status(opaque, off, len, pnum, &depth);
 }
 
 static const char *src_error(void *opaque)
 {
-    return vhd_error(opaque);
+    return ovfk_vhd_error(opaque);
 }
 
 /* h stays the caller's: no close */
@@ -33,7 +33,7 @@ static const struct ovfk_source_ops vhd_source_ops = {
     .error = src_error,
 };
 
-int vhd_source(vhd_t *h, ovfk_source **out)
+int ovfk_vhd_source(ovfk_vhd *h, ovfk_source **out)
 {
     ovfk_source *s = calloc(1, sizeof(*s));
 
@@ -49,7 +49,7 @@ int vhd_source(vhd_t *h, ovfk_source **out)
     return 0;
 }
 
-int vhd_probe(const char *path)
+int ovfk_vhd_probe(const char *path)
 {
     uint8_t buf[VHD_FOOTER_SIZE];
     uint64_t size;

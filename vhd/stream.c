@@ -13,9 +13,9 @@
 #include "util/bytes.h"
 #include "vhd/internal.h"
 
-struct vhd_stream {
+struct ovfk_vhd_stream {
     ovfk_source *src;
-    enum vhd_out_type type;
+    enum ovfk_vhd_out_type type;
     uint64_t size;              /* logical size of the VHD (512-aligned) */
     uint32_t block_size;
     uint32_t bitmap_size;
@@ -28,7 +28,7 @@ struct vhd_stream {
     ovfk_err err;
 };
 
-static int plan_blocks(vhd_stream *s)
+static int plan_blocks(ovfk_vhd_stream *s)
 {
     for (uint32_t b = 0; b < s->entries; b++) {
         uint64_t off = (uint64_t)b * s->block_size;
@@ -54,10 +54,10 @@ static int plan_blocks(vhd_stream *s)
     return 0;
 }
 
-int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
-                   uint32_t block_size, vhd_stream **out)
+int ovfk_vhd_stream_new(ovfk_source *src, enum ovfk_vhd_out_type type,
+                   uint32_t block_size, ovfk_vhd_stream **out)
 {
-    vhd_stream *s = calloc(1, sizeof(*s));
+    ovfk_vhd_stream *s = calloc(1, sizeof(*s));
     uint64_t meta;
     int r;
 
@@ -66,23 +66,24 @@ int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
         return ovfk_err_last(-ENOMEM, "out of memory");
     }
     s->src = src;
-    s->type = type == VHD_OUT_FIXED ? VHD_OUT_FIXED : VHD_OUT_DYNAMIC;
+    s->type =
+        type == OVFK_VHD_OUT_FIXED ? OVFK_VHD_OUT_FIXED : OVFK_VHD_OUT_DYNAMIC;
     s->size = align_up_u64(src->size, VHD_SECTOR);
-    if (s->size > VHD_MAX_SIZE) {
+    if (s->size > OVFK_VHD_MAX_SIZE) {
         free(s);
         return ovfk_err_last(-EFBIG, "disk of %llu bytes exceeds the VHD "
                              "maximum of 2040 GiB",
                              (unsigned long long)src->size);
     }
-    vhd_footer_init(&s->ft, s->type == VHD_OUT_FIXED ? VHD_TYPE_FIXED
-                                                     : VHD_TYPE_DYNAMIC,
+    vhd_footer_init(&s->ft, s->type == OVFK_VHD_OUT_FIXED ? OVFK_VHD_TYPE_FIXED
+                                                     : OVFK_VHD_TYPE_DYNAMIC,
                     s->size);
-    if (s->type == VHD_OUT_FIXED) {
+    if (s->type == OVFK_VHD_OUT_FIXED) {
         s->total = s->size + VHD_FOOTER_SIZE;
         *out = s;
         return 0;
     }
-    s->block_size = block_size ? block_size : VHD_DEFAULT_BLOCK_SIZE;
+    s->block_size = block_size ? block_size : OVFK_VHD_DEFAULT_BLOCK_SIZE;
     if (!is_pow2_u64(s->block_size) || s->block_size < VHD_MIN_CREATE_BLOCK ||
         s->block_size > VHD_MAX_BLOCK_SIZE) {
         free(s);
@@ -100,7 +101,7 @@ int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
     r = plan_blocks(s);
     if (r < 0) {
         ovfk_err_publish(&s->err);
-        vhd_stream_free(s);
+        ovfk_vhd_stream_free(s);
         return r;
     }
     meta = VHD_FOOTER_SIZE + VHD_DYNHDR_SIZE +
@@ -113,17 +114,17 @@ int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
     return 0;
 }
 
-uint64_t vhd_stream_size(const vhd_stream *s)
+uint64_t ovfk_vhd_stream_size(const ovfk_vhd_stream *s)
 {
     return s->total;
 }
 
-const char *vhd_stream_error(const vhd_stream *s)
+const char *ovfk_vhd_stream_error(const ovfk_vhd_stream *s)
 {
     return s->err.msg;
 }
 
-void vhd_stream_free(vhd_stream *s)
+void ovfk_vhd_stream_free(ovfk_vhd_stream *s)
 {
     if (s) {
         free(s->alloc);
@@ -131,7 +132,7 @@ void vhd_stream_free(vhd_stream *s)
     }
 }
 
-static int emit(vhd_stream *s, const ovfk_sink *sink, const void *buf,
+static int emit(ovfk_vhd_stream *s, const ovfk_sink *sink, const void *buf,
                 size_t len)
 {
     int r = sink->write(sink->opaque, buf, len);
@@ -148,7 +149,7 @@ static int emit(vhd_stream *s, const ovfk_sink *sink, const void *buf,
  * the source reports as zeros (unallocated, or holes inside its allocated
  * blocks) is not read: a dynamic VHD's blocks are often a third holes.
  */
-static int read_src(vhd_stream *s, uint8_t *buf, uint64_t off, size_t len)
+static int read_src(ovfk_vhd_stream *s, uint8_t *buf, uint64_t off, size_t len)
 {
     size_t n = off >= s->src->size ? 0 :
                (s->src->size - off < len ? (size_t)(s->src->size - off) : len);
@@ -178,7 +179,7 @@ static int read_src(vhd_stream *s, uint8_t *buf, uint64_t off, size_t len)
     return 0;
 }
 
-static int tick(vhd_stream *s, ovfk_progress_fn progress, void *opaque,
+static int tick(ovfk_vhd_stream *s, ovfk_progress_fn progress, void *opaque,
                 uint64_t done)
 {
     if (progress && progress(opaque, done, s->size)) {
@@ -187,7 +188,7 @@ static int tick(vhd_stream *s, ovfk_progress_fn progress, void *opaque,
     return 0;
 }
 
-static int write_fixed(vhd_stream *s, const ovfk_sink *sink, uint8_t *buf,
+static int write_fixed(ovfk_vhd_stream *s, const ovfk_sink *sink, uint8_t *buf,
                        ovfk_progress_fn progress, void *opaque)
 {
     const size_t chunk = 4u << 20;
@@ -217,7 +218,7 @@ static int write_fixed(vhd_stream *s, const ovfk_sink *sink, uint8_t *buf,
     return r;
 }
 
-static int write_meta(vhd_stream *s, const ovfk_sink *sink)
+static int write_meta(ovfk_vhd_stream *s, const ovfk_sink *sink)
 {
     uint64_t bat_bytes = align_up_u64((uint64_t)s->entries * 4, VHD_SECTOR);
     uint64_t pad = s->first_block - (VHD_FOOTER_SIZE + VHD_DYNHDR_SIZE +
@@ -257,11 +258,11 @@ static int write_meta(vhd_stream *s, const ovfk_sink *sink)
     return r;
 }
 
-int vhd_stream_write(vhd_stream *s, const ovfk_sink *sink,
+int ovfk_vhd_stream_write(ovfk_vhd_stream *s, const ovfk_sink *sink,
                      ovfk_progress_fn progress, void *opaque)
 {
     uint8_t ft[VHD_FOOTER_SIZE];
-    size_t buflen = s->type == VHD_OUT_FIXED ? 4u << 20
+    size_t buflen = s->type == OVFK_VHD_OUT_FIXED ? 4u << 20
                                              : s->bitmap_size + s->block_size;
     uint8_t *buf = aligned_alloc(4096, align_up_u64(buflen, 4096));
     int r;
@@ -269,7 +270,7 @@ int vhd_stream_write(vhd_stream *s, const ovfk_sink *sink,
     if (!buf) {
         return ovfk_err_set(&s->err, -ENOMEM, "out of memory");
     }
-    if (s->type == VHD_OUT_FIXED) {
+    if (s->type == OVFK_VHD_OUT_FIXED) {
         r = write_fixed(s, sink, buf, progress, opaque);
         free(buf);
         return r;

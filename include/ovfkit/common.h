@@ -16,9 +16,9 @@
  *     fault); limits of ours keep their errno (-EFBIG, -E2BIG, -ELOOP),
  *     refusals on principle -EPERM, and the system's failures theirs.
  * The human-readable message goes where the call was made: a function
- * that takes a handle reports on that handle (vhd_error(h), hv_error(c)
- * for hv_* and snap_*, sysprep_error(s), ...), valid until the next call
- * on it; only a function without one (a constructor that failed before
+ * that takes a handle reports on that handle (ovfk_vhd_error(h),
+ * ovfk_hv_error(c) for ovfk_hv_* and ovfk_snap_*, ovfk_sysprep_error(s),
+ * ...), valid until the next call on it; only a function without one (a constructor that failed before
  * its handle existed, ovfk_open_source, ovfk_convert_vm, ...) reports
  * through ovfk_last_error().  One call, one place to read.
  */
@@ -48,11 +48,21 @@ enum {
 typedef int (*ovfk_progress_fn)(void *opaque, uint64_t done, uint64_t total);
 
 /*
- * The message of the last constructor (vhd_open, vhd_create, ...) that
- * failed on this thread without returning a handle.  The pointer stays
+ * The message of the last constructor (ovfk_vhd_open, ovfk_vhd_create,
+ * ...) that failed on this thread without returning a handle.  The pointer stays
  * valid until the next ovfkit call on this thread; never NULL.
  */
 const char *ovfk_last_error(void);
+
+/*
+ * Warnings: what the library wants said but is no error (a lock taken over
+ * from a holder that died, a libxml2 schema warning about a file).  Each is
+ * one line without a trailing newline, handed to fn with opaque; fn NULL
+ * restores the default, which prints "ovfkit: warning: MSG" on stderr.
+ * Process-wide; the handler may be called from any thread.
+ */
+typedef void (*ovfk_warn_fn)(void *opaque, const char *msg);
+void ovfk_set_warn_handler(ovfk_warn_fn fn, void *opaque);
 
 /* A short text for an ovfkit or errno code (never NULL, static storage). */
 const char *ovfk_strerror(int code);

@@ -32,8 +32,8 @@ struct ovfk_convert_opts {
     size_t n_nics;
     enum ovfk_convert_mode mode;
     const char *catalog;            /* an extra service catalog */
-    const char *report;             /* sysprep report (default TO.sysprep.json) */
-    enum ova_digest digest;
+    const char *report; /* sysprep report (default TO.sysprep.json) */
+    enum ovfk_ova_digest digest;
     bool fixed;                     /* fixed VHDs (default dynamic) */
     const char *format;             /* of bare disk sources; NULL: probe */
     size_t *changes;                /* out: guest changes made (or NULL) */
@@ -50,7 +50,8 @@ struct ovfk_convert_opts {
  * only read.  *model (may be NULL) gets the VM as packaged.
  */
 int ovfk_convert_vm(const char *const *srcs, size_t n,
-                    const struct ovfk_convert_opts *o, struct hv_vm **model);
+                    const struct ovfk_convert_opts *o,
+                    struct ovfk_hv_vm **model);
 
 #ifdef __cplusplus
 }

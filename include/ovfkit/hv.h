@@ -8,8 +8,8 @@
  * and differ only in identity policy.
  *
  * Errors: 0 or negative (common.h); the message of a call on a
- * connection is in hv_error(conn), that of a call without one (hv_connect
- * failing, hv_vm_from_json, ...) in ovfk_last_error().
+ * connection is in ovfk_hv_error(conn), that of a call without one
+ * (ovfk_hv_connect failing, ovfk_hv_vm_from_json, ...) in ovfk_last_error().
  */
 #ifndef OVFKIT_HV_H
 #define OVFKIT_HV_H
@@ -19,20 +19,21 @@
 #include <stdint.h>
 
 #include "ovfkit/common.h"
+#include "ovfkit/lock.h"
 #include "ovfkit/ova.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define HV_MAC_POOL_START "02:17:42:2F:00:00"
-#define HV_MAC_POOL_END "02:17:42:2F:FF:FF"
-#define HV_NAME_MAX 50
-#define HV_MIN_MEMORY_MIB 256
-#define HV_MIN_MEMORY_64_MIB 600
-#define HV_DEFAULT_MAX_CPUS 8
+#define OVFK_HV_MAC_POOL_START "02:17:42:2F:00:00"
+#define OVFK_HV_MAC_POOL_END "02:17:42:2F:FF:FF"
+#define OVFK_HV_NAME_MAX 50
+#define OVFK_HV_MIN_MEMORY_MIB 256
+#define OVFK_HV_MIN_MEMORY_64_MIB 600
+#define OVFK_HV_DEFAULT_MAX_CPUS 8
 
-struct hv_disk {
+struct ovfk_hv_disk {
     char *id;               /* OVF disk id ("vmdisk1"), stable across runs */
     char *path;             /* the image (for the dir store: absolute) */
     char *format;           /* "vhd", "raw", "qcow2", ... */
@@ -44,13 +45,13 @@ struct hv_disk {
                                it); a disk the user gave is never removed */
 };
 
-struct hv_nic {
+struct ovfk_hv_nic {
     char mac[18];           /* "02:17:42:2F:00:01", upper-case hex */
     char *network;
     char *model;            /* "virtio", "e1000", "rtl8139", ... */
 };
 
-struct hv_vm {
+struct ovfk_hv_vm {
     char *name;
     uint8_t uuid[16];       /* the hardware UUID */
     char *description;
@@ -62,24 +63,24 @@ struct hv_vm {
     char *kernel;           /* direct kernel boot (optional) */
     char *initrd;
     char *cmdline;
-    struct hv_disk *disks;
+    struct ovfk_hv_disk *disks;
     size_t n_disks;
-    struct hv_nic *nics;
+    struct ovfk_hv_nic *nics;
     size_t n_nics;
 };
 
-/* Model helpers (vm.c).  hv_vm_free accepts NULL. */
-struct hv_vm *hv_vm_new(void);
-void hv_vm_free(struct hv_vm *vm);
-struct hv_vm *hv_vm_copy(const struct hv_vm *vm);
-struct hv_disk *hv_vm_add_disk(struct hv_vm *vm);
-struct hv_nic *hv_vm_add_nic(struct hv_vm *vm);
-void hv_uuid_str(const uint8_t uuid[16], char out[37]);
-int hv_uuid_parse(const char *text, uint8_t uuid[16]);
-void hv_uuid_generate(uint8_t uuid[16]);
+/* Model helpers (vm.c).  ovfk_hv_vm_free accepts NULL. */
+struct ovfk_hv_vm *ovfk_hv_vm_new(void);
+void ovfk_hv_vm_free(struct ovfk_hv_vm *vm);
+struct ovfk_hv_vm *ovfk_hv_vm_copy(const struct ovfk_hv_vm *vm);
+struct ovfk_hv_disk *ovfk_hv_vm_add_disk(struct ovfk_hv_vm *vm);
+struct ovfk_hv_nic *ovfk_hv_vm_add_nic(struct ovfk_hv_vm *vm);
+void ovfk_hv_uuid_str(const uint8_t uuid[16], char out[37]);
+int ovfk_hv_uuid_parse(const char *text, uint8_t uuid[16]);
+void ovfk_hv_uuid_generate(uint8_t uuid[16]);
 /* Normalise "2:17:42:2f:0:1" or "02-17-..." to "02:17:42:2F:00:01". */
-int hv_mac_normalize(const char *in, char out[18]);
-bool hv_os_is_64bit(const struct hv_vm *vm);
+int ovfk_hv_mac_normalize(const char *in, char out[18]);
+bool ovfk_hv_os_is_64bit(const struct ovfk_hv_vm *vm);
 
 /*
  * Check a VM against the limits users know (DESIGN.md 2): name rules
@@ -89,16 +90,17 @@ bool hv_os_is_64bit(const struct hv_vm *vm);
  * fix it; returns the number of problems.  Warnings (more than 3 disks
  * without paravirtual drivers) go to warn and are not counted.
  */
-typedef void (*hv_report_fn)(void *opaque, const char *msg);
-int hv_vm_check_limits(const struct hv_vm *vm, uint32_t max_cpus,
-                       hv_report_fn error, hv_report_fn warn, void *opaque);
+typedef void (*ovfk_hv_report_fn)(void *opaque, const char *msg);
+int ovfk_hv_vm_check_limits(const struct ovfk_hv_vm *vm, uint32_t max_cpus,
+                            ovfk_hv_report_fn error, ovfk_hv_report_fn warn,
+                            void *opaque);
 
 /* JSON form (json-c text): what `vm show --json` prints and the dir
- * store keeps.  hv_vm_to_json returns malloc'ed text. */
-char *hv_vm_to_json(const struct hv_vm *vm, bool pretty);
-int hv_vm_from_json(const char *text, struct hv_vm **out);
+ * store keeps.  ovfk_hv_vm_to_json returns malloc'ed text. */
+char *ovfk_hv_vm_to_json(const struct ovfk_hv_vm *vm, bool pretty);
+int ovfk_hv_vm_from_json(const char *text, struct ovfk_hv_vm **out);
 
-typedef struct hv_conn hv_conn;
+typedef struct ovfk_hv_conn ovfk_hv_conn;
 
 /*
  * Connect to an inventory: uri NULL or "dir:PATH" or a plain store path
@@ -106,24 +108,36 @@ typedef struct hv_conn hv_conn;
  * ovfkit), "xen:DIR" for Xen configuration files, anything else is a
  * libvirt URI ("qemu:///system", "test:///default", ...).
  */
-int hv_connect(const char *store, const char *uri, hv_conn **out);
-void hv_disconnect(hv_conn *c);
-const char *hv_error(const hv_conn *c);
-const char *hv_driver_name(const hv_conn *c);
+int ovfk_hv_connect(const char *store, const char *uri, ovfk_hv_conn **out);
+void ovfk_hv_disconnect(ovfk_hv_conn *c);
+const char *ovfk_hv_error(const ovfk_hv_conn *c);
+const char *ovfk_hv_driver_name(const ovfk_hv_conn *c);
+/*
+ * How long calls on c wait for a VM or the inventory that another process
+ * (or another connection) holds: 0 (the default) fails at once with
+ * -EAGAIN and a message naming the holder, N > 0 waits up to N seconds,
+ * OVFK_LOCK_WAIT_FOREVER as long as it takes (ovfkit/lock.h).  Every
+ * call that changes a VM or reads its chain (ovfk_hv_export,
+ * ovfk_hv_import over an existing VM, ovfk_hv_vm_remove, the snapshot
+ * calls) holds the VM's lock; definition changes (ovfk_hv_vm_create,
+ * ovfk_hv_vm_remove, ovfk_hv_import) hold the inventory's.
+ */
+void ovfk_hv_set_lock_wait(ovfk_hv_conn *c, int seconds);
 
 /* The inventory.  Lists and VMs returned are the caller's to free. */
-int hv_list(hv_conn *c, struct hv_vm ***vms, size_t *n);
-void hv_list_free(struct hv_vm **vms, size_t n);
+int ovfk_hv_list(ovfk_hv_conn *c, struct ovfk_hv_vm ***vms, size_t *n);
+void ovfk_hv_list_free(struct ovfk_hv_vm **vms, size_t n);
 /* Find by name or UUID; -ENOENT with a clear message when absent. */
-int hv_load(hv_conn *c, const char *name_or_uuid, struct hv_vm **out);
+int ovfk_hv_load(ovfk_hv_conn *c, const char *name_or_uuid,
+                 struct ovfk_hv_vm **out);
 /* Networks the target knows (store names, libvirt networks, bridges). */
-int hv_networks(hv_conn *c, char ***names, size_t *n);
-void hv_strv_free(char **v, size_t n);
-int hv_net_add(hv_conn *c, const char *name, const char *bridge);
+int ovfk_hv_networks(ovfk_hv_conn *c, char ***names, size_t *n);
+void ovfk_hv_strv_free(char **v, size_t n);
+int ovfk_hv_net_add(ovfk_hv_conn *c, const char *name, const char *bridge);
 /* Is the VM running?  1 yes, 0 no, negative on error. */
-int hv_is_running(hv_conn *c, const struct hv_vm *vm);
+int ovfk_hv_is_running(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
 
-struct hv_create_opts {
+struct ovfk_hv_create_opts {
     const char *name;
     uint32_t cpus;
     uint64_t memory_mib;
@@ -139,31 +153,33 @@ struct hv_create_opts {
 
 /* Create a VM (new blank VHDs, or existing images converted into the
  * store).  On failure the inventory is as it was. */
-int hv_vm_create(hv_conn *c, const struct hv_create_opts *o,
-                 struct hv_vm **out);
-int hv_vm_remove(hv_conn *c, const char *name_or_uuid, bool keep_disks);
-int hv_vm_start(hv_conn *c, const char *name_or_uuid, bool console);
-int hv_vm_stop(hv_conn *c, const char *name_or_uuid);
+int ovfk_hv_vm_create(ovfk_hv_conn *c, const struct ovfk_hv_create_opts *o,
+                 struct ovfk_hv_vm **out);
+int ovfk_hv_vm_remove(ovfk_hv_conn *c, const char *name_or_uuid,
+                      bool keep_disks);
+int ovfk_hv_vm_start(ovfk_hv_conn *c, const char *name_or_uuid, bool console);
+int ovfk_hv_vm_stop(ovfk_hv_conn *c, const char *name_or_uuid);
 
 /* For the snapshot layer: replace a VM's definition (same UUID); the
  * directory where the inventory keeps the VM's own files (dir store only,
- * -ENOTSUP elsewhere); exclusive use of one VM; and, for a running VM of
+ * -ENOTSUP elsewhere); exclusive use of one VM (hv_lock's rules above;
+ * release with ovfk_lock_release); and, for a running VM of
  * the dir store, ask the server of disk i to "switch" its writes to a new
  * delta (path) or to "reopen" its chain (0 at once when not running;
  * -EIO when the server refused, and then it serves its old file still;
  * another negative errno when it could not be asked or did not answer). */
-int hv_vm_update(hv_conn *c, const struct hv_vm *vm);
-int hv_vm_data_dir(hv_conn *c, const struct hv_vm *vm, char *buf,
+int ovfk_hv_vm_update(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm);
+int ovfk_hv_vm_data_dir(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, char *buf,
                    size_t len);
-int hv_vm_lock(hv_conn *c, const uint8_t uuid[16], int *token);
-void hv_vm_unlock(hv_conn *c, int token);
-int hv_vm_disk_request(hv_conn *c, const struct hv_vm *vm, size_t disk,
-                       const char *verb, const char *path);
+int ovfk_hv_vm_lock(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                    ovfk_lock **out);
+int ovfk_hv_vm_disk_request(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                            size_t disk, const char *verb, const char *path);
 
-struct hv_export_opts {
+struct ovfk_hv_export_opts {
     const char *to;             /* DIR or FILE.ova */
     int ovf_version;            /* 10 (default) or 20 */
-    enum ova_digest digest;     /* default SHA256 */
+    enum ovfk_ova_digest digest;     /* default SHA256 */
     bool compress;
     bool config_only;
     bool fixed;                 /* fixed VHDs (Azure, some Hyper-V tools) */
@@ -178,34 +194,36 @@ struct hv_export_opts {
 };
 
 /* Export a VM (stopped) as OVF + one VHD per disk, or one OVA. */
-int hv_export(hv_conn *c, const char *name_or_uuid,
-              const struct hv_export_opts *o);
+int ovfk_hv_export(ovfk_hv_conn *c, const char *name_or_uuid,
+              const struct ovfk_hv_export_opts *o);
 /* The same for a VM model whose disks are given (snapshot exports). */
-int hv_export_vm(hv_conn *c, const struct hv_vm *vm,
-                 const struct hv_export_opts *o);
+int ovfk_hv_export_vm(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm,
+                 const struct ovfk_hv_export_opts *o);
 /* The VM an opened package describes (VirtualSystem system, or the
  * first), each disk's path the package's local file for it and its format
  * "vhd" when the descriptor declares VHD, else NULL (to be probed). */
-int hv_vm_from_package(ova_pkg *pkg, const char *system, struct hv_vm **out);
+int ovfk_hv_vm_from_package(ovfk_ova_pkg *pkg, const char *system,
+                            struct ovfk_hv_vm **out);
 /* The same without an inventory (conversions): disks in any format the
  * convert layer reads; the message in ovfk_last_error(). */
-int hv_export_model(const struct hv_vm *vm, const struct hv_export_opts *o);
+int ovfk_hv_export_model(const struct ovfk_hv_vm *vm,
+                         const struct ovfk_hv_export_opts *o);
 
-enum hv_identity {
-    HV_IMPORT,      /* new UUID, new MACs */
-    HV_RESTORE,     /* UUID and MACs from the package */
+enum ovfk_hv_identity {
+    OVFK_HV_IMPORT,      /* new UUID, new MACs */
+    OVFK_HV_RESTORE,     /* UUID and MACs from the package */
 };
 
-struct hv_map {
+struct ovfk_hv_map {
     const char *from, *to;
 };
 
-struct hv_import_opts {
-    enum hv_identity mode;
+struct ovfk_hv_import_opts {
+    enum ovfk_hv_identity mode;
     const char *name;
     uint32_t cpus;
     uint64_t memory_mib;
-    const struct hv_map *networks;
+    const struct ovfk_hv_map *networks;
     size_t n_networks;
     const char *storage;            /* where new disks go */
     const char *const *skip_disks;  /* OVF disk ids */
@@ -220,13 +238,13 @@ struct hv_import_opts {
     /* asked before a restore replaces an existing VM; NULL: refuse
      * unless force */
     bool (*confirm)(void *opaque, const char *question);
-    hv_report_fn warn;
+    ovfk_hv_report_fn warn;
     ovfk_progress_fn progress;
     void *opaque;
 };
 
 /* The plan an import would carry out (what --dry-run prints). */
-struct hv_plan_disk {
+struct ovfk_hv_plan_disk {
     char *id;
     char *source;           /* href in the package, or NULL */
     char *target;           /* path the disk will have */
@@ -239,31 +257,31 @@ struct hv_plan_disk {
 
 /* The guest fixup an import does when it gives new MACs: sysprep's
  * net-mac-pins, through the libguestfs appliance. */
-enum hv_guest_fix {
-    HV_GUEST_NONE,          /* nothing to fix: a restore, no NIC or disk */
-    HV_GUEST_KEPT,          /* keep_guest_config: the guest is left as is */
-    HV_GUEST_PLANNED,       /* dry run: looked for unless the disks are
+enum ovfk_hv_guest_fix {
+    OVFK_HV_GUEST_NONE, /* nothing to fix: a restore, no NIC or disk */
+    OVFK_HV_GUEST_KEPT, /* keep_guest_config: the guest is left as is */
+    OVFK_HV_GUEST_PLANNED, /* dry run: looked for unless the disks are
                                blank */
-    HV_GUEST_BLANK,         /* no disk holds a partition table, file system
+    OVFK_HV_GUEST_BLANK, /* no disk holds a partition table, file system
                                or volume signature (libblkid): there is
                                nothing to inspect; no appliance started */
-    HV_GUEST_CLEANED,       /* inspected; guest_changes lists what was
+    OVFK_HV_GUEST_CLEANED, /* inspected; guest_changes lists what was
                                changed (none: no MAC pins were found) */
-    HV_GUEST_FAILED,        /* could not inspect or clean (a warning says
+    OVFK_HV_GUEST_FAILED, /* could not inspect or clean (a warning says
                                why) */
 };
 
-struct hv_guest_change {
+struct ovfk_hv_guest_change {
     char *kind;             /* sysprep's kinds: "file", "file-removed" */
     char *path;             /* guest path */
     char *old_value;        /* NULL: did not exist */
     char *new_value;        /* NULL: removed */
 };
 
-struct hv_plan {
-    struct hv_vm *vm;       /* the VM as it will be defined */
+struct ovfk_hv_plan {
+    struct ovfk_hv_vm *vm;       /* the VM as it will be defined */
     bool replaces;          /* restore over an existing VM */
-    struct hv_plan_disk *disks;
+    struct ovfk_hv_plan_disk *disks;
     size_t n_disks;
     char **warnings;
     size_t n_warnings;
@@ -271,15 +289,15 @@ struct hv_plan {
     char *space_dir;
     uint64_t space_needed;
     uint64_t space_free;
-    enum hv_guest_fix guest;
-    struct hv_guest_change *guest_changes;
+    enum ovfk_hv_guest_fix guest;
+    struct ovfk_hv_guest_change *guest_changes;
     size_t n_guest_changes;
 };
 
 /*
  * Import or restore a package.  The plan is computed and every limit,
  * network, identity and space rule checked before anything is written;
- * *plan (optional) receives it (free with hv_plan_free) whenever it was
+ * *plan (optional) receives it (free with ovfk_hv_plan_free) whenever it was
  * made, also when the import then fails or is refused (too little space),
  * so that a caller can show what was refused.  With dry_run nothing else
  * happens.  A plan is what happens: the same package, options and
@@ -290,12 +308,13 @@ struct hv_plan {
  * package.  On failure the inventory is as it was: no half-defined VM, no
  * stray disks.
  */
-int hv_import(hv_conn *c, const char *pkg, const struct hv_import_opts *o,
-              struct hv_plan **plan);
-void hv_plan_free(struct hv_plan *p);
+int ovfk_hv_import(ovfk_hv_conn *c, const char *pkg,
+                   const struct ovfk_hv_import_opts *o,
+                   struct ovfk_hv_plan **plan);
+void ovfk_hv_plan_free(struct ovfk_hv_plan *p);
 /* "none", "kept", "planned", "blank", "cleaned", "failed" (static) */
-const char *hv_guest_fix_name(enum hv_guest_fix g);
-char *hv_plan_to_json(const struct hv_plan *p);
+const char *ovfk_hv_guest_fix_name(enum ovfk_hv_guest_fix g);
+char *ovfk_hv_plan_to_json(const struct ovfk_hv_plan *p);
 
 #ifdef __cplusplus
 }

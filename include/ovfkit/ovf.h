@@ -25,48 +25,48 @@
 extern "C" {
 #endif
 
-#define OVF_MAX_DESCRIPTOR (16u << 20)   /* larger descriptors are refused */
+#define OVFK_OVF_MAX_DESCRIPTOR (16u << 20) /* larger descriptors are refused */
 
 /* CIM ResourceType values used by OVF (DSP1041) */
-enum ovf_resource_type {
-    OVF_RT_OTHER = 1,
-    OVF_RT_PROCESSOR = 3,
-    OVF_RT_MEMORY = 4,
-    OVF_RT_IDE = 5,
-    OVF_RT_SCSI = 6,
-    OVF_RT_FC = 7,
-    OVF_RT_ETHERNET = 10,
-    OVF_RT_FLOPPY = 14,
-    OVF_RT_CDROM = 15,
-    OVF_RT_DVD = 16,
-    OVF_RT_DISK = 17,
-    OVF_RT_STORAGE_EXTENT = 19,     /* XenServer's disk images */
-    OVF_RT_SATA = 20,
-    OVF_RT_USB = 23,
-    OVF_RT_VIDEO = 24,
-    OVF_RT_SOUND = 35,
+enum ovfk_ovf_resource_type {
+    OVFK_OVF_RT_OTHER = 1,
+    OVFK_OVF_RT_PROCESSOR = 3,
+    OVFK_OVF_RT_MEMORY = 4,
+    OVFK_OVF_RT_IDE = 5,
+    OVFK_OVF_RT_SCSI = 6,
+    OVFK_OVF_RT_FC = 7,
+    OVFK_OVF_RT_ETHERNET = 10,
+    OVFK_OVF_RT_FLOPPY = 14,
+    OVFK_OVF_RT_CDROM = 15,
+    OVFK_OVF_RT_DVD = 16,
+    OVFK_OVF_RT_DISK = 17,
+    OVFK_OVF_RT_STORAGE_EXTENT = 19,     /* XenServer's disk images */
+    OVFK_OVF_RT_SATA = 20,
+    OVFK_OVF_RT_USB = 23,
+    OVFK_OVF_RT_VIDEO = 24,
+    OVFK_OVF_RT_SOUND = 35,
 };
 
 /* Opaque XML kept for round trips (owned by the document). */
-typedef struct ovf_extra ovf_extra;
+typedef struct ovfk_ovf_extra ovfk_ovf_extra;
 
 /* A name/value child of an Item or System, in document order. */
-struct ovf_prop {
+struct ovfk_ovf_prop {
     char *name;     /* local name, e.g. "ResourceType" */
     char *value;
 };
 
-struct ovf_file {
+struct ovfk_ovf_file {
     char *id;
     char *href;
     uint64_t size;
     bool has_size;
     char *compression;      /* "gzip" or NULL */
     uint64_t chunk_size;    /* 0: not chunked */
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_disk {
+struct ovfk_ovf_disk {
     char *id;
     char *file_ref;         /* NULL for a blank disk */
     char *format;           /* URI */
@@ -77,26 +77,26 @@ struct ovf_disk {
     bool capacity_known;
     uint64_t populated_size;
     bool has_populated;
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_network {
+struct ovfk_ovf_network {
     char *name;
     char *description;
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_item {
+struct ovfk_ovf_item {
     char *element;          /* "Item", "StorageItem", "EthernetPortItem" */
-    struct ovf_prop *props; /* RASD children (Address, Connection, ...) */
+    struct ovfk_ovf_prop *props; /* RASD children (Address, Connection, ...) */
     size_t n_props;
     char *configuration;    /* ovf:configuration, or NULL */
     char *bound;            /* ovf:bound, or NULL */
     bool required;          /* ovf:required (default true) */
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_property {
+struct ovfk_ovf_property {
     bool is_category;       /* a Category line (label in value) */
     char *key;
     char *type;
@@ -106,28 +106,28 @@ struct ovf_property {
     char *description;
     bool user_configurable;
     bool password;
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_product {
+struct ovfk_ovf_product {
     char *class_;
     char *instance;
     char *info;
     char *product, *vendor, *version, *full_version;
     char *product_url, *vendor_url, *app_url;
-    struct ovf_property *props;
+    struct ovfk_ovf_property *props;
     size_t n_props;
-    ovf_extra *extra;
+    ovfk_ovf_extra *extra;
 };
 
-struct ovf_deploy_option {
+struct ovfk_ovf_deploy_option {
     char *id;
     char *label;
     char *description;
     bool is_default;
 };
 
-struct ovf_system {
+struct ovfk_ovf_system {
     bool collection;        /* VirtualSystemCollection */
     char *id;
     char *info;
@@ -138,94 +138,97 @@ struct ovf_system {
     char *os_description;   /* kept exactly */
     char *os_version;
     char *os_info;
-    ovf_extra *os_extra;    /* e.g. vmw:osType */
+    ovfk_ovf_extra *os_extra;    /* e.g. vmw:osType */
     /* VirtualHardwareSection (the first; others stay opaque) */
     bool has_hardware;
     char *hw_info;
     char *hw_transport;
-    struct ovf_prop *vssd;  /* System: ElementName, InstanceID, ... */
+    struct ovfk_ovf_prop *vssd;  /* System: ElementName, InstanceID, ... */
     size_t n_vssd;
-    struct ovf_item *items;
+    struct ovfk_ovf_item *items;
     size_t n_items;
-    ovf_extra *hw_extra;
-    struct ovf_product *products;
+    ovfk_ovf_extra *hw_extra;
+    struct ovfk_ovf_product *products;
     size_t n_products;
     char *annotation;
     char **eulas;           /* license texts */
     size_t n_eulas;
-    struct ovf_system *children;
+    struct ovfk_ovf_system *children;
     size_t n_children;
-    ovf_extra *extra;       /* unmodeled sections and attributes */
+    ovfk_ovf_extra *extra;       /* unmodeled sections and attributes */
 };
 
-typedef struct ovf_doc {
+typedef struct ovfk_ovf_doc {
     int version;            /* 10 for 1.x, 20 for 2.x, 9 for 0.9 */
     char *version_text;     /* ovf:version as written, or NULL */
     char *lang;             /* xml:lang */
-    struct ovf_file *files;
+    struct ovfk_ovf_file *files;
     size_t n_files;
     char *disk_info;
-    struct ovf_disk *disks;
+    struct ovfk_ovf_disk *disks;
     size_t n_disks;
-    ovf_extra *disk_extra;
+    ovfk_ovf_extra *disk_extra;
     char *net_info;
-    struct ovf_network *networks;
+    struct ovfk_ovf_network *networks;
     size_t n_networks;
-    ovf_extra *net_extra;
+    ovfk_ovf_extra *net_extra;
     char *options_info;
-    struct ovf_deploy_option *options;
+    struct ovfk_ovf_deploy_option *options;
     size_t n_options;
-    struct ovf_system top;  /* the Content element */
+    struct ovfk_ovf_system top;  /* the Content element */
     bool has_top;
     char **warnings;
     size_t n_warnings;
     void *priv;             /* XML kept for round trips */
-    ovf_extra *extra;       /* envelope-level unmodeled sections */
-} ovf_doc;
+    ovfk_ovf_extra *extra;       /* envelope-level unmodeled sections */
+} ovfk_ovf_doc;
 
 /*
  * Parse a descriptor.  name is used in messages (file name).  Lenient
  * reading: each tolerated quirk adds a warning to doc->warnings.  Refused:
  * not XML, not an OVF envelope, DTDs or entities (XXE, entity bombs),
- * descriptors over OVF_MAX_DESCRIPTOR, values that overflow.
+ * descriptors over OVFK_OVF_MAX_DESCRIPTOR, values that overflow.
  */
-int ovf_parse_memory(const char *buf, size_t len, const char *name,
-                     ovf_doc **out);
-int ovf_parse_file(const char *path, ovf_doc **out);
+int ovfk_ovf_parse_memory(const char *buf, size_t len, const char *name,
+                     ovfk_ovf_doc **out);
+int ovfk_ovf_parse_file(const char *path, ovfk_ovf_doc **out);
 
 /* A new empty document of the given version (10 or 20). */
-int ovf_new(int version, ovf_doc **out);
-void ovf_free(ovf_doc *doc);
+int ovfk_ovf_new(int version, ovfk_ovf_doc **out);
+void ovfk_ovf_free(ovfk_ovf_doc *doc);
 
 /*
  * Emit as OVF 1.0 (version 10) or 2.0 (version 20): deterministic bytes in
  * *out (malloc'ed, caller frees), NUL-terminated, length in *len.
  */
-int ovf_emit(const ovf_doc *doc, int version, char **out, size_t *len);
+int ovfk_ovf_emit(const ovfk_ovf_doc *doc, int version, char **out,
+                  size_t *len);
 
 /* Canonical text of the model (for tests and round-trip comparison);
  * malloc'ed, caller frees. */
-char *ovf_dump(const ovf_doc *doc);
+char *ovfk_ovf_dump(const ovfk_ovf_doc *doc);
 
 /* Builders: each copies its strings; return NULL/negative on ENOMEM.  The
- * element returned belongs to the document: valid until ovf_free(d) or
+ * element returned belongs to the document: valid until ovfk_ovf_free(d) or
  * the next builder call that adds to the same array (which may move it). */
-struct ovf_file *ovf_add_file(ovf_doc *d, const char *id, const char *href,
-                              uint64_t size);
-struct ovf_disk *ovf_add_disk(ovf_doc *d, const char *id,
+struct ovfk_ovf_file *ovfk_ovf_add_file(ovfk_ovf_doc *d, const char *id,
+                                        const char *href, uint64_t size);
+struct ovfk_ovf_disk *ovfk_ovf_add_disk(ovfk_ovf_doc *d, const char *id,
                               const char *file_ref, uint64_t capacity,
                               const char *format);
-struct ovf_network *ovf_add_network(ovf_doc *d, const char *name,
+struct ovfk_ovf_network *ovfk_ovf_add_network(ovfk_ovf_doc *d, const char *name,
                                     const char *description);
-struct ovf_item *ovf_add_item(struct ovf_system *s, int type,
+struct ovfk_ovf_item *ovfk_ovf_add_item(struct ovfk_ovf_system *s, int type,
                               const char *instance_id,
                               const char *element_name);
-int ovf_item_set(struct ovf_item *it, const char *name, const char *value);
-int ovf_item_add(struct ovf_item *it, const char *name, const char *value);
-int ovf_set_str(char **field, const char *value);
-int ovf_prop_set(struct ovf_prop **props, size_t *n, const char *name,
+int ovfk_ovf_item_set(struct ovfk_ovf_item *it, const char *name,
+                      const char *value);
+int ovfk_ovf_item_add(struct ovfk_ovf_item *it, const char *name,
+                      const char *value);
+int ovfk_ovf_set_str(char **field, const char *value);
+int ovfk_ovf_prop_set(struct ovfk_ovf_prop **props, size_t *n, const char *name,
                  const char *value);
-int ovf_warn(ovf_doc *d, const char *fmt, ...)
+int ovfk_ovf_warn(ovfk_ovf_doc *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
@@ -234,89 +237,95 @@ int ovf_warn(ovf_doc *d, const char *fmt, ...)
  * pattern: schema-valid through the section's ##other extension point).
  * get returns a malloc'ed value or NULL.
  */
-int ovf_hw_set_config(ovf_doc *d, struct ovf_system *s, const char *ns_href,
-                      const char *prefix, const char *key, const char *value);
-char *ovf_hw_get_config(const struct ovf_system *s, const char *ns_href,
-                        const char *key);
+int ovfk_ovf_hw_set_config(ovfk_ovf_doc *d, struct ovfk_ovf_system *s,
+                           const char *ns_href, const char *prefix,
+                           const char *key, const char *value);
+char *ovfk_ovf_hw_get_config(const struct ovfk_ovf_system *s,
+                             const char *ns_href, const char *key);
 /* An attribute of the first unmodeled element (in ns_href, named local)
  * of a system, e.g. vbox:Machine's uuid; malloc'ed or NULL. */
-char *ovf_system_vendor_attr(const struct ovf_system *s, const char *ns_href,
-                             const char *local, const char *attr);
+char *ovfk_ovf_system_vendor_attr(const struct ovfk_ovf_system *s,
+                                  const char *ns_href, const char *local,
+                                  const char *attr);
 
 /* Lookups.  What they return points into the document (or the item) and
  * stays valid until it is freed or changed; NULL when absent. */
-const char *ovf_item_get(const struct ovf_item *it, const char *name);
-int ovf_item_type(const struct ovf_item *it);
-const char *ovf_prop_get(const struct ovf_prop *props, size_t n,
+const char *ovfk_ovf_item_get(const struct ovfk_ovf_item *it, const char *name);
+int ovfk_ovf_item_type(const struct ovfk_ovf_item *it);
+const char *ovfk_ovf_prop_get(const struct ovfk_ovf_prop *props, size_t n,
                          const char *name);
-struct ovf_file *ovf_find_file(const ovf_doc *d, const char *id);
-struct ovf_disk *ovf_find_disk(const ovf_doc *d, const char *id);
+struct ovfk_ovf_file *ovfk_ovf_find_file(const ovfk_ovf_doc *d, const char *id);
+struct ovfk_ovf_disk *ovfk_ovf_find_disk(const ovfk_ovf_doc *d, const char *id);
 /* The disk id an Item's HostResource names ("ovf:/disk/ID", ...). */
-const char *ovf_host_resource_disk(const char *host_resource);
+const char *ovfk_ovf_host_resource_disk(const char *host_resource);
 
 /* The default deployment option id, or NULL when there are none. */
-const char *ovf_default_config(const ovf_doc *d);
+const char *ovfk_ovf_default_config(const ovfk_ovf_doc *d);
 /* Does an item apply in configuration cfg (NULL: the default)? */
-bool ovf_item_in_config(const ovf_doc *d, const struct ovf_item *it,
-                        const char *cfg);
+bool ovfk_ovf_item_in_config(const ovfk_ovf_doc *d,
+                             const struct ovfk_ovf_item *it, const char *cfg);
 
 /* Systems in depth-first order (the top one, then its descendants);
- * ovf_system_at's pointer belongs to the document (valid until ovf_free). */
-size_t ovf_system_count(const ovf_doc *d);
-const struct ovf_system *ovf_system_at(const ovf_doc *d, size_t i);
+ * ovfk_ovf_system_at's pointer belongs to the document (valid until
+ * ovfk_ovf_free). */
+size_t ovfk_ovf_system_count(const ovfk_ovf_doc *d);
+const struct ovfk_ovf_system *ovfk_ovf_system_at(const ovfk_ovf_doc *d,
+                                                 size_t i);
 
 /* Hardware summary of one system for a configuration (NULL: default). */
-struct ovf_hw_summary {
+struct ovfk_ovf_hw_summary {
     uint64_t cpus;
     uint64_t memory_mib;
 };
-int ovf_summary(const ovf_doc *d, const struct ovf_system *s,
-                const char *cfg, struct ovf_hw_summary *out);
+int ovfk_ovf_summary(const ovfk_ovf_doc *d, const struct ovfk_ovf_system *s,
+                const char *cfg, struct ovfk_ovf_hw_summary *out);
 
 /*
  * Convert a value with CIM programmatic units ("byte * 2^20", "MegaBytes",
  * "KB", "byte") to bytes.  Returns 0, -EINVAL (unknown units) or -ERANGE.
  */
-int ovf_units_to_bytes(const char *value, const char *units, uint64_t *out);
+int ovfk_ovf_units_to_bytes(const char *value, const char *units,
+                            uint64_t *out);
 
 /* Where the DMTF schemas are (OVFKIT_SCHEMA_DIR, the install, the tree). */
-const char *ovf_schema_dir(void);
+const char *ovfk_ovf_schema_dir(void);
 
 /*
  * Validate against the DMTF schema of the descriptor's version, in process.
  * Each problem goes to report (one line); returns the number of problems,
  * or negative when the schema cannot be loaded.
  */
-typedef void (*ovf_report_fn)(void *opaque, const char *msg);
-int ovf_schema_check(const char *buf, size_t len, int version,
-                     ovf_report_fn report, void *opaque);
+typedef void (*ovfk_ovf_report_fn)(void *opaque, const char *msg);
+int ovfk_ovf_schema_check(const char *buf, size_t len, int version,
+                     ovfk_ovf_report_fn report, void *opaque);
 
 /* Semantic checks (ids unique, references resolve, ...): reports the
- * errors of ovf_check (not its warnings) and returns their number. */
-int ovf_semantic_check(const ovf_doc *d, ovf_report_fn report, void *opaque);
+ * errors of ovfk_ovf_check (not its warnings) and returns their number. */
+int ovfk_ovf_semantic_check(const ovfk_ovf_doc *d, ovfk_ovf_report_fn report,
+                            void *opaque);
 
 /*
  * What a consumer needs to know before deploying a descriptor, by weight:
  * an error breaks a deployment (a reference that resolves nowhere, an id
  * used twice, a capacity that cannot be read or is zero, a section marked
  * required that no reader understands, ...); a warning is something
- * readers tolerate.  Schema conformance is ova_validate's --strict.
+ * readers tolerate.  Schema conformance is ovfk_ova_validate's --strict.
  */
-enum ovf_severity {
-    OVF_WARNING = 1,
-    OVF_ERROR = 2,
+enum ovfk_ovf_severity {
+    OVFK_OVF_WARNING = 1,
+    OVFK_OVF_ERROR = 2,
 };
-typedef void (*ovf_diag_fn)(void *opaque, enum ovf_severity sev,
+typedef void (*ovfk_ovf_diag_fn)(void *opaque, enum ovfk_ovf_severity sev,
                             const char *msg);
 
-struct ovf_check_opts {
+struct ovfk_ovf_check_opts {
     bool in_archive;        /* the descriptor of an OVA: an href that leaves
                              * the package is an error, not a warning */
 };
 
 /* Report each finding (fn may be NULL); returns the number of errors. */
-int ovf_check(const ovf_doc *d, const struct ovf_check_opts *o,
-              ovf_diag_fn fn, void *opaque);
+int ovfk_ovf_check(const ovfk_ovf_doc *d, const struct ovfk_ovf_check_opts *o,
+              ovfk_ovf_diag_fn fn, void *opaque);
 
 #ifdef __cplusplus
 }

@@ -9,8 +9,9 @@
  *
  * When qemu cannot use KVM, the libguestfs appliance falls back to TCG by
  * itself.  Errors: 0 or negative (common.h); the message of a call on a
- * handle in sysprep_error(s), that of a call without one (sysprep_open
- * failing, sysprep_undo, sysprep_services_resolve) in ovfk_last_error().
+ * handle in ovfk_sysprep_error(s), that of a call without one
+ * (ovfk_sysprep_open failing, ovfk_sysprep_undo,
+ * ovfk_sysprep_services_resolve) in ovfk_last_error().
  */
 #ifndef OVFKIT_SYSPREP_H
 #define OVFKIT_SYSPREP_H
@@ -24,17 +25,17 @@
 extern "C" {
 #endif
 
-typedef struct sysprep sysprep_t;
+typedef struct ovfk_sysprep ovfk_sysprep;
 
 /* Open a guest's disks (VHD, raw, qcow2, ...) and inspect it.  With
  * readonly nothing can be changed.  No operating system found is not an
- * error: sysprep_os_count() is then 0. */
-int sysprep_open(const char *const *disks, size_t n, bool readonly,
-                 sysprep_t **out);
-void sysprep_close(sysprep_t *s);
-const char *sysprep_error(const sysprep_t *s);
+ * error: ovfk_sysprep_os_count() is then 0. */
+int ovfk_sysprep_open(const char *const *disks, size_t n, bool readonly,
+                 ovfk_sysprep **out);
+void ovfk_sysprep_close(ovfk_sysprep *s);
+const char *ovfk_sysprep_error(const ovfk_sysprep *s);
 
-struct sysprep_os {
+struct ovfk_sysprep_os {
     char *root;             /* e.g. "/dev/sda1" */
     char *type;             /* "linux", "windows" */
     char *distro;           /* "debian", "rhel", "windows", ... */
@@ -44,11 +45,12 @@ struct sysprep_os {
     char *arch;
 };
 
-size_t sysprep_os_count(const sysprep_t *s);
-const struct sysprep_os *sysprep_os_at(const sysprep_t *s, size_t i);
+size_t ovfk_sysprep_os_count(const ovfk_sysprep *s);
+const struct ovfk_sysprep_os *ovfk_sysprep_os_at(const ovfk_sysprep *s,
+                                                 size_t i);
 
 /* One recorded change. */
-struct sysprep_change {
+struct ovfk_sysprep_change {
     char *kind;             /* "file", "file-removed", "registry-dword",
                                "systemd-link", "sysv-link" */
     char *root;             /* the OS it was made in (inspection root) */
@@ -59,15 +61,16 @@ struct sysprep_change {
     int mode;               /* a removed file's permissions, or -1 */
 };
 
-size_t sysprep_change_count(const sysprep_t *s);
-const struct sysprep_change *sysprep_change_at(const sysprep_t *s, size_t i);
+size_t ovfk_sysprep_change_count(const ovfk_sysprep *s);
+const struct ovfk_sysprep_change *ovfk_sysprep_change_at(const ovfk_sysprep *s,
+                                                         size_t i);
 
 /*
  * Remove MAC pins from the guest's network configuration: udev
  * persistent-net rules, ifcfg HWADDR=, NetworkManager mac-address=.
  * (With dry_run, changes are only recorded.)
  */
-int sysprep_op_net_mac_pins(sysprep_t *s, bool dry_run);
+int ovfk_sysprep_op_net_mac_pins(ovfk_sysprep *s, bool dry_run);
 
 /*
  * Services to disable, by name: a catalog section ("p2v", "v2v"), a
@@ -76,7 +79,7 @@ int sysprep_op_net_mac_pins(sysprep_t *s, bool dry_run);
  * extended by /etc/ovfkit/sysprep.d/ *.json, ~/.config/ovfkit/sysprep.d/
  * *.json and extra_catalog (may be NULL).
  */
-struct sysprep_services {
+struct ovfk_sysprep_services {
     char **win;             /* Windows service keys */
     size_t n_win;
     char **lin;             /* Linux: a systemd unit (a bare name: also
@@ -84,45 +87,46 @@ struct sysprep_services {
     size_t n_lin;
 };
 
-int sysprep_services_resolve(const char *const *names, size_t n,
+int ovfk_sysprep_services_resolve(const char *const *names, size_t n,
                              const char *extra_catalog,
-                             struct sysprep_services *out);
-void sysprep_services_free(struct sysprep_services *set);
+                             struct ovfk_sysprep_services *out);
+void ovfk_sysprep_services_free(struct ovfk_sysprep_services *set);
 
 /* Disable services: Windows, Start=4 in every ControlSet that Select
  * names; Linux, systemd .wants/.requires links removed and SysV start
  * links renamed to stop links. */
-int sysprep_op_disable_services(sysprep_t *s,
-                                const struct sysprep_services *set,
+int ovfk_sysprep_op_disable_services(ovfk_sysprep *s,
+                                const struct ovfk_sysprep_services *set,
                                 bool dry_run);
 
 /* Identity: an empty /etc/machine-id (systemd makes a new one at boot),
  * no SSH host keys, the given hostname, no DHCP leases. */
-int sysprep_op_machine_id(sysprep_t *s, bool dry_run);
-int sysprep_op_ssh_hostkeys(sysprep_t *s, bool dry_run);
-int sysprep_op_hostname(sysprep_t *s, const char *hostname, bool dry_run);
-int sysprep_op_dhcp_leases(sysprep_t *s, bool dry_run);
+int ovfk_sysprep_op_machine_id(ovfk_sysprep *s, bool dry_run);
+int ovfk_sysprep_op_ssh_hostkeys(ovfk_sysprep *s, bool dry_run);
+int ovfk_sysprep_op_hostname(ovfk_sysprep *s, const char *hostname,
+                             bool dry_run);
+int ovfk_sysprep_op_dhcp_leases(ovfk_sysprep *s, bool dry_run);
 
 /* Run one operation by name ("machine-id", "ssh-hostkeys", "hostname",
  * "net-mac-pins", "dhcp-leases"); hostname for "hostname". */
-int sysprep_op_run(sysprep_t *s, const char *op, const char *hostname,
+int ovfk_sysprep_op_run(ovfk_sysprep *s, const char *op, const char *hostname,
                    bool dry_run);
 /* The operation names, NULL-terminated. */
-const char *const *sysprep_op_names(void);
+const char *const *ovfk_sysprep_op_names(void);
 
 /* Write the report (JSON): the disks, what inspection found, every
- * change with its old and new value (message in sysprep_error(s)). */
-int sysprep_report_write(sysprep_t *s, const char *const *disks,
+ * change with its old and new value (message in ovfk_sysprep_error(s)). */
+int ovfk_sysprep_report_write(ovfk_sysprep *s, const char *const *disks,
                          size_t n, bool dry_run, const char *path);
 
 /* Put back what a report changed, newest change first; *restored counts
  * the changes undone. */
-int sysprep_undo(const char *report, const char *const *disks, size_t n,
+int ovfk_sysprep_undo(const char *report, const char *const *disks, size_t n,
                  size_t *restored);
 
 /* Convenience for imports that gave a VM new MACs: open, clean the MAC
  * pins of any Linux guest found, close.  0 also when no guest was found. */
-int sysprep_mac_pins(const char *const *disks, size_t n);
+int ovfk_sysprep_mac_pins(const char *const *disks, size_t n);
 
 #ifdef __cplusplus
 }

@@ -3,12 +3,12 @@
  * ovfkit/vhd.h - Microsoft Virtual Hard Disk files (VHD Image Format
  * Specification v1.0, 2006): fixed, dynamic and differencing disks.
  *
- * A vhd_t is an open VHD file and, for a differencing disk, the read-only
+ * A ovfk_vhd is an open VHD file and, for a differencing disk, the read-only
  * chain of its parents.  Reads see the logical disk (falling through to the
  * parents where the child has no data); writes go to the top file only.
  *
  * Errors: 0 or a negative errno / OVFK_E* code; the message is on the
- * handle (vhd_error), or in ovfk_last_error() for functions that did not
+ * handle (ovfk_vhd_error), or in ovfk_last_error() for functions that did not
  * return a handle.
  */
 #ifndef OVFKIT_VHD_H
@@ -24,25 +24,25 @@
 extern "C" {
 #endif
 
-typedef struct vhd vhd_t;
+typedef struct ovfk_vhd ovfk_vhd;
 
-enum vhd_type {
-    VHD_TYPE_FIXED = 2,
-    VHD_TYPE_DYNAMIC = 3,
-    VHD_TYPE_DIFF = 4,
+enum ovfk_vhd_type {
+    OVFK_VHD_TYPE_FIXED = 2,
+    OVFK_VHD_TYPE_DYNAMIC = 3,
+    OVFK_VHD_TYPE_DIFF = 4,
 };
 
-#define VHD_DEFAULT_BLOCK_SIZE (2u << 20)
-#define VHD_MAX_SIZE (2040ull << 30)     /* spec section 3.1: 2040 GiB */
-#define VHD_MAX_CHAIN 256                /* parents followed before refusing */
+#define OVFK_VHD_DEFAULT_BLOCK_SIZE (2u << 20)
+#define OVFK_VHD_MAX_SIZE (2040ull << 30)     /* spec section 3.1: 2040 GiB */
+#define OVFK_VHD_MAX_CHAIN 256 /* parents followed before refusing */
 
 enum {
-    VHD_OPEN_RDWR = 1 << 0,
-    VHD_OPEN_NO_PARENT = 1 << 1,    /* do not open the parent chain */
+    OVFK_VHD_OPEN_RDWR = 1 << 0,
+    OVFK_VHD_OPEN_NO_PARENT = 1 << 1,    /* do not open the parent chain */
 };
 
-struct vhd_create_opts {
-    enum vhd_type type;         /* VHD_TYPE_FIXED or VHD_TYPE_DYNAMIC;
+struct ovfk_vhd_create_opts {
+    enum ovfk_vhd_type type; /* OVFK_VHD_TYPE_FIXED or OVFK_VHD_TYPE_DYNAMIC;
                                    DIFF when parent is set */
     uint64_t size;              /* bytes; rounded up to 512 */
     uint32_t block_size;        /* power of two, 64 KiB..256 MiB; 0: 2 MiB,
@@ -58,52 +58,52 @@ struct vhd_create_opts {
  * read-write in *out (pass NULL to close it at once).  On failure nothing
  * is left at path; the message is in ovfk_last_error().
  */
-int vhd_create(const char *path, const struct vhd_create_opts *opts,
-               vhd_t **out);
+int ovfk_vhd_create(const char *path, const struct ovfk_vhd_create_opts *opts,
+               ovfk_vhd **out);
 
 /*
- * Open path (and, unless VHD_OPEN_NO_PARENT, its parent chain, read-only).
+ * Open path (and, unless OVFK_VHD_OPEN_NO_PARENT, its parent chain, read-only).
  * A parent is found through its relative locator, then its absolute one,
  * then its name in the child's directory; a parent whose UUID differs from
- * the child's record, a loop, or a chain deeper than VHD_MAX_CHAIN is
+ * the child's record, a loop, or a chain deeper than OVFK_VHD_MAX_CHAIN is
  * refused.  A read-only open never writes: a file an interrupted merge is
  * copying into reads through the merge's journal as the merge will leave
- * it (merge.c's NOTES 6).  VHD_OPEN_RDWR is a write: an interrupted merge
- * that involves path is completed first (vhd_merge_recover), and the open
+ * it (merge.c's NOTES 6).  OVFK_VHD_OPEN_RDWR is a write: an interrupted merge
+ * that involves path is completed first (ovfk_vhd_merge_recover), and the open
  * fails when it cannot be.  On failure *out is NULL and the message is in
  * ovfk_last_error().
  */
-int vhd_open(const char *path, int flags, vhd_t **out);
+int ovfk_vhd_open(const char *path, int flags, ovfk_vhd **out);
 
-/* Close the file and its parents (no fsync: call vhd_flush first when the
+/* Close the file and its parents (no fsync: call ovfk_vhd_flush first when the
  * data must be durable).  NULL is accepted.  Returns 0. */
-int vhd_close(vhd_t *h);
+int ovfk_vhd_close(ovfk_vhd *h);
 
 /* The last error's message; valid until the next call on h. */
-const char *vhd_error(const vhd_t *h);
+const char *ovfk_vhd_error(const ovfk_vhd *h);
 
 /* The logical size in bytes (per the creator-app table, see footer.c). */
-uint64_t vhd_size(const vhd_t *h);
-enum vhd_type vhd_type(const vhd_t *h);
-const char *vhd_path(const vhd_t *h);
+uint64_t ovfk_vhd_size(const ovfk_vhd *h);
+enum ovfk_vhd_type ovfk_vhd_type(const ovfk_vhd *h);
+const char *ovfk_vhd_path(const ovfk_vhd *h);
 
 /* The parent handle (owned by h; valid while h is open), or NULL. */
-vhd_t *vhd_parent(const vhd_t *h);
+ovfk_vhd *ovfk_vhd_parent(const ovfk_vhd *h);
 
-/* Read len bytes at off of the logical disk; off + len <= vhd_size(). */
-int vhd_pread(vhd_t *h, void *buf, size_t len, uint64_t off);
+/* Read len bytes at off of the logical disk; off + len <= ovfk_vhd_size(). */
+int ovfk_vhd_pread(ovfk_vhd *h, void *buf, size_t len, uint64_t off);
 
 /*
  * Write to the top file of the chain.  A dynamic disk allocates blocks at
  * the end of the file and moves the footer; an all-zero write to an
  * unallocated block of a dynamic disk allocates nothing.  On failure the
  * file still reads as before the call or with part of the write applied,
- * and its structure is valid (or repairable by vhd_repair).
+ * and its structure is valid (or repairable by ovfk_vhd_repair).
  */
-int vhd_pwrite(vhd_t *h, const void *buf, size_t len, uint64_t off);
+int ovfk_vhd_pwrite(ovfk_vhd *h, const void *buf, size_t len, uint64_t off);
 
 /* fsync the top file. */
-int vhd_flush(vhd_t *h);
+int ovfk_vhd_flush(ovfk_vhd *h);
 
 /*
  * Allocation status of [off, off + len) across the chain: stores in *pnum
@@ -113,15 +113,15 @@ int vhd_flush(vhd_t *h);
  * under a file's own data (allocated, but never written) is zeros held by
  * that file: 0 with its depth.
  */
-int vhd_block_status(vhd_t *h, uint64_t off, uint64_t len, uint64_t *pnum,
-                     int *depth);
+int ovfk_vhd_block_status(ovfk_vhd *h, uint64_t off, uint64_t len,
+                          uint64_t *pnum, int *depth);
 
 /* A source reading h (h stays owned by the caller and must outlive it). */
-int vhd_source(vhd_t *h, ovfk_source **out);
+int ovfk_vhd_source(ovfk_vhd *h, ovfk_source **out);
 
-#define VHD_MAX_LOCATORS 8
+#define OVFK_VHD_MAX_LOCATORS 8
 
-struct vhd_locator {
+struct ovfk_vhd_locator {
     char code[5];               /* "W2ru", "W2ku", "MacX", ... */
     uint64_t offset;            /* platform data offset */
     uint32_t space;             /* bytes reserved */
@@ -129,8 +129,8 @@ struct vhd_locator {
     char path[1024];            /* decoded (UTF-8), may be truncated */
 };
 
-struct vhd_info {
-    enum vhd_type type;
+struct ovfk_vhd_info {
+    enum ovfk_vhd_type type;
     uint64_t size;              /* logical size we use */
     uint64_t current_size;
     uint64_t original_size;
@@ -157,35 +157,35 @@ struct vhd_info {
     uint32_t parent_timestamp;
     char parent_name[1024];     /* UTF-8 */
     int n_locators;
-    struct vhd_locator locators[VHD_MAX_LOCATORS];
+    struct ovfk_vhd_locator locators[OVFK_VHD_MAX_LOCATORS];
     int chain_depth;            /* 0 for a disk without parent */
 };
 
 /* Fill *info for the top file of h. */
-int vhd_get_info(vhd_t *h, struct vhd_info *info);
+int ovfk_vhd_get_info(ovfk_vhd *h, struct ovfk_vhd_info *info);
 
 /* "2a7f...": 36 characters plus NUL into buf[37]. */
-void vhd_uuid_str(const uint8_t uuid[16], char buf[37]);
+void ovfk_vhd_uuid_str(const uint8_t uuid[16], char buf[37]);
 
 /* Exit codes of vhd check, as qemu-img check. */
-enum vhd_check_result {
-    VHD_CHECK_OK = 0,
-    VHD_CHECK_FAILED = 1,       /* could not check */
-    VHD_CHECK_CORRUPT = 2,
-    VHD_CHECK_LEAKS = 3,        /* leaks or an unfinished merge only: the
-                                   data is intact, vhd_repair finishes */
-    VHD_CHECK_UNSUPPORTED = 63,
+enum ovfk_vhd_check_result {
+    OVFK_VHD_CHECK_OK = 0,
+    OVFK_VHD_CHECK_FAILED = 1,       /* could not check */
+    OVFK_VHD_CHECK_CORRUPT = 2,
+    OVFK_VHD_CHECK_LEAKS = 3,        /* leaks or an unfinished merge only: the
+                                   data is intact, ovfk_vhd_repair finishes */
+    OVFK_VHD_CHECK_UNSUPPORTED = 63,
 };
 
 /* One line per finding: severity is "error", "leak", "merge" (a merge
- * left unfinished in the chain, which vhd_check leaves alone) or
+ * left unfinished in the chain, which ovfk_vhd_check leaves alone) or
  * "warning". */
-typedef void (*vhd_report_fn)(void *opaque, const char *severity,
+typedef void (*ovfk_vhd_report_fn)(void *opaque, const char *severity,
                               const char *msg);
 
 /* Check path (and its parent link) without modifying it. */
-enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
-                                void *opaque);
+enum ovfk_vhd_check_result
+ovfk_vhd_check(const char *path, ovfk_vhd_report_fn report, void *opaque);
 
 /*
  * Repair path: finish or roll back an interrupted merge, restore a lost or
@@ -194,16 +194,16 @@ enum vhd_check_result vhd_check(const char *path, vhd_report_fn report,
  * Returns 0 (also when nothing needed doing) or negative (message in
  * ovfk_last_error()); on failure the file is as it was or repaired.
  */
-int vhd_repair(const char *path, vhd_report_fn report, void *opaque);
+int ovfk_vhd_repair(const char *path, ovfk_vhd_report_fn report, void *opaque);
 
-enum vhd_out_type {
-    VHD_OUT_RAW = 1,
-    VHD_OUT_FIXED,
-    VHD_OUT_DYNAMIC,
+enum ovfk_vhd_out_type {
+    OVFK_VHD_OUT_RAW = 1,
+    OVFK_VHD_OUT_FIXED,
+    OVFK_VHD_OUT_DYNAMIC,
 };
 
-struct vhd_convert_opts {
-    enum vhd_out_type type;     /* default VHD_OUT_DYNAMIC */
+struct ovfk_vhd_convert_opts {
+    enum ovfk_vhd_out_type type;     /* default OVFK_VHD_OUT_DYNAMIC */
     uint32_t block_size;        /* 0: 2 MiB */
     bool round_to_mib;          /* fixed only */
     const char *backing;        /* -B: write only what differs from it */
@@ -219,8 +219,8 @@ struct vhd_convert_opts {
  * temporary file beside dst and renamed at the end: on failure or cancel
  * nothing is left at dst.  Message in ovfk_last_error().
  */
-int vhd_convert(ovfk_source *src, const char *dst,
-                const struct vhd_convert_opts *opts);
+int ovfk_vhd_convert(ovfk_source *src, const char *dst,
+                const struct ovfk_vhd_convert_opts *opts);
 
 /*
  * Sequential writer for sinks that cannot seek (an OVA member): plan a
@@ -228,15 +228,15 @@ int vhd_convert(ovfk_source *src, const char *dst,
  * exact byte size, then stream it.  Blocks src reports as data are written
  * even when they hold zeros, so the size is known before the data is read.
  */
-typedef struct vhd_stream vhd_stream;
+typedef struct ovfk_vhd_stream ovfk_vhd_stream;
 
-int vhd_stream_new(ovfk_source *src, enum vhd_out_type type,
-                   uint32_t block_size, vhd_stream **out);
-uint64_t vhd_stream_size(const vhd_stream *s);
-int vhd_stream_write(vhd_stream *s, const ovfk_sink *sink,
+int ovfk_vhd_stream_new(ovfk_source *src, enum ovfk_vhd_out_type type,
+                   uint32_t block_size, ovfk_vhd_stream **out);
+uint64_t ovfk_vhd_stream_size(const ovfk_vhd_stream *s);
+int ovfk_vhd_stream_write(ovfk_vhd_stream *s, const ovfk_sink *sink,
                      ovfk_progress_fn progress, void *opaque);
-const char *vhd_stream_error(const vhd_stream *s);
-void vhd_stream_free(vhd_stream *s);
+const char *ovfk_vhd_stream_error(const ovfk_vhd_stream *s);
+void ovfk_vhd_stream_free(ovfk_vhd_stream *s);
 
 /*
  * Compare the logical contents of two sources.  Returns 0 when equal, 1
@@ -244,7 +244,7 @@ void vhd_stream_free(vhd_stream *s);
  * differ count as a difference at the shorter size unless the longer tail
  * is zero), negative on error.
  */
-int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
+int ovfk_vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
                 ovfk_progress_fn progress, void *opaque);
 
 /*
@@ -255,7 +255,7 @@ int vhd_compare(ovfk_source *a, ovfk_source *b, uint64_t *diff_off,
  * parent has not allocated (for a fixed parent, holes of its file), plus
  * the journal.  It is computed from metadata only.
  */
-struct vhd_merge_plan {
+struct ovfk_vhd_merge_plan {
     uint64_t bytes_needed;      /* extra space the merge uses at most */
     uint64_t child_bytes;       /* the child's allocated data (VMware's
                                    rule: deleting it needs this much) */
@@ -264,32 +264,32 @@ struct vhd_merge_plan {
     char parent[4096];          /* the parent's path */
 };
 
-int vhd_merge_plan(const char *child, struct vhd_merge_plan *plan);
+int ovfk_vhd_merge_plan(const char *child, struct ovfk_vhd_merge_plan *plan);
 /* The same for merging child's data into target, a file further down its
  * chain (deleting several snapshots merges every delta into the base). */
-int vhd_merge_plan_into(const char *child, const char *target,
-                        struct vhd_merge_plan *plan);
+int ovfk_vhd_merge_plan_into(const char *child, const char *target,
+                        struct ovfk_vhd_merge_plan *plan);
 
 /*
  * Merge child into its parent, re-point the child's own children (paths in
  * children[]) at the parent, and delete the child.  Crash-safe: a journal
  * beside the child records the step; every state on the way reads the
  * same logical data for the child and everything above it, and the next
- * write (vhd_merge_recover, vhd_repair, a VHD_OPEN_RDWR open, a merge or
- * a snapshot operation) on any file involved completes the merge; reading
+ * write (ovfk_vhd_merge_recover, ovfk_vhd_repair, an OVFK_VHD_OPEN_RDWR
+ * open, a merge or a snapshot operation) on any file involved completes the merge; reading
  * never does.  The parent's old contents (the deleted snapshot's state)
  * are given up from the first write: a merge only goes forward.  See
  * merge.c's NOTES.
  *
- * VHD_MERGE_KEEP_CHILD leaves the child in place, still a valid child of
+ * OVFK_VHD_MERGE_KEEP_CHILD leaves the child in place, still a valid child of
  * the parent reading the same data (it then duplicates what the parent
  * holds): a caller that names the child in its own records switches them
  * to the parent first, then removes the child itself.
  */
 enum {
-    VHD_MERGE_KEEP_CHILD = 1 << 0,
+    OVFK_VHD_MERGE_KEEP_CHILD = 1 << 0,
 };
-int vhd_merge(const char *child, const char *const *children, size_t n,
+int ovfk_vhd_merge(const char *child, const char *const *children, size_t n,
               unsigned flags, ovfk_progress_fn progress, void *opaque);
 
 /*
@@ -299,20 +299,20 @@ int vhd_merge(const char *child, const char *const *children, size_t n,
  * 0: never a shorter list, so a file there that looks like a VHD but
  * cannot be read (damaged, or no memory) is an error.
  */
-int vhd_find_children(const char *file, const char *dir, char ***paths,
+int ovfk_vhd_find_children(const char *file, const char *dir, char ***paths,
                       size_t *n);
 
 /* The resolved path of path's parent in buf: 1, or 0 when it has none. */
-int vhd_parent_path(const char *path, char *buf, size_t len);
+int ovfk_vhd_parent_path(const char *path, char *buf, size_t len);
 
 /* Complete an interrupted merge that involves path (as the child, the
  * parent or one of the child's children), if there is one: the explicit
  * step a writer takes before writing (reads never complete one).  Returns
  * 1 when one was completed, 0 when there was none, or a negative errno. */
-int vhd_merge_recover(const char *path);
+int ovfk_vhd_merge_recover(const char *path);
 
 /* Probe: 100 when path ends in a VHD footer, or has one at offset 0. */
-int vhd_probe(const char *path);
+int ovfk_vhd_probe(const char *path);
 
 #ifdef __cplusplus
 }

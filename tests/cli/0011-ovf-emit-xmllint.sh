@@ -29,8 +29,8 @@ done
 [ $n -ge 15 ] || fail "only $n schema-valid samples"
 
 # a validation failure is reported one line per problem, exit 1
-expect_rc 1 ovfkit ovf validate "$OVFK_SRCDIR/testdata/ovf/cot__invalid.ovf"
+expect_rc 2 ovfkit ovf validate "$OVFK_SRCDIR/testdata/ovf/cot__invalid.ovf"
 ovfkit ovf validate "$OVFK_SRCDIR/testdata/ovf/cot__invalid.ovf" > problems.txt || true
 grep -q "^error: disk 'flash2': fileRef 'flash2' names no File" problems.txt || fail "validate: $(cat problems.txt)"
-expect_rc 1 ovfkit ovf validate "$OVFK_SRCDIR/testdata/ovf/vmware-ovftool-test__neg_twomax_rangemarker.ovf"
+expect_rc 2 ovfkit ovf validate "$OVFK_SRCDIR/testdata/ovf/vmware-ovftool-test__neg_twomax_rangemarker.ovf"
 echo "$n samples validate as OVF 1.0 and 2.0"

@@ -75,7 +75,7 @@ PYEOF
 for p in dotdot deep absolute symlink hardlink device duplicate subdir; do
     expect_err "refusing to extract" ovfkit ova unpack pkgs/$p.ova out-$p
     [ ! -e out-$p ] || fail "$p: a half-extracted directory was left"
-    expect_rc 1 ovfkit ova verify pkgs/$p.ova
+    expect_rc 2 ovfkit ova verify pkgs/$p.ova
 done
 [ ! -e escape.txt ] && [ ! -e /tmp/ovfk-escape-abs.txt ] && [ ! -e ../escape.txt ] ||
     fail "something was written outside the target"
@@ -84,7 +84,7 @@ expect_err "does not match the manifest" ovfkit ova unpack pkgs/mismatch.ova out
 [ ! -e out-mm ] || fail "mismatched package left files"
 expect_err "truncated" ovfkit ova unpack pkgs/truncated.ova out-tr
 [ ! -e out-tr ] || fail "truncated package left files"
-expect_rc 1 ovfkit ova verify pkgs/truncated.ova
+expect_rc 2 ovfkit ova verify pkgs/truncated.ova
 # an existing, non-empty target is refused
 mkdir full && touch full/x
 ovfkit ova pack "$OVFK_SRCDIR/testdata/ovf/cot__minimal.ovf" min.ova

@@ -58,7 +58,7 @@ done
 # any change is caught: a disk byte, the descriptor, the manifest
 cp -r out tamper
 printf 'X' | dd of=tamper/d1.vhd bs=1 seek=2000000 conv=notrunc status=none
-expect_rc 1 ovfkit ova verify tamper/vm.ovf
+expect_rc 2 ovfkit ova verify tamper/vm.ovf
 ovfkit ova verify tamper/vm.ovf | grep -q "'d1.vhd' does not match the manifest" || fail "disk change"
 cp out/d1.vhd tamper/d1.vhd
 sed -i 's/<Info>vm</<Info>VM</' tamper/vm.ovf
@@ -73,7 +73,7 @@ ovfkit ova verify tamper/vm.ovf | grep -q "'notes.txt' is listed in the manifest
 cp vm.ova bad.ova
 off=$("$PY" -c "import tarfile; t=tarfile.open('bad.ova'); print([m.offset_data for m in t if m.name=='d1.vhd'][0] + 1500000)")
 printf 'Y' | dd of=bad.ova bs=1 seek=$off conv=notrunc status=none
-expect_rc 1 ovfkit ova verify bad.ova
+expect_rc 2 ovfkit ova verify bad.ova
 expect_err "does not match the manifest" ovfkit ova unpack bad.ova bad-out
 
 # gzip: members compressed, sizes and ovf:compression declared, verifiable

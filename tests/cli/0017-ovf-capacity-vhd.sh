@@ -26,11 +26,11 @@ for type in dynamic fixed; do
     # the xen driver's export: the file size of the VHD as its capacity
     pkg small-$type 2560 byte $type
     for p in small-$type/vm.ovf small-$type.ova; do
-        expect_rc 1 ovfkit ovf validate $p
+        expect_rc 2 ovfkit ovf validate $p
         ovfkit ovf validate $p > out.txt || true
         grep -q "^error: disk 'vmdisk1': capacity 2560 bytes is smaller than the virtual size of 'disk1.vhd' (67108864 bytes)" out.txt ||
             fail "validate $p: $(cat out.txt)"
-        expect_rc 1 ovfkit ova verify $p
+        expect_rc 2 ovfkit ova verify $p
         ovfkit ova verify $p > out.txt || true
         grep -q "^disk 'vmdisk1': capacity 2560 bytes is smaller than the virtual size" out.txt ||
             fail "verify $p: $(cat out.txt)"
@@ -58,7 +58,7 @@ rm broken.ova
 size=$(stat -c %s broken/disk1.vhd)
 dd if=/dev/zero of=broken/disk1.vhd bs=512 count=1 conv=notrunc status=none
 dd if=/dev/zero of=broken/disk1.vhd bs=512 count=1 seek=$((size / 512 - 1)) conv=notrunc status=none
-expect_rc 1 ovfkit ovf validate broken/vm.ovf
+expect_rc 2 ovfkit ovf validate broken/vm.ovf
 ovfkit ovf validate broken/vm.ovf > out.txt || true
 grep -q "^error: disk 'vmdisk1': 'disk1.vhd' is not a valid VHD (no footer)" out.txt ||
     fail "footerless VHD: $(cat out.txt)"

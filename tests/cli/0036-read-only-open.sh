@@ -110,7 +110,7 @@ for point in 1 2 3 4 5 6 7 8; do
     echo "$at: read without a write, then completed"
 done
 
-# a read-write open completes the merge first (vhd_open's contract): the
+# a read-write open completes the merge first (ovfk_vhd_open's contract): the
 # merge cut off while copying, then a write into the parent itself
 build
 set +e

@@ -156,7 +156,7 @@ for p in e s; do
         fail "--key --cert: $p package's signature does not verify"
 done
 # the unsigned packages would not pass that
-expect_rc 1 ovfkit ova verify --ca cert.pem --require-signature e-plain/web.ovf > /dev/null
+expect_rc 2 ovfkit ova verify --ca cert.pem --require-signature e-plain/web.ovf > /dev/null
 
 # everything at once, into an OVA
 both all all.ova --ovf 2 --digest sha512 --compress --fixed --key key.pem --cert cert.pem

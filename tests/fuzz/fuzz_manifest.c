@@ -8,10 +8,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct ova_manifest m;
+    struct ovfk_ova_manifest m;
 
-    if (ova_manifest_parse((const char *)data, size, &m, NULL, NULL) >= 0) {
-        ova_manifest_free(&m);
+    if (ovfk_ova_manifest_parse((const char *)data, size, &m, NULL, NULL) >=
+        0) {
+        ovfk_ova_manifest_free(&m);
     }
     return 0;
 }

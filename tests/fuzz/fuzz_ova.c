@@ -24,7 +24,7 @@ static int count(void *opaque, const char *name, uint64_t size,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct ova_verify_opts vo = { 0 };
+    struct ovfk_ova_verify_opts vo = { 0 };
     char path[64], *buf, *name;
     size_t len;
     int n = 0, fd = memfd_create("fuzz.ova", 0);
@@ -35,13 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (write(fd, data, size) == (ssize_t)size) {
         /* the name says .ova, as users' files do */
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        ova_list(path, count, &n);
-        if (ova_load_descriptor(path, &buf, &len, &name) == 0) {
+        ovfk_ova_list(path, count, &n);
+        if (ovfk_ova_load_descriptor(path, &buf, &len, &name) == 0) {
             free(buf);
             free(name);
         }
-        ova_verify(path, &vo, NULL, NULL);
-        ova_validate(path, NULL, NULL, NULL);
+        ovfk_ova_verify(path, &vo, NULL, NULL);
+        ovfk_ova_validate(path, NULL, NULL, NULL);
     }
     close(fd);
     return 0;

@@ -16,9 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t buf[1 << 16];
-    struct vhd_info info;
+    struct ovfk_vhd_info info;
     char path[64];
-    vhd_t *h;
+    ovfk_vhd *h;
     int fd = memfd_create("fuzz.vhd", 0);
 
     if (fd < 0) {
@@ -29,25 +29,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    if (vhd_open(path, VHD_OPEN_NO_PARENT, &h) == 0) {
-        uint64_t sz = vhd_size(h), off = 0, pnum;
+    if (ovfk_vhd_open(path, OVFK_VHD_OPEN_NO_PARENT, &h) == 0) {
+        uint64_t sz = ovfk_vhd_size(h), off = 0, pnum;
         int depth, steps = 0;
-        vhd_get_info(h, &info);
+        ovfk_vhd_get_info(h, &info);
         for (int i = 0; i < 8 && sz; i++) {
             uint64_t at = sz / 8 * (uint64_t)i;
             size_t n = sz - at < sizeof(buf) ? (size_t)(sz - at) : sizeof(buf);
-            vhd_pread(h, buf, n, at);
+            ovfk_vhd_pread(h, buf, n, at);
         }
         while (off < sz && steps++ < 64) {
-            if (vhd_block_status(h, off, sz - off, &pnum, &depth) < 0 ||
+            if (ovfk_vhd_block_status(h, off, sz - off, &pnum, &depth) < 0 ||
                 pnum == 0) {
                 break;
             }
             off += pnum;
         }
-        vhd_close(h);
+        ovfk_vhd_close(h);
     }
-    vhd_check(path, NULL, NULL);
+    ovfk_vhd_check(path, NULL, NULL);
     close(fd);
     return 0;
 }

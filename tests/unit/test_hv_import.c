@@ -33,17 +33,17 @@ static int make_package(const char *name, const char *const *disks,
                         size_t nd, const char *const *nics, size_t nn,
                         bool mbr, const char *to)
 {
-    struct hv_create_opts co = { 0 };
-    struct hv_export_opts eo = { .to = to };
-    struct hv_vm *vm = NULL;
-    hv_conn *c;
+    struct ovfk_hv_create_opts co = { 0 };
+    struct ovfk_hv_export_opts eo = { .to = to };
+    struct ovfk_hv_vm *vm = NULL;
+    ovfk_hv_conn *c;
     int r;
 
-    if (hv_connect("src", NULL, &c) < 0) {
+    if (ovfk_hv_connect("src", NULL, &c) < 0) {
         return -1;
     }
-    hv_net_add(c, "lan", NULL);
-    hv_net_add(c, "dmz", NULL);
+    ovfk_hv_net_add(c, "lan", NULL);
+    ovfk_hv_net_add(c, "dmz", NULL);
     co.name = name;
     co.cpus = 2;
     co.memory_mib = 768;
@@ -52,11 +52,11 @@ static int make_package(const char *name, const char *const *disks,
     co.n_disks = nd;
     co.nics = nics;
     co.n_nics = nn;
-    r = hv_vm_create(c, &co, &vm);
+    r = ovfk_hv_vm_create(c, &co, &vm);
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         static uint8_t data[256 << 10];
-        vhd_t *h;
-        r = vhd_open(vm->disks[i].path, VHD_OPEN_RDWR, &h);
+        ovfk_vhd *h;
+        r = ovfk_vhd_open(vm->disks[i].path, OVFK_VHD_OPEN_RDWR, &h);
         if (r < 0) {
             break;
         }
@@ -69,18 +69,18 @@ static int make_package(const char *name, const char *const *disks,
             memcpy(data + 446, entry, sizeof(entry));
             data[510] = 0x55;
             data[511] = 0xaa;
-            r = vhd_pwrite(h, data, 512, 0);
+            r = ovfk_vhd_pwrite(h, data, 512, 0);
         } else {
             t_fill(data, sizeof(data), i + 1);
-            r = vhd_pwrite(h, data, sizeof(data), 1 << 20);
+            r = ovfk_vhd_pwrite(h, data, sizeof(data), 1 << 20);
         }
-        vhd_close(h);
+        ovfk_vhd_close(h);
     }
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     if (r == 0) {
-        r = hv_export(c, name, &eo);
+        r = ovfk_hv_export(c, name, &eo);
     }
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
     return r;
 }
 
@@ -96,15 +96,15 @@ static int usual_package(const char *to)
 }
 
 /* A target store with the networks lan and dmz (or only those given). */
-static int target(const char *store, bool dmz, hv_conn **c)
+static int target(const char *store, bool dmz, ovfk_hv_conn **c)
 {
-    int r = hv_connect(store, NULL, c);
+    int r = ovfk_hv_connect(store, NULL, c);
 
     if (r == 0) {
-        r = hv_net_add(*c, "lan", NULL);
+        r = ovfk_hv_net_add(*c, "lan", NULL);
     }
     if (r == 0 && dmz) {
-        r = hv_net_add(*c, "dmz", NULL);
+        r = ovfk_hv_net_add(*c, "dmz", NULL);
     }
     return r;
 }
@@ -119,15 +119,15 @@ static bool is_pkg_mac(const char *mac)
     return false;
 }
 
-static size_t vm_count(hv_conn *c)
+static size_t vm_count(ovfk_hv_conn *c)
 {
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     size_t n = 0;
 
-    if (hv_list(c, &vms, &n) < 0) {
+    if (ovfk_hv_list(c, &vms, &n) < 0) {
         return (size_t)-1;
     }
-    hv_list_free(vms, n);
+    ovfk_hv_list_free(vms, n);
     return n;
 }
 
@@ -148,16 +148,16 @@ static bool mapped(const char *soname)
 
 static void plan_names_every_disk_and_nic(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT, .dry_run = true,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT, .dry_run = true,
                                 .keep_guest_config = true };
     const char *skip[] = { "vmdisk2" }, *empty[] = { "vmdisk3" };
-    struct hv_plan *p = NULL;
-    hv_conn *c;
+    struct ovfk_hv_plan *p = NULL;
+    ovfk_hv_conn *c;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
     o.name = "copy";
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!strcmp(p->vm->name, "copy"));
     CHECK_EQ(p->vm->cpus, 2);
     CHECK_EQ(p->vm->memory_mib, 768);
@@ -191,8 +191,8 @@ static void plan_names_every_disk_and_nic(void)
         }
     }
     CHECK(p->space_needed > 0 && p->space_free > 0);
-    CHECK_EQ(p->guest, HV_GUEST_KEPT);
-    hv_plan_free(p);
+    CHECK_EQ(p->guest, OVFK_HV_GUEST_KEPT);
+    ovfk_hv_plan_free(p);
 
     /* skipped and empty disks: the VM keeps two, the empty one costs
      * only its metadata */
@@ -200,7 +200,7 @@ static void plan_names_every_disk_and_nic(void)
     o.n_skip = 1;
     o.empty_disks = empty;
     o.n_empty = 1;
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!strcmp(p->disks[0].action, "import"));
     CHECK(!strcmp(p->disks[1].action, "skip"));
     CHECK(p->disks[1].target == NULL && p->disks[1].space == 0);
@@ -208,19 +208,19 @@ static void plan_names_every_disk_and_nic(void)
     CHECK(p->disks[2].space > 0 && p->disks[2].space < (1 << 20));
     CHECK_EQ(p->vm->n_disks, 2);
     CHECK_EQ(p->vm->disks[1].capacity, 4 << 20);
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     /* a dry run defines nothing */
     CHECK_EQ(vm_count(c), 0);
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 /* Everything a plan says about identity and place, as one string. */
-static void plan_key(const struct hv_plan *p, char *buf, size_t len)
+static void plan_key(const struct ovfk_hv_plan *p, char *buf, size_t len)
 {
     char u[37];
     size_t n;
 
-    hv_uuid_str(p->vm->uuid, u);
+    ovfk_hv_uuid_str(p->vm->uuid, u);
     n = (size_t)snprintf(buf, len, "%s %s", p->vm->name, u);
     for (size_t i = 0; i < p->vm->n_nics && n < len; i++) {
         n += (size_t)snprintf(buf + n, len - n, " %s@%s", p->vm->nics[i].mac,
@@ -236,33 +236,33 @@ static void plan_key(const struct hv_plan *p, char *buf, size_t len)
 
 static void dry_run_is_what_happens(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT, .dry_run = true,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT, .dry_run = true,
                                 .keep_guest_config = true, .name = "copy" };
     char dry[4096], done[4096], u1[37], u2[37];
-    struct hv_plan *p = NULL;
-    struct hv_vm *vm = NULL, *vm2 = NULL;
-    hv_conn *c;
+    struct ovfk_hv_plan *p = NULL;
+    struct ovfk_hv_vm *vm = NULL, *vm2 = NULL;
+    ovfk_hv_conn *c;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     plan_key(p, dry, sizeof(dry));
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     /* a second dry run, then the import itself: the same plan */
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     plan_key(p, done, sizeof(done));
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     CHECK_MSG(!strcmp(dry, done), "two dry runs differ:\n  %s\n  %s", dry,
               done);
     o.dry_run = false;
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     plan_key(p, done, sizeof(done));
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     CHECK_MSG(!strcmp(dry, done), "dry run and import differ:\n  dry:  %s\n"
               "  done: %s", dry, done);
     /* and the inventory holds exactly that */
-    CHECK_OK(hv_load(c, "copy", &vm), hv_error(c));
-    hv_uuid_str(vm->uuid, u1);
+    CHECK_OK(ovfk_hv_load(c, "copy", &vm), ovfk_hv_error(c));
+    ovfk_hv_uuid_str(vm->uuid, u1);
     CHECK_MSG(strstr(dry, u1) != NULL, "defined UUID %s, planned %s", u1,
               dry);
     for (size_t i = 0; i < vm->n_nics; i++) {
@@ -275,9 +275,9 @@ static void dry_run_is_what_happens(void)
     }
     /* a second import (another name) gets another identity */
     o.name = "copy2";
-    CHECK_OK(hv_import(c, "pkg.ova", &o, NULL), hv_error(c));
-    CHECK_OK(hv_load(c, "copy2", &vm2), hv_error(c));
-    hv_uuid_str(vm2->uuid, u2);
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, NULL), ovfk_hv_error(c));
+    CHECK_OK(ovfk_hv_load(c, "copy2", &vm2), ovfk_hv_error(c));
+    ovfk_hv_uuid_str(vm2->uuid, u2);
     CHECK(strcmp(u1, u2) != 0);
     for (size_t i = 0; i < vm2->n_nics; i++) {
         for (size_t k = 0; k < vm->n_nics; k++) {
@@ -285,111 +285,112 @@ static void dry_run_is_what_happens(void)
         }
         CHECK(!is_pkg_mac(vm2->nics[i].mac));
     }
-    hv_vm_free(vm);
-    hv_vm_free(vm2);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(vm);
+    ovfk_hv_vm_free(vm2);
+    ovfk_hv_disconnect(c);
 }
 
 static void import_and_restore_differ_in_identity(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true, .name = "copy" };
     static const char *const other_nic[] = { "dmz,mac=02:17:42:2F:00:02" };
-    struct hv_create_opts co = { .name = "other", .cpus = 1,
+    struct ovfk_hv_create_opts co = { .name = "other", .cpus = 1,
                                  .memory_mib = 256, .nics = other_nic,
                                  .n_nics = 1 };
-    struct hv_vm *orig, *imp, *res;
-    struct hv_plan *p = NULL;
-    hv_conn *src, *c;
+    struct ovfk_hv_vm *orig, *imp, *res;
+    struct ovfk_hv_plan *p = NULL;
+    ovfk_hv_conn *src, *c;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
-    CHECK_OK(hv_connect("src", NULL, &src), ovfk_last_error());
-    CHECK_OK(hv_load(src, "web", &orig), hv_error(src));
-    hv_disconnect(src);
+    CHECK_OK(ovfk_hv_connect("src", NULL, &src), ovfk_last_error());
+    CHECK_OK(ovfk_hv_load(src, "web", &orig), ovfk_hv_error(src));
+    ovfk_hv_disconnect(src);
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
 
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!p->replaces);
     CHECK(!strcmp(p->disks[0].action, "import"));
-    hv_plan_free(p);
-    CHECK_OK(hv_load(c, "copy", &imp), hv_error(c));
+    ovfk_hv_plan_free(p);
+    CHECK_OK(ovfk_hv_load(c, "copy", &imp), ovfk_hv_error(c));
     CHECK(memcmp(imp->uuid, orig->uuid, 16) != 0);
     for (size_t i = 0; i < 3; i++) {
         CHECK(!is_pkg_mac(imp->nics[i].mac));
     }
 
-    o.mode = HV_RESTORE;
+    o.mode = OVFK_HV_RESTORE;
     o.name = NULL;
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(!p->replaces);
     CHECK_MSG(!strcmp(p->disks[0].action, "restore"), "'%s'",
               p->disks[0].action);
-    CHECK_EQ(p->guest, HV_GUEST_NONE);
-    hv_plan_free(p);
-    CHECK_OK(hv_load(c, "web", &res), hv_error(c));
+    CHECK_EQ(p->guest, OVFK_HV_GUEST_NONE);
+    ovfk_hv_plan_free(p);
+    CHECK_OK(ovfk_hv_load(c, "web", &res), ovfk_hv_error(c));
     CHECK(!memcmp(res->uuid, orig->uuid, 16));
     for (size_t i = 0; i < 3; i++) {
         CHECK(!strcmp(res->nics[i].mac, pkg_macs[i]));
     }
     /* again: it exists now, so it replaces, only when forced */
-    CHECK_ERR(hv_import(c, "pkg.ova", &o, NULL), -EEXIST, hv_error(c),
+    CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, NULL), -EEXIST, ovfk_hv_error(c),
               "--force");
     o.force = true;
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     CHECK(p->replaces);
-    hv_plan_free(p);
-    hv_vm_free(res);
+    ovfk_hv_plan_free(p);
+    ovfk_hv_vm_free(res);
     /* a restore whose MAC another VM has is refused, naming it */
-    CHECK_OK(hv_vm_remove(c, "web", false), hv_error(c));
-    CHECK_OK(hv_vm_create(c, &co, NULL), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "web", false), ovfk_hv_error(c));
+    CHECK_OK(ovfk_hv_vm_create(c, &co, NULL), ovfk_hv_error(c));
     o.force = false;
-    CHECK_ERR(hv_import(c, "pkg.ova", &o, NULL), -EEXIST, hv_error(c),
+    CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, NULL), -EEXIST, ovfk_hv_error(c),
               "MAC 02:17:42:2F:00:02 of NIC 2 belongs to VM 'other'");
-    CHECK_ERR(hv_load(c, "web", &res), -ENOENT, hv_error(c), "no VM named");
-    hv_vm_free(imp);
-    hv_vm_free(orig);
-    hv_disconnect(c);
+    CHECK_ERR(ovfk_hv_load(c, "web", &res), -ENOENT, ovfk_hv_error(c),
+              "no VM named");
+    ovfk_hv_vm_free(imp);
+    ovfk_hv_vm_free(orig);
+    ovfk_hv_disconnect(c);
 }
 
 static void unknown_networks_are_refused(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true, .name = "copy" };
-    struct hv_map to_lan = { "dmz", "lan" }, to_none = { "dmz", "nosuch" };
-    struct hv_plan *p = NULL;
-    hv_conn *c;
+    struct ovfk_hv_map to_lan = { "dmz", "lan" }, to_none = { "dmz", "nosuch" };
+    struct ovfk_hv_plan *p = NULL;
+    ovfk_hv_conn *c;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
     CHECK_OK(target("dst", false, &c), ovfk_last_error());
-    CHECK_ERR(hv_import(c, "pkg.ova", &o, &p), -ENOENT, hv_error(c),
+    CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, &p), -ENOENT, ovfk_hv_error(c),
               "network 'dmz' does not exist on the target; map it with "
               "--network 'dmz'=NAME (available: lan)");
     CHECK(p == NULL);
     o.networks = &to_none;
     o.n_networks = 1;
-    CHECK_ERR(hv_import(c, "pkg.ova", &o, NULL), -ENOENT, hv_error(c),
+    CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, NULL), -ENOENT, ovfk_hv_error(c),
               "network 'nosuch' (from --network dmz=nosuch) does not "
               "exist on the target (available: lan)");
     CHECK_EQ(vm_count(c), 0);
     o.networks = &to_lan;
     o.dry_run = true;
-    CHECK_OK(hv_import(c, "pkg.ova", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkg.ova", &o, &p), ovfk_hv_error(c));
     for (size_t i = 0; i < p->vm->n_nics; i++) {
         CHECK(!strcmp(p->vm->nics[i].network, "lan"));
     }
-    hv_plan_free(p);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(p);
+    ovfk_hv_disconnect(c);
 }
 
 /* Too little space: refused before writing, and the plan is handed back
  * with both figures.  A 1 MiB tmpfs stands for a full disk (root only). */
 static void too_little_space_keeps_the_plan(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true, .name = "copy" };
-    struct hv_plan *p = NULL;
+    struct ovfk_hv_plan *p = NULL;
     char small[4096];
-    hv_conn *c;
+    ovfk_hv_conn *c;
     int r;
 
     if (geteuid() != 0) {
@@ -412,14 +413,14 @@ static void too_little_space_keeps_the_plan(void)
     o.storage = small;
     for (int dry = 0; dry < 2; dry++) {
         o.dry_run = dry;
-        r = hv_import(c, "pkg.ova", &o, &p);
+        r = ovfk_hv_import(c, "pkg.ova", &o, &p);
         if (r != -ENOSPC || !p) {
             break;
         }
         r = p->space_needed > p->space_free && p->n_disks == 3 &&
             p->space_free <= (1 << 20) &&
             !strcmp(p->space_dir, small) ? 0 : -1;
-        hv_plan_free(p);
+        ovfk_hv_plan_free(p);
         p = NULL;
         if (r < 0) {
             break;
@@ -435,10 +436,10 @@ static void too_little_space_keeps_the_plan(void)
         }
     }
     umount(small);
-    CHECK_ERR(r, -ENOSPC, hv_error(c), "not enough space in");
-    CHECK(strstr(hv_error(c), "choose another place with --storage"));
+    CHECK_ERR(r, -ENOSPC, ovfk_hv_error(c), "not enough space in");
+    CHECK(strstr(ovfk_hv_error(c), "choose another place with --storage"));
     CHECK_EQ(vm_count(c), 0);
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 /*
@@ -451,11 +452,11 @@ static void new_macs_avoid_the_package(void)
     static const char *const disks[] = { "4M" };
     static const char *const nics[] = { "lan,mac=02:17:42:2F:00:01",
                                         "dmz,mac=02:17:42:2F:00:02" };
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true, .name = "copy" };
-    struct hv_map maps[] = { { "lan", "default" }, { "dmz", "default" } };
-    struct hv_plan *p = NULL;
-    hv_conn *c, *lv;
+    struct ovfk_hv_map maps[] = { { "lan", "default" }, { "dmz", "default" } };
+    struct ovfk_hv_plan *p = NULL;
+    ovfk_hv_conn *c, *lv;
     char cmd[1024];
 
     CHECK_OK(make_package("web", disks, 1, nics, 2, false, "pkgdir"),
@@ -470,22 +471,22 @@ static void new_macs_avoid_the_package(void)
              "0217422F0004 pkgdir/web.ovf");
     CHECK(system(cmd) == 0);
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
-    CHECK_OK(hv_import(c, "pkgdir/web.ovf", &o, &p), hv_error(c));
+    CHECK_OK(ovfk_hv_import(c, "pkgdir/web.ovf", &o, &p), ovfk_hv_error(c));
     /* the lowest free pool addresses not in the package: 03 and 05 */
     CHECK_MSG(!strcmp(p->vm->nics[0].mac, "02:17:42:2F:00:03") &&
               !strcmp(p->vm->nics[1].mac, "02:17:42:2F:00:05"),
               "new MACs %s %s (the package has 01, 02 and 04)",
               p->vm->nics[0].mac, p->vm->nics[1].mac);
-    hv_plan_free(p);
-    hv_disconnect(c);
+    ovfk_hv_plan_free(p);
+    ovfk_hv_disconnect(c);
 
-    if (hv_connect(NULL, "test:///default", &lv) < 0) {
+    if (ovfk_hv_connect(NULL, "test:///default", &lv) < 0) {
         SKIP("libvirt's test driver is not available");
     }
     o.networks = maps;
     o.n_networks = 2;
     o.storage = ".";
-    CHECK_OK(hv_import(lv, "pkgdir/web.ovf", &o, &p), hv_error(lv));
+    CHECK_OK(ovfk_hv_import(lv, "pkgdir/web.ovf", &o, &p), ovfk_hv_error(lv));
     for (size_t i = 0; i < 2; i++) {
         CHECK_MSG(strcmp(p->vm->nics[i].mac, "02:17:42:2F:00:01") &&
                   strcmp(p->vm->nics[i].mac, "02:17:42:2F:00:02") &&
@@ -493,30 +494,30 @@ static void new_macs_avoid_the_package(void)
                   "libvirt: NIC %zu got the package's MAC %s", i,
                   p->vm->nics[i].mac);
     }
-    hv_plan_free(p);
-    hv_disconnect(lv);
+    ovfk_hv_plan_free(p);
+    ovfk_hv_disconnect(lv);
 }
 
 /* vm create takes NAME, not --name; import's message names --name. */
 static void name_hints_fit_the_command(void)
 {
-    struct hv_create_opts co = { .name = "bad-name", .cpus = 1,
+    struct ovfk_hv_create_opts co = { .name = "bad-name", .cpus = 1,
                                  .memory_mib = 256 };
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true,
                                 .name = "bad-name" };
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
-    CHECK_ERR(hv_vm_create(c, &co, NULL), -EINVAL, hv_error(c),
+    CHECK_ERR(ovfk_hv_vm_create(c, &co, NULL), -EINVAL, ovfk_hv_error(c),
               "VM name 'bad-name' may use only letters, digits and '_'; "
               "choose another name");
-    CHECK_MSG(!strstr(hv_error(c), "--name"), "vm create's error: %s",
-              hv_error(c));
-    CHECK_ERR(hv_import(c, "pkg.ova", &o, NULL), -EINVAL, hv_error(c),
+    CHECK_MSG(!strstr(ovfk_hv_error(c), "--name"), "vm create's error: %s",
+              ovfk_hv_error(c));
+    CHECK_ERR(ovfk_hv_import(c, "pkg.ova", &o, NULL), -EINVAL, ovfk_hv_error(c),
               "choose another name with --name");
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 static int count_warnings;
@@ -540,11 +541,11 @@ static void blank_disks_do_not_start_the_appliance(void)
 {
     static const char *const disks[] = { "8M", "4M" };
     static const char *const nics[] = { "lan" };
-    struct hv_import_opts o = { .mode = HV_IMPORT, .name = "data",
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT, .name = "data",
                                 .warn = count_warn };
-    struct hv_plan *p = NULL;
+    struct ovfk_hv_plan *p = NULL;
     char *json;
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
     if (mapped("libguestfs.so")) {
         SKIP("libguestfs is already loaded (run this case alone: "
@@ -555,58 +556,58 @@ static void blank_disks_do_not_start_the_appliance(void)
              ovfk_last_error());
     CHECK_OK(target("dst", true, &c), ovfk_last_error());
     count_warnings = 0;
-    CHECK_OK(hv_import(c, "data.ova", &o, &p), hv_error(c));
-    CHECK_MSG(p->guest == HV_GUEST_BLANK, "guest fixup: %s",
-              hv_guest_fix_name(p->guest));
+    CHECK_OK(ovfk_hv_import(c, "data.ova", &o, &p), ovfk_hv_error(c));
+    CHECK_MSG(p->guest == OVFK_HV_GUEST_BLANK, "guest fixup: %s",
+              ovfk_hv_guest_fix_name(p->guest));
     CHECK(!mapped("libguestfs.so"));
     CHECK_EQ(count_warnings, 0);
-    json = hv_plan_to_json(p);
+    json = ovfk_hv_plan_to_json(p);
     CHECK(json && strstr(json, "\"status\": \"blank\""));
     free(json);
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
 
     /* the counter-case: a DOS partition table on the first disk */
     CHECK_OK(make_package("part", disks, 2, nics, 1, true, "part.ova"),
              ovfk_last_error());
     o.name = "part";
-    CHECK_OK(hv_import(c, "part.ova", &o, &p), hv_error(c));
-    CHECK_MSG(p->guest == HV_GUEST_FAILED, "guest fixup: %s",
-              hv_guest_fix_name(p->guest));
+    CHECK_OK(ovfk_hv_import(c, "part.ova", &o, &p), ovfk_hv_error(c));
+    CHECK_MSG(p->guest == OVFK_HV_GUEST_FAILED, "guest fixup: %s",
+              ovfk_hv_guest_fix_name(p->guest));
     CHECK(mapped("libguestfs.so"));
     CHECK_EQ(count_warnings, 1);
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     unsetenv("LIBGUESTFS_HV");
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 /* libvirt's test driver forgets its VMs with the connection: their disks
  * go with it (and never into /var/lib/libvirt/images). */
 static void test_driver_keeps_no_disk_past_its_connection(void)
 {
-    struct hv_import_opts o = { .mode = HV_IMPORT,
+    struct ovfk_hv_import_opts o = { .mode = OVFK_HV_IMPORT,
                                 .keep_guest_config = true, .name = "lvt" };
-    struct hv_map maps[] = { { "lan", "default" }, { "dmz", "default" } };
-    struct hv_plan *p = NULL;
+    struct ovfk_hv_map maps[] = { { "lan", "default" }, { "dmz", "default" } };
+    struct ovfk_hv_plan *p = NULL;
     char target_path[3][4096];
     struct stat st;
     bool left = false;
-    hv_conn *lv;
+    ovfk_hv_conn *lv;
 
     CHECK_OK(usual_package("pkg.ova"), ovfk_last_error());
-    if (hv_connect(NULL, "test:///default", &lv) < 0) {
+    if (ovfk_hv_connect(NULL, "test:///default", &lv) < 0) {
         SKIP("libvirt's test driver is not available");
     }
     o.networks = maps;
     o.n_networks = 2;
-    CHECK_OK(hv_import(lv, "pkg.ova", &o, &p), hv_error(lv));
+    CHECK_OK(ovfk_hv_import(lv, "pkg.ova", &o, &p), ovfk_hv_error(lv));
     CHECK_EQ(p->n_disks, 3);
     for (size_t i = 0; i < 3; i++) {
         snprintf(target_path[i], sizeof(target_path[i]), "%s",
                  p->disks[i].target);
     }
-    hv_plan_free(p);
+    ovfk_hv_plan_free(p);
     CHECK(stat(target_path[0], &st) == 0);
-    hv_disconnect(lv);
+    ovfk_hv_disconnect(lv);
     for (size_t i = 0; i < 3; i++) {
         if (stat(target_path[i], &st) == 0) {
             unlink(target_path[i]);     /* not left where it was put */

@@ -104,7 +104,7 @@ static bool exists(const char *path)
 /* The connection to ./xen (made) and the absolute directory. */
 static char top[4096];
 
-static int connect_xen(hv_conn **c)
+static int connect_xen(ovfk_hv_conn **c)
 {
     char uri[4200];
 
@@ -113,56 +113,58 @@ static int connect_xen(hv_conn **c)
         return -errno;
     }
     snprintf(uri, sizeof(uri), "xen:%s/xen", top);
-    return hv_connect(NULL, uri, c);
+    return ovfk_hv_connect(NULL, uri, c);
 }
 
-static int create(hv_conn *c, const char *name, const char **disks,
-                  size_t nd, const char **nics, size_t nn, struct hv_vm **out)
+static int create(ovfk_hv_conn *c, const char *name, const char **disks,
+                  size_t nd, const char **nics, size_t nn,
+                  struct ovfk_hv_vm **out)
 {
-    struct hv_create_opts o = { .name = name, .memory_mib = 512,
+    struct ovfk_hv_create_opts o = { .name = name, .memory_mib = 512,
                                 .disks = disks, .n_disks = nd,
                                 .nics = nics, .n_nics = nn };
 
-    return hv_vm_create(c, &o, out);
+    return ovfk_hv_vm_create(c, &o, out);
 }
 
-static int vm_count(hv_conn *c)
+static int vm_count(ovfk_hv_conn *c)
 {
-    struct hv_vm **vms;
+    struct ovfk_hv_vm **vms;
     size_t n;
 
-    if (hv_list(c, &vms, &n) < 0) {
+    if (ovfk_hv_list(c, &vms, &n) < 0) {
         return -1;
     }
-    hv_list_free(vms, n);
+    ovfk_hv_list_free(vms, n);
     return (int)n;
 }
 
 static void test_open_errors(void)
 {
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
-    CHECK_ERR(hv_connect(NULL, "xen:/nonexistent/ovfkit-xen", &c), -ENOENT,
+    CHECK_ERR(ovfk_hv_connect(NULL, "xen:/nonexistent/ovfkit-xen", &c), -ENOENT,
               ovfk_last_error(), "'/nonexistent/ovfkit-xen' is not a "
               "directory of Xen configuration files");
     CHECK_OK(write_text("plain", ""), "plain");
-    CHECK_ERR(hv_connect(NULL, "xen:plain", &c), -ENOENT, ovfk_last_error(),
-              "is not a directory");
+    CHECK_ERR(ovfk_hv_connect(NULL, "xen:plain", &c), -ENOENT,
+              ovfk_last_error(), "is not a directory");
 }
 
 /* The syntaxes of hand-written files: quotes, lists over lines, comments,
  * xl's positional and key=value disks, phy: devices, vifs without MACs. */
 static void test_read_hand_written(void)
 {
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 48 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 48 * MIB };
     char text[4096];
-    struct hv_vm *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *vm;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
     CHECK_OK(write_text("raw.img", ""), "raw.img");
     CHECK(truncate("raw.img", 3 * MIB) == 0);
-    CHECK_OK(vhd_create("d.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("d.vhd", &o, NULL), ovfk_last_error());
     snprintf(text, sizeof(text),
              "# written by hand\n"
              "name = \"db01\"   # the domain\n"
@@ -176,8 +178,8 @@ static void test_read_hand_written(void)
              "vif = [ \"mac=00:16:3e:2f:01:01,bridge=xenbr7\",\n"
              "        'bridge=xenbr8, model=e1000' ]\n", top, top, top);
     CHECK_OK(write_text("xen/db01.cfg", text), "db01.cfg");
-    CHECK_OK(hv_load(c, "8d9b3a1e-1f2c-4c55-9a1e-5b6f7a8c9d0e", &vm),
-             hv_error(c));
+    CHECK_OK(ovfk_hv_load(c, "8d9b3a1e-1f2c-4c55-9a1e-5b6f7a8c9d0e", &vm),
+             ovfk_hv_error(c));
     CHECK(!strcmp(vm->name, "db01"));
     CHECK_EQ(vm->memory_mib, 1024);
     CHECK_EQ(vm->cpus, 2);
@@ -205,8 +207,8 @@ static void test_read_hand_written(void)
     CHECK(vm->nics[1].mac[0] == '\0');
     CHECK(!strcmp(vm->nics[1].network, "xenbr8"));
     CHECK(!strcmp(vm->nics[1].model, "e1000"));
-    hv_vm_free(vm);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(vm);
+    ovfk_hv_disconnect(c);
 }
 
 /* Files that are not domains, or do not parse, are skipped; the rest
@@ -215,8 +217,8 @@ static void test_bad_config_lines(void)
 {
     const char *disks[] = { "8M" };
     char before[8192];
-    struct hv_vm *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *vm;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
     CHECK_OK(write_text("xen/good.cfg", "name = \"good\"\nmemory = 512\n"),
@@ -231,40 +233,40 @@ static void test_bad_config_lines(void)
     CHECK_OK(write_text("xen/xmexample1", "name = \"example\"\n"), "xm");
     CHECK(mkdir("xen/scripts", 0755) == 0);
     CHECK_EQ(vm_count(c), 1);
-    CHECK_OK(hv_load(c, "good", &vm), hv_error(c));
-    hv_vm_free(vm);
-    CHECK_ERR(hv_load(c, "noeq", &vm), -ENOENT, hv_error(c),
+    CHECK_OK(ovfk_hv_load(c, "good", &vm), ovfk_hv_error(c));
+    ovfk_hv_vm_free(vm);
+    CHECK_ERR(ovfk_hv_load(c, "noeq", &vm), -ENOENT, ovfk_hv_error(c),
               "no VM named 'noeq'");
 
     /* "noeq" is free as a name, but noeq.cfg is the user's */
     snprintf(before, sizeof(before), "%s", read_text("xen/noeq.cfg"));
     CHECK_ERR(create(c, "noeq", disks, 1, NULL, 0, &vm), -EEXIST,
-              hv_error(c), "noeq.cfg' already exists");
+              ovfk_hv_error(c), "noeq.cfg' already exists");
     CHECK(!strcmp(read_text("xen/noeq.cfg"), before));
     CHECK_MSG(!exists("xen/images/noeq-disk1.vhd"), "the refused VM's disk "
               "was left behind");
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 static void test_names(void)
 {
-    struct hv_vm *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *vm;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
     CHECK_ERR(create(c, "xmexample3", NULL, 0, NULL, 0, &vm), -EINVAL,
-              hv_error(c), "may not start with \"xmexample\"");
+              ovfk_hv_error(c), "may not start with \"xmexample\"");
     CHECK_ERR(create(c, "scripts", NULL, 0, NULL, 0, &vm), -EINVAL,
-              hv_error(c), "is reserved");
+              ovfk_hv_error(c), "is reserved");
     CHECK_ERR(create(c, "../etc", NULL, 0, NULL, 0, &vm), -EINVAL,
-              hv_error(c), "may use only letters, digits and '_'");
-    CHECK_ERR(create(c, "", NULL, 0, NULL, 0, &vm), -EINVAL, hv_error(c),
+              ovfk_hv_error(c), "may use only letters, digits and '_'");
+    CHECK_ERR(create(c, "", NULL, 0, NULL, 0, &vm), -EINVAL, ovfk_hv_error(c),
               "is empty");
     CHECK_EQ(vm_count(c), 0);
-    CHECK_OK(create(c, "ok_1", NULL, 0, NULL, 0, &vm), hv_error(c));
-    hv_vm_free(vm);
+    CHECK_OK(create(c, "ok_1", NULL, 0, NULL, 0, &vm), ovfk_hv_error(c));
+    ovfk_hv_vm_free(vm);
     CHECK(exists("xen/ok_1.cfg"));
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 /* Several VMs in one images/: each disk a file of its own, named after
@@ -272,35 +274,35 @@ static void test_names(void)
 static void test_disk_names_unique(void)
 {
     const char *one[] = { "16M" }, *two[] = { "8M", "8M" };
-    struct hv_vm *a, *b, *c3, *d, *got;
+    struct ovfk_hv_vm *a, *b, *c3, *d, *got;
     struct stat st;
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
-    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), hv_error(c));
-    CHECK_OK(create(c, "b", one, 1, NULL, 0, &b), hv_error(c));
-    CHECK_OK(create(c, "c", two, 2, NULL, 0, &c3), hv_error(c));
+    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), ovfk_hv_error(c));
+    CHECK_OK(create(c, "b", one, 1, NULL, 0, &b), ovfk_hv_error(c));
+    CHECK_OK(create(c, "c", two, 2, NULL, 0, &c3), ovfk_hv_error(c));
     CHECK(strstr(a->disks[0].path, "/xen/images/a-disk1.vhd") != NULL);
     CHECK(strstr(b->disks[0].path, "/xen/images/b-disk1.vhd") != NULL);
     CHECK(strstr(c3->disks[0].path, "/xen/images/c-disk1.vhd") != NULL);
     CHECK(strstr(c3->disks[1].path, "/xen/images/c-disk2.vhd") != NULL);
     CHECK(strstr(read_text("xen/a.cfg"), "#ovfkit-owns = ") != NULL);
-    CHECK_OK(hv_load(c, "c", &got), hv_error(c));
+    CHECK_OK(ovfk_hv_load(c, "c", &got), ovfk_hv_error(c));
     CHECK(got->disks[0].owned && got->disks[1].owned);
     CHECK(!strcmp(got->disks[1].path, c3->disks[1].path));
-    hv_vm_free(got);
+    ovfk_hv_vm_free(got);
 
     CHECK_OK(write_text("xen/images/d-disk1.vhd", "the user's"), "squat");
-    CHECK_OK(create(c, "d", one, 1, NULL, 0, &d), hv_error(c));
+    CHECK_OK(create(c, "d", one, 1, NULL, 0, &d), ovfk_hv_error(c));
     CHECK(strstr(d->disks[0].path, "/xen/images/d-disk1-2.vhd") != NULL);
     CHECK(!strcmp(read_text("xen/images/d-disk1.vhd"), "the user's"));
     CHECK(stat(a->disks[0].path, &st) == 0 && st.st_size > 0);
     CHECK_EQ(vm_count(c), 4);
-    hv_vm_free(a);
-    hv_vm_free(b);
-    hv_vm_free(c3);
-    hv_vm_free(d);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(a);
+    ovfk_hv_vm_free(b);
+    ovfk_hv_vm_free(c3);
+    ovfk_hv_vm_free(d);
+    ovfk_hv_disconnect(c);
 }
 
 /* A failed create takes back its own disk only; images/ stays. */
@@ -308,13 +310,13 @@ static void test_create_rollback(void)
 {
     const char *one[] = { "8M" }, *bad[] = { "8M", "missing.img" };
     struct stat before, after;
-    struct hv_vm *a, *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *a, *vm;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
-    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), hv_error(c));
+    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), ovfk_hv_error(c));
     CHECK(stat(a->disks[0].path, &before) == 0);
-    CHECK_ERR(create(c, "d", bad, 2, NULL, 0, &vm), -ENOENT, hv_error(c),
+    CHECK_ERR(create(c, "d", bad, 2, NULL, 0, &vm), -ENOENT, ovfk_hv_error(c),
               "cannot open 'missing.img'");
     CHECK(!exists("xen/d.cfg"));
     CHECK(!exists("xen/images/d-disk1.vhd"));
@@ -323,12 +325,12 @@ static void test_create_rollback(void)
     CHECK_EQ(after.st_mtime, before.st_mtime);
     CHECK_EQ(vm_count(c), 1);
     /* and in an images/ with nothing else, the folder stays */
-    CHECK_OK(hv_vm_remove(c, "a", false), hv_error(c));
-    CHECK_ERR(create(c, "e", bad, 2, NULL, 0, &vm), -ENOENT, hv_error(c),
+    CHECK_OK(ovfk_hv_vm_remove(c, "a", false), ovfk_hv_error(c));
+    CHECK_ERR(create(c, "e", bad, 2, NULL, 0, &vm), -ENOENT, ovfk_hv_error(c),
               "cannot open 'missing.img'");
     CHECK(exists("xen/images"));
-    hv_vm_free(a);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(a);
+    ovfk_hv_disconnect(c);
 }
 
 /* vm remove removes the disks the VM owns and nobody else uses. */
@@ -336,12 +338,12 @@ static void test_remove_owned_only(void)
 {
     const char *one[] = { "8M" };
     char text[4096];
-    struct hv_vm *a, *b, *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *a, *b, *vm;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
-    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), hv_error(c));
-    CHECK_OK(create(c, "b", one, 1, NULL, 0, &b), hv_error(c));
+    CHECK_OK(create(c, "a", one, 1, NULL, 0, &a), ovfk_hv_error(c));
+    CHECK_OK(create(c, "b", one, 1, NULL, 0, &b), ovfk_hv_error(c));
     CHECK_OK(write_text("user.img", "the user's data"), "user.img");
     snprintf(text, sizeof(text), "name = \"f\"\ndisk = [ \"tap:vhd:%s,xvda,"
              "w\" ]\n", a->disks[0].path);
@@ -350,81 +352,83 @@ static void test_remove_owned_only(void)
              "img,xvda,w\" ]\n", top);
     CHECK_OK(write_text("xen/g.cfg", text), "g.cfg");
 
-    CHECK_OK(hv_vm_remove(c, "g", false), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "g", false), ovfk_hv_error(c));
     CHECK(!exists("xen/g.cfg"));
     CHECK_MSG(exists("user.img"), "removing g removed the user's file");
-    CHECK_OK(hv_vm_remove(c, "f", false), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "f", false), ovfk_hv_error(c));
     CHECK_MSG(exists(a->disks[0].path), "removing f removed a's disk");
     snprintf(text, sizeof(text), "name = \"f\"\ndisk = [ \"tap:vhd:%s,xvda,"
              "w\" ]\n", a->disks[0].path);
     CHECK_OK(write_text("xen/f.cfg", text), "f.cfg");
-    CHECK_OK(hv_vm_remove(c, "a", false), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "a", false), ovfk_hv_error(c));
     CHECK(!exists("xen/a.cfg"));
     CHECK_MSG(exists(a->disks[0].path), "removing a removed the disk f "
               "still uses");
-    CHECK_OK(hv_vm_remove(c, "b", false), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "b", false), ovfk_hv_error(c));
     CHECK_MSG(!exists(b->disks[0].path), "b's own disk stayed");
-    CHECK_ERR(hv_load(c, "b", &vm), -ENOENT, hv_error(c), "no VM named 'b'");
-    CHECK_ERR(hv_vm_remove(c, "b", false), -ENOENT, hv_error(c),
+    CHECK_ERR(ovfk_hv_load(c, "b", &vm), -ENOENT, ovfk_hv_error(c),
               "no VM named 'b'");
-    hv_vm_free(a);
-    hv_vm_free(b);
-    hv_disconnect(c);
+    CHECK_ERR(ovfk_hv_vm_remove(c, "b", false), -ENOENT, ovfk_hv_error(c),
+              "no VM named 'b'");
+    ovfk_hv_vm_free(a);
+    ovfk_hv_vm_free(b);
+    ovfk_hv_disconnect(c);
 }
 
 /* Hand-written files without a uuid line all read as the zero UUID: the
  * one removed is the one named. */
 static void test_remove_without_uuid(void)
 {
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
     CHECK_OK(write_text("xen/p.cfg", "name = \"p\"\n"), "p");
     CHECK_OK(write_text("xen/q.cfg", "name = \"q\"\n"), "q");
     CHECK_OK(write_text("xen/r.cfg", "name = \"r\"\n"), "r");
-    CHECK_OK(hv_vm_remove(c, "q", false), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "q", false), ovfk_hv_error(c));
     CHECK(exists("xen/p.cfg") && exists("xen/r.cfg"));
     CHECK(!exists("xen/q.cfg"));
-    CHECK_OK(hv_vm_remove(c, "p", true), hv_error(c));
+    CHECK_OK(ovfk_hv_vm_remove(c, "p", true), ovfk_hv_error(c));
     CHECK(exists("xen/r.cfg") && !exists("xen/p.cfg"));
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 /* A disk's capacity is the size the guest sees, however small the file. */
 static void test_capacity(void)
 {
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 64 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 64 * MIB };
     const char *disks[] = { "64M" };
-    struct hv_vm *v, *h;
+    struct ovfk_hv_vm *v, *h;
     struct stat st;
     char text[4096];
-    hv_conn *c;
+    ovfk_hv_conn *c;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
-    CHECK_OK(create(c, "v", disks, 1, NULL, 0, &v), hv_error(c));
-    hv_vm_free(v);
-    CHECK_OK(hv_load(c, "v", &v), hv_error(c));
+    CHECK_OK(create(c, "v", disks, 1, NULL, 0, &v), ovfk_hv_error(c));
+    ovfk_hv_vm_free(v);
+    CHECK_OK(ovfk_hv_load(c, "v", &v), ovfk_hv_error(c));
     CHECK(stat(v->disks[0].path, &st) == 0 && (uint64_t)st.st_size < MIB);
     CHECK_EQ(v->disks[0].capacity, 64 * MIB);
 
     /* a differencing child: its own footer has the size, even with its
      * parent gone */
-    CHECK_OK(vhd_create("base.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("base.vhd", &o, NULL), ovfk_last_error());
     o.parent = "base.vhd";
-    CHECK_OK(vhd_create("child.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("child.vhd", &o, NULL), ovfk_last_error());
     snprintf(text, sizeof(text), "name = \"h\"\ndisk = [ \"tap:vhd:%s/child."
              "vhd,xvda,w\", \"tap:vhd:%s/none.vhd,xvdb,w\", \"tap:vhd:%s/"
              "fake.vhd,xvdc,w\" ]\n", top, top, top);
     CHECK_OK(write_text("xen/h.cfg", text), "h.cfg");
     CHECK_OK(write_text("fake.vhd", "not a VHD"), "fake");
     CHECK(unlink("base.vhd") == 0);
-    CHECK_OK(hv_load(c, "h", &h), hv_error(c));
+    CHECK_OK(ovfk_hv_load(c, "h", &h), ovfk_hv_error(c));
     CHECK_EQ(h->disks[0].capacity, 64 * MIB);
     CHECK_EQ(h->disks[1].capacity, 0);      /* missing */
     CHECK_EQ(h->disks[2].capacity, 0);      /* not a VHD */
-    hv_vm_free(h);
-    hv_vm_free(v);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(h);
+    ovfk_hv_vm_free(v);
+    ovfk_hv_disconnect(c);
 }
 
 /*
@@ -434,13 +438,13 @@ static void test_capacity(void)
  */
 static void test_restore_renamed(void)
 {
-    struct hv_import_opts io = { .mode = HV_RESTORE, .force = true,
+    struct ovfk_hv_import_opts io = { .mode = OVFK_HV_RESTORE, .force = true,
                                  .keep_guest_config = true };
-    struct hv_export_opts eo = { .to = "db.ova" };
+    struct ovfk_hv_export_opts eo = { .to = "db.ova" };
     char text[4096], rs[4200];
-    struct hv_plan *plan;
-    struct hv_vm *vm;
-    hv_conn *c;
+    struct ovfk_hv_plan *plan;
+    struct ovfk_hv_vm *vm;
+    ovfk_hv_conn *c;
     int r;
 
     CHECK_OK(connect_xen(&c), ovfk_last_error());
@@ -451,31 +455,31 @@ static void test_restore_renamed(void)
              "w\" ]\n", top);
     CHECK_OK(write_text("xen/db.cfg", text), "db.cfg");
     CHECK_OK(write_text("xen/other.cfg", "this is not a domain\n"), "other");
-    CHECK_OK(hv_export(c, "db01", &eo), hv_error(c));
+    CHECK_OK(ovfk_hv_export(c, "db01", &eo), ovfk_hv_error(c));
     snprintf(rs, sizeof(rs), "%s/rs", top);
     CHECK(mkdir(rs, 0755) == 0);
     io.storage = rs;
 
     io.name = "other";
     plan = NULL;
-    r = hv_import(c, "db.ova", &io, &plan);
-    hv_plan_free(plan);     /* made also when the import fails */
-    CHECK_ERR(r, -EEXIST, hv_error(c), "other.cfg' already exists");
+    r = ovfk_hv_import(c, "db.ova", &io, &plan);
+    ovfk_hv_plan_free(plan);     /* made also when the import fails */
+    CHECK_ERR(r, -EEXIST, ovfk_hv_error(c), "other.cfg' already exists");
     CHECK(!strcmp(read_text("xen/other.cfg"), "this is not a domain\n"));
-    CHECK_OK(hv_load(c, "db01", &vm), hv_error(c));
-    hv_vm_free(vm);
+    CHECK_OK(ovfk_hv_load(c, "db01", &vm), ovfk_hv_error(c));
+    ovfk_hv_vm_free(vm);
 
     io.name = "db";
-    CHECK_OK(hv_import(c, "db.ova", &io, &plan), hv_error(c));
-    hv_plan_free(plan);
+    CHECK_OK(ovfk_hv_import(c, "db.ova", &io, &plan), ovfk_hv_error(c));
+    ovfk_hv_plan_free(plan);
     CHECK_MSG(exists("xen/db.cfg"), "the renamed VM's file is gone");
-    CHECK_OK(hv_load(c, "db", &vm), hv_error(c));
+    CHECK_OK(ovfk_hv_load(c, "db", &vm), ovfk_hv_error(c));
     CHECK(vm->disks[0].owned);
     CHECK(strncmp(vm->disks[0].path, rs, strlen(rs)) == 0);
-    hv_vm_free(vm);
+    ovfk_hv_vm_free(vm);
     CHECK_EQ(vm_count(c), 1);
     CHECK_MSG(exists("d.img"), "the restore removed the user's disk");
-    hv_disconnect(c);
+    ovfk_hv_disconnect(c);
 }
 
 static void test_macs(void)
@@ -483,8 +487,8 @@ static void test_macs(void)
     const char *br = bridge();
     char n1[96], n2[96], pinned[160], text[512];
     const char *three[] = { n1, n2, n1 }, *clash[] = { pinned };
-    struct hv_vm *x, *y, *vm;
-    hv_conn *c;
+    struct ovfk_hv_vm *x, *y, *vm;
+    ovfk_hv_conn *c;
 
     if (!br) {
         SKIP("no bridge (Xen's networks) on this host, and making one "
@@ -497,28 +501,28 @@ static void test_macs(void)
     snprintf(text, sizeof(text), "name = \"hand\"\nvif = [ 'mac=02:17:42:"
              "2f:00:02,bridge=%s' ]\n", br);
     CHECK_OK(write_text("xen/hand.cfg", text), "hand.cfg");
-    CHECK_OK(create(c, "x", NULL, 0, three, 3, &x), hv_error(c));
+    CHECK_OK(create(c, "x", NULL, 0, three, 3, &x), ovfk_hv_error(c));
     CHECK(!strcmp(x->nics[0].mac, "02:17:42:2F:00:01"));
     CHECK(!strcmp(x->nics[1].mac, "02:17:42:2F:00:03"));
     CHECK(!strcmp(x->nics[2].mac, "02:17:42:2F:00:04"));
     CHECK(strstr(read_text("xen/x.cfg"), "mac=02:17:42:2F:00:04,") != NULL);
-    CHECK_OK(create(c, "y", NULL, 0, three, 2, &y), hv_error(c));
+    CHECK_OK(create(c, "y", NULL, 0, three, 2, &y), ovfk_hv_error(c));
     CHECK(!strcmp(y->nics[0].mac, "02:17:42:2F:00:05"));
     CHECK(!strcmp(y->nics[1].mac, "02:17:42:2F:00:06"));
-    hv_vm_free(y);
-    CHECK_OK(hv_load(c, "y", &y), hv_error(c));
+    ovfk_hv_vm_free(y);
+    CHECK_OK(ovfk_hv_load(c, "y", &y), ovfk_hv_error(c));
     CHECK_EQ(y->n_nics, 2);
     CHECK(!strcmp(y->nics[1].mac, "02:17:42:2F:00:06"));
     snprintf(pinned, sizeof(pinned), "%s,mac=02:17:42:2F:00:02", br);
-    CHECK_ERR(create(c, "z", NULL, 0, clash, 1, &vm), -EEXIST, hv_error(c),
+    CHECK_ERR(create(c, "z", NULL, 0, clash, 1, &vm), -EEXIST, ovfk_hv_error(c),
               "MAC 02:17:42:2F:00:02 is used by VM 'hand'");
     CHECK_ERR(create(c, "z", NULL, 0, (const char *[]){ "ovfkit_nonet" }, 1,
-                     &vm), -ENOENT, hv_error(c),
+                     &vm), -ENOENT, ovfk_hv_error(c),
               "network 'ovfkit_nonet' does not exist on the target");
     CHECK(!exists("xen/z.cfg"));
-    hv_vm_free(x);
-    hv_vm_free(y);
-    hv_disconnect(c);
+    ovfk_hv_vm_free(x);
+    ovfk_hv_vm_free(y);
+    ovfk_hv_disconnect(c);
 }
 
 TEST_MAIN(T(test_open_errors), T(test_read_hand_written),

@@ -54,10 +54,11 @@ static const char *missing(void)
 
 static int make(const char *path, uint64_t size, const char *parent)
 {
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = size,
-                                 .parent = parent };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = size,
+                                      .parent = parent };
 
-    return vhd_create(path, &o, NULL);
+    return ovfk_vhd_create(path, &o, NULL);
 }
 
 /* Serve file (relative to the test directory) as disk 0 of a VM whose
@@ -85,10 +86,10 @@ static void stop(void)
     ovfk_nbdkit_stop(pid);
 }
 
-/* Ask the server of disk 0; the message in msg (hv_conn's error). */
+/* Ask the server of disk 0; the message in msg (ovfk_hv_conn's error). */
 static int ask(const char *verb, const char *path, char *msg, size_t len)
 {
-    hv_conn c = { 0 };
+    ovfk_hv_conn c = { 0 };
     int r = run_disk_request(&c, dir, 0, verb, path);
 
     snprintf(msg, len, "%s", c.err.msg);
@@ -110,14 +111,14 @@ static int nbd_write(unsigned pattern, uint64_t off, uint64_t len)
 static int byte_at(const char *path, uint64_t off)
 {
     uint8_t b;
-    vhd_t *h;
+    ovfk_vhd *h;
     int r;
 
-    if (vhd_open(path, 0, &h) < 0) {
+    if (ovfk_vhd_open(path, 0, &h) < 0) {
         return -1;
     }
-    r = vhd_pread(h, &b, 1, off);
-    vhd_close(h);
+    r = ovfk_vhd_pread(h, &b, 1, off);
+    ovfk_vhd_close(h);
     return r < 0 ? -1 : b;
 }
 

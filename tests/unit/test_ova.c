@@ -16,27 +16,32 @@ static void manifest_spellings(void)
 {
     static const char text[] =
         "SHA1(a.ovf)= 0123456789abcdef0123456789abcdef01234567\n"
-        "SHA256(b c.vhd)=0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
-        "SHA-256(x)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-        "SHA2-256(y)= 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
-        "SHA512(z)= 00000000000000000000000000000000000000000000000000000000000000000"
+        "SHA256(b "
+        "c.vhd)="
+        "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\r\n"
+        "SHA-256(x)= "
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA2-256(y)= "
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+        "SHA512(z)= "
+        "00000000000000000000000000000000000000000000000000000000000000000"
         "000000000000000000000000000000000000000000000000000000000000000\n"
         "\n"
         "MD5(old)= 0123456789abcdef0123456789abcdef\n"
         "SHA1(short)= 0123\n";
-    struct ova_manifest m;
-    int bad = ova_manifest_parse(text, sizeof(text) - 1, &m, NULL, NULL);
+    struct ovfk_ova_manifest m;
+    int bad = ovfk_ova_manifest_parse(text, sizeof(text) - 1, &m, NULL, NULL);
 
     CHECK_EQ(bad, 2);      /* MD5 and the short digest */
     CHECK_EQ(m.n, 5);
     CHECK(!strcmp(m.entries[1].name, "b c.vhd"));
-    CHECK_EQ(m.entries[1].digest, OVA_DIGEST_SHA256);
+    CHECK_EQ(m.entries[1].digest, OVFK_OVA_DIGEST_SHA256);
     CHECK(!strcmp(m.entries[1].hex, "0123456789abcdef0123456789abcdef"
                   "0123456789abcdef0123456789abcdef"));
-    CHECK_EQ(m.entries[2].digest, OVA_DIGEST_SHA256);
-    CHECK_EQ(m.entries[3].digest, OVA_DIGEST_SHA256);
-    CHECK_EQ(m.entries[4].digest, OVA_DIGEST_SHA512);
-    ova_manifest_free(&m);
+    CHECK_EQ(m.entries[2].digest, OVFK_OVA_DIGEST_SHA256);
+    CHECK_EQ(m.entries[3].digest, OVFK_OVA_DIGEST_SHA256);
+    CHECK_EQ(m.entries[4].digest, OVFK_OVA_DIGEST_SHA512);
+    ovfk_ova_manifest_free(&m);
 }
 
 static void member_names(void)
@@ -107,24 +112,25 @@ static void gzip_truncated_is_refused(void)
 
 static void writer_refuses_wrong_sizes(void)
 {
-    struct ova_pack_opts o = { 0 };
-    ova_writer *w;
+    struct ovfk_ova_pack_opts o = { 0 };
+    ovfk_ova_writer *w;
     ovfk_sink sink;
 
-    CHECK_OK(ova_writer_new("p.ova", false, &o, &w), ovfk_last_error());
-    CHECK_OK(ova_writer_plan(w, "a.bin", 10), ova_writer_error(w));
-    CHECK_OK(ova_writer_descriptor(w, "p.ovf", "<x/>", 4),
-             ova_writer_error(w));
-    CHECK_OK(ova_writer_next(w, "a.bin", &sink), ova_writer_error(w));
-    CHECK_OK(sink.write(sink.opaque, "12345", 5), ova_writer_error(w));
-    CHECK_ERR(ova_writer_finish(w), -EIO, ova_writer_error(w), "not the 10");
-    ova_writer_free(w);
+    CHECK_OK(ovfk_ova_writer_new("p.ova", false, &o, &w), ovfk_last_error());
+    CHECK_OK(ovfk_ova_writer_plan(w, "a.bin", 10), ovfk_ova_writer_error(w));
+    CHECK_OK(ovfk_ova_writer_descriptor(w, "p.ovf", "<x/>", 4),
+             ovfk_ova_writer_error(w));
+    CHECK_OK(ovfk_ova_writer_next(w, "a.bin", &sink), ovfk_ova_writer_error(w));
+    CHECK_OK(sink.write(sink.opaque, "12345", 5), ovfk_ova_writer_error(w));
+    CHECK_ERR(ovfk_ova_writer_finish(w), -EIO, ovfk_ova_writer_error(w),
+              "not the 10");
+    ovfk_ova_writer_free(w);
     CHECK(access("p.ova", F_OK) != 0);
     CHECK(system("ls -A | grep -q part") != 0);
-    CHECK_OK(ova_writer_new("q.ova", false, &o, &w), ovfk_last_error());
-    CHECK_ERR(ova_writer_plan(w, "../evil", 1), -EINVAL, ova_writer_error(w),
-              "cannot be a package file name");
-    ova_writer_free(w);
+    CHECK_OK(ovfk_ova_writer_new("q.ova", false, &o, &w), ovfk_last_error());
+    CHECK_ERR(ovfk_ova_writer_plan(w, "../evil", 1), -EINVAL,
+              ovfk_ova_writer_error(w), "cannot be a package file name");
+    ovfk_ova_writer_free(w);
 }
 
 /*
@@ -137,12 +143,12 @@ static void background_hash_matches_vectors(void)
     static const size_t pieces[] = { 1, 70000, 3, 200000, 65535, 65536,
                                      100, 400000 };
     static const struct {
-        enum ova_digest d;
+        enum ovfk_ova_digest d;
         const char *hex;
     } vec[] = {
-        { OVA_DIGEST_SHA256, "cdc76e5c9914fb9281a1c7e284d73e67"
+        { OVFK_OVA_DIGEST_SHA256, "cdc76e5c9914fb9281a1c7e284d73e67"
                              "f1809a48a497200e046d39ccc7112cd0" },
-        { OVA_DIGEST_SHA1, "34aa973cd4c4daa4f61eeb2bdbad27316534016f" },
+        { OVFK_OVA_DIGEST_SHA1, "34aa973cd4c4daa4f61eeb2bdbad27316534016f" },
     };
     const size_t total = 1000000;
     char *a = malloc(total), hex[129];
@@ -202,11 +208,12 @@ struct diags {
     char last_error[600];
 };
 
-static void collect_diag(void *opaque, enum ovf_severity sev, const char *msg)
+static void collect_diag(void *opaque, enum ovfk_ovf_severity sev,
+                         const char *msg)
 {
     struct diags *d = opaque;
 
-    if (sev == OVF_ERROR) {
+    if (sev == OVFK_OVF_ERROR) {
         d->errors++;
         snprintf(d->last_error, sizeof(d->last_error), "%s", msg);
     } else {
@@ -227,21 +234,21 @@ static void check_severity_by_place(void)
         "ovf:capacityAllocationUnits=\"byte * 2^20\"/></DiskSection>"
         "<VirtualSystem ovf:id=\"v\"><Info>v</Info></VirtualSystem>"
         "</Envelope>";
-    struct ovf_check_opts beside = { .in_archive = false };
-    struct ovf_check_opts in_ova = { .in_archive = true };
+    struct ovfk_ovf_check_opts beside = { .in_archive = false };
+    struct ovfk_ovf_check_opts in_ova = { .in_archive = true };
     struct diags a = { 0 }, b = { 0 };
-    ovf_doc *d;
+    ovfk_ovf_doc *d;
 
-    CHECK_OK(ovf_parse_memory(xml, sizeof(xml) - 1, "t.ovf", &d),
+    CHECK_OK(ovfk_ovf_parse_memory(xml, sizeof(xml) - 1, "t.ovf", &d),
              ovfk_last_error());
-    CHECK_EQ(ovf_check(d, &beside, collect_diag, &a), 0);
+    CHECK_EQ(ovfk_ovf_check(d, &beside, collect_diag, &a), 0);
     CHECK_EQ(a.errors, 0);
     CHECK_EQ(a.warnings, 1);
-    CHECK_EQ(ovf_check(d, &in_ova, collect_diag, &b), 1);
+    CHECK_EQ(ovfk_ovf_check(d, &in_ova, collect_diag, &b), 1);
     CHECK_EQ(b.errors, 1);
     CHECK(strstr(b.last_error, "href '../d.vmdk' leaves the package"));
-    CHECK_EQ(ovf_semantic_check(d, NULL, NULL), 0);
-    ovf_free(d);
+    CHECK_EQ(ovfk_ovf_semantic_check(d, NULL, NULL), 0);
+    ovfk_ovf_free(d);
 }
 
 TEST_MAIN(T(manifest_spellings), T(member_names), T(gzip_bomb_is_bounded),

@@ -67,8 +67,8 @@ static void walk(const char *top, sample_fn fn, int *fails, int *count)
 
 static void parse_one(const char *path, const char *name, int *fails)
 {
-    ovf_doc *d = NULL;
-    int r = ovf_parse_file(path, &d);
+    ovfk_ovf_doc *d = NULL;
+    int r = ovfk_ovf_parse_file(path, &d);
 
     if (is_refused(name)) {
         if (r >= 0 || !ovfk_last_error()[0]) {
@@ -79,7 +79,7 @@ static void parse_one(const char *path, const char *name, int *fails)
         printf("  %s: %s\n", name, ovfk_last_error());
         (*fails)++;
     }
-    ovf_free(d);
+    ovfk_ovf_free(d);
 }
 
 static void every_sample_parses_or_is_refused(void)
@@ -93,22 +93,22 @@ static void every_sample_parses_or_is_refused(void)
 
 static void round_trip_one(const char *path, const char *name, int *fails)
 {
-    ovf_doc *a = NULL, *b = NULL;
+    ovfk_ovf_doc *a = NULL, *b = NULL;
     char *da = NULL, *db = NULL, *xml = NULL;
     size_t len;
 
-    if (is_refused(name) || ovf_parse_file(path, &a) < 0) {
+    if (is_refused(name) || ovfk_ovf_parse_file(path, &a) < 0) {
         return;
     }
-    da = ovf_dump(a);
+    da = ovfk_ovf_dump(a);
     for (int v = 10; v <= 20; v += 10) {
-        if (ovf_emit(a, v, &xml, &len) < 0 ||
-            ovf_parse_memory(xml, len, name, &b) < 0) {
+        if (ovfk_ovf_emit(a, v, &xml, &len) < 0 ||
+            ovfk_ovf_parse_memory(xml, len, name, &b) < 0) {
             printf("  %s: emit %d / reparse: %s\n", name, v,
                    ovfk_last_error());
             (*fails)++;
         } else {
-            db = ovf_dump(b);
+            db = ovfk_ovf_dump(b);
             if (!da || !db || strcmp(da, db) != 0) {
                 size_t i = 0;
                 while (da && db && da[i] && da[i] == db[i]) {
@@ -121,13 +121,13 @@ static void round_trip_one(const char *path, const char *name, int *fails)
             free(db);
             db = NULL;
         }
-        ovf_free(b);
+        ovfk_ovf_free(b);
         b = NULL;
         free(xml);
         xml = NULL;
     }
     free(da);
-    ovf_free(a);
+    ovfk_ovf_free(a);
 }
 
 static void round_trip_keeps_the_model(void)
@@ -165,21 +165,21 @@ static int schema_checked;
 
 static void schema_one(const char *path, const char *name, int *fails)
 {
-    ovf_doc *a = NULL;
+    ovfk_ovf_doc *a = NULL;
     char *xml;
     size_t len;
 
-    if (!schema_valid_sample(name) || ovf_parse_file(path, &a) < 0) {
+    if (!schema_valid_sample(name) || ovfk_ovf_parse_file(path, &a) < 0) {
         return;
     }
     schema_checked++;
     for (int v = 10; v <= 20; v += 10) {
         int n;
-        if (ovf_emit(a, v, &xml, &len) < 0) {
+        if (ovfk_ovf_emit(a, v, &xml, &len) < 0) {
             (*fails)++;
             continue;
         }
-        n = ovf_schema_check(xml, len, v, print_problem, (void *)name);
+        n = ovfk_ovf_schema_check(xml, len, v, print_problem, (void *)name);
         if (n != 0) {
             printf("  %s: our OVF %d.0 has %d schema problems\n", name,
                    v / 10, n);
@@ -187,7 +187,7 @@ static void schema_one(const char *path, const char *name, int *fails)
         }
         free(xml);
     }
-    ovf_free(a);
+    ovfk_ovf_free(a);
 }
 
 static void emitted_descriptors_are_schema_valid(void)

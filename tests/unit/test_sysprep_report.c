@@ -40,13 +40,13 @@ static void t_write_read_back(void)
 {
     /* "\xff\xfe" and a control byte: not UTF-8 text, kept as base64 */
     static char bin[] = "ab\xff\xfe\x01";
-    struct sysprep_os os = {
+    struct ovfk_sysprep_os os = {
         .root = (char *)"/dev/sda1", .type = (char *)"linux",
         .distro = (char *)"debian", .product = (char *)"Debian 12",
         .major = 12, .minor = 4, .hostname = (char *)"old",
         .arch = (char *)"x86_64",
     };
-    struct sysprep_change ch[] = {
+    struct ovfk_sysprep_change ch[] = {
         { (char *)"file", (char *)"/dev/sda1", (char *)"/etc/hostname",
           (char *)"old\n", (char *)"new\n", -1 },
         { (char *)"file", (char *)"/dev/sda1", (char *)"/etc/new-file",
@@ -62,14 +62,14 @@ static void t_write_read_back(void)
         { (char *)"sysv-link", (char *)"/dev/sda1", (char *)"/etc/rc2.d/S20x",
           (char *)"/etc/rc2.d/S20x", (char *)"/etc/rc2.d/K20x", -1 },
     };
-    sysprep_t s = { .os = &os, .n_os = 1, .changes = ch,
+    ovfk_sysprep s = { .os = &os, .n_os = 1, .changes = ch,
                     .n_changes = sizeof(ch) / sizeof(ch[0]), .mounted = -1 };
     const char *disks[] = { "a.vhd", "b.vhd" };
     json_object *o, *v, *a, *c;
     size_t restored = 7;
 
-    CHECK_OK(sysprep_report_write(&s, disks, 2, false, "r.json"),
-             sysprep_error(&s));
+    CHECK_OK(ovfk_sysprep_report_write(&s, disks, 2, false, "r.json"),
+             ovfk_sysprep_error(&s));
     o = json_object_from_file("r.json");
     CHECK(o);
     CHECK(json_object_object_get_ex(o, "version", &v) &&
@@ -108,30 +108,30 @@ static void t_write_read_back(void)
           !strcmp(val(c, "old"), "2") && !strcmp(val(c, "new"), "4"));
     json_object_put(o);
     /* what we write, we take back: the refusal comes from the disk */
-    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -ENOENT,
+    CHECK_ERR(ovfk_sysprep_undo("r.json", no_disks, 1, &restored), -ENOENT,
               ovfk_last_error(), "cannot open 'missing.img'");
     CHECK_EQ(restored, 0);
 }
 
 static void t_write_dry_run(void)
 {
-    sysprep_t s = { .mounted = -1 };
+    ovfk_sysprep s = { .mounted = -1 };
     size_t restored;
 
-    CHECK_OK(sysprep_report_write(&s, no_disks, 1, true, "r.json"),
-             sysprep_error(&s));
-    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored), -EINVAL,
+    CHECK_OK(ovfk_sysprep_report_write(&s, no_disks, 1, true, "r.json"),
+             ovfk_sysprep_error(&s));
+    CHECK_ERR(ovfk_sysprep_undo("r.json", no_disks, 1, &restored), -EINVAL,
               ovfk_last_error(), "'r.json' is the report of a dry run: "
               "nothing was changed");
 }
 
 static void t_write_error(void)
 {
-    sysprep_t s = { .mounted = -1 };
+    ovfk_sysprep s = { .mounted = -1 };
 
     /* on the handle it was given (common.h), not in ovfk_last_error() */
-    CHECK_ERR(sysprep_report_write(&s, no_disks, 1, false, "nodir/r.json"),
-              -ENOENT, sysprep_error(&s), "cannot write the report "
+    CHECK_ERR(ovfk_sysprep_report_write(&s, no_disks, 1, false, "nodir/r.json"),
+              -ENOENT, ovfk_sysprep_error(&s), "cannot write the report "
               "'nodir/r.json'");
 }
 
@@ -139,19 +139,19 @@ static void t_not_a_report(void)
 {
     size_t restored;
 
-    CHECK_ERR(sysprep_undo("gone.json", no_disks, 1, &restored), -ENOENT,
+    CHECK_ERR(ovfk_sysprep_undo("gone.json", no_disks, 1, &restored), -ENOENT,
               ovfk_last_error(), "'gone.json' is not an ovfkit sysprep "
               "report");
     CHECK(put("a.json", "not json at all") == 0);
-    CHECK_ERR(sysprep_undo("a.json", no_disks, 1, &restored),
+    CHECK_ERR(ovfk_sysprep_undo("a.json", no_disks, 1, &restored),
               OVFK_ECORRUPT,
               ovfk_last_error(), "'a.json' is not an ovfkit sysprep report");
     CHECK(put("b.json", "{\"version\": 1, \"os\": []}") == 0);
-    CHECK_ERR(sysprep_undo("b.json", no_disks, 1, &restored),
+    CHECK_ERR(ovfk_sysprep_undo("b.json", no_disks, 1, &restored),
               OVFK_ECORRUPT,
               ovfk_last_error(), "'b.json' is not an ovfkit sysprep report");
     CHECK(put("c.json", "{\"changes\": {\"kind\": \"file\"}}") == 0);
-    CHECK_ERR(sysprep_undo("c.json", no_disks, 1, &restored),
+    CHECK_ERR(ovfk_sysprep_undo("c.json", no_disks, 1, &restored),
               OVFK_ECORRUPT,
               ovfk_last_error(), "'c.json' is not an ovfkit sysprep report");
 }
@@ -161,7 +161,7 @@ static void t_other_version(void)
     size_t restored;
 
     CHECK(put("r.json", "{\"version\": 2, \"changes\": []}") == 0);
-    CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored),
+    CHECK_ERR(ovfk_sysprep_undo("r.json", no_disks, 1, &restored),
               OVFK_EUNSUPPORTED,
               ovfk_last_error(), "'r.json': report version '2' is not "
               "supported (1 is)");
@@ -229,7 +229,7 @@ static void t_malformed_changes(void)
         CHECK(put("r.json", text) == 0);
         snprintf(want, sizeof(want), "'r.json' is not a valid sysprep "
                  "report: %s", bad[i].why);
-        CHECK_ERR(sysprep_undo("r.json", no_disks, 1, &restored),
+        CHECK_ERR(ovfk_sysprep_undo("r.json", no_disks, 1, &restored),
                   OVFK_ECORRUPT, ovfk_last_error(), want);
         CHECK_MSG(strstr(ovfk_last_error(), "nothing was undone"),
                   "case %zu: %s", i, ovfk_last_error());
@@ -249,7 +249,7 @@ static void t_undo_round_trip(void)
     const char *top = getenv("OVFK_SRCDIR");
     const char *disks[] = { "g.img" };
     size_t restored = 0, changes;
-    sysprep_t *s = NULL;
+    ovfk_sysprep *s = NULL;
 
     if (system("/usr/bin/python3 -c 'import guestfs' 2> /dev/null") != 0) {
         SKIP("needs python3-guestfs");
@@ -265,17 +265,19 @@ static void t_undo_round_trip(void)
                  " linux g.img orig.json", top ? top : ".");
         CHECK(system(cmd) == 0);
     }
-    CHECK_OK(sysprep_open(disks, 1, false, &s), ovfk_last_error());
-    CHECK_EQ(sysprep_os_count(s), 1);
-    CHECK_OK(sysprep_op_machine_id(s, false), sysprep_error(s));
-    CHECK_OK(sysprep_op_hostname(s, "newname", false), sysprep_error(s));
-    CHECK_OK(sysprep_op_net_mac_pins(s, false), sysprep_error(s));
-    changes = sysprep_change_count(s);
+    CHECK_OK(ovfk_sysprep_open(disks, 1, false, &s), ovfk_last_error());
+    CHECK_EQ(ovfk_sysprep_os_count(s), 1);
+    CHECK_OK(ovfk_sysprep_op_machine_id(s, false), ovfk_sysprep_error(s));
+    CHECK_OK(ovfk_sysprep_op_hostname(s, "newname", false),
+             ovfk_sysprep_error(s));
+    CHECK_OK(ovfk_sysprep_op_net_mac_pins(s, false), ovfk_sysprep_error(s));
+    changes = ovfk_sysprep_change_count(s);
     CHECK(changes >= 3);
-    CHECK_OK(sysprep_report_write(s, disks, 1, false, "r.json"),
-             sysprep_error(s));
-    sysprep_close(s);
-    CHECK_OK(sysprep_undo("r.json", disks, 1, &restored), ovfk_last_error());
+    CHECK_OK(ovfk_sysprep_report_write(s, disks, 1, false, "r.json"),
+             ovfk_sysprep_error(s));
+    ovfk_sysprep_close(s);
+    CHECK_OK(ovfk_sysprep_undo("r.json", disks, 1, &restored),
+             ovfk_last_error());
     CHECK_EQ(restored, changes);
     {
         char cmd[4096];

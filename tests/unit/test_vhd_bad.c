@@ -39,21 +39,22 @@ static off_t file_size(const char *path)
 /* A dynamic disk with a few blocks of data. */
 static int make_disk(const char *path)
 {
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 16 * MIB };
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 16 * MIB };
     uint8_t data[4096];
-    vhd_t *h;
+    ovfk_vhd *h;
 
     memset(data, 0x5a, sizeof(data));
-    if (vhd_create(path, &o, &h) < 0) {
+    if (ovfk_vhd_create(path, &o, &h) < 0) {
         return -1;
     }
     for (int i = 0; i < 3; i++) {
-        if (vhd_pwrite(h, data, sizeof(data), (uint64_t)i * 4 * MIB) < 0) {
-            vhd_close(h);
+        if (ovfk_vhd_pwrite(h, data, sizeof(data), (uint64_t)i * 4 * MIB) < 0) {
+            ovfk_vhd_close(h);
             return -1;
         }
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
     return 0;
 }
 
@@ -101,14 +102,14 @@ static int set_bat(const char *path, uint32_t index, uint32_t value)
 
 static void expect_corrupt(const char *path, const char *substr)
 {
-    vhd_t *h = NULL;
-    int r = vhd_open(path, 0, &h);
+    ovfk_vhd *h = NULL;
+    int r = ovfk_vhd_open(path, 0, &h);
 
     if (r != OVFK_ECORRUPT || !strstr(ovfk_last_error(), substr)) {
         t_fail("expect_corrupt", __LINE__, "open = %d, message '%s', "
                "want '%s'", r, ovfk_last_error(), substr);
     }
-    vhd_close(h);
+    ovfk_vhd_close(h);
 }
 
 static void truncated_file(void)
@@ -119,8 +120,8 @@ static void truncated_file(void)
     CHECK(make_disk("u.vhd") == 0);
     CHECK(truncate("u.vhd", file_size("u.vhd") - 1000) == 0);
     expect_corrupt("u.vhd", "footer");
-    CHECK_EQ(vhd_check("u.vhd", NULL, NULL), VHD_CHECK_CORRUPT);
-    CHECK(vhd_probe("not-there.vhd") == 0);
+    CHECK_EQ(ovfk_vhd_check("u.vhd", NULL, NULL), OVFK_VHD_CHECK_CORRUPT);
+    CHECK(ovfk_vhd_probe("not-there.vhd") == 0);
 }
 
 static void bad_footer_checksum(void)
@@ -148,7 +149,7 @@ static void bad_header_checksum(void)
     b ^= 1;
     CHECK(rw_at("h.vhd", &b, 1, 512 + DH_BLOCK_SIZE, 1) == 0);
     expect_corrupt("h.vhd", "header checksum");
-    CHECK_EQ(vhd_check("h.vhd", NULL, NULL), VHD_CHECK_CORRUPT);
+    CHECK_EQ(ovfk_vhd_check("h.vhd", NULL, NULL), OVFK_VHD_CHECK_CORRUPT);
 }
 
 static void bat_entry_past_end(void)
@@ -177,7 +178,7 @@ static void overlapping_blocks_are_reported_by_check(void)
     CHECK(rw_at("o.vhd", be, 4, 1536, 0) == 0);
     /* block 2 now points at block 0's data */
     CHECK(rw_at("o.vhd", be, 4, 1536 + 4 * 2, 1) == 0);
-    CHECK_EQ(vhd_check("o.vhd", NULL, NULL), VHD_CHECK_CORRUPT);
+    CHECK_EQ(ovfk_vhd_check("o.vhd", NULL, NULL), OVFK_VHD_CHECK_CORRUPT);
 }
 
 static void bs_zero(vhd_dynhdr *dh) { dh->block_size = 0; }
@@ -216,113 +217,117 @@ static void type_five(vhd_footer *ft) { ft->type = 5; }
 
 static void impossible_sizes_and_types(void)
 {
-    vhd_t *h;
+    ovfk_vhd *h;
 
     CHECK(make_disk("s.vhd") == 0);
     CHECK(patch_footer("s.vhd", size_huge) == 0);
     expect_corrupt("s.vhd", "");
     CHECK(make_disk("y.vhd") == 0);
     CHECK(patch_footer("y.vhd", type_five) == 0);
-    CHECK_ERR(vhd_open("y.vhd", 0, &h), OVFK_EUNSUPPORTED, ovfk_last_error(),
-              "disk type 5");
-    CHECK_EQ(vhd_check("y.vhd", NULL, NULL), VHD_CHECK_UNSUPPORTED);
+    CHECK_ERR(ovfk_vhd_open("y.vhd", 0, &h), OVFK_EUNSUPPORTED,
+              ovfk_last_error(), "disk type 5");
+    CHECK_EQ(ovfk_vhd_check("y.vhd", NULL, NULL), OVFK_VHD_CHECK_UNSUPPORTED);
 }
 
 static void missing_parent(void)
 {
-    struct vhd_create_opts o = { .parent = "p.vhd" };
-    vhd_t *h;
+    struct ovfk_vhd_create_opts o = { .parent = "p.vhd" };
+    ovfk_vhd *h;
 
     CHECK(make_disk("p.vhd") == 0);
-    CHECK_OK(vhd_create("c.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("c.vhd", &o, NULL), ovfk_last_error());
     CHECK(unlink("p.vhd") == 0);
-    CHECK_ERR(vhd_open("c.vhd", 0, &h), -ENOENT, ovfk_last_error(),
+    CHECK_ERR(ovfk_vhd_open("c.vhd", 0, &h), -ENOENT, ovfk_last_error(),
               "parent of 'c.vhd' not found");
-    CHECK_EQ(vhd_check("c.vhd", NULL, NULL), VHD_CHECK_FAILED);
+    CHECK_EQ(ovfk_vhd_check("c.vhd", NULL, NULL), OVFK_VHD_CHECK_FAILED);
     /* the child alone still opens for inspection */
-    CHECK_OK(vhd_open("c.vhd", VHD_OPEN_NO_PARENT, &h), ovfk_last_error());
-    vhd_close(h);
+    CHECK_OK(ovfk_vhd_open("c.vhd", OVFK_VHD_OPEN_NO_PARENT, &h),
+             ovfk_last_error());
+    ovfk_vhd_close(h);
 }
 
 static void parent_uuid_mismatch(void)
 {
-    struct vhd_create_opts o = { .parent = "p.vhd" };
-    vhd_t *h;
+    struct ovfk_vhd_create_opts o = { .parent = "p.vhd" };
+    ovfk_vhd *h;
 
     CHECK(make_disk("p.vhd") == 0);
-    CHECK_OK(vhd_create("c.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("c.vhd", &o, NULL), ovfk_last_error());
     /* another disk takes the parent's place */
     CHECK(unlink("p.vhd") == 0);
     CHECK(make_disk("p.vhd") == 0);
-    CHECK_ERR(vhd_open("c.vhd", 0, &h), OVFK_EMISMATCH, ovfk_last_error(),
+    CHECK_ERR(ovfk_vhd_open("c.vhd", 0, &h), OVFK_EMISMATCH, ovfk_last_error(),
               "but the child expects");
-    CHECK_EQ(vhd_check("c.vhd", NULL, NULL), VHD_CHECK_CORRUPT);
+    CHECK_EQ(ovfk_vhd_check("c.vhd", NULL, NULL), OVFK_VHD_CHECK_CORRUPT);
 }
 
 static void parent_found_by_name_when_moved(void)
 {
-    struct vhd_create_opts o = { .parent = "sub/deep/p.vhd" };
-    vhd_t *h;
+    struct ovfk_vhd_create_opts o = { .parent = "sub/deep/p.vhd" };
+    ovfk_vhd *h;
 
     CHECK(mkdir("sub", 0755) == 0 && mkdir("sub/deep", 0755) == 0);
     CHECK(make_disk("sub/deep/p.vhd") == 0);
-    CHECK_OK(vhd_create("sub/c.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("sub/c.vhd", &o, NULL), ovfk_last_error());
     /* both locators go stale; the parent's name in the child's dir works */
     CHECK(rename("sub/deep/p.vhd", "sub/p.vhd") == 0);
-    CHECK_OK(vhd_open("sub/c.vhd", 0, &h), ovfk_last_error());
-    CHECK_MSG(strcmp(vhd_path(vhd_parent(h)), "sub/p.vhd") == 0, "%s",
-              vhd_path(vhd_parent(h)));
-    vhd_close(h);
+    CHECK_OK(ovfk_vhd_open("sub/c.vhd", 0, &h), ovfk_last_error());
+    CHECK_MSG(strcmp(ovfk_vhd_path(ovfk_vhd_parent(h)), "sub/p.vhd") == 0, "%s",
+              ovfk_vhd_path(ovfk_vhd_parent(h)));
+    ovfk_vhd_close(h);
     /* the relative locator wins when the pair moves together */
     CHECK(rename("sub", "moved") == 0);
     CHECK(rename("moved/p.vhd", "moved/deep/p.vhd") == 0);
-    CHECK_OK(vhd_open("moved/c.vhd", 0, &h), ovfk_last_error());
-    CHECK_MSG(strcmp(vhd_path(vhd_parent(h)), "moved/deep/p.vhd") == 0,
-              "%s", vhd_path(vhd_parent(h)));
-    vhd_close(h);
+    CHECK_OK(ovfk_vhd_open("moved/c.vhd", 0, &h), ovfk_last_error());
+    CHECK_MSG(strcmp(ovfk_vhd_path(ovfk_vhd_parent(h)), "moved/deep/p.vhd") ==
+                  0,
+              "%s", ovfk_vhd_path(ovfk_vhd_parent(h)));
+    ovfk_vhd_close(h);
 }
 
 static void parent_chain_loop(void)
 {
-    struct vhd_create_opts o = { 0 };
-    vhd_t *a, *b;
+    struct ovfk_vhd_create_opts o = { 0 };
+    ovfk_vhd *a, *b;
     uint64_t next;
 
     CHECK(make_disk("x.vhd") == 0);
     o.parent = "x.vhd";
-    CHECK_OK(vhd_create("a.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("a.vhd", &o, NULL), ovfk_last_error());
     o.parent = "a.vhd";
-    CHECK_OK(vhd_create("b.vhd", &o, NULL), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_create("b.vhd", &o, NULL), ovfk_last_error());
     /* point a at b: b -> a -> b -> ... */
-    CHECK_OK(vhd_open("a.vhd", VHD_OPEN_RDWR | VHD_OPEN_NO_PARENT, &a),
+    CHECK_OK(ovfk_vhd_open("a.vhd",
+                           OVFK_VHD_OPEN_RDWR | OVFK_VHD_OPEN_NO_PARENT, &a),
              ovfk_last_error());
-    CHECK_OK(vhd_open("b.vhd", VHD_OPEN_NO_PARENT, &b), ovfk_last_error());
+    CHECK_OK(ovfk_vhd_open("b.vhd", OVFK_VHD_OPEN_NO_PARENT, &b),
+             ovfk_last_error());
     next = a->footer_off;
-    CHECK_OK(vhd_set_parent_fields(a, b, "b.vhd", 0, &next), vhd_error(a));
-    CHECK_OK(vhd_write_header(a), vhd_error(a));
-    CHECK_OK(vhd_write_footer_at(a, next), vhd_error(a));
-    vhd_close(a);
-    vhd_close(b);
-    CHECK_ERR(vhd_open("b.vhd", 0, &b), OVFK_ECORRUPT, ovfk_last_error(),
+    CHECK_OK(vhd_set_parent_fields(a, b, "b.vhd", 0, &next), ovfk_vhd_error(a));
+    CHECK_OK(vhd_write_header(a), ovfk_vhd_error(a));
+    CHECK_OK(vhd_write_footer_at(a, next), ovfk_vhd_error(a));
+    ovfk_vhd_close(a);
+    ovfk_vhd_close(b);
+    CHECK_ERR(ovfk_vhd_open("b.vhd", 0, &b), OVFK_ECORRUPT, ovfk_last_error(),
               "loops back");
-    CHECK_EQ(vhd_check("b.vhd", NULL, NULL), VHD_CHECK_CORRUPT);
+    CHECK_EQ(ovfk_vhd_check("b.vhd", NULL, NULL), OVFK_VHD_CHECK_CORRUPT);
 }
 
 static void not_a_vhd(void)
 {
     FILE *f = fopen("n.vhd", "wb");
-    vhd_t *h;
+    ovfk_vhd *h;
 
     CHECK(f);
     for (int i = 0; i < 4096; i++) {
         fputc(i & 0xff, f);
     }
     fclose(f);
-    CHECK_ERR(vhd_open("n.vhd", 0, &h), OVFK_ECORRUPT, ovfk_last_error(),
+    CHECK_ERR(ovfk_vhd_open("n.vhd", 0, &h), OVFK_ECORRUPT, ovfk_last_error(),
               "no 'conectix' footer");
-    CHECK_ERR(vhd_open("nothing.vhd", 0, &h), -ENOENT, ovfk_last_error(),
+    CHECK_ERR(ovfk_vhd_open("nothing.vhd", 0, &h), -ENOENT, ovfk_last_error(),
               "cannot open 'nothing.vhd'");
-    CHECK_ERR(vhd_repair("n.vhd", NULL, NULL), OVFK_ECORRUPT,
+    CHECK_ERR(ovfk_vhd_repair("n.vhd", NULL, NULL), OVFK_ECORRUPT,
               ovfk_last_error(), "cannot repair");
 }
 

@@ -53,7 +53,7 @@ static void footer_sample_round_trips(void)
     CHECK(vhd_footer_cookie_ok(raw));
     CHECK(vhd_footer_checksum_ok(raw));
     vhd_footer_decode(raw, &ft);
-    CHECK_EQ(ft.type, VHD_TYPE_DIFF);
+    CHECK_EQ(ft.type, OVFK_VHD_TYPE_DIFF);
     CHECK(memcmp(ft.creator_app, "vpc ", 4) == 0);
     CHECK_EQ(ft.current_size, 536870912);
     CHECK_EQ(ft.cylinders, 1040);
@@ -97,7 +97,7 @@ static void size_table_follows_creator(void)
     vhd_footer ft;
     bool chs;
 
-    vhd_footer_init(&ft, VHD_TYPE_DYNAMIC, 10485760);
+    vhd_footer_init(&ft, OVFK_VHD_TYPE_DYNAMIC, 10485760);
     /* ours are written as 'win ': exact current_size */
     CHECK_EQ(vhd_footer_size(&ft, &chs), 10485760);
     CHECK(!chs);
@@ -152,7 +152,7 @@ static void uuid_is_version_4(void)
     CHECK(memcmp(a, b, 16) != 0);
     CHECK_EQ(a[6] >> 4, 4);
     CHECK_EQ(a[8] >> 6, 2);
-    vhd_uuid_str(a, s);
+    ovfk_vhd_uuid_str(a, s);
     CHECK_EQ(strlen(s), 36);
     CHECK(s[8] == '-' && s[14] == '4');
 }

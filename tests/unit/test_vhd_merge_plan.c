@@ -21,7 +21,7 @@ static uint64_t allocated(const char *path)
 }
 
 /* Write n bytes of a pattern (never zero) at off of an open VHD. */
-static int put(vhd_t *h, uint64_t off, size_t n, uint64_t seed)
+static int put(ovfk_vhd *h, uint64_t off, size_t n, uint64_t seed)
 {
     uint8_t *buf = malloc(n);
     int r;
@@ -33,39 +33,39 @@ static int put(vhd_t *h, uint64_t off, size_t n, uint64_t seed)
     for (size_t i = 0; i < n; i += 512) {
         buf[i] |= 1;
     }
-    r = vhd_pwrite(h, buf, n, off);
+    r = ovfk_vhd_pwrite(h, buf, n, off);
     free(buf);
     return r;
 }
 
 /* Make parent + child, let fill write the child, then plan and merge:
  * the space the parent took must be within the plan; returns the plan. */
-static int plan_and_merge(enum vhd_type ptype,
-                          int (*parent_fill)(vhd_t *),
-                          int (*child_fill)(vhd_t *),
-                          struct vhd_merge_plan *plan, uint64_t *used)
+static int plan_and_merge(enum ovfk_vhd_type ptype,
+                          int (*parent_fill)(ovfk_vhd *),
+                          int (*child_fill)(ovfk_vhd *),
+                          struct ovfk_vhd_merge_plan *plan, uint64_t *used)
 {
-    struct vhd_create_opts o = { .type = ptype, .size = 16 * MIB };
-    vhd_t *h;
+    struct ovfk_vhd_create_opts o = { .type = ptype, .size = 16 * MIB };
+    ovfk_vhd *h;
     uint64_t before;
 
-    if (vhd_create("p.vhd", &o, &h) < 0 || parent_fill(h) < 0 ||
-        vhd_flush(h) < 0) {
+    if (ovfk_vhd_create("p.vhd", &o, &h) < 0 || parent_fill(h) < 0 ||
+        ovfk_vhd_flush(h) < 0) {
         return -1;
     }
-    vhd_close(h);
-    o.type = VHD_TYPE_DIFF;
+    ovfk_vhd_close(h);
+    o.type = OVFK_VHD_TYPE_DIFF;
     o.parent = "p.vhd";
-    if (vhd_create("c.vhd", &o, &h) < 0 || child_fill(h) < 0 ||
-        vhd_flush(h) < 0) {
+    if (ovfk_vhd_create("c.vhd", &o, &h) < 0 || child_fill(h) < 0 ||
+        ovfk_vhd_flush(h) < 0) {
         return -1;
     }
-    vhd_close(h);
-    if (vhd_merge_plan("c.vhd", plan) < 0) {
+    ovfk_vhd_close(h);
+    if (ovfk_vhd_merge_plan("c.vhd", plan) < 0) {
         return -1;
     }
     before = allocated("p.vhd");
-    if (vhd_merge("c.vhd", NULL, 0, 0, NULL, NULL) < 0) {
+    if (ovfk_vhd_merge("c.vhd", NULL, 0, 0, NULL, NULL) < 0) {
         return -1;
     }
     *used = allocated("p.vhd") - before;
@@ -73,7 +73,7 @@ static int plan_and_merge(enum vhd_type ptype,
 }
 
 /* block 0 whole but for a zero 64 KiB piece (our writer leaves a hole) */
-static int parent_with_hole(vhd_t *h)
+static int parent_with_hole(ovfk_vhd *h)
 {
     uint8_t *buf = calloc(1, 2 * MIB);
     int r;
@@ -83,22 +83,22 @@ static int parent_with_hole(vhd_t *h)
     }
     t_fill(buf, 2 * MIB, 7);
     memset(buf + 64 * KIB, 0, 64 * KIB);
-    r = vhd_pwrite(h, buf, 2 * MIB, 0);
+    r = ovfk_vhd_pwrite(h, buf, 2 * MIB, 0);
     free(buf);
     return r;
 }
 
-static int child_into_hole(vhd_t *h)
+static int child_into_hole(ovfk_vhd *h)
 {
     return put(h, 64 * KIB, 64 * KIB, 11);
 }
 
 static void plan_counts_holes_the_merge_fills(void)
 {
-    struct vhd_merge_plan plan;
+    struct ovfk_vhd_merge_plan plan;
     uint64_t used;
 
-    CHECK_OK(plan_and_merge(VHD_TYPE_DYNAMIC, parent_with_hole,
+    CHECK_OK(plan_and_merge(OVFK_VHD_TYPE_DYNAMIC, parent_with_hole,
                             child_into_hole, &plan, &used),
              ovfk_last_error());
     /* the hole really took space: otherwise this case proves nothing */
@@ -109,13 +109,13 @@ static void plan_counts_holes_the_merge_fills(void)
               (unsigned long long)used);
 }
 
-static int parent_block0(vhd_t *h)
+static int parent_block0(ovfk_vhd *h)
 {
     return put(h, 0, 2 * MIB, 3);
 }
 
 /* three 64 KiB pieces in blocks 3 and 5, which the parent lacks */
-static int child_new_blocks(vhd_t *h)
+static int child_new_blocks(ovfk_vhd *h)
 {
     if (put(h, 6 * MIB + 256 * KIB, 64 * KIB, 5) < 0 ||
         put(h, 6 * MIB + 1536 * KIB, 64 * KIB, 6) < 0) {
@@ -126,10 +126,10 @@ static int child_new_blocks(vhd_t *h)
 
 static void plan_counts_new_blocks_by_their_data(void)
 {
-    struct vhd_merge_plan plan;
+    struct ovfk_vhd_merge_plan plan;
     uint64_t used;
 
-    CHECK_OK(plan_and_merge(VHD_TYPE_DYNAMIC, parent_block0,
+    CHECK_OK(plan_and_merge(OVFK_VHD_TYPE_DYNAMIC, parent_block0,
                             child_new_blocks, &plan, &used),
              ovfk_last_error());
     CHECK_MSG(used >= 3 * 64 * KIB, "the merge used %llu bytes",
@@ -142,19 +142,19 @@ static void plan_counts_new_blocks_by_their_data(void)
               (unsigned long long)plan.bytes_needed);
 }
 
-static int parent_nothing(vhd_t *h)
+static int parent_nothing(ovfk_vhd *h)
 {
     (void)h;
     return 0;
 }
 
-/* a fixed parent never written is all holes (vhd_create leaves them) */
+/* a fixed parent never written is all holes (ovfk_vhd_create leaves them) */
 static void plan_counts_holes_of_a_fixed_parent(void)
 {
-    struct vhd_merge_plan plan;
+    struct ovfk_vhd_merge_plan plan;
     uint64_t used;
 
-    CHECK_OK(plan_and_merge(VHD_TYPE_FIXED, parent_nothing,
+    CHECK_OK(plan_and_merge(OVFK_VHD_TYPE_FIXED, parent_nothing,
                             child_new_blocks, &plan, &used),
              ovfk_last_error());
     if (used == 0) {
@@ -170,22 +170,23 @@ static void plan_counts_holes_of_a_fixed_parent(void)
 /* error cases: nothing to merge into, a parent that is gone */
 static void plan_refuses_without_a_parent(void)
 {
-    struct vhd_create_opts o = { .type = VHD_TYPE_DYNAMIC, .size = 4 * MIB };
-    struct vhd_merge_plan plan;
-    vhd_t *h;
+    struct ovfk_vhd_create_opts o = { .type = OVFK_VHD_TYPE_DYNAMIC,
+                                      .size = 4 * MIB };
+    struct ovfk_vhd_merge_plan plan;
+    ovfk_vhd *h;
 
-    CHECK_OK(vhd_create("p.vhd", &o, &h), ovfk_last_error());
-    vhd_close(h);
-    CHECK(vhd_merge_plan("p.vhd", &plan) < 0);
+    CHECK_OK(ovfk_vhd_create("p.vhd", &o, &h), ovfk_last_error());
+    ovfk_vhd_close(h);
+    CHECK(ovfk_vhd_merge_plan("p.vhd", &plan) < 0);
     CHECK_MSG(strstr(ovfk_last_error(), "no parent"), "message: %s",
               ovfk_last_error());
-    o.type = VHD_TYPE_DIFF;
+    o.type = OVFK_VHD_TYPE_DIFF;
     o.parent = "p.vhd";
-    CHECK_OK(vhd_create("c.vhd", &o, &h), ovfk_last_error());
-    CHECK_OK(put(h, 0, 64 * KIB, 1), vhd_error(h));
-    vhd_close(h);
+    CHECK_OK(ovfk_vhd_create("c.vhd", &o, &h), ovfk_last_error());
+    CHECK_OK(put(h, 0, 64 * KIB, 1), ovfk_vhd_error(h));
+    ovfk_vhd_close(h);
     CHECK(unlink("p.vhd") == 0);
-    CHECK(vhd_merge_plan("c.vhd", &plan) < 0);
+    CHECK(ovfk_vhd_merge_plan("c.vhd", &plan) < 0);
     CHECK_MSG(strstr(ovfk_last_error(), "p.vhd"), "message: %s",
               ovfk_last_error());
 }
