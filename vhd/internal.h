@@ -33,7 +33,7 @@
 /* Sanity limits on fields read from files (libarchive style). */
 #define VHD_MIN_BLOCK_SIZE 512u
 #define VHD_MAX_BLOCK_SIZE (256u << 20)
-#define VHD_MIN_CREATE_BLOCK (64u << 10)   /* a delta's default, create.c */
+#define VHD_MIN_CREATE_BLOCK (64u << 10)   /* dense deltas, create.c */
 #define VHD_MAX_BAT_ENTRIES (64u << 20)     /* 256 MiB of BAT */
 #define VHD_MAX_LOCATOR_BYTES (64u << 10)   /* a path, in UTF-16 */
 
@@ -45,7 +45,7 @@
  */
 #define VHD_DIFF_GRAIN 4096u
 
-/* Blocks up to this size are "small" (a delta's, create.c): a merge reads
+/* Blocks up to this size are "small" (dense deltas, create.c): a merge reads
  * them whole, bitmap and data at once, and reads ahead without looking
  * for their holes (recover.c, children.c). */
 #define VHD_SMALL_BLOCK (256u << 10)

@@ -46,8 +46,7 @@ struct ovfk_vhd_create_opts {
                                    DIFF when parent is set */
     uint64_t size;              /* bytes; rounded up to 512 */
     uint32_t block_size;        /* power of two, 64 KiB..256 MiB; 0: 2 MiB,
-                                   or for a differencing disk 64 KiB (128
-                                   KiB and up past 256 GiB, vhd/create.c) */
+                                   or a differencing disk's parent's */
     bool round_to_mib;          /* round the size up to a whole MiB (Azure) */
     const char *parent;         /* differencing: the parent's path */
     const uint8_t *uuid;        /* 16 bytes, or NULL for a random UUID */

@@ -1,9 +1,10 @@
-# A new differencing disk takes a small block size by default (64 KiB,
-# vhd/create.c: a delta's scattered writes then lie densely in its file),
-# whatever its parent's.  Independent readers read such chains alike
-# (libvhdi the chains, qemu-img the parents and flattened copies), and a
-# merge between blocks of different sizes, either way round and killed at
-# every crash point, leaves exactly the data the chain read.
+# A differencing disk may have smaller blocks than its parent (down to 64
+# KiB, `vhd snapshot --block-size`: a delta's scattered writes then lie
+# densely in its file, vhd/create.c) or larger ones; by default it takes
+# its parent's.  Independent readers read such chains alike (libvhdi the
+# chains, qemu-img the parents and flattened copies), and a merge between
+# blocks of different sizes, either way round and killed at every crash
+# point, leaves exactly the data the chain read.
 . "$OVFK_SRCDIR/tests/cli/lib.sh"
 need qemu-img qemu-utils
 "$PY" -c 'import pyvhdi' 2> /dev/null || skip "needs pyvhdi (python3-libvhdi)"
@@ -11,7 +12,7 @@ need qemu-img qemu-utils
 bs() { ovfkit vhd info "$1" | sed -n 's/^block size: *//p'; }
 
 # mkchain DIR PARENT_BS CHILD_BS: base (PARENT_BS) <- d1 (CHILD_BS, or
-# the default) <- d2 (the default), with writes that are unaligned, cross
+# the default) <- d2 (d1's, by default), with writes that are unaligned, cross
 # blocks of either size, and write zeros over data; every state kept raw
 mkchain() {
     rm -rf "$1" && mkdir "$1" && cd "$1"
@@ -20,7 +21,7 @@ mkchain() {
     if [ "$3" = default ]; then
         ovfkit vhd snapshot base.vhd d1.vhd
     else
-        ovfkit vhd create --parent base.vhd --block-size "$3" d1.vhd
+        ovfkit vhd snapshot --block-size "$3" base.vhd d1.vhd
     fi
     head -c 3000000 /dev/urandom | ovfkit vhd write d1.vhd 1000001
     for off in 65536 2162688 4259840 6400000 9371136; do
@@ -37,10 +38,9 @@ mkchain() {
 
 # vhdi_cmp FILE REF: libvhdi alone reads FILE's chain (parents by their
 # names, beside it) as REF, 64 KiB at a time: libvhdi 20210425 returns
-# the parent's sectors for some that a child holds when one read spans two
-# of the child's blocks and these are larger than the parent's (a 1 MiB
-# read of a 512 KiB-block child over a 64 KiB-block parent; our default
-# deltas are never larger than their parents' blocks)
+# the parent's sectors for some that a differencing disk holds when one
+# read spans several of its blocks and these are smaller than 2 MiB
+# (which is why deltas keep their parent's block size by default)
 vhdi_cmp() {
     "$PY" - "$1" "$2" <<'PYEOF'
 import os, sys, pyvhdi
@@ -87,22 +87,19 @@ merged() {
     ovfkit vhd check "$1/d2.vhd" > /dev/null || fail "$1: check d2"
 }
 
-# the default, and an explicit size below the old 512 KiB floor
-mkchain def 2M default
+# the default is the parent's; a size below the old 512 KiB floor is taken
+mkchain def 2M 64K
 [ "$(bs def/base.vhd)" = 2097152 ] || fail "base has block size $(bs def/base.vhd)"
-[ "$(bs def/d1.vhd)" = 65536 ] || fail "a new delta has block size $(bs def/d1.vhd)"
-[ "$(bs def/d2.vhd)" = 65536 ] || fail "a delta of a delta has $(bs def/d2.vhd)"
-# past 256 GiB the default doubles, so the BAT stays at most 16 MiB
-ovfkit vhd create big.vhd 300G
-ovfkit vhd snapshot big.vhd big-d.vhd
-[ "$(bs big-d.vhd)" = 131072 ] || fail "a 300 GiB delta has block size $(bs big-d.vhd)"
-rm -f big.vhd big-d.vhd
-expect_err "not a power of two" ovfkit vhd create --parent def/d2.vhd --block-size 96K x.vhd
+[ "$(bs def/d1.vhd)" = 65536 ] || fail "a 64K delta has block size $(bs def/d1.vhd)"
+[ "$(bs def/d2.vhd)" = 65536 ] || fail "a delta of a 64K delta has $(bs def/d2.vhd)"
+ovfkit vhd snapshot def/base.vhd def/e1.vhd
+[ "$(bs def/e1.vhd)" = 2097152 ] || fail "a delta of a 2M disk has $(bs def/e1.vhd)"
+expect_err "not a power of two" ovfkit vhd snapshot --block-size 96K def/d2.vhd x.vhd
 expect_err "must be at least 64 KiB" ovfkit vhd create --block-size 32K x.vhd 1M
 
 # chains of mixed block sizes read alike through us and libvhdi; a
 # flattened copy (a 2 MiB dynamic disk) reads alike through qemu-img
-for combo in 2M:default 64K:2M 64K:512K 512K:64K; do
+for combo in 2M:64K 64K:2M 64K:512K 512K:64K 2M:default; do
     d=c-$(echo $combo | tr : -)
     mkchain $d ${combo%:*} ${combo#*:}
     same $d base d1 d2
@@ -119,7 +116,7 @@ done
 # killed at every crash point, small into large and large into small:
 # reading leaves the merge unfinished and reads the same; repair
 # completes it
-for combo in 2M:default 64K:2M; do
+for combo in 2M:64K 64K:2M; do
     for point in 1 2 3 4 5 6 7 8; do
         d=k-$(echo $combo | tr : -)
         mkchain $d ${combo%:*} ${combo#*:}
