@@ -156,9 +156,9 @@ static int copy_runs(ovfk_vhd *c, ovfk_vhd *p, uint32_t b, const uint8_t *bm,
 /* Copy every sector C holds into P, block by block in C's file order
  * (order: file_order's, n blocks), through buf (one of C's blocks with
  * its bitmap).  Idempotent. */
-static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf, const uint32_t *order,
-                     uint32_t n, ovfk_progress_fn progress, void *opaque,
-                     ovfk_err *err)
+static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf,
+                     const uint32_t *order, uint32_t n,
+                     ovfk_progress_fn progress, void *opaque, ovfk_err *err)
 {
     uint32_t bs = c->dh.block_size, done = 0;
     bool whole = bs <= WHOLE_BLOCK_MAX;
