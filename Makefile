@@ -35,7 +35,7 @@ SOVER    := 0
 
 # libguestfs and libvirt are compiled against but loaded on first use
 # (util/dlib.h): only the commands that need them pay for loading them
-LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd blkid
+LINKED   := json-c libxml-2.0 libarchive openssl zlib libvhdi libzstd blkid ext2fs com_err
 PKGS     := $(LINKED) libguestfs libvirt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(LINKED) 2>/dev/null)
@@ -63,7 +63,7 @@ ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS) $(SANLIBS)
 
-LIB_DIRS := util vhd image ovf sysprep hv snapshot convert
+LIB_DIRS := util vhd image ovf sysprep hv snapshot convert p2v backup
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)

@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
     { "convert", cmd_convert, "convert disks or foreign VMs (P2V, V2V) to a package" },
     { "sysprep", cmd_sysprep, "disable services, reset identity in a guest (offline)" },
     { "inspect", cmd_inspect, "what operating system a disk holds" },
+    { "p2v", cmd_p2v, "capture a running server live, receive it (ssh)" },
+    { "backup", cmd_backup, "back up VMs; list, restore, export, verify, prune points" },
     { NULL, NULL, NULL },
 };
 

@@ -59,6 +59,12 @@ KEYWORDS = set("if then else elif fi do done while until for in case esac "
 # program must still appear as a literal in that file
 INDIRECT = {
     "hv/run.c": ["qemu-system-x86_64"],
+    "p2v/capture.c": ["ssh"],
+    "p2v/usedmap.c": ["/usr/sbin/partclone.vfat", "/usr/sbin/partclone.exfat",
+                      "/usr/sbin/partclone.ntfs", "/usr/sbin/partclone.xfs",
+                      "/usr/sbin/partclone.btrfs", "/usr/sbin/partclone.f2fs",
+                      "/usr/sbin/partclone.hfsplus",
+                      "/usr/sbin/partclone.minix"],
 }
 SYSDIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
            "/sbin", "/bin"]

@@ -28,7 +28,7 @@
     X(initrd_list) X(inspect_get_type) X(inspect_get_windows_systemroot) \
     X(inspect_os) \
     X(is_dir) X(is_file) X(is_symlink) X(last_error) X(launch) X(ln_s) X(ls) \
-    X(mkdir_p) \
+    X(mkdir_p) X(download) X(lstatns) \
     X(mount_options) X(mv) X(parse_environment) X(read_file) X(readlink) \
     X(rm) X(set_backend_settings) X(set_error_handler) \
     X(set_event_callback) X(sh) X(shutdown) X(statns) \
@@ -58,8 +58,10 @@ int sp_gfs_load(ovfk_err *e);
 #define guestfs_chmod(...) SP_GFS(chmod)(__VA_ARGS__)
 #define guestfs_close(...) SP_GFS(close)(__VA_ARGS__)
 #define guestfs_create_flags(...) SP_GFS(create_flags)(__VA_ARGS__)
+#define guestfs_download(...) SP_GFS(download)(__VA_ARGS__)
 #define guestfs_exists(...) SP_GFS(exists)(__VA_ARGS__)
 #define guestfs_free_statns(...) SP_GFS(free_statns)(__VA_ARGS__)
+#define guestfs_lstatns(...) SP_GFS(lstatns)(__VA_ARGS__)
 #define guestfs_glob_expand(...) SP_GFS(glob_expand)(__VA_ARGS__)
 #define guestfs_hivex_close(...) SP_GFS(hivex_close)(__VA_ARGS__)
 #define guestfs_hivex_commit(...) SP_GFS(hivex_commit)(__VA_ARGS__)

@@ -14,7 +14,7 @@ import re, sys
 rows, group, cur = set(), "", None
 text = open(sys.argv[1]).read().split("exit codes:\n", 1)[1]
 for line in text.splitlines():
-    m = re.match(r"^  ([a-z][a-z ]*):$", line)
+    m = re.match(r"^  ([a-z][a-z0-9 ]*):$", line)
     if m:
         group = m.group(1)
         continue

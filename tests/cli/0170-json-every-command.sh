@@ -160,9 +160,10 @@ fi
 "$PY" "$OVFK_SRCDIR/tests/cli/jsondoc.py" docs "$SCHEMAS" docs > checked.txt ||
     fail "a document does not match its schema"
 cat checked.txt
-# every schema of a command was exercised (the guest ones by 0174)
+# every schema of a command was exercised (the guest ones by 0174, p2v's,
+# which need loop devices, by 0103)
 for s in "$SCHEMAS"/*.json; do
     b=$(basename "$s" .json)
-    case $b in progress-event|defs|sysprep|sysprep-report|inspect|backup-*) continue ;; esac
+    case $b in progress-event|defs|sysprep|sysprep-report|inspect|backup-*|p2v-*) continue ;; esac
     grep -q "^$b " checked.txt || fail "no document checked against $b.json"
 done

@@ -203,7 +203,6 @@ menuentry 'Debian GNU/Linux' {
 EOF
     bg_cleanup
     rm -rf "$bg_mnt"
-    trap - EXIT
     # first boot on SATA: MODULES=dep initramfs for this hardware
     boot_qemu "$img" sata "$OVFK_CACHE/firstboot.log" || true
     grep -q "FIRSTBOOT DONE" "$OVFK_CACHE/firstboot.log" ||
