@@ -63,7 +63,7 @@ ALL_CFLAGS = -std=gnu11 -pthread -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
              $(WARN) $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS) $(SANLIBS)
 
-LIB_DIRS := util vhd image ovf vmm sysprep hv snapshot convert p2v
+LIB_DIRS := util vhd image ovf vmm sysprep hv snapshot convert p2v backup
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)

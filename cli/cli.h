@@ -154,5 +154,6 @@ int cmd_sysprep(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_p2v(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 #endif

@@ -26,7 +26,9 @@
     "[-f FORMAT] [--catalog FILE.json] " \
     "[--report FILE.json]\n" \
     "       " CLI_PACKAGING_SYN "\n" \
-    "       [--import [--store DIR|--connect URI] [--keep-guest-config]]"
+    "       [--import [--store DIR|--connect URI] [--keep-guest-config]]\n" \
+    "       [--bus virtio|scsi|sata|ide] [--no-driver-changes] " \
+    "[--virtio-win DIR]"
 
 static int rm_one(const char *p, const struct stat *st, int flag,
                   struct FTW *f)
@@ -120,6 +122,19 @@ static int take_convert_opt(int ch, const char *arg, struct convert_args *a)
     case 'j':
         g.json = true;
         return 0;
+    case 'B':
+        if (strcmp(arg, "virtio") && strcmp(arg, "scsi") &&
+            strcmp(arg, "sata") && strcmp(arg, "ide")) {
+            return cli_usage(SYN_CONVERT, "--bus: virtio, scsi, sata or ide");
+        }
+        o->bus = arg;
+        return 0;
+    case 'D':
+        o->no_driver_changes = true;
+        return 0;
+    case 'W':
+        o->virtio_win = arg;
+        return 0;
     default:
         return 1;
     }
@@ -147,6 +162,9 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "connect", required_argument, NULL, 'u' },
         { "keep-guest-config", no_argument, NULL, 'k' },
         { "json", no_argument, NULL, 'j' },
+        { "bus", required_argument, NULL, 'B' },
+        { "no-driver-changes", no_argument, NULL, 'D' },
+        { "virtio-win", required_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -285,7 +303,8 @@ static int import_package(const struct convert_args *a, const char *package,
 static void remove_staged(char *staged, const struct convert_args *a, int r)
 {
     nftw(staged, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    if (!g.quiet && a->o.mode != OVFK_CONVERT_PLAIN && r == 0) {
+    if (!g.quiet && a->o.mode != OVFK_CONVERT_PLAIN && r == 0 &&
+        !a->o.report) {     /* with --report, print_converted named it */
         printf("the guest changes are reported in '%s.sysprep.json'\n",
                staged);
     }
@@ -293,10 +312,18 @@ static void remove_staged(char *staged, const struct convert_args *a, int r)
     rmdir(staged);      /* only when no report is in it */
 }
 
+static void convert_warn(void *opaque, const char *msg)
+{
+    (void)opaque;
+    cli_progress_done();
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
 int cmd_convert(int argc, char **argv)
 {
     struct convert_args a = { .o = { .progress = cli_progress,
-                                     .opaque = "converting" } };
+                                     .opaque = "converting",
+                                     .warn = convert_warn } };
     char staged[PATH_MAX] = "", *package = NULL;
     struct ovfk_hv_vm *vm = NULL;
     int r;

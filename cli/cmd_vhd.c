@@ -18,7 +18,7 @@
 #define SYN_CREATE "ovfkit vhd create [--type fixed|dynamic] " \
     "[--block-size N] [--round-mib] FILE SIZE\n" \
     "       ovfkit vhd create --parent PARENT FILE"
-#define SYN_SNAPSHOT "ovfkit vhd snapshot PARENT CHILD"
+#define SYN_SNAPSHOT "ovfkit vhd snapshot [--block-size N] PARENT CHILD"
 #define SYN_CONVERT "ovfkit vhd convert [--type raw|fixed|dynamic] " \
     "[-B PARENT] [--block-size N] [--round-mib] [-f FORMAT] SRC DST"
 #define SYN_INFO "ovfkit vhd info [--json] FILE"
@@ -76,8 +76,8 @@ static int parse(int argc, char **argv, const char *syn, struct vopts *o)
             break;
         case 'b':
             /* what VHD writers accept (vhd/create.c): a power of two
-             * from 512 KiB to 256 MiB */
-            if (cli_size(syn, "--block-size", optarg, 512u << 10,
+             * from 64 KiB to 256 MiB */
+            if (cli_size(syn, "--block-size", optarg, 64u << 10,
                          256u << 20, &o->block_size)) {
                 return -1;
             }
@@ -194,6 +194,7 @@ static int do_snapshot(int argc, char **argv)
         return cli_usage(SYN_SNAPSHOT, "expected PARENT and CHILD");
     }
     co.parent = argv[i];
+    co.block_size = (uint32_t)o.block_size;     /* 0: the parent's */
     if (ovfk_vhd_create(argv[i + 1], &co, NULL) < 0) {
         return cli_error("%s", ovfk_last_error());
     }

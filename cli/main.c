@@ -26,6 +26,7 @@ static const struct cli_command commands[] = {
     { "sysprep", cmd_sysprep, "disable services, reset identity in a guest (offline)" },
     { "inspect", cmd_inspect, "what operating system a disk holds" },
     { "p2v", cmd_p2v, "capture a running server live, receive it (ssh)" },
+    { "backup", cmd_backup, "back up VMs; list, restore, export, verify, prune points" },
     { NULL, NULL, NULL },
 };
 

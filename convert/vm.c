@@ -301,8 +301,10 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
     const char *section = o->mode == OVFK_CONVERT_P2V ? "p2v" : "v2v";
     struct ovfk_sysprep_services set = { 0 };
     const char **paths = calloc(vm->n_disks + 1, sizeof(*paths));
+    char **origin = calloc(vm->n_disks + 1, sizeof(*origin));
     ovfk_sysprep *s = NULL;
-    int r = paths ? 0 : ovfk_err_last(-ENOMEM, "out of memory"), rw;
+    int r = paths && origin ? 0 : ovfk_err_last(-ENOMEM, "out of memory");
+    int rw;
 
     for (size_t i = 0; r == 0 && i < vm->n_disks; i++) {
         struct ovfk_hv_disk *d = &vm->disks[i];
@@ -325,7 +327,7 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
                               ovfk_last_error());
             break;
         }
-        free(d->path);
+        origin[i] = d->path;    /* the user's name for the disk */
         d->path = strdup(path);
         free(d->format);
         d->format = strdup("vhd");
@@ -349,6 +351,9 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
             r = ovfk_sysprep_op_disable_services(s, &set, false);
             if (r < 0) {
                 ovfk_err_last(r, "%s", ovfk_sysprep_error(s));
+            } else {
+                r = ovfk_cv_choose_bus(o, s, vm,
+                                       (const char *const *)origin);
             }
         }
         rw = ovfk_sysprep_report_write(s, paths, vm->n_disks, false, report);
@@ -361,6 +366,10 @@ static int fixup(const struct ovfk_convert_opts *o, const char *stage,
         ovfk_sysprep_close(s);
     }
     ovfk_sysprep_services_free(&set);
+    for (size_t i = 0; origin && i < vm->n_disks; i++) {
+        free(origin[i]);
+    }
+    free(origin);
     free(paths);
     return r;
 }

@@ -7,9 +7,18 @@
 #ifndef OVFK_CONVERT_VMSRC_H
 #define OVFK_CONVERT_VMSRC_H
 
+#include "ovfkit/convert.h"
 #include "ovfkit/hv.h"
+#include "ovfkit/sysprep.h"
 
 int ovfk_vm_from_vmx(const char *path, struct ovfk_hv_vm **out);
 int ovfk_vm_from_domxml(const char *path, struct ovfk_hv_vm **out);
+
+/* bus.c: the disk bus and NIC model from what the guest on s can boot
+ * (origin: the disks as the user named them, for messages)
+ * with, the guest made able to (initramfs, virtio-win, device names);
+ * every choice a note of s's report. */
+int ovfk_cv_choose_bus(const struct ovfk_convert_opts *o, ovfk_sysprep *s,
+                       struct ovfk_hv_vm *vm, const char *const *origin);
 
 #endif

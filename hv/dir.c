@@ -461,7 +461,8 @@ static int dir_start(ovfk_hv_conn *c, const struct ovfk_hv_vm *vm, bool console)
     memcpy(v.uuid, vm->uuid, sizeof(v.uuid));
     for (size_t i = 0; i < vm->n_disks; i++) {
         disks[i] = (struct vmm_disk){ vm->disks[i].path, vm->disks[i].format,
-                                      vm->disks[i].bus };
+                                      vm->disks[i].bus,
+                                      vm->disks[i].boot_order };
     }
     for (size_t i = 0; i < vm->n_nics; i++) {
         nics[i] = (struct vmm_nic){ vm->nics[i].mac, vm->nics[i].model,

@@ -524,13 +524,25 @@ static char *vm_to_cfg(const struct ovfk_hv_vm *vm)
         const struct ovfk_hv_disk *d = &vm->disks[i];
         const char *fmt = !d->format || !strcmp(d->format, "raw") ? "aio"
                           : !strcmp(d->format, "vhd") ? "vhd" : d->format;
-        fprintf(f, "%s\"tap:%s:%s,xvd%c,w\"", i ? ", " : " ", fmt, d->path,
-                (char)('a' + (i % 26)));
+        /* an HVM guest without PV drivers boots from emulated IDE
+         * (hdX); xvdX is the paravirtual disk */
+        const char *pre = !d->bus || !strcmp(d->bus, "xen") ||
+                          !strcmp(d->bus, "virtio") ? "xvd" :
+                          !strcmp(d->bus, "ide") || !strcmp(d->bus, "sata") ?
+                          "hd" : "sd";
+        fprintf(f, "%s\"tap:%s:%s,%s%c,w\"", i ? ", " : " ", fmt, d->path,
+                pre, (char)('a' + (i % 26)));
     }
     fprintf(f, " ]\nvif = [");
     for (size_t i = 0; i < vm->n_nics; i++) {
-        fprintf(f, "%s\"mac=%s,bridge=%s\"", i ? ", " : " ", vm->nics[i].mac,
+        const char *m = vm->nics[i].model;
+        fprintf(f, "%s\"mac=%s,bridge=%s", i ? ", " : " ", vm->nics[i].mac,
                 vm->nics[i].network);
+        /* an emulated NIC (e1000, rtl8139) for a guest without netfront */
+        if (m && strcmp(m, "netfront") && strcmp(m, "virtio")) {
+            fprintf(f, ",model=%s", m);
+        }
+        fprintf(f, "\"");
     }
     fprintf(f, " ]\n");
     fclose(f);

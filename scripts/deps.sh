@@ -15,7 +15,7 @@ linux-image-amd64 libguestfs-tools python3-guestfs libhivex-bin ntfs-3g
 libvirt-daemon-system libvirt-clients busybox-static cpio
 tar coreutils openssl gzip
 file kmod procps xz-utils zstd iproute2 libwin-hivex-perl binutils cpp
-scdoc man-db bash-completion systemd
+scdoc man-db bash-completion systemd debootstrap
 libext2fs-dev e2fsprogs partclone openssh-server openssh-client fdisk util-linux
 dosfstools mtools"
 

@@ -16,20 +16,23 @@
 
 /* Every libguestfs function sysprep/ calls, without its guestfs_ prefix. */
 #define SP_GFS_FUNCS(X) \
-    X(add_drive_opts) X(case_sensitive_path) X(chmod) X(close) \
-    X(create_flags) \
+    X(add_drive_opts) X(case_sensitive_path) X(chmod) X(close) X(command) \
+    X(cp) X(create_flags) \
     X(exists) X(free_statns) X(glob_expand) X(hivex_close) X(hivex_commit) \
+    X(hivex_node_add_child) X(hivex_node_delete_child) \
     X(hivex_node_get_child) X(hivex_node_get_value) X(hivex_node_name) \
     X(hivex_node_set_value) X(hivex_open) X(hivex_root) X(hivex_value_value) \
     X(inspect_get_arch) X(inspect_get_distro) X(inspect_get_hostname) \
     X(inspect_get_major_version) X(inspect_get_minor_version) \
     X(inspect_get_mountpoints) X(inspect_get_product_name) \
-    X(inspect_get_type) X(inspect_get_windows_systemroot) X(inspect_os) \
+    X(initrd_list) X(inspect_get_type) X(inspect_get_windows_systemroot) \
+    X(inspect_os) \
     X(is_dir) X(is_file) X(is_symlink) X(last_error) X(launch) X(ln_s) X(ls) \
+    X(mkdir_p) X(download) X(lstatns) \
     X(mount_options) X(mv) X(parse_environment) X(read_file) X(readlink) \
     X(rm) X(set_backend_settings) X(set_error_handler) \
-    X(set_event_callback) X(shutdown) X(statns) \
-    X(umount_all) X(write)
+    X(set_event_callback) X(sh) X(shutdown) X(statns) \
+    X(umount_all) X(upload) X(write)
 
 enum {
 #define SP_GFS_ENUM(n) SP_GFS_##n,
@@ -55,8 +58,10 @@ int sp_gfs_load(ovfk_err *e);
 #define guestfs_chmod(...) SP_GFS(chmod)(__VA_ARGS__)
 #define guestfs_close(...) SP_GFS(close)(__VA_ARGS__)
 #define guestfs_create_flags(...) SP_GFS(create_flags)(__VA_ARGS__)
+#define guestfs_download(...) SP_GFS(download)(__VA_ARGS__)
 #define guestfs_exists(...) SP_GFS(exists)(__VA_ARGS__)
 #define guestfs_free_statns(...) SP_GFS(free_statns)(__VA_ARGS__)
+#define guestfs_lstatns(...) SP_GFS(lstatns)(__VA_ARGS__)
 #define guestfs_glob_expand(...) SP_GFS(glob_expand)(__VA_ARGS__)
 #define guestfs_hivex_close(...) SP_GFS(hivex_close)(__VA_ARGS__)
 #define guestfs_hivex_commit(...) SP_GFS(hivex_commit)(__VA_ARGS__)
@@ -109,5 +114,16 @@ int sp_gfs_load(ovfk_err *e);
 #define guestfs_statns(...) SP_GFS(statns)(__VA_ARGS__)
 #define guestfs_umount_all(...) SP_GFS(umount_all)(__VA_ARGS__)
 #define guestfs_write(...) SP_GFS(write)(__VA_ARGS__)
+
+#define guestfs_command(...) SP_GFS(command)(__VA_ARGS__)
+#define guestfs_cp(...) SP_GFS(cp)(__VA_ARGS__)
+#define guestfs_hivex_node_add_child(...) \
+    SP_GFS(hivex_node_add_child)(__VA_ARGS__)
+#define guestfs_hivex_node_delete_child(...) \
+    SP_GFS(hivex_node_delete_child)(__VA_ARGS__)
+#define guestfs_initrd_list(...) SP_GFS(initrd_list)(__VA_ARGS__)
+#define guestfs_mkdir_p(...) SP_GFS(mkdir_p)(__VA_ARGS__)
+#define guestfs_sh(...) SP_GFS(sh)(__VA_ARGS__)
+#define guestfs_upload(...) SP_GFS(upload)(__VA_ARGS__)
 
 #endif

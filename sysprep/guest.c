@@ -504,5 +504,9 @@ void ovfk_sysprep_close(ovfk_sysprep *s)
         free(s->changes[i].new_value);
     }
     free(s->changes);
+    for (size_t i = 0; i < s->n_notes; i++) {
+        free(s->notes[i]);
+    }
+    free(s->notes);
     free(s);
 }

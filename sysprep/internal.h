@@ -18,6 +18,8 @@ struct ovfk_sysprep {
     size_t n_os;
     struct ovfk_sysprep_change *changes;
     size_t n_changes;
+    char **notes;           /* ovfk_sysprep_note: the report's "notes" */
+    size_t n_notes;
     int mounted;            /* index of the OS whose file systems are up */
     char nbd_dir[64];       /* sockets of the nbdkit serving VHD chains */
     size_t n_nbd;           /* how many of them run */

@@ -149,6 +149,11 @@ int ovfk_sysprep_report_write(ovfk_sysprep *s, const char *const *disks,
         json_object_array_add(a, e);
     }
     json_object_object_add(o, "changes", a);
+    a = json_object_new_array();
+    for (size_t i = 0; i < s->n_notes; i++) {
+        json_object_array_add(a, json_object_new_string(s->notes[i]));
+    }
+    json_object_object_add(o, "notes", a);
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                           JSON_C_TO_STRING_NOSLASHESCAPE);
     r = ovfk_write_file_atomic(path, text, strlen(text));
@@ -275,6 +280,45 @@ static int undo_registry(struct undo *u, const char *spec, const char *old,
     return r;
 }
 
+/* "hive|Key\\Path": a key ovfkit created goes, with what is under it. */
+static int undo_registry_key(struct undo *u, const char *spec)
+{
+    ovfk_sysprep *s = u->s;
+    char *copy = strdup(spec), *key, *part, *save = NULL;
+    int64_t node;
+    int r = 0;
+
+    if (!copy) {
+        return -ENOMEM;
+    }
+    key = strchr(copy, '|');
+    if (!key) {
+        free(copy);
+        return ovfk_err_set(&s->err, -EINVAL, "bad registry change '%s' in "
+                            "the report", spec);
+    }
+    *key++ = '\0';
+    if (guestfs_hivex_open(s->g, copy, GUESTFS_HIVEX_OPEN_WRITE, 1, -1) < 0) {
+        r = sp_guest_error(s, copy);
+        free(copy);
+        return r;
+    }
+    node = guestfs_hivex_root(s->g);
+    for (part = strtok_r(key, "\\", &save); node > 0 && part;
+         part = strtok_r(NULL, "\\", &save)) {
+        node = guestfs_hivex_node_get_child(s->g, node, part);
+    }
+    if (node <= 0) {
+        r = 1;      /* already gone */
+    } else if (guestfs_hivex_node_delete_child(s->g, node) < 0 ||
+               guestfs_hivex_commit(s->g, NULL) < 0) {
+        r = sp_guest_error(s, spec);
+    }
+    guestfs_hivex_close(s->g);
+    free(copy);
+    return r;
+}
+
 static int undo_one(struct undo *u, json_object *c)
 {
     ovfk_sysprep *s = u->s;
@@ -319,6 +363,21 @@ static int undo_one(struct undo *u, json_object *c)
         } else if (guestfs_mv(s->g, nv, path) < 0) {
             r = sp_guest_error(s, path);
         }
+    } else if (!strcmp(kind, "file-backup")) {
+        /* an initramfs rebuilt in the guest: the kept original back */
+        if (old && guestfs_is_file(s->g, old) > 0) {
+            r = guestfs_mv(s->g, old, path) < 0 ? sp_guest_error(s, path) : 0;
+        } else {
+            conflict(u, path);
+        }
+    } else if (!strcmp(kind, "file-added")) {
+        if (guestfs_exists(s->g, path) <= 0) {
+            r = 1;      /* already as it was */
+        } else if (guestfs_rm(s->g, path) < 0) {
+            r = sp_guest_error(s, path);
+        }
+    } else if (!strcmp(kind, "registry-key")) {
+        r = undo_registry_key(u, path);
     } else {
         r = ovfk_err_set(&s->err, -EINVAL, "unknown change '%s' in the "
                          "report", kind);
@@ -361,7 +420,7 @@ static const char *check_change(json_object *c)
 {
     static const char *const kinds[] = {
         "file", "file-removed", "registry-dword", "systemd-link",
-        "sysv-link",
+        "sysv-link", "file-backup", "file-added", "registry-key",
     };
     json_object *k, *p, *root, *m;
     const char *kind, *why, *path;
@@ -410,6 +469,10 @@ static const char *check_change(json_object *c)
         return "is a removed link without its target";
     } else if (!strcmp(kind, "sysv-link") && !has_new) {
         return "is a renamed link without its new name";
+    } else if (!strcmp(kind, "registry-key") && !strchr(path, '|')) {
+        return "is a registry key without 'HIVE|KEY'";
+    } else if (!strcmp(kind, "file-backup") && !has_old) {
+        return "is a rebuilt file without the name of its kept original";
     } else if (!strcmp(kind, "file-removed") && !has_old) {
         return "is a removed file without its old content";
     } else if (!has_old && !has_new) {

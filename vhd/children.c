@@ -64,11 +64,71 @@ void vhd_read_ahead_blocks(ovfk_vhd *v, uint32_t b, uint32_t window,
                           uint64_t len, uint32_t *ahead)
 {
     uint32_t a = *ahead > b ? *ahead : b + 1;
+    bool dense = v->dh.block_size <= VHD_SMALL_BLOCK;
+    int fd = ovfk_io_fd(v->io);
+    uint64_t from = 0, to = 0;
 
     for (; a < v->dh.max_entries && a < b + window; a++) {
-        if (v->bat[a] != VHD_BAT_FREE) {
-            read_ahead(v, vhd_block_offset(v, a), len);
+        uint64_t off;
+        if (v->bat[a] == VHD_BAT_FREE) {
+            continue;
         }
+        off = vhd_block_offset(v, a);
+        if (!dense) {
+            read_ahead(v, off, len);
+            continue;
+        }
+        /* small blocks: whole blocks, joined where they lie together
+         * (the seeks that find data extents cost more than the small
+         * holes they would skip, and the copy reads the data next) */
+        if (to && off >= from && off <= to + VHD_DATA_ALIGN) {
+            to = off + v->bitmap_size + v->dh.block_size;
+            continue;
+        }
+        if (to) {
+            posix_fadvise(fd, (off_t)from, (off_t)(to - from),
+                          POSIX_FADV_WILLNEED);
+        }
+        from = off;
+        to = off + v->bitmap_size + v->dh.block_size;
+    }
+    if (to) {
+        posix_fadvise(fd, (off_t)from, (off_t)(to - from),
+                      POSIX_FADV_WILLNEED);
+    }
+    *ahead = a;
+}
+
+void vhd_read_ahead_order(ovfk_vhd *v, const uint32_t *order, uint32_t n,
+                          uint32_t i, uint32_t window, uint64_t len,
+                          bool dense, uint32_t *ahead)
+{
+    uint32_t a = *ahead > i ? *ahead : i + 1;
+    int fd = ovfk_io_fd(v->io);
+    uint64_t from = 0, to = 0;
+
+    for (; a < n && a < i + window; a++) {
+        uint64_t off = vhd_block_offset(v, order[a]);
+        if (!dense) {
+            read_ahead(v, off, len);
+            continue;
+        }
+        /* small blocks in file order lie a few KiB apart: one advice
+         * for the lot, holes and all (they are small) */
+        if (to && off <= to + VHD_DATA_ALIGN) {
+            to = off + len;
+            continue;
+        }
+        if (to) {
+            posix_fadvise(fd, (off_t)from, (off_t)(to - from),
+                          POSIX_FADV_WILLNEED);
+        }
+        from = off;
+        to = off + len;
+    }
+    if (to) {
+        posix_fadvise(fd, (off_t)from, (off_t)(to - from),
+                      POSIX_FADV_WILLNEED);
     }
     *ahead = a;
 }

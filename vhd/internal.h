@@ -33,7 +33,7 @@
 /* Sanity limits on fields read from files (libarchive style). */
 #define VHD_MIN_BLOCK_SIZE 512u
 #define VHD_MAX_BLOCK_SIZE (256u << 20)
-#define VHD_MIN_CREATE_BLOCK (512u << 10)
+#define VHD_MIN_CREATE_BLOCK (64u << 10)   /* dense deltas, create.c */
 #define VHD_MAX_BAT_ENTRIES (64u << 20)     /* 256 MiB of BAT */
 #define VHD_MAX_LOCATOR_BYTES (64u << 10)   /* a path, in UTF-16 */
 
@@ -44,6 +44,11 @@
  * every sector after the first set bit of a partially set bitmap byte.
  */
 #define VHD_DIFF_GRAIN 4096u
+
+/* Blocks up to this size are "small" (dense deltas, create.c): a merge reads
+ * them whole, bitmap and data at once, and reads ahead without looking
+ * for their holes (recover.c, children.c). */
+#define VHD_SMALL_BLOCK (256u << 10)
 
 /* Data of new blocks starts on this boundary (file systems, O_DIRECT). */
 #define VHD_DATA_ALIGN 4096u
@@ -252,10 +257,19 @@ int vhd_journal_each(const char *abs, bool skip_bad, vhd_journal_fn fn,
  * has gone, so each block is asked for once */
 void vhd_read_ahead_blocks(ovfk_vhd *v, uint32_t b, uint32_t window,
                           uint64_t len, uint32_t *ahead);
+/* children.c: the same for the copy in file order: while order[i] is
+ * worked on, order[i + 1 .. i + window - 1]; dense (small blocks read
+ * whole): advise whole runs of adjacent blocks, holes and all */
+void vhd_read_ahead_order(ovfk_vhd *v, const uint32_t *order, uint32_t n,
+                          uint32_t i, uint32_t window, uint64_t len,
+                          bool dense, uint32_t *ahead);
 /* children.c: open child's chain (vhd_open_chain flags) for a merge: 0, or
  * a negative errno with the message in ovfk_last_error() and *chain NULL
  * when it cannot open or has no parent.  The caller closes *chain. */
 int vhd_open_merge_child(const char *child, int flags, ovfk_vhd **chain);
+/* merge_plan.c: an upper bound of ovfk_vhd_merge_plan's bytes_needed from the
+ * BATs alone (no bitmap read, no question about the parent's holes) */
+int vhd_merge_bound(const char *child, uint64_t *bytes);
 /* recover.c: carry the merge j describes from its state to its end (fresh:
  * a new merge, in state "copying", whose journal is written first) */
 int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,

@@ -81,7 +81,40 @@ struct walk {
     uint64_t runs;
     uint64_t file_done;     /* end of the last run counted (file offset) */
     uint64_t new_done;      /* the same in new blocks: block << 32 | in */
+    /* the parent's last answer about its data: from ext_q on, holes up
+     * to ext_st, data from there to ext_en (ext_en 0: none yet).  Runs
+     * come in the disk's order, which is mostly the parent's file order:
+     * one answer serves many runs, where each question costs two seeks
+     * that, in a file with few holes, walk its extents to the end */
+    uint64_t ext_q, ext_st, ext_en;
 };
+
+/* The parent's data extent at or after at (as ovfk_io_data_extent),
+ * from the last answer when it covers at. */
+static int data_extent(struct walk *w, uint64_t at, uint64_t *st,
+                       uint64_t *en)
+{
+    int r;
+
+    if (!w->ext_en || at < w->ext_q || at >= w->ext_en) {
+        r = ovfk_io_data_extent(w->p->io, at, &w->ext_st, &w->ext_en);
+        if (r < 0) {
+            w->ext_en = 0;
+            return r;
+        }
+        w->ext_q = at;
+        if (w->ext_en <= at) {
+            /* nothing from at on (past the end): not worth keeping */
+            *st = w->ext_st;
+            *en = w->ext_en;
+            w->ext_en = 0;
+            return 0;
+        }
+    }
+    *st = w->ext_st > at ? w->ext_st : at;
+    *en = w->ext_en;
+    return 0;
+}
 
 static void fs_facts(struct walk *w)
 {
@@ -125,7 +158,7 @@ static uint64_t holes_in(struct walk *w, uint64_t x, uint64_t y)
     w->file_done = end;
     while (at < end) {
         uint64_t st, en;
-        if (ovfk_io_data_extent(w->p->io, at, &st, &en) < 0 ||
+        if (data_extent(w, at, &st, &en) < 0 ||
             st >= end || en <= st) {
             total += end - at;  /* no data up to end (or cannot tell) */
             break;
@@ -219,6 +252,75 @@ static uint64_t growth(ovfk_vhd *p, const uint8_t *need)
         }
     }
     return pos - end;
+}
+
+/*
+ * An upper bound of the plan from the two BATs alone, reading no bitmap
+ * and asking the file system nothing about the parent's holes: every
+ * block of the child taken as fully written, each landing as at most its
+ * bytes rounded out to file system blocks (and one more for a misaligned
+ * parent), each new block of the parent with its bitmap (or whole where
+ * the file system leaves no holes), every possible run with its extent
+ * records.  With small blocks (a delta's default) it is close to the
+ * plan; the merge takes it when the space is there and walks the plan
+ * only when it is not: the plan's walk costs two seeks in the parent per
+ * run, which on a parent with many extents is much of the merge.
+ */
+int vhd_merge_bound(const char *child, uint64_t *bytes)
+{
+    ovfk_vhd *chain = NULL, *c, *p;
+    struct walk w;
+    uint64_t data = 0, runs = 0, jb = 0, bm;
+    int r;
+
+    *bytes = 0;
+    memset(&w, 0, sizeof(w));
+    r = vhd_open_merge_child(child, 0, &chain);
+    if (r < 0) {
+        return r;
+    }
+    c = chain;
+    p = ovfk_vhd_parent(chain);
+    w.p = p;
+    fs_facts(&w);
+    if (p->ft.type != OVFK_VHD_TYPE_FIXED &&
+        (vhd_merge_alloc_fails() ||
+         !(w.need = calloc(p->dh.max_entries + 1, 1)))) {
+        ovfk_vhd_close(chain);
+        return ovfk_err_last(-ENOMEM, "cannot plan the merge of '%s': out "
+                             "of memory", child);
+    }
+    for (uint32_t b = 0; b < c->dh.max_entries; b++) {
+        uint64_t off = (uint64_t)b * c->dh.block_size, len;
+        if (c->bat[b] == VHD_BAT_FREE || off >= p->size) {
+            continue;
+        }
+        len = p->size - off < c->dh.block_size ? p->size - off
+                                               : c->dh.block_size;
+        data += align_up_u64(len, w.unit) + 2 * w.unit;
+        /* at most every other sector starts a run */
+        runs += (c->dh.block_size / VHD_SECTOR + 1) / 2;
+        for (uint64_t at = off; w.need && at < off + len;
+             at = (at / p->dh.block_size + 1) * p->dh.block_size) {
+            uint32_t pb = (uint32_t)(at / p->dh.block_size);
+            if (p->bat[pb] == VHD_BAT_FREE && !w.need[pb]) {
+                w.need[pb] = 1;
+                w.new_blocks++;
+            }
+        }
+    }
+    bm = w.new_blocks ? align_up_u64(p->bitmap_size, w.unit) : 0;
+    *bytes = data + (uint64_t)w.new_blocks * bm + w.unit +
+             (runs / RUNS_PER_EXTENT_BLOCK + 1) * w.unit;
+    if (w.new_blocks && !w.holes) {
+        *bytes += growth(p, w.need);
+    }
+    r = journal_bytes(child, &jb);
+    *bytes += jb;
+    free(w.need);
+    ovfk_vhd_close(chain);
+    return r < 0 ? ovfk_err_last(r, "cannot plan the merge of '%s': out of "
+                                 "memory", child) : 0;
 }
 
 int ovfk_vhd_merge_plan(const char *child, struct ovfk_vhd_merge_plan *plan)

@@ -22,8 +22,15 @@
 #include "util/tmpfile.h"
 #include "vhd/internal.h"
 
-/* How many of the child's blocks are read ahead of the copy (2 MiB each). */
+/* How many of the child's blocks are read ahead of the copy. */
 #define READ_AHEAD_BLOCKS 16u
+
+/* A child's block of at most VHD_SMALL_BLOCK is read whole, bitmap and
+ * data in one read: its unwritten sectors are holes the file system
+ * reads as zeros without I/O, and one read costs less than one per run.
+ * A larger block (2 MiB) holding a few scattered runs is read run by
+ * run, or the page cache would fill with its holes' zeros. */
+#define WHOLE_BLOCK_MAX VHD_SMALL_BLOCK
 
 /* What ovfk_vhd_merge_recover carries through vhd_journal_each. */
 struct recovery {
@@ -61,65 +68,130 @@ static int open_pair(struct journal *j, ovfk_vhd **c, ovfk_vhd **p,
     return 0;
 }
 
-/* Copy every sector C holds into P, through buf (one of C's blocks).
- * Idempotent. */
-static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf,
-                     ovfk_progress_fn progress, void *opaque, ovfk_err *err)
+static int cmp_u64(const void *a, const void *b)
 {
-    uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, done = 0, total = 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * C's allocated blocks in the order they lie in its file (one entry per
+ * block, *n of them), so that the copy reads C front to back: a delta's
+ * blocks lie in the order they were first written, which for a VM's
+ * delta is not the disk's.  Where P receives them does not matter: its
+ * writes wait in the page cache for the one fsync (NOTES: Write order).
+ * NULL when memory is short.
+ */
+static uint32_t *file_order(ovfk_vhd *c, uint32_t *n)
+{
+    uint64_t *key;
+    uint32_t *order, k = 0;
+
+    *n = 0;
+    for (uint32_t b = 0; b < c->dh.max_entries; b++) {
+        *n += c->bat[b] != VHD_BAT_FREE;
+    }
+    key = m_calloc(*n + 1, sizeof(*key));
+    order = m_calloc(*n + 1, sizeof(*order));
+    if (!key || !order) {
+        free(key);
+        free(order);
+        return NULL;
+    }
+    for (uint32_t b = 0; b < c->dh.max_entries; b++) {
+        if (c->bat[b] != VHD_BAT_FREE) {
+            key[k++] = (uint64_t)c->bat[b] << 32 | b;
+        }
+    }
+    qsort(key, *n, sizeof(*key), cmp_u64);
+    for (uint32_t i = 0; i < *n; i++) {
+        order[i] = (uint32_t)key[i];
+    }
+    free(key);
+    return order;
+}
+
+/* Write the runs of sectors set in bm (block b of C) into P: each run's
+ * bytes are at data + its offset, read already (whole) or read here into
+ * buf.  Clipped to C's size. */
+static int copy_runs(ovfk_vhd *c, ovfk_vhd *p, uint32_t b, const uint8_t *bm,
+                     const uint8_t *whole, uint8_t *buf, ovfk_err *err)
+{
+    uint32_t bs = c->dh.block_size, spb = bs / VHD_SECTOR, s = 0;
+    uint64_t base = (uint64_t)b * bs;
+    uint64_t data = vhd_block_offset(c, b) + c->bitmap_size;
     int r = 0;
 
-    for (uint32_t b = 0; b < c->dh.max_entries; b++) {
-        total += c->bat[b] != VHD_BAT_FREE;
-    }
-    for (uint32_t b = 0, ahead = 0; r == 0 && b < c->dh.max_entries; b++) {
-        uint64_t base = (uint64_t)b * bs, data;
-        uint32_t s = 0;
-        if (c->bat[b] == VHD_BAT_FREE) {
+    while (r == 0 && s < spb) {
+        uint32_t e;
+        uint64_t at = base + (uint64_t)s * VHD_SECTOR, len;
+        const uint8_t *src = whole ? whole + (uint64_t)s * VHD_SECTOR : buf;
+        if (!bm_test(bm, s)) {
+            s++;
             continue;
         }
+        for (e = s; e < spb && bm_test(bm, e); e++) {
+        }
+        len = (uint64_t)(e - s) * VHD_SECTOR;
+        if (at + len > c->size) {
+            len = at < c->size ? c->size - at : 0;
+        }
+        if (len && !whole) {
+            r = ovfk_io_pread(c->io, buf, len,
+                              data + (uint64_t)s * VHD_SECTOR);
+            if (r < 0) {
+                ovfk_err_set(err, r, "cannot read '%s': %s", c->path,
+                             ovfk_errtext(r));
+            }
+        }
+        if (r == 0 && len && (r = ovfk_vhd_pwrite(p, src, len, at)) < 0) {
+            ovfk_err_set(err, r, "%s", ovfk_vhd_error(p));
+        }
+        s = e;
+    }
+    return r;
+}
+
+/* Copy every sector C holds into P, block by block in C's file order
+ * (order: file_order's, n blocks), through buf (one of C's blocks with
+ * its bitmap).  Idempotent. */
+static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf,
+                     const uint32_t *order, uint32_t n,
+                     ovfk_progress_fn progress, void *opaque, ovfk_err *err)
+{
+    uint32_t bs = c->dh.block_size, done = 0;
+    bool whole = bs <= WHOLE_BLOCK_MAX;
+    int r = 0;
+
+    for (uint32_t i = 0, ahead = 0; r == 0 && i < n; i++) {
+        uint32_t b = order[i];
         /* keep the next blocks' reads in flight while this one is copied:
-         * the child's data is scattered in small runs the kernel's own
-         * read-ahead does not join (holes lie between them) */
-        vhd_read_ahead_blocks(c, b, READ_AHEAD_BLOCKS, c->bitmap_size + bs,
-                              &ahead);
-        r = vhd_bitmap_load(c, b);
-        if (r < 0) {
-            ovfk_err_set(err, r, "%s", c->err.msg);
-            break;
+         * the kernel's own read-ahead does not join runs with holes
+         * between them */
+        vhd_read_ahead_order(c, order, n, i, READ_AHEAD_BLOCKS,
+                             c->bitmap_size + bs, whole, &ahead);
+        if (whole) {
+            r = ovfk_io_pread(c->io, buf, c->bitmap_size + bs,
+                              vhd_block_offset(c, b));
+            if (r < 0) {
+                ovfk_err_set(err, r, "cannot read '%s': %s", c->path,
+                             ovfk_errtext(r));
+            } else {
+                r = copy_runs(c, p, b, buf, buf + c->bitmap_size, NULL, err);
+            }
+        } else {
+            r = vhd_bitmap_load(c, b);
+            if (r < 0) {
+                ovfk_err_set(err, r, "%s", c->err.msg);
+            } else {
+                r = copy_runs(c, p, b, c->bm, NULL, buf, err);
+            }
         }
-        data = vhd_block_offset(c, b) + c->bitmap_size;
-        while (r == 0 && s < spb) {
-            uint32_t e;
-            uint64_t len;
-            if (!bm_test(c->bm, s)) {
-                s++;
-                continue;
-            }
-            for (e = s; e < spb && bm_test(c->bm, e); e++) {
-            }
-            len = (uint64_t)(e - s) * VHD_SECTOR;
-            if (base + (uint64_t)s * VHD_SECTOR + len > c->size) {
-                len = base + (uint64_t)s * VHD_SECTOR < c->size ?
-                      c->size - base - (uint64_t)s * VHD_SECTOR : 0;
-            }
-            if (len) {
-                r = ovfk_io_pread(c->io, buf, len,
-                                  data + (uint64_t)s * VHD_SECTOR);
-                if (r < 0) {
-                    ovfk_err_set(err, r, "cannot read '%s': %s", c->path,
-                                 ovfk_errtext(r));
-                } else if ((r = ovfk_vhd_pwrite(p, buf, len, base +
-                                           (uint64_t)s * VHD_SECTOR)) < 0) {
-                    ovfk_err_set(err, r, "%s", ovfk_vhd_error(p));
-                }
-            }
-            s = e;
-        }
-        if (++done == total / 2) {
+        if (++done == n / 2) {
             ovfk_crash_point(2);
         }
-        if (r == 0 && progress && progress(opaque, done, total)) {
+        if (r == 0 && progress && progress(opaque, done, n)) {
             r = ovfk_err_set(err, -ECANCELED, "canceled (the merge journal "
                              "stays; vhd repair or the next write "
                              "completes it)");
@@ -198,7 +270,9 @@ static void sync_dir(const char *file)
 struct merge_res {
     ovfk_vhd *c, *p;           /* C alone, P with its chain (P alone when
                              * re-pointing) */
-    uint8_t *buf;           /* one of C's blocks (copying) */
+    uint8_t *buf;           /* one of C's blocks and its bitmap (copying) */
+    uint32_t *order;        /* C's blocks in file order (copying) */
+    uint32_t n_order;
     char *copying;          /* the journal's texts: a new merge's first */
     char *repointing;       /* the next state (copying) */
     ovfk_vhd **g;              /* each G's handle, opened at its turn */
@@ -210,6 +284,7 @@ static void release(struct merge_res *m)
     vhd_free_one(m->c);
     ovfk_vhd_close(m->p);
     free(m->buf);
+    free(m->order);
     free(m->copying);
     free(m->repointing);
     for (size_t i = 0; m->g && i < m->n_g; i++) {
@@ -234,7 +309,10 @@ static int prepare(struct journal *j, bool fresh, struct merge_res *m,
     if (!strcmp(j->state, "copying")) {
         r = open_pair(j, &m->c, &m->p, err);
         if (r == 0 && (vhd_merge_alloc_fails() ||
-                       !(m->buf = aligned_alloc(4096, m->c->dh.block_size)))) {
+                       !(m->buf = aligned_alloc(4096, align_up_u64(
+                           (uint64_t)m->c->bitmap_size +
+                           m->c->dh.block_size, 4096))) ||
+                       !(m->order = file_order(m->c, &m->n_order)))) {
             r = vhd_merge_nomem(err, "merge", j->child);
         }
         if (r == 0 && fresh) {
@@ -303,7 +381,8 @@ int vhd_merge_run(struct journal *j, bool fresh, ovfk_progress_fn progress,
         }
     }
     if (r == 0 && !strcmp(j->state, "copying")) {
-        r = copy_data(m.c, m.p, m.buf, progress, opaque, err);
+        r = copy_data(m.c, m.p, m.buf, m.order, m.n_order, progress, opaque,
+                      err);
         if (r == 0) {
             ovfk_crash_point(3);
             r = ovfk_vhd_flush(m.p);

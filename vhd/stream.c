@@ -88,7 +88,7 @@ int ovfk_vhd_stream_new(ovfk_source *src, enum ovfk_vhd_out_type type,
         s->block_size > VHD_MAX_BLOCK_SIZE) {
         free(s);
         return ovfk_err_last(-EINVAL, "block size %u is not a power of two "
-                             "between 512 KiB and 256 MiB", block_size);
+                             "between 64 KiB and 256 MiB", block_size);
     }
     s->bitmap_size = (uint32_t)align_up_u64(s->block_size / VHD_SECTOR / 8,
                                             VHD_SECTOR);

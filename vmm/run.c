@@ -194,16 +194,34 @@ static void build(const struct vmm_vm *vm, const char *vmdir, bool console,
         add(a, "-bios");
         add(a, "/usr/share/ovmf/OVMF.fd");
     }
-    for (size_t i = 0; i < vm->n_disks; i++) {
+    for (size_t i = 0, port = 0; i < vm->n_disks; i++) {
         const struct vmm_disk *d = &vm->disks[i];
+        /* SATA: an AHCI controller (ICH9's, 6 ports); -drive if= has none */
+        bool sata = d->bus && !strcmp(d->bus, "sata");
+        char where[64];
+        if (sata && port == 0) {
+            add(a, "-device");
+            add(a, "ahci,id=ahci0");
+        }
+        if (sata) {
+            snprintf(where, sizeof(where), "if=none,id=disk%zu", i);
+        } else {
+            snprintf(where, sizeof(where), "if=%s,index=%zu",
+                     disk_if(d->bus), i);
+        }
         add(a, "-drive");
         if (!d->format || !strcmp(d->format, "vhd")) {
             /* VHD chains are served by our nbdkit plugin (serve_disk) */
-            add(a, "file=nbd:unix:%s/run/disk-%zu.sock,format=raw,if=%s,"
-                "index=%zu,cache=writeback", vmdir, i, disk_if(d->bus), i);
+            add(a, "file=nbd:unix:%s/run/disk-%zu.sock,format=raw,%s,"
+                "cache=writeback", vmdir, i, where);
         } else {
-            add(a, "file=%s,format=%s,if=%s,index=%zu,cache=writeback",
-                d->path, d->format, disk_if(d->bus), i);
+            add(a, "file=%s,format=%s,%s,cache=writeback", d->path,
+                d->format, where);
+        }
+        if (sata) {
+            add(a, "-device");
+            add(a, "ide-hd,drive=disk%zu,bus=ahci0.%zu%s", i, port++,
+                d->boot_order == 1 ? ",bootindex=1" : "");
         }
     }
     for (size_t i = 0; i < vm->n_nics; i++) {

@@ -25,7 +25,9 @@ struct vmm_disk {
     const char *path;           /* the file (the top of a VHD chain) */
     const char *format;         /* "vhd" or NULL: served through nbdkit;
                                    else given to qemu ("raw", "qcow2") */
-    const char *bus;            /* "virtio", "xen", "scsi", else IDE */
+    const char *bus;            /* "virtio", "xen", "scsi", "sata" (an
+                                   AHCI controller), else IDE */
+    int boot_order;             /* 1 = first; 0 = not bootable */
 };
 
 struct vmm_nic {

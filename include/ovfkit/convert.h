@@ -47,6 +47,13 @@ struct ovfk_convert_opts {
                                        written, malloc'ed, caller frees */
     ovfk_progress_fn progress;
     void *opaque;
+    /* drivers and bus (issue 17): NULL/false choose from what the guest
+     * can boot with (virtio when it has it, else made able to: Linux's
+     * initramfs rebuilt, Windows' drivers from virtio_win) */
+    const char *bus;                /* "virtio", "scsi", "sata", "ide" */
+    bool no_driver_changes;         /* an emulated bus rather than edits */
+    const char *virtio_win;         /* a virtio-win driver tree (DIR) */
+    void (*warn)(void *opaque, const char *msg);    /* NULL: none */
 };
 
 /*

@@ -114,6 +114,57 @@ int ovfk_sysprep_op_run(ovfk_sysprep *s, const char *op, const char *hostname,
 /* The operation names, NULL-terminated. */
 const char *const *ovfk_sysprep_op_names(void);
 
+/*
+ * What storage and network drivers an OS of the guest can use at boot
+ * (issue 17).  Linux: each installed kernel (/boot/vmlinuz-KV with its
+ * /lib/modules/KV), a driver counts when it is built in (modules.builtin,
+ * /boot/config-KV) or, for disks, in the kernel's initramfs; a NIC driver
+ * may also be a module under /lib/modules.  Windows: the driver's service
+ * in the current ControlSet of the SYSTEM hive (not disabled) and its .sys
+ * in system32/drivers.  detail says what was found where, for the report.
+ */
+struct ovfk_sysprep_drivers {
+    bool virtio_blk, virtio_scsi, virtio_net;   /* usable at boot */
+    bool virtio_addable;    /* Linux: virtio_blk/virtio_scsi are modules of
+                               every kernel and the guest has
+                               update-initramfs or dracut to add them */
+    bool ahci, ata_piix;    /* emulated disk controllers usable at boot */
+    bool inspected;         /* false: no kernel (or an OS whose drivers
+                               are not inspected): nothing is known */
+    char detail[1024];
+};
+
+int ovfk_sysprep_drivers(ovfk_sysprep *s, size_t os,
+                         struct ovfk_sysprep_drivers *out);
+
+/* Linux: rebuild every kernel's initramfs inside the guest (its own
+ * update-initramfs or dracut, through libguestfs) with virtio_pci,
+ * virtio_blk and virtio_scsi added in its configuration
+ * (/etc/initramfs-tools/modules, /etc/dracut.conf.d/); each old
+ * initramfs is kept as INITRD.ovfkit-orig for --undo. */
+int ovfk_sysprep_op_virtio_initramfs(ovfk_sysprep *s, size_t os, bool dry_run);
+
+/* Linux: /dev/sdX, /dev/hdX, /dev/xvdX, /dev/vdX names in /etc/fstab,
+ * /etc/crypttab, GRUB's configuration (grub.cfg, /etc/default/grub,
+ * menu.lst) rewritten to prefix ("vd", "sd", "xvd"), the same disk
+ * letter and partition number. */
+int ovfk_sysprep_op_device_names(ovfk_sysprep *s, size_t os, const char *prefix,
+                                 bool dry_run);
+
+/* Windows: install viostor (and netkvm, vioscsi when the tree has them)
+ * from a virtio-win tree (DIR/viostor/<os>/amd64/viostor.sys, ... or any
+ * viostor.sys below DIR) as virt-v2v does: the .sys into
+ * system32/drivers, its service key (Type 1, Start 0, ErrorControl 1,
+ * Group "SCSI miniport", ImagePath) and the CriticalDeviceDatabase keys of
+ * its PCI ids.  *installed gets a bit mask: 1 viostor, 2 netkvm,
+ * 4 vioscsi. */
+int ovfk_sysprep_op_virtio_win(ovfk_sysprep *s, size_t os, const char *dir,
+                               unsigned *installed, bool dry_run);
+
+/* A line for the report's "notes" (the choices made, warnings). */
+int ovfk_sysprep_note(ovfk_sysprep *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Write the report (JSON): the disks, what inspection found, every
  * change with its old and new value (message in ovfk_sysprep_error(s)). */
 int ovfk_sysprep_report_write(ovfk_sysprep *s, const char *const *disks,

@@ -45,7 +45,8 @@ struct ovfk_vhd_create_opts {
     enum ovfk_vhd_type type; /* OVFK_VHD_TYPE_FIXED or OVFK_VHD_TYPE_DYNAMIC;
                                    DIFF when parent is set */
     uint64_t size;              /* bytes; rounded up to 512 */
-    uint32_t block_size;        /* 0: 2 MiB; power of two, 512 KiB..256 MiB */
+    uint32_t block_size;        /* power of two, 64 KiB..256 MiB; 0: 2 MiB,
+                                   or a differencing disk's parent's */
     bool round_to_mib;          /* round the size up to a whole MiB (Azure) */
     const char *parent;         /* differencing: the parent's path */
     const uint8_t *uuid;        /* 16 bytes, or NULL for a random UUID */

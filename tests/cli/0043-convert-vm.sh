@@ -174,7 +174,7 @@ PYEOF
     # the declared type is kept exactly, inspection's finding goes beside it
     # with a warning (VMware Converter's bug was to replace it)
     printf '%s\n' 'config.version = "8"' 'displayName = "odd"' \
-        'guestOS = "windows9srv-64"' 'scsi0:0.present = "TRUE"' \
+        'guestOS = "windows9srv-64"' 'scsi0.present = "TRUE"' 'scsi0:0.present = "TRUE"' \
         'scsi0:0.fileName = "server.img"' > odd.vmx
     ovfkit convert odd.vmx --v2v --to odd.ova > v2v.txt 2> v2v.err
     grep -q "declares OS 'windows9srv-64' but inspection found 'debian" v2v.err ||

@@ -525,8 +525,50 @@ static void test_macs(void)
     ovfk_hv_disconnect(c);
 }
 
+/*
+ * Issue 17: the bus convert chose reaches the configuration: an HVM guest
+ * without PV drivers boots from emulated IDE disks (hdX, read back as
+ * "ide"); a paravirtual one keeps xvdX; an emulated NIC model is written
+ * (model=e1000) and read back.
+ */
+static void test_bus_names(void)
+{
+    const char *disks[] = { "16M", "16M" }, *br = bridge();
+    const char *nics[] = { br };
+    struct ovfk_hv_vm *v, *w;
+    const char *cfg;
+    ovfk_hv_conn *c;
+
+    CHECK_OK(connect_xen(&c), ovfk_last_error());
+    CHECK_OK(create(c, "bus", disks, 2, br ? nics : NULL, br ? 1 : 0, &v),
+             ovfk_hv_error(c));
+    free(v->disks[0].bus);
+    v->disks[0].bus = strdup("ide");
+    free(v->disks[1].bus);
+    v->disks[1].bus = strdup("sata");
+    if (br) {
+        free(v->nics[0].model);
+        v->nics[0].model = strdup("e1000");
+    }
+    CHECK_OK(ovfk_hv_vm_update(c, v), ovfk_hv_error(c));
+    cfg = read_text("xen/bus.cfg");
+    CHECK_MSG(strstr(cfg, ",hda,w\"") && strstr(cfg, ",hdb,w\""), "%s", cfg);
+    CHECK_MSG(!br || strstr(cfg, ",model=e1000\""), "%s", cfg);
+    CHECK_OK(ovfk_hv_load(c, "bus", &w), ovfk_hv_error(c));
+    CHECK(!strcmp(w->disks[0].bus, "ide") && !strcmp(w->disks[1].bus, "ide"));
+    CHECK(!br || !strcmp(w->nics[0].model, "e1000"));
+    ovfk_hv_vm_free(w);
+    free(v->disks[0].bus);
+    v->disks[0].bus = strdup("virtio");
+    CHECK_OK(ovfk_hv_vm_update(c, v), ovfk_hv_error(c));
+    CHECK_MSG(strstr(read_text("xen/bus.cfg"), ",xvda,w\""), "%s",
+              read_text("xen/bus.cfg"));
+    ovfk_hv_vm_free(v);
+    ovfk_hv_disconnect(c);
+}
+
 TEST_MAIN(T(test_open_errors), T(test_read_hand_written),
           T(test_bad_config_lines), T(test_names), T(test_disk_names_unique),
           T(test_create_rollback), T(test_remove_owned_only),
           T(test_remove_without_uuid), T(test_capacity),
-          T(test_restore_renamed), T(test_macs))
+          T(test_restore_renamed), T(test_macs), T(test_bus_names))

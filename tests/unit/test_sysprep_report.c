@@ -68,8 +68,15 @@ static void t_write_read_back(void)
     json_object *o, *v, *a, *c;
     size_t restored = 7;
 
+    CHECK_OK(ovfk_sysprep_note(&s, "disk bus %s: %d", "virtio", 1),
+             ovfk_sysprep_error(&s));
+    CHECK_OK(ovfk_sysprep_note(&s, "NIC model e1000"), ovfk_sysprep_error(&s));
     CHECK_OK(ovfk_sysprep_report_write(&s, disks, 2, false, "r.json"),
              ovfk_sysprep_error(&s));
+    for (size_t i = 0; i < s.n_notes; i++) {
+        free(s.notes[i]);
+    }
+    free(s.notes);
     o = json_object_from_file("r.json");
     CHECK(o);
     CHECK(json_object_object_get_ex(o, "version", &v) &&
@@ -90,6 +97,13 @@ static void t_write_read_back(void)
           json_object_get_int(v) == 12);
     CHECK(json_object_object_get_ex(o, "changes", &a) &&
           json_object_array_length(a) == 6);
+    /* the choices of issue 17 (bus, NIC), in the order made */
+    CHECK(json_object_object_get_ex(o, "notes", &v) &&
+          json_object_array_length(v) == 2 &&
+          !strcmp(json_object_get_string(json_object_array_get_idx(v, 0)),
+                  "disk bus virtio: 1") &&
+          !strcmp(json_object_get_string(json_object_array_get_idx(v, 1)),
+                  "NIC model e1000"));
     c = json_object_array_get_idx(a, 0);
     CHECK(!strcmp(val(c, "kind"), "file") &&
           !strcmp(val(c, "path"), "/etc/hostname") &&
@@ -217,6 +231,16 @@ static void t_malformed_changes(void)
         { "{\"kind\": \"sysv-link\", \"path\": \"/etc/rc2.d/S1x\", "
           "\"old\": \"/etc/rc2.d/S1x\"}",
           "change 2 is a renamed link without its new name" },
+        /* issue 17's kinds: an initramfs rebuilt, a driver added, a key
+         * made */
+        { "{\"kind\": \"file-backup\", \"path\": \"/boot/initrd.img-6\", "
+          "\"new\": \"rebuilt with virtio\"}", "change 2 is a rebuilt file "
+          "without the name of its kept original" },
+        { "{\"kind\": \"registry-key\", \"path\": \"/SYSTEM\", "
+          "\"new\": \"created\"}",
+          "change 2 is a registry key without 'HIVE|KEY'" },
+        { "{\"kind\": \"file-added\", \"path\": \"/x.sys\"}",
+          "change 2 has neither an old nor a new value" },
     };
     char text[1024], want[256];
     size_t restored;
