@@ -37,14 +37,24 @@ static void note_problem(void *opaque, const char *msg)
     }
 }
 
-static void vhd_finding(void *opaque, const char *severity, const char *msg)
+/* ovfk_ova_verify's lines: every one counts, what is not an error marked */
+static void verify_line(void *opaque, enum ovfk_severity sev,
+                        const char *msg)
 {
     char line[OVFK_ERR_MAX];
 
+    snprintf(line, sizeof(line), "%s%s%s",
+             sev == OVFK_SEV_ERROR ? "" : ovfk_severity_str(sev),
+             sev == OVFK_SEV_ERROR ? "" : ": ", msg);
+    note_problem(opaque, line);
+}
+
+static void vhd_finding(void *opaque, enum ovfk_severity sev,
+                        const char *msg)
+{
     /* leaks and warnings do not change what the point reads */
-    if (!strcmp(severity, "error")) {
-        snprintf(line, sizeof(line), "%s", msg);
-        note_problem(opaque, line);
+    if (sev == OVFK_SEV_ERROR) {
+        note_problem(opaque, msg);
     }
 }
 
@@ -63,7 +73,7 @@ static void check_point(const struct bk_point *p, const struct bk_point *parent,
     char msg[OVFK_ERR_MAX + 200];
     int e;
 
-    e = ovfk_ova_verify(p->pub.package, NULL, note_problem, f);
+    e = ovfk_ova_verify(p->pub.package, NULL, verify_line, f);
     if (e < 0) {
         snprintf(msg, sizeof(msg), "cannot verify its package: %s",
                  ovfk_last_error());

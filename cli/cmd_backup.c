@@ -277,7 +277,8 @@ static int do_list(int argc, char **argv)
     return e;
 }
 
-static void restore_warn(void *opaque, const char *msg)
+static void restore_warn(void *opaque, enum ovfk_severity sev,
+                         const char *msg)
 {
     (void)opaque;
     cli_warn("%s", msg);
