@@ -63,7 +63,11 @@ cp -r ours t1 && sed -i 's/<Info>app/<Info>App/' t1/app.ovf
 ovfkit ova verify --ca ca.pem t1/app.ovf | grep -q "'app.ovf' does not match" || fail "descriptor change"
 cp -r ours t2 && printf 'Z' | dd of=t2/disk.vhd bs=1 seek=100 conv=notrunc status=none
 ovfkit ova verify --ca ca.pem t2/app.ovf | grep -q "'disk.vhd' does not match" || fail "disk change"
-cp -r ours t3 && sed -i 's/SHA256(disk.vhd)= ./SHA256(disk.vhd)= 0/' t3/app.mf
+# flip the digest's first hex digit to another (0 -> 1, anything else -> 0)
+cp -r ours t3 && sed -i -e 's/SHA256(disk.vhd)= 0/SHA256(disk.vhd)= X/' \
+    -e 's/SHA256(disk.vhd)= [1-9a-f]/SHA256(disk.vhd)= 0/' \
+    -e 's/SHA256(disk.vhd)= X/SHA256(disk.vhd)= 1/' t3/app.mf
+! cmp -s ours/app.mf t3/app.mf || fail "the manifest was not changed"
 ovfkit ova verify --ca ca.pem t3/app.ovf | grep -q "signature does not match the manifest" ||
     fail "manifest change not caught by the signature"
 
