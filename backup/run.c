@@ -588,6 +588,22 @@ static int fsync_path(const char *path)
     return e;
 }
 
+/* Does every disk of the new anchor still build on the old anchor's
+ * file?  Not after an interrupted backup that merged the old delta. */
+static bool builds_on(const struct ovfk_snap *now, const struct ovfk_snap *old)
+{
+    for (size_t i = 0; i < now->n_disks && i < old->n_disks; i++) {
+        ovfk_vhd *h = NULL;
+        int d = ovfk_vhd_open(now->disks[i].file, 0, &h) < 0 ? -1
+                : depth_of(h, old->disks[i].file);
+        ovfk_vhd_close(h);
+        if (d < 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Step 2 and 3: the point, written under .tmp-ID, renamed to ID. */
 static int write_point(struct job *j, const struct ovfk_snap *now,
                        const struct ovfk_snap *old,
@@ -604,6 +620,12 @@ static int write_point(struct job *j, const struct ovfk_snap *now,
     memset(&p, 0, sizeof(p));
     if (!model) {
         return bk_err(j->r, -ENOMEM, "out of memory");
+    }
+    if (old && now && !builds_on(now, old)) {
+        /* the anchor was lost after all: full, as for any lost anchor */
+        note(j, "full backup: the VM's chain no longer holds the backup "
+             "anchor's files (an interrupted backup or merge)");
+        old = NULL;
     }
     if (now) {
         /* the settings at the anchor, its frozen files as the disks */

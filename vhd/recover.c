@@ -188,7 +188,7 @@ static int copy_data(ovfk_vhd *c, ovfk_vhd *p, uint8_t *buf,
                 r = copy_runs(c, p, b, c->bm, NULL, buf, err);
             }
         }
-        if (++done == n / 2) {
+        if (++done == (n + 1) / 2) {       /* a one-block merge too */
             ovfk_crash_point(2);
         }
         if (r == 0 && progress && progress(opaque, done, n)) {
