@@ -17,6 +17,8 @@ cmp src.raw back.raw || fail "raw -> dynamic -> fixed -> dynamic -> raw changed 
 # a chain with new data in the child becomes one standalone disk
 ovfkit vhd snapshot dyn.vhd child.vhd
 head -c 1M /dev/urandom > new
+# its first byte differs from the zeros below it (compare names that offset)
+printf '\377' | dd of=new conv=notrunc status=none
 ovfkit vhd write child.vhd 20M < new
 ovfkit vhd convert child.vhd standalone.vhd
 [ "$(ovfkit --json vhd info standalone.vhd | json 'd["type"]')" = dynamic ] || fail "type"
