@@ -270,9 +270,9 @@ static bool os_disagrees(const char *declared, const struct ovfk_sysprep_os *os)
 static int os_found(const struct ovfk_convert_opts *o, struct ovfk_hv_vm *vm,
                     const struct ovfk_sysprep_os *os)
 {
+    const char *colon = vm->os_vendor ? strchr(vm->os_vendor, ':') : NULL;
     const char *declared = vm->os_type ? vm->os_type
-                           : vm->os_vendor ? strchr(vm->os_vendor, ':') + 1
-                           : NULL;
+                           : colon ? colon + 1 : vm->os_vendor;
     const char *distro = os->distro ? os->distro : "unknown";
     char found[256];
 
