@@ -194,10 +194,9 @@ static int64_t jint(json_object *o, const char *k)
                                               : 0;
 }
 
-void bk_point_clear(struct bk_point *p)
+/* The strings of a public point record (its owner frees the array). */
+static void pub_clear(struct ovfk_backup_point *q)
 {
-    struct ovfk_backup_point *q = &p->pub;
-
     free(q->id);
     free(q->vm_name);
     free(q->kind);
@@ -207,6 +206,11 @@ void bk_point_clear(struct bk_point *p)
     free(q->package);
     free(q->damaged);
     free(q->driver);
+}
+
+void bk_point_clear(struct bk_point *p)
+{
+    pub_clear(&p->pub);
     free(p->dirname);
     ovfk_hv_vm_free(p->vm);
     for (size_t i = 0; i < p->n_disks; i++) {
@@ -712,16 +716,7 @@ int ovfk_backup_list(ovfk_backup_repo *r, const char *vm,
 void ovfk_backup_points_free(struct ovfk_backup_point *pts, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct ovfk_backup_point *q = &pts[i];
-        free(q->id);
-        free(q->vm_name);
-        free(q->kind);
-        free(q->parent);
-        free(q->created);
-        free(q->dir);
-        free(q->package);
-        free(q->damaged);
-        free(q->driver);
+        pub_clear(&pts[i]);
     }
     free(pts);
 }

@@ -221,12 +221,33 @@ static int undo_file(struct undo *u, const char *path, const char *old,
     return 0;
 }
 
+/*
+ * Open hive for writing and find the key path "A\\B\\C" in it (path is
+ * cut up in place).  0 with *node (<= 0: the key is not there) and the
+ * hive open, to be closed by the caller; or negative, nothing open.
+ */
+static int open_key(ovfk_sysprep *s, const char *hive, char *path,
+                    int64_t *node)
+{
+    char *part, *save = NULL;
+
+    if (guestfs_hivex_open(s->g, hive, GUESTFS_HIVEX_OPEN_WRITE, 1, -1) < 0) {
+        return sp_guest_error(s, hive);
+    }
+    *node = guestfs_hivex_root(s->g);
+    for (part = strtok_r(path, "\\", &save); *node > 0 && part;
+         part = strtok_r(NULL, "\\", &save)) {
+        *node = guestfs_hivex_node_get_child(s->g, *node, part);
+    }
+    return 0;
+}
+
 /* "hive|Key\\Path|Value": put the old DWORD back if it is still new. */
 static int undo_registry(struct undo *u, const char *spec, const char *old,
                          const char *new_value)
 {
     ovfk_sysprep *s = u->s;
-    char *copy = strdup(spec), *hive, *key, *val, *part, *save = NULL;
+    char *copy = strdup(spec), *hive, *key, *val;
     int64_t node;
     int r = 0;
 
@@ -243,15 +264,10 @@ static int undo_registry(struct undo *u, const char *spec, const char *old,
     }
     *key++ = '\0';
     *val++ = '\0';
-    if (guestfs_hivex_open(s->g, hive, GUESTFS_HIVEX_OPEN_WRITE, 1, -1) < 0) {
-        r = sp_guest_error(s, hive);
+    r = open_key(s, hive, key, &node);
+    if (r < 0) {
         free(copy);
         return r;
-    }
-    node = guestfs_hivex_root(s->g);
-    for (part = strtok_r(key, "\\", &save); node > 0 && part;
-         part = strtok_r(NULL, "\\", &save)) {
-        node = guestfs_hivex_node_get_child(s->g, node, part);
     }
     if (node <= 0) {
         conflict(u, spec);
@@ -284,7 +300,7 @@ static int undo_registry(struct undo *u, const char *spec, const char *old,
 static int undo_registry_key(struct undo *u, const char *spec)
 {
     ovfk_sysprep *s = u->s;
-    char *copy = strdup(spec), *key, *part, *save = NULL;
+    char *copy = strdup(spec), *key;
     int64_t node;
     int r = 0;
 
@@ -298,15 +314,10 @@ static int undo_registry_key(struct undo *u, const char *spec)
                             "the report", spec);
     }
     *key++ = '\0';
-    if (guestfs_hivex_open(s->g, copy, GUESTFS_HIVEX_OPEN_WRITE, 1, -1) < 0) {
-        r = sp_guest_error(s, copy);
+    r = open_key(s, copy, key, &node);
+    if (r < 0) {
         free(copy);
         return r;
-    }
-    node = guestfs_hivex_root(s->g);
-    for (part = strtok_r(key, "\\", &save); node > 0 && part;
-         part = strtok_r(NULL, "\\", &save)) {
-        node = guestfs_hivex_node_get_child(s->g, node, part);
     }
     if (node <= 0) {
         r = 1;      /* already gone */
